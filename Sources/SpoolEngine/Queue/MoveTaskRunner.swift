@@ -1,0 +1,43 @@
+import Logging
+import ServiceLifecycle
+import SpoolModel
+import SpoolStorage
+
+/// Carries out running message move tasks, within each task's rate, and sleeps while none runs.
+public struct MoveTaskRunner: Service {
+    let queues: QueueService
+    let chunkLimit: Int
+    let logger: Logger
+
+    /// - Parameter chunkLimit: the most messages one task moves in one transaction.
+    public init(queues: QueueService, chunkLimit: Int = 100, logger: Logger = Logger(label: "spool.move-tasks")) {
+        self.queues = queues
+        self.chunkLimit = chunkLimit
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let signals = queues.signals
+        let channel = QueueService.moveTaskChannel
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let seen = signals.generation(channel)
+                var sleep: Millis = 60_000
+                do {
+                    let progress = try await queues.store.runMoveTasks(
+                        RunMoveTasksParams(chunkLimit: chunkLimit, identity: queues.identity, now: queues.clock.now())
+                    )
+                    for queue in progress.destinationQueueIDs { signals.signal(queue) }
+                    if progress.hasRunningTasks, let next = progress.nextRunAt {
+                        sleep = max(0, next - queues.clock.now())
+                    }
+                } catch {
+                    logger.error("move task pass failed", metadata: ["error": "\(error)"])
+                    sleep = 1000
+                }
+                if sleep == 0 { await Task.yield(); continue }
+                await signals.wait(channel, seen: seen, timeoutMillis: sleep)
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+import Logging
+import Metrics
+import SpoolModel
+import SpoolStorage
+
+/// The SQS capability over a `QueueStore`: validation against the queue, long polling, wake-ups.
+///
+/// The HTTP facade decodes requests into model values and calls this; nothing here knows the wire.
+public final class QueueService: Sendable {
+    public let store: any QueueStore
+    public let identity: AWSIdentity
+    public let clock: any SpoolClock
+    public let signals: QueueSignals
+    let logger: Logger
+    let sent = Counter(label: "spool_sqs_messages_sent_total")
+    let received = Counter(label: "spool_sqs_messages_received_total")
+    let deleted = Counter(label: "spool_sqs_messages_deleted_total")
+
+    /// The channel the move task runner listens on.
+    static let moveTaskChannel: Int64 = .min
+
+    public init(store: any QueueStore, identity: AWSIdentity, clock: any SpoolClock = WallClock(), signals: QueueSignals = QueueSignals(), logger: Logger = Logger(label: "spool.sqs")) {
+        self.store = store
+        self.identity = identity
+        self.clock = clock
+        self.signals = signals
+        self.logger = logger
+    }
+
+    /// The queue called `name`, or `QueueDoesNotExist`.
+    public func queue(named name: String) async throws -> QueueRecord {
+        guard let queue = try await store.queue(named: name) else { throw SpoolError.queueDoesNotExist() }
+        return queue
+    }
+
+    public func createQueue(name: String, attributes: [String: String], tags: [String: String]) async throws -> QueueRecord {
+        try await store.createQueue(CreateQueueParams(name: name, attributes: attributes, tags: tags, identity: identity, now: clock.now()))
+    }
+
+    /// A page of queues and the name to continue after, if more may follow.
+    public func listQueues(prefix: String, after: String?, maxResults: Int?) async throws -> (queues: [QueueRecord], next: String?) {
+        let limit = maxResults ?? 1000
+        let page = try await store.listQueues(ListQueuesParams(prefix: prefix, afterName: after, limit: limit + 1))
+        guard maxResults != nil, page.count > limit else { return (Array(page.prefix(limit)), nil) }
+        let shown = Array(page.prefix(limit))
+        return (shown, shown.last?.name)
+    }
+
+    public func deleteQueue(name: String) async throws {
+        try await store.deleteQueue(DeleteQueueParams(name: name, now: clock.now()))
+    }
+
+    public func setAttributes(name: String, attributes: [String: String]) async throws {
+        _ = try await store.setQueueAttributes(SetQueueAttributesParams(name: name, attributes: attributes, identity: identity, now: clock.now()))
+    }
+
+    /// GetQueueAttributes: the requested names (`All` for every one) as strings.
+    public func attributes(name: String, requested: [String]) async throws -> [String: String] {
+        let queue = try await queue(named: name)
+        let known = Set(QueueAttributes.settableNames + QueueAttributes.readOnlyNames + ["All"])
+        for name in requested where !known.contains(name) { throw SpoolError.invalidAttributeName(name) }
+        var values = queue.attributes.wireValues
+        values["QueueArn"] = identity.queueARN(queue.name)
+        values["CreatedTimestamp"] = String(queue.createdAt / 1000)
+        values["LastModifiedTimestamp"] = String(queue.modifiedAt / 1000)
+        let wantsAll = requested.contains("All")
+        let countNames = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+        if wantsAll || requested.contains(where: countNames.contains) {
+            let counts = try await store.counts(queueID: queue.id, now: clock.now())
+            values["ApproximateNumberOfMessages"] = String(counts.visible)
+            values["ApproximateNumberOfMessagesNotVisible"] = String(counts.inFlight)
+            values["ApproximateNumberOfMessagesDelayed"] = String(counts.delayed)
+        }
+        return wantsAll ? values : values.filter { requested.contains($0.key) }
+    }
+
+    public func purge(name: String) async throws {
+        try await store.purgeQueue(PurgeQueueParams(name: name, now: clock.now()))
+    }
+
+    public func tag(name: String, tags: [String: String]) async throws {
+        try await store.tagQueue(name: name, tags: tags, now: clock.now())
+    }
+
+    public func untag(name: String, keys: [String]) async throws {
+        try await store.untagQueue(name: name, keys: keys, now: clock.now())
+    }
+
+    public func tags(name: String) async throws -> [String: String] {
+        try await queue(named: name).tags
+    }
+
+    /// Validates every message against the queue, stores the valid ones in one transaction and
+    /// reports, per message in order, its id or the error that kept it out.
+    public func send(queueName: String, messages: [OutgoingMessage]) async throws -> [Result<SentMessage, SpoolError>] {
+        let queue = try await queue(named: queueName)
+        var results: [Result<SentMessage, SpoolError>?] = []
+        var accepted: [OutgoingMessage] = []
+        var acceptedIndexes: [Int] = []
+        for (index, message) in messages.enumerated() {
+            do {
+                try SendRules.validate(message, queue: queue.attributes)
+                accepted.append(message)
+                acceptedIndexes.append(index)
+                results.append(nil)
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        if !accepted.isEmpty {
+            let stored = try await store.sendMessages(SendMessagesParams(queueID: queue.id, messages: accepted, now: clock.now()))
+            for (index, sent) in zip(acceptedIndexes, stored) { results[index] = .success(sent) }
+            sent.increment(by: stored.count)
+            signals.signal(queue.id)
+        }
+        return results.map { $0! }
+    }
+
+    /// Receives up to `maxMessages`, waiting up to `waitSeconds` (the queue's
+    /// `ReceiveMessageWaitTimeSeconds` when `nil`) for one to become available.
+    ///
+    /// The wait sleeps until a send, a redrive or a move signals the queue, or until the next delayed
+    /// or leased message becomes visible; it never polls on a fixed interval.
+    public func receive(queueName: String, maxMessages: Int, visibilityTimeout: Int?, waitSeconds: Int?) async throws -> [ReceivedMessage] {
+        guard (1...10).contains(maxMessages) else {
+            throw SpoolError.invalidParameter("MaxNumberOfMessages", value: String(maxMessages), reason: "Must be between 1 and 10, if provided.")
+        }
+        if let visibilityTimeout, !(0...43_200).contains(visibilityTimeout) {
+            throw SpoolError.invalidParameter("VisibilityTimeout", value: String(visibilityTimeout), reason: "Must be between 0 and 43200, if provided.")
+        }
+        if let waitSeconds, !(0...20).contains(waitSeconds) {
+            throw SpoolError.invalidParameter("WaitTimeSeconds", value: String(waitSeconds), reason: "Must be >= 0 and <= 20, if provided.")
+        }
+        let queue = try await queue(named: queueName)
+        let wait = Millis(waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds) * 1000
+        let deadline = clock.now() + wait
+        while true {
+            let seen = signals.generation(queue.id)
+            let outcome = try await store.receiveMessages(ReceiveMessagesParams(
+                queueID: queue.id, maxMessages: maxMessages, visibilityTimeout: visibilityTimeout, identity: identity, now: clock.now()
+            ))
+            for target in outcome.redrivenTo { signals.signal(target) }
+            if !outcome.messages.isEmpty {
+                received.increment(by: outcome.messages.count)
+                return outcome.messages
+            }
+            let now = clock.now()
+            guard now < deadline, !signals.isClosed, !Task.isCancelled else { return [] }
+            let nextVisible = try await store.nextVisibleAt(queueID: queue.id, now: now)
+            let until = min(deadline, nextVisible ?? deadline)
+            await signals.wait(queue.id, seen: seen, timeoutMillis: max(1, until - now))
+        }
+    }
+
+    /// Deletes by receipt handle; per entry `nil` on success or the error.
+    public func delete(queueName: String, receiptHandles: [String]) async throws -> [SpoolError?] {
+        let queue = try await queue(named: queueName)
+        var results: [SpoolError?] = Array(repeating: nil, count: receiptHandles.count)
+        var receipts: [ReceiptHandle] = []
+        var indexes: [Int] = []
+        for (index, text) in receiptHandles.enumerated() {
+            do {
+                receipts.append(try ReceiptHandle.decode(text))
+                indexes.append(index)
+            } catch {
+                results[index] = error
+            }
+        }
+        if !receipts.isEmpty {
+            let stored = try await store.deleteMessages(DeleteMessagesParams(queueID: queue.id, receipts: receipts, now: clock.now()))
+            for (index, error) in zip(indexes, stored) { results[index] = error }
+            deleted.increment(by: stored.filter { $0 == nil }.count)
+            // Deleting the in-flight head of a FIFO group may release the group's next message.
+            if queue.isFIFO { signals.signal(queue.id) }
+        }
+        return results
+    }
+
+    /// Changes visibility timeouts by receipt handle; per entry `nil` on success or the error.
+    public func changeVisibility(queueName: String, changes: [(receiptHandle: String, timeout: Int)]) async throws -> [SpoolError?] {
+        let queue = try await queue(named: queueName)
+        var results: [SpoolError?] = Array(repeating: nil, count: changes.count)
+        var valid: [ChangeVisibilityParams.Change] = []
+        var indexes: [Int] = []
+        for (index, change) in changes.enumerated() {
+            guard (0...43_200).contains(change.timeout) else {
+                results[index] = .invalidParameter("VisibilityTimeout", value: String(change.timeout), reason: "Must be between 0 and 43200.")
+                continue
+            }
+            do {
+                valid.append(.init(receipt: try ReceiptHandle.decode(change.receiptHandle), timeoutSeconds: change.timeout))
+                indexes.append(index)
+            } catch {
+                results[index] = error
+            }
+        }
+        if !valid.isEmpty {
+            let stored = try await store.changeVisibility(ChangeVisibilityParams(queueID: queue.id, changes: valid, now: clock.now()))
+            for (index, error) in zip(indexes, stored) { results[index] = error }
+            signals.signal(queue.id)
+        }
+        return results
+    }
+
+    public func deadLetterSourceQueues(name: String) async throws -> [QueueRecord] {
+        try await store.deadLetterSourceQueues(of: name)
+    }
+
+    public func startMoveTask(sourceARN: String, destinationARN: String?, maxPerSecond: Int?) async throws -> MoveTask {
+        let handle = Data("\(UUID().uuidString.lowercased())|\(sourceARN)".utf8).base64EncodedString()
+        let task = try await store.startMoveTask(StartMoveTaskParams(
+            sourceARN: sourceARN, destinationARN: destinationARN, maxNumberOfMessagesPerSecond: maxPerSecond,
+            identity: identity, handle: handle, now: clock.now()
+        ))
+        signals.signal(Self.moveTaskChannel)
+        return task
+    }
+
+    public func listMoveTasks(sourceARN: String, maxResults: Int?) async throws -> [MoveTask] {
+        let limit = maxResults ?? 1
+        guard (1...10).contains(limit) else {
+            throw SpoolError.invalidParameter("MaxResults", value: String(limit), reason: "Must be between 1 and 10.")
+        }
+        guard let name = identity.queueName(fromARN: sourceARN), try await store.queue(named: name) != nil else {
+            throw SpoolError(.resourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
+        }
+        return try await store.listMoveTasks(sourceARN: sourceARN, limit: limit)
+    }
+
+    public func cancelMoveTask(handle: String) async throws -> MoveTask {
+        try await store.cancelMoveTask(handle: handle, now: clock.now())
+    }
+}

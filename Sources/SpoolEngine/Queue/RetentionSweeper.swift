@@ -1,0 +1,46 @@
+import Logging
+import ServiceLifecycle
+import SpoolModel
+import SpoolStorage
+
+/// Removes messages past their queue's retention period, in small batches so that no long
+/// transaction stalls writers, on a fixed interval.
+public struct RetentionSweeper: Service {
+    let store: any QueueStore
+    let clock: any SpoolClock
+    let interval: Duration
+    let batchSize: Int
+    let logger: Logger
+
+    public init(store: any QueueStore, clock: any SpoolClock = WallClock(), interval: Duration = .seconds(30), batchSize: Int = 1000, logger: Logger = Logger(label: "spool.retention")) {
+        self.store = store
+        self.clock = clock
+        self.interval = interval
+        self.batchSize = batchSize
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await sweep()
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// One full sweep: batches until a batch comes back short.
+    public func sweep() async {
+        do {
+            var total = 0
+            while !Task.isCancelled {
+                let removed = try await store.pruneExpiredMessages(now: clock.now(), limit: batchSize)
+                total += removed
+                if removed < batchSize { break }
+            }
+            if total > 0 { logger.info("expired messages removed", metadata: ["count": "\(total)"]) }
+        } catch {
+            logger.error("retention sweep failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

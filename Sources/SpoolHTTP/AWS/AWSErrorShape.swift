@@ -1,0 +1,34 @@
+import Hummingbird
+import SpoolModel
+
+/// How one `SpoolError` looks on the wire of a JSON-protocol AWS service.
+struct AWSErrorShape {
+    var status: HTTPResponse.Status
+    /// The modelled shape name, sent as `__type` after the service namespace.
+    var type: String
+    /// The legacy query-protocol code SQS clients read from `x-amzn-query-error`.
+    var queryCode: String
+    var fault: String
+
+    /// The SQS shape of an error: `__type` and `x-amzn-query-error` as botocore expects them.
+    static func sqs(_ error: SpoolError) -> AWSErrorShape {
+        let legacy = "AWS.SimpleQueueService."
+        switch error.code {
+        case .queueDoesNotExist: return .init(status: .badRequest, type: "QueueDoesNotExist", queryCode: legacy + "NonExistentQueue", fault: "Sender")
+        case .queueNameExists: return .init(status: .badRequest, type: "QueueNameExists", queryCode: "QueueAlreadyExists", fault: "Sender")
+        case .invalidParameterValue: return .init(status: .badRequest, type: "InvalidParameterValueException", queryCode: "InvalidParameterValue", fault: "Sender")
+        case .missingParameter: return .init(status: .badRequest, type: "MissingRequiredParameterException", queryCode: "MissingParameter", fault: "Sender")
+        case .purgeQueueInProgress: return .init(status: .forbidden, type: "PurgeQueueInProgress", queryCode: legacy + "PurgeQueueInProgress", fault: "Sender")
+        case .overLimit: return .init(status: .forbidden, type: "OverLimit", queryCode: "OverLimit", fault: "Sender")
+        case .resourceNotFound: return .init(status: .notFound, type: "ResourceNotFoundException", queryCode: "ResourceNotFoundException", fault: "Sender")
+        case .unknownOperation: return .init(status: .badRequest, type: "UnknownOperationException", queryCode: "InvalidAction", fault: "Sender")
+        case .serialization: return .init(status: .badRequest, type: "SerializationException", queryCode: "MalformedInput", fault: "Sender")
+        case .storageFailure: return .init(status: .internalServerError, type: "InternalFailure", queryCode: "InternalFailure", fault: "Receiver")
+        case .queueDeletedRecently, .messageNotInflight, .unsupportedOperation, .tooManyEntriesInBatchRequest, .emptyBatchRequest,
+             .batchEntryIdsNotDistinct, .invalidBatchEntryId, .batchRequestTooLong:
+            return .init(status: .badRequest, type: error.code.rawValue, queryCode: legacy + error.code.rawValue, fault: "Sender")
+        case .invalidAttributeName, .invalidAttributeValue, .receiptHandleIsInvalid, .invalidMessageContents, .invalidAddress:
+            return .init(status: .badRequest, type: error.code.rawValue, queryCode: error.code.rawValue, fault: "Sender")
+        }
+    }
+}

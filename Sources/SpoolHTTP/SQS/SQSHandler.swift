@@ -1,0 +1,186 @@
+import Foundation
+import Hummingbird
+import Logging
+import SpoolEngine
+import SpoolModel
+
+/// The SQS JSON 1.0 facade: decodes `AmazonSQS.<Operation>` requests, calls the queue service and
+/// answers in the shapes botocore parses, errors included.
+struct SQSHandler: Sendable {
+    let queues: QueueService
+    /// `http://host:port` used in queue URLs when a request carries no `Host` header.
+    let defaultBaseURL: String
+    let logger: Logger
+
+    static let contentType = "application/x-amz-json-1.0"
+
+    /// One request context: the body, where the client reached us, and the id we answer with.
+    struct Call {
+        var body: ByteBuffer
+        var baseURL: String
+        var requestID: String
+
+        func input<T: Decodable>(_ type: T.Type) throws -> T { try AWSJSON.decode(type, from: body) }
+    }
+
+    func handle(operation: String, body: ByteBuffer, host: String?) async -> Response {
+        let call = Call(body: body, baseURL: host.map { "http://\($0)" } ?? defaultBaseURL, requestID: UUID().uuidString.lowercased())
+        do {
+            return try await dispatch(operation, call)
+        } catch let error as SpoolError {
+            if error.code == .storageFailure { logger.error("sqs request failed", metadata: ["operation": "\(operation)", "error": "\(error)"]) }
+            return errorResponse(error, call)
+        } catch {
+            logger.error("sqs request failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
+            return errorResponse(.storage(error), call)
+        }
+    }
+
+    func errorResponse(_ error: SpoolError, _ call: Call) -> Response {
+        AWSJSON.errorResponse(
+            .sqs(error), message: error.message, namespace: "com.amazonaws.sqs", contentType: Self.contentType,
+            requestID: call.requestID, queryCompatible: true
+        )
+    }
+
+    func ok(_ value: some Encodable, _ call: Call) -> Response {
+        AWSJSON.response(value, contentType: Self.contentType, requestID: call.requestID)
+    }
+
+    private func dispatch(_ operation: String, _ call: Call) async throws -> Response {
+        switch operation {
+        case "CreateQueue": try await createQueue(call)
+        case "GetQueueUrl": try await getQueueURL(call)
+        case "ListQueues": try await listQueues(call)
+        case "DeleteQueue": try await deleteQueue(call)
+        case "GetQueueAttributes": try await getQueueAttributes(call)
+        case "SetQueueAttributes": try await setQueueAttributes(call)
+        case "PurgeQueue": try await purgeQueue(call)
+        case "TagQueue": try await tagQueue(call)
+        case "UntagQueue": try await untagQueue(call)
+        case "ListQueueTags": try await listQueueTags(call)
+        case "SendMessage": try await sendMessage(call)
+        case "SendMessageBatch": try await sendMessageBatch(call)
+        case "ReceiveMessage": try await receiveMessage(call)
+        case "DeleteMessage": try await deleteMessage(call)
+        case "DeleteMessageBatch": try await deleteMessageBatch(call)
+        case "ChangeMessageVisibility": try await changeMessageVisibility(call)
+        case "ChangeMessageVisibilityBatch": try await changeMessageVisibilityBatch(call)
+        case "ListDeadLetterSourceQueues": try await listDeadLetterSourceQueues(call)
+        case "StartMessageMoveTask": try await startMessageMoveTask(call)
+        case "ListMessageMoveTasks": try await listMessageMoveTasks(call)
+        case "CancelMessageMoveTask": try await cancelMessageMoveTask(call)
+        case "AddPermission", "RemovePermission":
+            throw SpoolError.notSupportedYet("\(operation) (queue access policies)")
+        default:
+            throw SpoolError(.unknownOperation, "The action \(operation) is not valid for this endpoint.")
+        }
+    }
+
+    // MARK: Queue URLs
+
+    func queueURL(_ name: String, _ call: Call) -> String {
+        "\(call.baseURL)/\(queues.identity.accountID)/\(name)"
+    }
+
+    /// The queue name a `QueueUrl` names: its last path component, under our account id.
+    func queueName(fromURL url: String) throws -> String {
+        let path = URL(string: url)?.path ?? url
+        let parts = path.split(separator: "/").map(String.init)
+        guard parts.count >= 2, parts[parts.count - 2] == queues.identity.accountID else {
+            throw SpoolError.queueDoesNotExist()
+        }
+        return parts[parts.count - 1]
+    }
+
+    // MARK: Queue operations
+
+    func createQueue(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.CreateQueueInput.self)
+        let queue = try await queues.createQueue(name: input.QueueName, attributes: input.Attributes ?? [:], tags: input.tags ?? [:])
+        return ok(SQSWire.QueueURLOutput(QueueUrl: queueURL(queue.name, call)), call)
+    }
+
+    func getQueueURL(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.GetQueueURLInput.self)
+        if let owner = input.QueueOwnerAWSAccountId, owner != queues.identity.accountID { throw SpoolError.queueDoesNotExist() }
+        let queue = try await queues.queue(named: input.QueueName)
+        return ok(SQSWire.QueueURLOutput(QueueUrl: queueURL(queue.name, call)), call)
+    }
+
+    func listQueues(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.ListQueuesInput.self)
+        if let max = input.MaxResults, !(1...1000).contains(max) {
+            throw SpoolError.invalidParameter("MaxResults", value: String(max), reason: "MaxResults must be an integer between 1 and 1000.")
+        }
+        if input.NextToken != nil, input.MaxResults == nil {
+            throw SpoolError.invalidParameter("NextToken", value: input.NextToken!, reason: "MaxResults is required when NextToken is given.")
+        }
+        let after = try input.NextToken.map(Self.decodeToken)
+        let page = try await queues.listQueues(prefix: input.QueueNamePrefix ?? "", after: after, maxResults: input.MaxResults)
+        let urls = page.queues.map { queueURL($0.name, call) }
+        return ok(SQSWire.ListQueuesOutput(QueueUrls: urls.isEmpty ? nil : urls, NextToken: page.next.map(Self.encodeToken)), call)
+    }
+
+    static func encodeToken(_ name: String) -> String { Data(name.utf8).base64EncodedString() }
+
+    static func decodeToken(_ token: String) throws -> String {
+        guard let data = Data(base64Encoded: token), let name = String(data: data, encoding: .utf8) else {
+            throw SpoolError.invalidParameter("NextToken", value: token, reason: "Invalid NextToken value.")
+        }
+        return name
+    }
+
+    func deleteQueue(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.QueueURLInput.self)
+        try await queues.deleteQueue(name: try queueName(fromURL: input.QueueUrl))
+        return ok(EmptyOutput(), call)
+    }
+
+    func getQueueAttributes(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.GetQueueAttributesInput.self)
+        let values = try await queues.attributes(name: try queueName(fromURL: input.QueueUrl), requested: input.AttributeNames ?? [])
+        return ok(SQSWire.AttributesOutput(Attributes: values.isEmpty ? nil : values), call)
+    }
+
+    func setQueueAttributes(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.SetQueueAttributesInput.self)
+        try await queues.setAttributes(name: try queueName(fromURL: input.QueueUrl), attributes: input.Attributes)
+        return ok(EmptyOutput(), call)
+    }
+
+    func purgeQueue(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.QueueURLInput.self)
+        try await queues.purge(name: try queueName(fromURL: input.QueueUrl))
+        return ok(EmptyOutput(), call)
+    }
+
+    func tagQueue(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.TagQueueInput.self)
+        try await queues.tag(name: try queueName(fromURL: input.QueueUrl), tags: input.Tags)
+        return ok(EmptyOutput(), call)
+    }
+
+    func untagQueue(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.UntagQueueInput.self)
+        try await queues.untag(name: try queueName(fromURL: input.QueueUrl), keys: input.TagKeys)
+        return ok(EmptyOutput(), call)
+    }
+
+    func listQueueTags(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.QueueURLInput.self)
+        let tags = try await queues.tags(name: try queueName(fromURL: input.QueueUrl))
+        return ok(SQSWire.TagsOutput(Tags: tags.isEmpty ? nil : tags), call)
+    }
+
+    func listDeadLetterSourceQueues(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.ListDeadLetterSourceQueuesInput.self)
+        let sources = try await queues.deadLetterSourceQueues(name: try queueName(fromURL: input.QueueUrl))
+        let after = try input.NextToken.map(Self.decodeToken)
+        let remaining = sources.filter { after == nil || $0.name > after! }
+        let limit = input.MaxResults ?? 1000
+        let page = Array(remaining.prefix(limit))
+        let next = remaining.count > limit && input.MaxResults != nil ? page.last.map { Self.encodeToken($0.name) } : nil
+        return ok(SQSWire.ListDeadLetterSourceQueuesOutput(queueUrls: page.map { queueURL($0.name, call) }, NextToken: next), call)
+    }
+}

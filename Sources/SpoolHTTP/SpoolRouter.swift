@@ -1,0 +1,46 @@
+import Hummingbird
+import Logging
+import SpoolEngine
+import SpoolModel
+
+/// Builds the one router every Spool endpoint hangs off.
+public enum SpoolRouter {
+    /// The largest request body read: a 1 MiB SQS batch plus JSON escaping overhead.
+    public static let maximumBodyBytes = 8 * 1_048_576
+
+    /// What `/health` reports beside its status.
+    public struct HealthInfo: Sendable, Codable {
+        public var status = "ok"
+        public var version: String
+        public var durability: String
+
+        public init(version: String, durability: String) {
+            self.version = version
+            self.durability = durability
+        }
+    }
+
+    /// - Parameters:
+    ///   - queues: the SQS capability.
+    ///   - defaultBaseURL: `http://host:port`, for queue URLs when a request has no `Host` header.
+    public static func build(
+        queues: QueueService, health: HealthInfo, defaultBaseURL: String, logger: Logger = Logger(label: "spool.http")
+    ) -> Router<BasicRequestContext> {
+        let router = Router()
+        let sqs = SQSHandler(queues: queues, defaultBaseURL: defaultBaseURL, logger: logger)
+        router.get("/health") { _, _ -> Response in
+            AWSJSON.response(health, contentType: "application/json", requestID: "health")
+        }
+        router.post("/") { request, _ -> Response in
+            let target = request.headers[AWSJSON.amzTarget] ?? ""
+            let body = try await request.body.collect(upTo: maximumBodyBytes)
+            let host = request.head.authority
+            if target.hasPrefix("AmazonSQS.") {
+                return await sqs.handle(operation: String(target.dropFirst("AmazonSQS.".count)), body: body, host: host)
+            }
+            let error = SpoolError(.unknownOperation, target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
+            return sqs.errorResponse(error, .init(body: body, baseURL: defaultBaseURL, requestID: "unknown"))
+        }
+        return router
+    }
+}

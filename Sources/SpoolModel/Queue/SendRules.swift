@@ -1,0 +1,53 @@
+/// Checks a message against the queue it is sent to, as SendMessage does before storing anything.
+public enum SendRules {
+    /// Throws the AWS error for the first rule `message` breaks on a queue with `attributes`;
+    /// returns the bytes the message counts toward the size limits.
+    @discardableResult
+    public static func validate(_ message: OutgoingMessage, queue attributes: QueueAttributes) throws(SpoolError) -> Int {
+        guard !message.body.isEmpty else { throw SpoolError.missingParameter("MessageBody") }
+        guard MessageBody.isValidText(message.body) else {
+            throw SpoolError(.invalidMessageContents, "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
+        }
+        let size = message.body.utf8.count + (try MessageAttributes.validate(message.attributes))
+        guard size <= attributes.maximumMessageSize else {
+            throw SpoolError(.invalidParameterValue, "One or more parameters are invalid. Reason: Message must be shorter than \(attributes.maximumMessageSize) bytes.")
+        }
+        for name in message.systemAttributes.keys where name != "AWSTraceHeader" {
+            throw SpoolError(.invalidParameterValue, "Message system attribute name '\(name)' is invalid.")
+        }
+        if let trace = message.systemAttributes["AWSTraceHeader"], trace.dataType != "String" || (trace.stringValue ?? "").isEmpty {
+            throw SpoolError(.invalidParameterValue, "Message system attribute AWSTraceHeader must be a non-empty String.")
+        }
+        if let delay = message.delaySeconds {
+            guard !attributes.fifoQueue else {
+                throw .invalidParameter("DelaySeconds", value: String(delay), reason: "The request include parameter that is not valid for this queue type.")
+            }
+            guard (0...900).contains(delay) else {
+                throw .invalidParameter("DelaySeconds", value: String(delay), reason: "Must be >= 0 and <= 900.")
+            }
+        }
+        if attributes.fifoQueue {
+            guard let group = message.groupID else { throw SpoolError.missingParameter("MessageGroupId") }
+            try checkToken("MessageGroupId", group)
+            if let dedup = message.deduplicationID {
+                try checkToken("MessageDeduplicationId", dedup)
+            } else if !attributes.contentBasedDeduplication {
+                throw SpoolError(.invalidParameterValue, "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+            }
+        } else {
+            if let dedup = message.deduplicationID {
+                throw .invalidParameter("MessageDeduplicationId", value: dedup, reason: "The request include parameter that is not valid for this queue type.")
+            }
+            if let group = message.groupID { try checkToken("MessageGroupId", group) }
+        }
+        return size
+    }
+
+    /// Group and deduplication ids: 1–128 characters of alphanumerics and punctuation.
+    static func checkToken(_ name: String, _ value: String) throws(SpoolError) {
+        let valid = !value.isEmpty && value.utf8.count <= 128 && value.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
+        guard valid else {
+            throw .invalidParameter(name, value: value, reason: "\(name) can only include alphanumeric and punctuation characters. 1 to 128 in length.")
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import GRDB
+import Synchronization
+
+/// The single writer of a database, with group commit.
+///
+/// Writes queue up while a commit is in progress; the next drain runs all of them in one
+/// transaction, each inside its own savepoint so that one failing write rolls back only itself.
+/// A caller resumes only after the transaction holding its write has committed. Under load this
+/// turns many requests into one fsync; idle, every write is its own commit.
+final class GroupCommitWriter: Sendable {
+    private struct State {
+        var pending: [any PendingWrite] = []
+        var draining = false
+    }
+
+    private let pool: DatabasePool
+    private let state = Mutex(State())
+    /// The largest number of writes committed together, bounding the latency of one group.
+    let maximumGroupSize: Int
+
+    init(pool: DatabasePool, maximumGroupSize: Int = 512) {
+        self.pool = pool
+        self.maximumGroupSize = maximumGroupSize
+    }
+
+    /// Runs `body` in the next group transaction and returns its result once that transaction committed.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let write = TypedWrite(body: body, continuation: continuation)
+            let startDrain = state.withLock { state in
+                state.pending.append(write)
+                if state.draining { return false }
+                state.draining = true
+                return true
+            }
+            if startDrain {
+                pool.asyncWriteWithoutTransaction { db in self.drain(db) }
+            }
+        }
+    }
+
+    private func drain(_ db: Database) {
+        while true {
+            let group: [any PendingWrite] = state.withLock { state in
+                let count = min(state.pending.count, maximumGroupSize)
+                let group = Array(state.pending.prefix(count))
+                state.pending.removeFirst(count)
+                if group.isEmpty { state.draining = false }
+                return group
+            }
+            if group.isEmpty { return }
+            var commitError: (any Error)?
+            do {
+                try db.inTransaction(.immediate) {
+                    for write in group { write.perform(db) }
+                    return .commit
+                }
+            } catch {
+                commitError = error
+            }
+            for write in group { write.complete(commitError: commitError) }
+        }
+    }
+}
+
+private protocol PendingWrite: Sendable {
+    func perform(_ db: Database)
+    func complete(commitError: (any Error)?)
+}
+
+/// One caller's write. Mutated only on the writer's queue, then read once to resume the caller.
+private final class TypedWrite<T: Sendable>: PendingWrite, @unchecked Sendable {
+    let body: @Sendable (Database) throws -> T
+    let continuation: CheckedContinuation<T, any Error>
+    var result: Result<T, any Error>?
+
+    init(body: @escaping @Sendable (Database) throws -> T, continuation: CheckedContinuation<T, any Error>) {
+        self.body = body
+        self.continuation = continuation
+    }
+
+    func perform(_ db: Database) {
+        do {
+            var value: T?
+            try db.inSavepoint {
+                value = try body(db)
+                return .commit
+            }
+            result = .success(value!)
+        } catch {
+            result = .failure(error)
+        }
+    }
+
+    func complete(commitError: (any Error)?) {
+        if let commitError {
+            continuation.resume(throwing: commitError)
+        } else {
+            continuation.resume(with: result ?? .failure(DatabaseError(resultCode: .SQLITE_MISUSE)))
+        }
+    }
+}

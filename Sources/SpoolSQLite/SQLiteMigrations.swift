@@ -1,0 +1,48 @@
+import GRDB
+import SpoolModel
+
+/// The forward-only schema migrations, embedded from `Migrations/SQLite/NNNN_name.sql`.
+///
+/// Each runs in its own transaction and is recorded by GRDB's migrator. A file once released is never
+/// edited: a change is a new file, listed here.
+enum SQLiteMigrations {
+    /// Every migration in order, by identifier (the file name without `.sql`).
+    static let all: [(identifier: String, sql: String)] = [
+        ("0001_queues", String(decoding: PackageResources._001_queues_sql, as: UTF8.self)),
+    ]
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in all {
+            migrator.registerMigration(migration.identifier) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        return migrator
+    }
+
+    /// Applies pending migrations, refusing a database that a newer Spool has migrated further.
+    static func migrate(_ pool: DatabasePool, path: String) throws {
+        let migrator = migrator
+        let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
+        if superseded {
+            let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+            let known = Set(all.map(\.identifier))
+            let unknown = applied.filter { !known.contains($0) }.sorted()
+            throw SQLiteStoreError.newerDatabase(path: path, unknownMigrations: unknown)
+        }
+        try migrator.migrate(pool)
+    }
+}
+
+/// Failures opening a store, reported at start-up.
+public enum SQLiteStoreError: Error, CustomStringConvertible {
+    case newerDatabase(path: String, unknownMigrations: [String])
+
+    public var description: String {
+        switch self {
+        case .newerDatabase(let path, let unknown):
+            "The database \(path) was written by a newer version of Spool (unknown migrations: \(unknown.joined(separator: ", "))). Upgrade Spool to open it."
+        }
+    }
+}

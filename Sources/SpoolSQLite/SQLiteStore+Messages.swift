@@ -1,0 +1,283 @@
+import Foundation
+import GRDB
+import SpoolModel
+import SpoolStorage
+
+/// Messages: send, receive under a lease (with redrive), delete and change visibility by receipt.
+extension SQLiteStore {
+    static let deduplicationWindow: Millis = 300_000
+    /// Exhausted messages moved to the dead-letter queue per receive, keeping each transaction short.
+    static let redriveChunk = 100
+
+    /// The queue settings a message operation needs, read inside its transaction.
+    struct QueueRuntime {
+        var id: Int64
+        var name: String
+        var fifo: Bool
+        var deadLetterID: Int64?
+        var maxReceiveCount: Int?
+        var retention: Millis
+        var visibility: Millis
+        var delay: Millis
+        var contentBasedDeduplication: Bool
+        var deduplicationByGroup: Bool
+
+        static func fetch(_ db: Database, id: Int64) throws -> QueueRuntime {
+            guard let row = try Row.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT id, name, fifo, dlq_id, max_receive_count, retention_ms, visibility_ms, delay_ms, attributes
+                    FROM queue WHERE id = ?
+                    """),
+                arguments: [id]
+            ) else { throw SpoolError.queueDoesNotExist() }
+            let wire = ColumnJSON.decode([String: String].self, row["attributes"]) ?? [:]
+            return QueueRuntime(
+                id: row["id"], name: row["name"], fifo: row["fifo"] as Int64 == 1, deadLetterID: row["dlq_id"],
+                maxReceiveCount: row["max_receive_count"], retention: row["retention_ms"], visibility: row["visibility_ms"],
+                delay: row["delay_ms"], contentBasedDeduplication: wire["ContentBasedDeduplication"] == "true",
+                deduplicationByGroup: wire["DeduplicationScope"] == "messageGroup"
+            )
+        }
+    }
+
+    public func sendMessages(_ params: SendMessagesParams) async throws -> [SentMessage] {
+        try await write { db in
+            let queue = try QueueRuntime.fetch(db, id: params.queueID)
+            var sent: [SentMessage] = []
+            for message in params.messages {
+                sent.append(try Self.insert(db, message: message, into: queue, now: params.now))
+            }
+            return sent
+        }
+    }
+
+    /// Inserts one message. `deduplicate: false` is for messages moved between queues, which must
+    /// never be dropped as duplicates of their own earlier send.
+    static func insert(
+        _ db: Database, message: OutgoingMessage, into queue: QueueRuntime, now: Millis, deduplicate: Bool = true
+    ) throws -> SentMessage {
+        var sequence: Int64?
+        var dedupKey: String?
+        if queue.fifo {
+            guard let group = message.groupID else { throw SpoolError.missingParameter("MessageGroupId") }
+            if deduplicate {
+            guard let dedup = message.deduplicationID
+                ?? (queue.contentBasedDeduplication ? MessageDigest.contentDeduplicationID(message.body) : nil)
+            else {
+                throw SpoolError(.invalidParameterValue, "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+            }
+            let key = queue.deduplicationByGroup ? group + "\u{1F}" + dedup : dedup
+            if let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT message_id, sequence_number FROM queue_dedup WHERE queue_id = ? AND dedup_key = ? AND expires_at > ?"),
+                arguments: [queue.id, key, now]
+            ) {
+                return SentMessage(messageID: row["message_id"], sequenceNumber: SequenceNumber.format(row["sequence_number"]))
+            }
+            dedupKey = key
+            }
+            sequence = try Int64.fetchOne(
+                db.cachedStatement(sql: "UPDATE queue SET next_sequence = next_sequence + 1 WHERE id = ? RETURNING next_sequence - 1"),
+                arguments: [queue.id]
+            )
+        }
+        let messageID = UUID().uuidString.lowercased()
+        let delay = message.delaySeconds.map { Millis($0) * 1000 } ?? queue.delay
+        try db.cachedStatement(sql: """
+            INSERT INTO queue_message (queue_id, message_id, body, attributes, system_attributes, sent_at, visible_at,
+                                       group_id, dedup_id, sequence_number)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                queue.id, messageID, message.body,
+                message.attributes.isEmpty ? nil : ColumnJSON.encode(message.attributes),
+                message.systemAttributes.isEmpty ? nil : ColumnJSON.encode(message.systemAttributes),
+                now, now + delay, message.groupID, message.deduplicationID, sequence,
+            ])
+        if let dedupKey, let sequence {
+            try db.cachedStatement(sql: """
+                INSERT INTO queue_dedup (queue_id, dedup_key, message_id, sequence_number, expires_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(queue_id, dedup_key) DO UPDATE SET message_id = excluded.message_id,
+                  sequence_number = excluded.sequence_number, expires_at = excluded.expires_at
+                """).execute(arguments: [queue.id, dedupKey, messageID, sequence, now + deduplicationWindow])
+        }
+        return SentMessage(messageID: messageID, sequenceNumber: sequence.map(SequenceNumber.format))
+    }
+
+    static let receivedColumns = """
+        id, queue_id, message_id, body, attributes, system_attributes, sent_at, first_received_at, receive_count,
+        lease_epoch, group_id, dedup_id, sequence_number, dead_letter_source_arn
+        """
+
+    /// The claim for standard queues: one statement, served by `queue_message_claim`
+    /// (`SEARCH queue_message USING INDEX queue_message_claim (queue_id=? AND visible_at<?)`).
+    static let standardClaimSQL = """
+        UPDATE queue_message
+        SET visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, receive_count = receive_count + 1,
+            first_received_at = coalesce(first_received_at, :now)
+        WHERE id IN (
+            SELECT id FROM queue_message
+            WHERE queue_id = :queue AND visible_at <= :now AND sent_at > :oldest AND receive_count < :maxReceives
+            ORDER BY visible_at, id LIMIT :limit)
+        RETURNING \(receivedColumns)
+        """
+
+    /// The claim for FIFO queues: messages in sequence order, skipping every group that has a message
+    /// in flight, so that a group's next message waits for the previous one.
+    static let fifoClaimSQL = """
+        UPDATE queue_message
+        SET visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, receive_count = receive_count + 1,
+            first_received_at = coalesce(first_received_at, :now)
+        WHERE id IN (
+            SELECT m.id FROM queue_message m
+            WHERE m.queue_id = :queue AND m.visible_at <= :now AND m.sent_at > :oldest AND m.receive_count < :maxReceives
+              AND NOT EXISTS (
+                SELECT 1 FROM queue_message f
+                WHERE f.queue_id = m.queue_id AND f.group_id = m.group_id AND f.visible_at > :now AND f.receive_count > 0)
+            ORDER BY m.id LIMIT :limit)
+        RETURNING \(receivedColumns)
+        """
+
+    public func receiveMessages(_ params: ReceiveMessagesParams) async throws -> ReceiveOutcome {
+        try await write { db in
+            let queue = try QueueRuntime.fetch(db, id: params.queueID)
+            var redriven: [Int64] = []
+            if let target = queue.deadLetterID, let maxReceives = queue.maxReceiveCount {
+                let moved = try Self.redriveExhausted(db, queue: queue, target: target, maxReceives: maxReceives, identity: params.identity, now: params.now)
+                if moved > 0 { redriven.append(target) }
+            }
+            let visibility = params.visibilityTimeout.map { Millis($0) * 1000 } ?? queue.visibility
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: queue.fifo ? Self.fifoClaimSQL : Self.standardClaimSQL),
+                arguments: [
+                    "leaseUntil": params.now + visibility, "now": params.now, "queue": queue.id,
+                    "oldest": params.now - queue.retention, "maxReceives": queue.deadLetterID == nil ? Int.max : (queue.maxReceiveCount ?? Int.max),
+                    "limit": params.maxMessages,
+                ]
+            )
+            var messages = rows.map(Self.receivedMessage)
+            if queue.fifo { messages.sort { ($0.sequenceNumber ?? "") < ($1.sequenceNumber ?? "") } }
+            else { messages.sort { $0.receipt.rowID < $1.receipt.rowID } }
+            return ReceiveOutcome(messages: messages, redrivenTo: redriven)
+        }
+    }
+
+    /// Moves visible messages whose receive count is exhausted to the dead-letter queue, keeping their
+    /// id, body, attributes and sent time, and recording where they came from.
+    static func redriveExhausted(
+        _ db: Database, queue: QueueRuntime, target: Int64, maxReceives: Int, identity: AWSIdentity, now: Millis
+    ) throws -> Int {
+        let ids = try Int64.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT id FROM queue_message WHERE queue_id = ? AND visible_at <= ? AND receive_count >= ? ORDER BY id LIMIT ?
+                """),
+            arguments: [queue.id, now, maxReceives, redriveChunk]
+        )
+        guard !ids.isEmpty else { return 0 }
+        let list = ids.map(String.init).joined(separator: ",")
+        try db.execute(
+            sql: """
+                INSERT INTO queue_message (queue_id, message_id, body, attributes, system_attributes, sent_at, visible_at,
+                  receive_count, group_id, dedup_id, sequence_number, dead_letter_source_arn)
+                SELECT ?, message_id, body, attributes, system_attributes, sent_at, ?, receive_count, group_id, dedup_id,
+                  sequence_number, ? FROM queue_message WHERE id IN (\(list)) ORDER BY id
+                """,
+            arguments: [target, now, identity.queueARN(queue.name)]
+        )
+        try db.execute(sql: "DELETE FROM queue_message WHERE id IN (\(list))")
+        return ids.count
+    }
+
+    static func receivedMessage(_ row: Row) -> ReceivedMessage {
+        let sequence: Int64? = row["sequence_number"]
+        return ReceivedMessage(
+            messageID: row["message_id"],
+            receipt: ReceiptHandle(queueID: row["queue_id"], rowID: row["id"], epoch: row["lease_epoch"], messageID: row["message_id"]),
+            body: row["body"],
+            attributes: ColumnJSON.decode([String: MessageAttributeValue].self, row["attributes"]) ?? [:],
+            systemAttributes: ColumnJSON.decode([String: MessageAttributeValue].self, row["system_attributes"]) ?? [:],
+            sentAt: row["sent_at"], firstReceivedAt: row["first_received_at"], receiveCount: row["receive_count"],
+            groupID: row["group_id"], deduplicationID: row["dedup_id"], sequenceNumber: sequence.map(SequenceNumber.format),
+            deadLetterSourceARN: row["dead_letter_source_arn"]
+        )
+    }
+
+    public func nextVisibleAt(queueID: Int64, now: Millis) async throws -> Millis? {
+        try await read { db in
+            try Millis.fetchOne(
+                db.cachedStatement(sql: "SELECT min(visible_at) FROM queue_message WHERE queue_id = ? AND visible_at > ?"),
+                arguments: [queueID, now]
+            )
+        }
+    }
+
+    public func deleteMessages(_ params: DeleteMessagesParams) async throws -> [SpoolError?] {
+        try await write { db in
+            var results: [SpoolError?] = []
+            for receipt in params.receipts {
+                guard receipt.queueID == params.queueID else {
+                    results.append(.receiptHandleIsInvalid(receipt.encoded))
+                    continue
+                }
+                // A receipt from an earlier receive carries an older epoch and deletes nothing, as SQS
+                // reports success for it.
+                try db.cachedStatement(sql: "DELETE FROM queue_message WHERE id = ? AND queue_id = ? AND lease_epoch = ?")
+                    .execute(arguments: [receipt.rowID, receipt.queueID, receipt.epoch])
+                results.append(nil)
+            }
+            return results
+        }
+    }
+
+    public func changeVisibility(_ params: ChangeVisibilityParams) async throws -> [SpoolError?] {
+        try await write { db in
+            var results: [SpoolError?] = []
+            for change in params.changes {
+                let receipt = change.receipt
+                guard receipt.queueID == params.queueID else {
+                    results.append(.receiptHandleIsInvalid(receipt.encoded))
+                    continue
+                }
+                try db.cachedStatement(sql: """
+                    UPDATE queue_message SET visible_at = ?
+                    WHERE id = ? AND queue_id = ? AND lease_epoch = ? AND receive_count > 0 AND visible_at > ?
+                    """).execute(arguments: [params.now + Millis(change.timeoutSeconds) * 1000, receipt.rowID, receipt.queueID, receipt.epoch, params.now])
+                if db.changesCount == 1 {
+                    results.append(nil)
+                    continue
+                }
+                let current = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT lease_epoch FROM queue_message WHERE id = ? AND queue_id = ?"),
+                    arguments: [receipt.rowID, receipt.queueID]
+                )
+                if let current, current["lease_epoch"] as Int64 == receipt.epoch {
+                    results.append(SpoolError(.messageNotInflight, "The message referred to isn't in flight."))
+                } else {
+                    results.append(.invalidParameter(
+                        "ReceiptHandle", value: receipt.encoded,
+                        reason: "Message does not exist or is not available for visibility timeout change."
+                    ))
+                }
+            }
+            return results
+        }
+    }
+
+    public func pruneExpiredMessages(now: Millis, limit: Int) async throws -> Int {
+        try await write { db in
+            var removed = 0
+            let queues = try Row.fetchAll(db, sql: "SELECT id, retention_ms FROM queue")
+            for queue in queues where removed < limit {
+                try db.execute(
+                    sql: """
+                        DELETE FROM queue_message WHERE id IN (
+                          SELECT id FROM queue_message WHERE queue_id = ? AND sent_at <= ? LIMIT ?)
+                        """,
+                    arguments: [queue["id"] as Int64, now - (queue["retention_ms"] as Millis), limit - removed]
+                )
+                removed += db.changesCount
+            }
+            try db.execute(sql: "DELETE FROM queue_dedup WHERE (queue_id, dedup_key) IN (SELECT queue_id, dedup_key FROM queue_dedup WHERE expires_at <= ? LIMIT ?)", arguments: [now, limit])
+            try db.execute(sql: "DELETE FROM deleted_queue_name WHERE deleted_at <= ?", arguments: [now - Self.deletedNameCooldown])
+            return removed
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import SpoolStorage
+
+extension SQLiteStore: QueueStore {}

@@ -1,0 +1,199 @@
+import GRDB
+import SpoolModel
+import SpoolStorage
+
+/// Queue lifecycle: create, look up, list, attributes, tags, purge, delete.
+extension SQLiteStore {
+    static let deletedNameCooldown: Millis = 60_000
+    static let purgeInterval: Millis = 60_000
+
+    static let queueColumns = "id, name, attributes, tags, created_at, modified_at"
+
+    static func queueRecord(_ row: Row) -> QueueRecord {
+        let wire = ColumnJSON.decode([String: String].self, row["attributes"]) ?? [:]
+        let fifo = wire["FifoQueue"] == "true"
+        // Stored attributes were validated when written; re-parsing them cannot fail for a known key.
+        let attributes = (try? QueueAttributes(fifoQueue: fifo).applying(wire, creating: true)) ?? QueueAttributes(fifoQueue: fifo)
+        return QueueRecord(
+            id: row["id"], name: row["name"], attributes: attributes,
+            tags: ColumnJSON.decode([String: String].self, row["tags"]) ?? [:],
+            createdAt: row["created_at"], modifiedAt: row["modified_at"]
+        )
+    }
+
+    static func fetchQueue(_ db: Database, name: String) throws -> QueueRecord? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(queueColumns) FROM queue WHERE name = ?"), arguments: [name])
+            .map(queueRecord)
+    }
+
+    static func requireQueue(_ db: Database, name: String) throws -> QueueRecord {
+        guard let queue = try fetchQueue(db, name: name) else { throw SpoolError.queueDoesNotExist() }
+        return queue
+    }
+
+    /// Checks the redrive policy's target and returns its queue id (or `nil` without a policy).
+    static func resolveDeadLetterTarget(
+        _ db: Database, attributes: QueueAttributes, sourceName: String, identity: AWSIdentity
+    ) throws -> Int64? {
+        guard let policy = attributes.redrivePolicy else { return nil }
+        let invalid = { (reason: String) in
+            SpoolError.invalidParameter("RedrivePolicy", value: policy.json, reason: reason)
+        }
+        guard let name = identity.queueName(fromARN: policy.deadLetterTargetARN),
+              let target = try fetchQueue(db, name: name)
+        else { throw invalid("Dead letter target does not exist.") }
+        guard target.isFIFO == attributes.fifoQueue else {
+            throw invalid("Dead-letter queue must be same type of queue as the source.")
+        }
+        if let allow = target.attributes.redriveAllowPolicy, !allow.allows(sourceARN: identity.queueARN(sourceName)) {
+            throw invalid("Queue \(identity.queueARN(sourceName)) does not have permission to use \(policy.deadLetterTargetARN) as a dead-letter queue (RedriveAllowPolicy).")
+        }
+        return target.id
+    }
+
+    static func storeAttributes(_ db: Database, queueID: Int64, attributes: QueueAttributes, deadLetterID: Int64?, now: Millis) throws {
+        try db.execute(
+            sql: """
+                UPDATE queue SET attributes = ?, modified_at = ?, dlq_id = ?, max_receive_count = ?,
+                  retention_ms = ?, visibility_ms = ?, delay_ms = ? WHERE id = ?
+                """,
+            arguments: [
+                ColumnJSON.encode(attributes.wireValues), now, deadLetterID, attributes.redrivePolicy?.maxReceiveCount,
+                Int64(attributes.messageRetentionPeriod) * 1000, Int64(attributes.visibilityTimeout) * 1000,
+                Int64(attributes.delaySeconds) * 1000, queueID,
+            ]
+        )
+    }
+
+    public func createQueue(_ params: CreateQueueParams) async throws -> QueueRecord {
+        guard QueueName.isValid(params.name) else { throw QueueName.invalidNameError() }
+        let fifo = QueueName.isFIFO(params.name)
+        if fifo, params.attributes["FifoQueue"]?.lowercased() != "true" {
+            throw SpoolError(.invalidParameterValue, "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length. Set the FifoQueue attribute to true.")
+        }
+        if !fifo, params.attributes["FifoQueue"]?.lowercased() == "true" {
+            throw SpoolError(.invalidParameterValue, "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.")
+        }
+        let attributes = try QueueAttributes(fifoQueue: fifo).applying(params.attributes, creating: true)
+        try QueueTags.validate(params.tags)
+        return try await write { db in
+            if let existing = try Self.fetchQueue(db, name: params.name) {
+                let requested = attributes.wireValues
+                let current = existing.attributes.wireValues
+                for name in params.attributes.keys.sorted() where requested[name] != current[name] {
+                    throw SpoolError(.queueNameExists, "A queue already exists with the same name and a different value for attribute \(name)")
+                }
+                return existing
+            }
+            if let deletedAt = try Millis.fetchOne(db, sql: "SELECT deleted_at FROM deleted_queue_name WHERE name = ?", arguments: [params.name]),
+               params.now - deletedAt < Self.deletedNameCooldown {
+                throw SpoolError(.queueDeletedRecently, "You must wait 60 seconds after deleting a queue before you can create another with the same name.")
+            }
+            let deadLetterID = try Self.resolveDeadLetterTarget(db, attributes: attributes, sourceName: params.name, identity: params.identity)
+            try db.execute(
+                sql: """
+                    INSERT INTO queue (name, fifo, attributes, tags, created_at, modified_at, retention_ms, visibility_ms, delay_ms)
+                    VALUES (?, ?, '{}', ?, ?, ?, 0, 0, 0)
+                    """,
+                arguments: [params.name, fifo ? 1 : 0, ColumnJSON.encode(params.tags), params.now, params.now]
+            )
+            let id = db.lastInsertedRowID
+            try Self.storeAttributes(db, queueID: id, attributes: attributes, deadLetterID: deadLetterID, now: params.now)
+            try db.execute(sql: "DELETE FROM deleted_queue_name WHERE name = ?", arguments: [params.name])
+            return try Self.requireQueue(db, name: params.name)
+        }
+    }
+
+    public func queue(named name: String) async throws -> QueueRecord? {
+        try await read { db in try Self.fetchQueue(db, name: name) }
+    }
+
+    public func listQueues(_ params: ListQueuesParams) async throws -> [QueueRecord] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.queueColumns) FROM queue WHERE substr(name, 1, ?) = ? AND name > ? ORDER BY name LIMIT ?",
+                arguments: [params.prefix.count, params.prefix, params.afterName ?? "", params.limit]
+            ).map(Self.queueRecord)
+        }
+    }
+
+    public func deleteQueue(_ params: DeleteQueueParams) async throws {
+        try await write { db in
+            let queue = try Self.requireQueue(db, name: params.name)
+            try db.execute(sql: "DELETE FROM queue WHERE id = ?", arguments: [queue.id])
+            try db.execute(
+                sql: "INSERT INTO deleted_queue_name (name, deleted_at) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET deleted_at = excluded.deleted_at",
+                arguments: [params.name, params.now]
+            )
+        }
+    }
+
+    public func setQueueAttributes(_ params: SetQueueAttributesParams) async throws -> QueueRecord {
+        try await write { db in
+            let queue = try Self.requireQueue(db, name: params.name)
+            let attributes = try queue.attributes.applying(params.attributes, creating: false)
+            let deadLetterID = try Self.resolveDeadLetterTarget(db, attributes: attributes, sourceName: queue.name, identity: params.identity)
+            try Self.storeAttributes(db, queueID: queue.id, attributes: attributes, deadLetterID: deadLetterID, now: params.now)
+            return try Self.requireQueue(db, name: params.name)
+        }
+    }
+
+    public func counts(queueID: Int64, now: Millis) async throws -> QueueCounts {
+        try await read { db in
+            guard let retention = try Millis.fetchOne(db, sql: "SELECT retention_ms FROM queue WHERE id = ?", arguments: [queueID]) else {
+                throw SpoolError.queueDoesNotExist()
+            }
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT coalesce(sum(visible_at <= ?1), 0) AS visible,
+                           coalesce(sum(visible_at > ?1 AND receive_count > 0), 0) AS in_flight,
+                           coalesce(sum(visible_at > ?1 AND receive_count = 0), 0) AS delayed
+                    FROM queue_message WHERE queue_id = ?2 AND sent_at > ?3
+                    """,
+                arguments: [now, queueID, now - retention]
+            )
+            return QueueCounts(visible: row?["visible"] ?? 0, inFlight: row?["in_flight"] ?? 0, delayed: row?["delayed"] ?? 0)
+        }
+    }
+
+    public func tagQueue(name: String, tags: [String: String], now: Millis) async throws {
+        try await write { db in
+            let queue = try Self.requireQueue(db, name: name)
+            try QueueTags.validate(tags, existing: queue.tags)
+            let merged = queue.tags.merging(tags) { $1 }
+            try db.execute(sql: "UPDATE queue SET tags = ? WHERE id = ?", arguments: [ColumnJSON.encode(merged), queue.id])
+        }
+    }
+
+    public func untagQueue(name: String, keys: [String], now: Millis) async throws {
+        try await write { db in
+            let queue = try Self.requireQueue(db, name: name)
+            var tags = queue.tags
+            for key in keys { tags.removeValue(forKey: key) }
+            try db.execute(sql: "UPDATE queue SET tags = ? WHERE id = ?", arguments: [ColumnJSON.encode(tags), queue.id])
+        }
+    }
+
+    public func purgeQueue(_ params: PurgeQueueParams) async throws {
+        try await write { db in
+            let queue = try Self.requireQueue(db, name: params.name)
+            if let purgedAt = try Millis.fetchOne(db, sql: "SELECT purged_at FROM queue WHERE id = ?", arguments: [queue.id]),
+               params.now - purgedAt < Self.purgeInterval {
+                throw SpoolError(.purgeQueueInProgress, "Only one PurgeQueue operation on \(queue.name) is allowed every 60 seconds.")
+            }
+            try db.execute(sql: "DELETE FROM queue_message WHERE queue_id = ?", arguments: [queue.id])
+            try db.execute(sql: "UPDATE queue SET purged_at = ? WHERE id = ?", arguments: [params.now, queue.id])
+        }
+    }
+
+    public func deadLetterSourceQueues(of name: String) async throws -> [QueueRecord] {
+        try await read { db in
+            let queue = try Self.requireQueue(db, name: name)
+            return try Row.fetchAll(
+                db, sql: "SELECT \(Self.queueColumns) FROM queue WHERE dlq_id = ? ORDER BY name", arguments: [queue.id]
+            ).map(Self.queueRecord)
+        }
+    }
+}

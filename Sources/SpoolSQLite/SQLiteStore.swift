@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import Logging
+import SpoolModel
+import SpoolStorage
+
+/// The SQLite backend: one WAL database, one group-committing writer, any number of readers.
+public final class SQLiteStore: Sendable {
+    /// The file backing the store.
+    public let path: String
+    /// The `synchronous` level the writer connection runs with.
+    public let durability: SQLiteDurability
+    let pool: DatabasePool
+    let writer: GroupCommitWriter
+
+    /// Opens (creating if needed) the database at `path`, applies migrations and sets durability.
+    /// - Throws: `SQLiteStoreError.newerDatabase` when a newer Spool wrote the file.
+    public init(path: String, durability: SQLiteDurability = .full, logger: Logger = Logger(label: "spool.sqlite")) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.maximumReaderCount = 8
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try SQLiteMigrations.migrate(pool, path: path)
+        // GRDB sets synchronous=NORMAL on the writer of a WAL pool when it opens; set ours afterwards.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability.pragmaValue)")
+        }
+        self.path = path
+        self.durability = durability
+        self.pool = pool
+        self.writer = GroupCommitWriter(pool: pool)
+        logger.info("store opened", metadata: ["path": "\(path)", "synchronous": "\(durability.rawValue)"])
+    }
+
+    /// Opens the store in `directory` (created if missing) as `spool.sqlite`.
+    public convenience init(directory: String, durability: SQLiteDurability = .full, logger: Logger = Logger(label: "spool.sqlite")) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try self.init(path: (directory as NSString).appendingPathComponent("spool.sqlite"), durability: durability, logger: logger)
+    }
+
+    /// The `synchronous` pragma as the writer connection reports it (0 off, 1 normal, 2 full).
+    public func writerSynchronousLevel() async throws -> Int {
+        try await writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// The identifiers of the migrations applied to this database.
+    public func appliedMigrations() async throws -> [String] {
+        try await pool.read { db -> [String] in Array(try SQLiteMigrations.migrator.appliedIdentifiers(db)).sorted() }
+    }
+
+    /// `EXPLAIN QUERY PLAN` details for a statement, for tests that prove an index serves a query.
+    public func queryPlan(_ sql: String, arguments: [any DatabaseValueConvertible & Sendable] = []) async throws -> [String] {
+        let values = arguments.map { $0.databaseValue }
+        return try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(values))
+            return rows.map { row -> String in row["detail"] }
+        }
+    }
+
+    /// Runs a write through the group committer, mapping unexpected errors to storage failures.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.write(body)
+        } catch let error as SpoolError {
+            throw error
+        } catch {
+            throw SpoolError.storage(error)
+        }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as SpoolError {
+            throw error
+        } catch {
+            throw SpoolError.storage(error)
+        }
+    }
+
+    /// Closes the database; later calls fail.
+    public func close() throws {
+        try pool.close()
+    }
+}
+
+/// JSON helpers for the columns that hold maps.
+enum ColumnJSON {
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}

@@ -1,0 +1,109 @@
+import Configuration
+import Foundation
+import Logging
+import SpoolModel
+import SpoolSQLite
+
+/// Every setting of a Spool server, with its default.
+///
+/// Built once at start-up from, in rising precedence: these defaults, the JSON file given with
+/// `--config`, `SPOOL_*` environment variables, and command-line flags. `Config/spool.example.json`
+/// lists every key. A bad value fails start-up with a message that names its key.
+public struct SpoolConfiguration: Sendable, Equatable {
+    /// `host`, `SPOOL_HOST`: the address to listen on.
+    public var host = "127.0.0.1"
+    /// `port`, `SPOOL_PORT`: the TCP port to listen on.
+    public var port = 9070
+    /// `dataDir`, `SPOOL_DATA_DIR`: where the SQLite database lives.
+    public var dataDir = "./spool-data"
+    /// `accountId`, `SPOOL_ACCOUNT_ID`: the twelve-digit account in ARNs and queue URLs.
+    public var accountID = "000000000000"
+    /// `region`, `SPOOL_REGION`: the region in ARNs.
+    public var region = "us-east-1"
+    /// `durability`, `SPOOL_DURABILITY`: `full` (survives power loss) or `normal` (survives process crashes).
+    public var durability = SQLiteDurability.full
+    /// `logLevel`, `SPOOL_LOG_LEVEL`: trace, debug, info, notice, warning, error or critical.
+    public var logLevel = Logger.Level.info
+    /// `sqs.retentionSweepSeconds`, `SPOOL_SQS_RETENTION_SWEEP_SECONDS`: how often expired messages are removed.
+    public var retentionSweepSeconds = 30
+    /// `sqs.moveTaskChunk`, `SPOOL_SQS_MOVE_TASK_CHUNK`: most messages a move task moves per transaction.
+    public var moveTaskChunk = 100
+
+    public init() {}
+
+    /// The AWS identity the settings describe.
+    public var identity: AWSIdentity { AWSIdentity(accountID: accountID, region: region) }
+
+    /// A configuration error, naming the key at fault.
+    public struct Invalid: Error, CustomStringConvertible {
+        public var key: String
+        public var reason: String
+        public var description: String { "Invalid configuration value for '\(key)': \(reason)" }
+    }
+
+    /// Reads the configuration.
+    /// - Parameters:
+    ///   - flags: values given on the command line, by configuration key.
+    ///   - environment: the process environment; only `SPOOL_*` variables are read.
+    ///   - file: the JSON configuration file, if any.
+    public static func load(flags: [String: String] = [:], environment: [String: String] = ProcessInfo.processInfo.environment, file: String? = nil) async throws -> SpoolConfiguration {
+        var spoolVariables: [String: String] = [:]
+        for (name, value) in environment where name.hasPrefix("SPOOL_") {
+            spoolVariables[String(name.dropFirst("SPOOL_".count))] = value
+        }
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey($0.key.split(separator: ".").map(String.init)), ConfigValue(.string($0.value), isSecret: false)) })),
+            EnvironmentVariablesProvider(environmentVariables: spoolVariables),
+        ]
+        if let file {
+            guard FileManager.default.fileExists(atPath: file) else { throw Invalid(key: "config", reason: "file \(file) does not exist") }
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
+            } catch {
+                throw Invalid(key: "config", reason: "cannot read \(file) as JSON: \(error)")
+            }
+        }
+        let reader = ConfigReader(providers: providers)
+        var config = SpoolConfiguration()
+        config.host = reader.string(forKey: "host", default: config.host)
+        config.port = try integer(reader, "port", default: config.port, in: 0...65535)
+        config.dataDir = reader.string(forKey: "dataDir", default: config.dataDir)
+        config.accountID = reader.string(forKey: "accountId", default: config.accountID)
+        guard config.accountID.count == 12, config.accountID.allSatisfy(\.isNumber) else {
+            throw Invalid(key: "accountId", reason: "must be twelve digits, not '\(config.accountID)'")
+        }
+        config.region = reader.string(forKey: "region", default: config.region)
+        guard !config.region.isEmpty, config.region.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
+            throw Invalid(key: "region", reason: "must look like us-east-1, not '\(config.region)'")
+        }
+        let durability = reader.string(forKey: "durability", default: config.durability.rawValue)
+        guard let parsed = SQLiteDurability(rawValue: durability.lowercased()) else {
+            throw Invalid(key: "durability", reason: "must be 'full' or 'normal', not '\(durability)'")
+        }
+        config.durability = parsed
+        let level = reader.string(forKey: "logLevel", default: config.logLevel.rawValue)
+        guard let logLevel = Logger.Level(rawValue: level.lowercased()) else {
+            throw Invalid(key: "logLevel", reason: "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        config.logLevel = logLevel
+        config.retentionSweepSeconds = try integer(reader, "sqs.retentionSweepSeconds", default: config.retentionSweepSeconds, in: 1...86_400)
+        config.moveTaskChunk = try integer(reader, "sqs.moveTaskChunk", default: config.moveTaskChunk, in: 1...10_000)
+        return config
+    }
+
+    static func integer(_ reader: ConfigReader, _ key: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
+        let number: Int
+        if let parsed = reader.int(forKey: ConfigKey(key)) {
+            number = parsed
+        } else if let text = reader.string(forKey: ConfigKey(key)) {
+            guard let parsed = Int(text) else { throw Invalid(key: key, reason: "must be an integer, not '\(text)'") }
+            number = parsed
+        } else {
+            return value
+        }
+        guard range.contains(number) else {
+            throw Invalid(key: key, reason: "must be from \(range.lowerBound) to \(range.upperBound), not \(number)")
+        }
+        return number
+    }
+}

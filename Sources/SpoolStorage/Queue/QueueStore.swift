@@ -1,0 +1,236 @@
+import SpoolModel
+
+/// Durable storage of queues and their messages, with SQS semantics.
+///
+/// Every write is one transaction: a caller that got an answer knows the effect is committed. Errors
+/// are `SpoolError` values carrying the AWS code; anything else thrown is a storage failure.
+public protocol QueueStore: Sendable {
+    /// Creates a queue, or returns the existing one when every given attribute matches it.
+    func createQueue(_ params: CreateQueueParams) async throws -> QueueRecord
+    /// The queue called `name`, or `nil`.
+    func queue(named name: String) async throws -> QueueRecord?
+    /// Queues whose names start with `prefix`, ordered by name, starting after `afterName`.
+    func listQueues(_ params: ListQueuesParams) async throws -> [QueueRecord]
+    /// Deletes a queue and its messages. The name stays reserved for 60 seconds.
+    func deleteQueue(_ params: DeleteQueueParams) async throws
+    /// Applies attributes to an existing queue.
+    func setQueueAttributes(_ params: SetQueueAttributesParams) async throws -> QueueRecord
+    /// The approximate message counts of a queue at `now`.
+    func counts(queueID: Int64, now: Millis) async throws -> QueueCounts
+    /// Adds or replaces tags.
+    func tagQueue(name: String, tags: [String: String], now: Millis) async throws
+    /// Removes tags by key.
+    func untagQueue(name: String, keys: [String], now: Millis) async throws
+    /// Deletes every message in the queue; at most once per 60 seconds.
+    func purgeQueue(_ params: PurgeQueueParams) async throws
+    /// Stores messages in one transaction and reports each one's id (FIFO duplicates get the first id).
+    func sendMessages(_ params: SendMessagesParams) async throws -> [SentMessage]
+    /// Leases up to `maxMessages` visible messages, moving those past `maxReceiveCount` to the
+    /// dead-letter queue first, in the same transaction.
+    func receiveMessages(_ params: ReceiveMessagesParams) async throws -> ReceiveOutcome
+    /// The earliest time after `now` at which a message of the queue becomes visible, if any.
+    func nextVisibleAt(queueID: Int64, now: Millis) async throws -> Millis?
+    /// Deletes messages by receipt; a receipt from an earlier receive never deletes a later one.
+    func deleteMessages(_ params: DeleteMessagesParams) async throws -> [SpoolError?]
+    /// Changes the visibility timeout of in-flight messages, counting from `now`.
+    func changeVisibility(_ params: ChangeVisibilityParams) async throws -> [SpoolError?]
+    /// Queues whose redrive policy names this queue as their dead-letter queue.
+    func deadLetterSourceQueues(of name: String) async throws -> [QueueRecord]
+    /// Starts a message move task out of a dead-letter queue.
+    func startMoveTask(_ params: StartMoveTaskParams) async throws -> MoveTask
+    /// The most recent move tasks of a source queue, newest first.
+    func listMoveTasks(sourceARN: String, limit: Int) async throws -> [MoveTask]
+    /// Cancels a running task and returns it.
+    func cancelMoveTask(handle: String, now: Millis) async throws -> MoveTask
+    /// Moves the next messages of every running task, within each task's rate, and finishes tasks
+    /// that have nothing left.
+    func runMoveTasks(_ params: RunMoveTasksParams) async throws -> MoveTaskProgress
+    /// Deletes messages past their queue's retention period, at most `limit` of them.
+    func pruneExpiredMessages(now: Millis, limit: Int) async throws -> Int
+}
+
+public struct CreateQueueParams: Sendable {
+    public var name: String
+    public var attributes: [String: String]
+    public var tags: [String: String]
+    public var identity: AWSIdentity
+    public var now: Millis
+
+    public init(name: String, attributes: [String: String], tags: [String: String], identity: AWSIdentity, now: Millis) {
+        self.name = name
+        self.attributes = attributes
+        self.tags = tags
+        self.identity = identity
+        self.now = now
+    }
+}
+
+public struct ListQueuesParams: Sendable {
+    public var prefix: String
+    public var afterName: String?
+    public var limit: Int
+
+    public init(prefix: String = "", afterName: String? = nil, limit: Int = 1000) {
+        self.prefix = prefix
+        self.afterName = afterName
+        self.limit = limit
+    }
+}
+
+public struct DeleteQueueParams: Sendable {
+    public var name: String
+    public var now: Millis
+
+    public init(name: String, now: Millis) {
+        self.name = name
+        self.now = now
+    }
+}
+
+public struct SetQueueAttributesParams: Sendable {
+    public var name: String
+    public var attributes: [String: String]
+    public var identity: AWSIdentity
+    public var now: Millis
+
+    public init(name: String, attributes: [String: String], identity: AWSIdentity, now: Millis) {
+        self.name = name
+        self.attributes = attributes
+        self.identity = identity
+        self.now = now
+    }
+}
+
+public struct PurgeQueueParams: Sendable {
+    public var name: String
+    public var now: Millis
+
+    public init(name: String, now: Millis) {
+        self.name = name
+        self.now = now
+    }
+}
+
+public struct SendMessagesParams: Sendable {
+    public var queueID: Int64
+    public var messages: [OutgoingMessage]
+    public var now: Millis
+
+    public init(queueID: Int64, messages: [OutgoingMessage], now: Millis) {
+        self.queueID = queueID
+        self.messages = messages
+        self.now = now
+    }
+}
+
+public struct ReceiveMessagesParams: Sendable {
+    public var queueID: Int64
+    public var maxMessages: Int
+    /// Seconds; `nil` uses the queue's `VisibilityTimeout`.
+    public var visibilityTimeout: Int?
+    public var identity: AWSIdentity
+    public var now: Millis
+
+    public init(queueID: Int64, maxMessages: Int, visibilityTimeout: Int?, identity: AWSIdentity, now: Millis) {
+        self.queueID = queueID
+        self.maxMessages = maxMessages
+        self.visibilityTimeout = visibilityTimeout
+        self.identity = identity
+        self.now = now
+    }
+}
+
+/// What a receive did: the messages leased, and the dead-letter queues that got redriven messages
+/// (so that their waiting receivers can be woken).
+public struct ReceiveOutcome: Sendable, Equatable {
+    public var messages: [ReceivedMessage]
+    public var redrivenTo: [Int64]
+
+    public init(messages: [ReceivedMessage], redrivenTo: [Int64] = []) {
+        self.messages = messages
+        self.redrivenTo = redrivenTo
+    }
+}
+
+public struct DeleteMessagesParams: Sendable {
+    public var queueID: Int64
+    public var receipts: [ReceiptHandle]
+    public var now: Millis
+
+    public init(queueID: Int64, receipts: [ReceiptHandle], now: Millis) {
+        self.queueID = queueID
+        self.receipts = receipts
+        self.now = now
+    }
+}
+
+public struct ChangeVisibilityParams: Sendable {
+    public struct Change: Sendable {
+        public var receipt: ReceiptHandle
+        public var timeoutSeconds: Int
+
+        public init(receipt: ReceiptHandle, timeoutSeconds: Int) {
+            self.receipt = receipt
+            self.timeoutSeconds = timeoutSeconds
+        }
+    }
+
+    public var queueID: Int64
+    public var changes: [Change]
+    public var now: Millis
+
+    public init(queueID: Int64, changes: [Change], now: Millis) {
+        self.queueID = queueID
+        self.changes = changes
+        self.now = now
+    }
+}
+
+public struct StartMoveTaskParams: Sendable {
+    public var sourceARN: String
+    public var destinationARN: String?
+    public var maxNumberOfMessagesPerSecond: Int?
+    public var identity: AWSIdentity
+    public var handle: String
+    public var now: Millis
+
+    public init(sourceARN: String, destinationARN: String?, maxNumberOfMessagesPerSecond: Int?, identity: AWSIdentity, handle: String, now: Millis) {
+        self.sourceARN = sourceARN
+        self.destinationARN = destinationARN
+        self.maxNumberOfMessagesPerSecond = maxNumberOfMessagesPerSecond
+        self.identity = identity
+        self.handle = handle
+        self.now = now
+    }
+}
+
+public struct RunMoveTasksParams: Sendable {
+    /// The largest number of messages moved for one task in one call, whatever its rate.
+    public var chunkLimit: Int
+    public var identity: AWSIdentity
+    public var now: Millis
+
+    public init(chunkLimit: Int, identity: AWSIdentity, now: Millis) {
+        self.chunkLimit = chunkLimit
+        self.identity = identity
+        self.now = now
+    }
+}
+
+/// The result of one pass of the move runner.
+public struct MoveTaskProgress: Sendable, Equatable {
+    public var moved: Int
+    /// Queues that received messages, for waking their receivers.
+    public var destinationQueueIDs: [Int64]
+    /// Whether any task is still running after this pass.
+    public var hasRunningTasks: Bool
+    /// When the next pass has work to do, given the rate limits.
+    public var nextRunAt: Millis?
+
+    public init(moved: Int, destinationQueueIDs: [Int64], hasRunningTasks: Bool, nextRunAt: Millis?) {
+        self.moved = moved
+        self.destinationQueueIDs = destinationQueueIDs
+        self.hasRunningTasks = hasRunningTasks
+        self.nextRunAt = nextRunAt
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SpoolServer
+
+@main
+struct Spool: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spool",
+        abstract: "Durable, self-hosted AWS Lambda async queues and event sources, with SQS-compatible queues.",
+        version: SpoolServer.version,
+        subcommands: [Serve.self]
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Spool service.")
+
+    @Option(help: "Address to listen on (default 127.0.0.1; SPOOL_HOST).")
+    var host: String?
+
+    @Option(help: "Port to listen on (default 9070; SPOOL_PORT).")
+    var port: Int?
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the SQLite database (default ./spool-data; SPOOL_DATA_DIR).")
+    var dataDir: String?
+
+    @Option(help: "JSON configuration file; see Config/spool.example.json.")
+    var config: String?
+
+    @Option(help: "full (default) or normal: how hard each commit works to survive power loss (SPOOL_DURABILITY).")
+    var durability: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var flags: [String: String] = [:]
+        flags["host"] = host
+        flags["port"] = port.map(String.init)
+        flags["dataDir"] = dataDir
+        flags["durability"] = durability
+        let settings: SpoolConfiguration
+        do {
+            settings = try await SpoolConfiguration.load(flags: flags, file: config)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let server: SpoolServer
+        do {
+            server = try SpoolServer(configuration: settings)
+        } catch {
+            FileHandle.standardError.write(Data("spool: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        try await server.run()
+    }
+}
