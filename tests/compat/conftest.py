@@ -35,11 +35,12 @@ def free_port() -> int:
 class SpoolProcess:
     """One running server; `restart()` stops it with SIGTERM and starts it again on the same data dir."""
 
-    def __init__(self, binary: Path, data_dir: Path, extra_env=None):
+    def __init__(self, binary: Path, data_dir: Path, extra_env=None, extra_args=None):
         self.binary = binary
         self.data_dir = data_dir
         self.port = free_port()
         self.extra_env = extra_env or {}
+        self.extra_args = extra_args or []
         self.proc = None
         self.log_path = data_dir.parent / f"spool-{self.port}.log"
 
@@ -52,7 +53,7 @@ class SpoolProcess:
         env.update(self.extra_env)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(self.binary), "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            [str(self.binary), "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), *self.extra_args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env,
         )
         deadline = time.time() + 30
