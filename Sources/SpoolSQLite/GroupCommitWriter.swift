@@ -1,4 +1,5 @@
 import GRDB
+import Metrics
 import Synchronization
 
 /// The single writer of a database, with group commit.
@@ -15,6 +16,9 @@ final class GroupCommitWriter: Sendable {
 
     private let pool: DatabasePool
     private let state = Mutex(State())
+    private let commits = Atomic<Int>(0)
+    private let commitCounter = Counter(label: "spool_store_commits_total")
+    private let groupSize = Recorder(label: "spool_store_commit_group_size")
     /// The largest number of writes committed together, bounding the latency of one group.
     let maximumGroupSize: Int
 
@@ -22,6 +26,9 @@ final class GroupCommitWriter: Sendable {
         self.pool = pool
         self.maximumGroupSize = maximumGroupSize
     }
+
+    /// Transactions committed since the writer was made.
+    var committedTransactions: Int { commits.load(ordering: .relaxed) }
 
     /// Runs `body` in the next group transaction and returns its result once that transaction committed.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -55,6 +62,9 @@ final class GroupCommitWriter: Sendable {
                     for write in group { write.perform(db) }
                     return .commit
                 }
+                commits.add(1, ordering: .relaxed)
+                commitCounter.increment()
+                groupSize.record(group.count)
             } catch {
                 commitError = error
             }

@@ -46,6 +46,11 @@ public final class SQLiteStore: Sendable {
         try await writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
+    /// Group transactions the writer has committed since the store opened.
+    public func commitCount() async throws -> Int {
+        writer.committedTransactions
+    }
+
     /// The identifiers of the migrations applied to this database.
     public func appliedMigrations() async throws -> [String] {
         try await pool.read { db -> [String] in Array(try SQLiteMigrations.migrator.appliedIdentifiers(db)).sorted() }

@@ -24,14 +24,26 @@ public struct RedrivePolicy: Sendable, Equatable {
             throw .invalidAttributeValue("RedrivePolicy", reason: "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.")
         }
         var count = 10
-        if let raw = object["maxReceiveCount"] {
-            if let number = raw as? NSNumber, !(raw is Bool), number.doubleValue == number.doubleValue.rounded() {
-                count = number.intValue
-            } else if let string = raw as? String, let parsed = Int(string) {
-                count = parsed
-            } else {
-                throw .invalidAttributeValue("RedrivePolicy", reason: "Invalid value for maxReceiveCount: \(raw), valid values are from 1 to 1000 both inclusive.")
+        if object["maxReceiveCount"] != nil {
+            // JSONSerialization cannot tell 1 from true on Linux; decode the count on its own.
+            struct Count: Decodable {
+                let value: Int?
+                init(from decoder: any Decoder) throws {
+                    let container = try decoder.container(keyedBy: Key.self)
+                    if let number = try? container.decode(Int.self, forKey: .maxReceiveCount) {
+                        value = number
+                    } else if let text = try? container.decode(String.self, forKey: .maxReceiveCount) {
+                        value = Int(text)
+                    } else {
+                        value = nil
+                    }
+                }
+                enum Key: String, CodingKey { case maxReceiveCount }
             }
+            guard let parsed = (try? JSONDecoder().decode(Count.self, from: Data(text.utf8)))?.value else {
+                throw .invalidAttributeValue("RedrivePolicy", reason: "Invalid value for maxReceiveCount: \(object["maxReceiveCount"]!), valid values are from 1 to 1000 both inclusive.")
+            }
+            count = parsed
         }
         guard (1...1000).contains(count) else {
             throw .invalidAttributeValue("RedrivePolicy", reason: "Invalid value for maxReceiveCount: \(count), valid values are from 1 to 1000 both inclusive.")

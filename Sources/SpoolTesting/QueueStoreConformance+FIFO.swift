@@ -1,0 +1,89 @@
+import SpoolModel
+import SpoolStorage
+
+extension QueueStoreConformance {
+    static let fifoChecks: [Check] = [
+        check("a FIFO group's next message waits for the one in flight") { f in
+            let queue = try await f.create("order.fifo", ["FifoQueue": "true"])
+            try await f.send(queue, ["a1", "a2"], group: "a")
+            try await f.send(queue, ["b1"], group: "b")
+            let first = try await f.receive(queue, max: 1)
+            try require(first.map(\.body) == ["a1"], "oldest first: \(first.map(\.body))")
+            let second = try await f.receive(queue)
+            try require(second.map(\.body) == ["b1"], "group a is locked: \(second.map(\.body))")
+            try await f.delete(queue, [first[0].receipt])
+            let third = try await f.receive(queue)
+            try require(third.map(\.body) == ["a2"], "group a released: \(third.map(\.body))")
+        },
+        check("one receive may return several messages of a group, in order") { f in
+            let queue = try await f.create("batch.fifo", ["FifoQueue": "true"])
+            try await f.send(queue, ["1", "2", "3"], group: "g")
+            let got = try await f.receive(queue)
+            try require(got.map(\.body) == ["1", "2", "3"], "in order: \(got.map(\.body))")
+            let numbers = got.compactMap(\.sequenceNumber)
+            try require(numbers.count == 3 && numbers == numbers.sorted() && numbers.allSatisfy { $0.count == 20 }, "sequence numbers: \(numbers)")
+        },
+        check("deduplication holds for five minutes") { f in
+            let queue = try await f.create("dedup.fifo", ["FifoQueue": "true"])
+            let one = try await f.send(queue, ["x"], group: "g", dedup: "d")
+            f.clock.advance(by: 299_999)
+            let two = try await f.send(queue, ["y"], group: "g", dedup: "d")
+            try require(one == two, "duplicate inside the window returns the first id")
+            f.clock.advance(by: 1)
+            let three = try await f.send(queue, ["z"], group: "g", dedup: "d")
+            try require(three[0].messageID != one[0].messageID, "after the window the id is new")
+            try require(try await f.counts(queue).visible == 2, "two messages stored")
+        },
+    ]
+
+    static let redriveChecks: [Check] = [
+        check("a message past maxReceiveCount moves to the dead-letter queue atomically") { f in
+            let dlq = try await f.create("dlq")
+            let source = try await f.create("src", ["RedrivePolicy": #"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":2}"#])
+            let sent = try await f.send(source, ["poison"])
+            _ = try await f.receive(source, visibility: 0)
+            _ = try await f.receive(source, visibility: 0)
+            let outcome = try await f.store.receiveMessages(ReceiveMessagesParams(queueID: source.id, maxMessages: 10, visibilityTimeout: nil, identity: f.identity, now: f.clock.now()))
+            try require(outcome.messages.isEmpty && outcome.redrivenTo == [dlq.id], "third receive redrives: \(outcome)")
+            let dead = try await f.receive(dlq)
+            try require(dead.first?.messageID == sent[0].messageID, "same message id in the DLQ")
+            try require(dead.first?.deadLetterSourceARN == "arn:aws:sqs:us-east-1:000000000000:src", "source recorded")
+            try require(try await f.counts(source) == QueueCounts(visible: 0, inFlight: 0, delayed: 0), "nothing left behind")
+            let sources = try await f.store.deadLetterSourceQueues(of: "dlq")
+            try require(sources.map(\.name) == ["src"], "dead-letter sources")
+        },
+        check("a move task returns dead letters to their sources, within its rate") { f in
+            let dlq = try await f.create("dlq2")
+            let source = try await f.create("src2", ["RedrivePolicy": #"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq2","maxReceiveCount":1}"#])
+            try await f.send(source, ["a", "b", "c"])
+            _ = try await f.receive(source, visibility: 0)
+            _ = try await f.receive(source)
+            try require(try await f.counts(dlq).visible == 3, "three dead letters")
+            let task = try await f.store.startMoveTask(StartMoveTaskParams(sourceARN: f.identity.queueARN("dlq2"), destinationARN: nil, maxNumberOfMessagesPerSecond: 2, identity: f.identity, handle: "h1", now: f.clock.now()))
+            try require(task.status == .running && task.toMove == 3, "task started: \(task)")
+            var progress = try await f.store.runMoveTasks(RunMoveTasksParams(chunkLimit: 100, identity: f.identity, now: f.clock.now()))
+            try require(progress.moved == 2 && progress.hasRunningTasks, "rate limits the first second: \(progress)")
+            try require(progress.nextRunAt == f.clock.now() + 1000, "next pass after the window")
+            progress = try await f.store.runMoveTasks(RunMoveTasksParams(chunkLimit: 100, identity: f.identity, now: f.clock.now()))
+            try require(progress.moved == 0, "nothing more within the same second")
+            f.clock.advance(by: 1000)
+            progress = try await f.store.runMoveTasks(RunMoveTasksParams(chunkLimit: 100, identity: f.identity, now: f.clock.now()))
+            try require(progress.moved == 1 && !progress.hasRunningTasks && progress.destinationQueueIDs == [source.id], "finished: \(progress)")
+            let tasks = try await f.store.listMoveTasks(sourceARN: f.identity.queueARN("dlq2"), limit: 10)
+            try require(tasks.first?.status == .completed && tasks.first?.moved == 3, "completed: \(tasks)")
+            let back = try await f.receive(source)
+            try require(back.map(\.body).sorted() == ["a", "b", "c"] && back.allSatisfy { $0.receiveCount == 1 }, "back in the source with fresh counts")
+        },
+        check("a FIFO move back to its source is never dropped as a duplicate") { f in
+            let dlq = try await f.create("dlq3.fifo", ["FifoQueue": "true"])
+            let source = try await f.create("src3.fifo", ["FifoQueue": "true", "RedrivePolicy": #"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq3.fifo","maxReceiveCount":1}"#])
+            try await f.send(source, ["once"], group: "g", dedup: "same")
+            _ = try await f.receive(source, visibility: 0)
+            _ = try await f.receive(source)
+            try require(try await f.counts(dlq).visible == 1, "dead letter stored")
+            _ = try await f.store.startMoveTask(StartMoveTaskParams(sourceARN: f.identity.queueARN("dlq3.fifo"), destinationARN: nil, maxNumberOfMessagesPerSecond: nil, identity: f.identity, handle: "h3", now: f.clock.now()))
+            _ = try await f.store.runMoveTasks(RunMoveTasksParams(chunkLimit: 100, identity: f.identity, now: f.clock.now()))
+            try require(try await f.receive(source).map(\.body) == ["once"], "moved back inside the deduplication window")
+        },
+    ]
+}

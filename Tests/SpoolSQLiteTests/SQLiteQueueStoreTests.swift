@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+import SpoolModel
+import SpoolSQLite
+import SpoolStorage
+import SpoolTesting
+import Testing
+
+/// A fresh data directory per test, removed afterwards.
+func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spool-test-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+@Suite("SQLite queue store")
+struct SQLiteQueueStoreTests {
+    @Test("keeps every QueueStore promise", arguments: QueueStoreConformance.checks)
+    func conformance(_ check: QueueStoreConformance.Check) async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(directory: directory)
+            try await check.run(on: store)
+        }
+    }
+
+    @Test("runs the writer with synchronous=FULL by default and NORMAL when asked")
+    func durabilityPragma() async throws {
+        try await withTemporaryDirectory { directory in
+            let full = try SQLiteStore(directory: directory + "/full")
+            #expect(try await full.writerSynchronousLevel() == 2)
+            let normal = try SQLiteStore(directory: directory + "/normal", durability: .normal)
+            #expect(try await normal.writerSynchronousLevel() == 1)
+        }
+    }
+
+    @Test("serves the standard claim from the claim index")
+    func claimUsesIndex() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(directory: directory)
+            let sql = """
+                SELECT id FROM queue_message
+                WHERE queue_id = 1 AND visible_at <= 5 AND sent_at > 0 AND receive_count < 10
+                ORDER BY visible_at, id LIMIT 10
+                """
+            let plan = try await store.queryPlan(sql)
+            #expect(plan.contains { $0.contains("USING INDEX queue_message_claim (queue_id=? AND visible_at<?)") }, "\(plan)")
+            #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "the index already orders the claim: \(plan)")
+        }
+    }
+
+    @Test("applies every migration file in Migrations/SQLite, in order")
+    func migrationsMatchFiles() async throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Migrations/SQLite").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(directory: directory)
+            #expect(try await store.appliedMigrations() == files.map { String($0.dropLast(4)) })
+        }
+    }
+
+    @Test("refuses a database that a newer Spool migrated")
+    func refusesNewerDatabase() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(directory: directory)
+            try store.close()
+            let queue = try DatabaseQueue(path: directory + "/spool.sqlite")
+            try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_future')") }
+            try queue.close()
+            #expect {
+                _ = try SQLiteStore(directory: directory)
+            } throws: { error in
+                String(describing: error).contains("newer version of Spool") && String(describing: error).contains("9999_future")
+            }
+        }
+    }
+
+    @Test("commits concurrent writes in fewer transactions than writes")
+    func groupCommit() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(directory: directory)
+            let queue = try await store.createQueue(CreateQueueParams(name: "gc", attributes: [:], tags: [:], identity: AWSIdentity(), now: 1))
+            let before = try await store.commitCount()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<400 {
+                    group.addTask {
+                        _ = try await store.sendMessages(SendMessagesParams(queueID: queue.id, messages: [OutgoingMessage(body: "m\(i)")], now: 2))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let commits = try await store.commitCount() - before
+            #expect(try await store.counts(queueID: queue.id, now: 3).visible == 400)
+            #expect(commits < 400, "400 writes took \(commits) commits")
+        }
+    }
+}
