@@ -1,4 +1,4 @@
-import Hummingbird
+import HTTPTypes
 import SpoolModel
 
 /// How one `SpoolError` looks on the wire of a JSON-protocol AWS service.
