@@ -9,6 +9,7 @@ enum SQLiteMigrations {
     /// Every migration in order, by identifier (the file name without `.sql`).
     static let all: [(identifier: String, sql: String)] = [
         ("0001_queues", String(decoding: PackageResources._001_queues_sql, as: UTF8.self)),
+        ("0002_receive_attempts", String(decoding: PackageResources._002_receive_attempts_sql, as: UTF8.self)),
     ]
 
     static var migrator: DatabaseMigrator {

@@ -139,12 +139,16 @@ extension SQLiteStore {
     public func receiveMessages(_ params: ReceiveMessagesParams) async throws -> ReceiveOutcome {
         try await write { db in
             let queue = try QueueRuntime.fetch(db, id: params.queueID)
+            let visibility = params.visibilityTimeout.map { Millis($0) * 1000 } ?? queue.visibility
+            let attemptID = queue.fifo ? params.attemptID : nil
+            if let attemptID, let replayed = try Self.replayAttempt(db, queueID: queue.id, attemptID: attemptID, leaseUntil: params.now + visibility, now: params.now) {
+                return ReceiveOutcome(messages: replayed)
+            }
             var redriven: [Int64] = []
             if let target = queue.deadLetterID, let maxReceives = queue.maxReceiveCount {
                 let moved = try Self.redriveExhausted(db, queue: queue, target: target, maxReceives: maxReceives, identity: params.identity, now: params.now)
                 if moved > 0 { redriven.append(target) }
             }
-            let visibility = params.visibilityTimeout.map { Millis($0) * 1000 } ?? queue.visibility
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: queue.fifo ? Self.fifoClaimSQL : Self.standardClaimSQL),
                 arguments: [
@@ -156,6 +160,9 @@ extension SQLiteStore {
             var messages = rows.map(Self.receivedMessage)
             if queue.fifo { messages.sort { ($0.sequenceNumber ?? "") < ($1.sequenceNumber ?? "") } }
             else { messages.sort { $0.receipt.rowID < $1.receipt.rowID } }
+            if let attemptID {
+                try Self.recordAttempt(db, queueID: queue.id, attemptID: attemptID, messages: messages, now: params.now)
+            }
             return ReceiveOutcome(messages: messages, redrivenTo: redriven)
         }
     }
@@ -277,6 +284,7 @@ extension SQLiteStore {
             }
             try db.execute(sql: "DELETE FROM queue_dedup WHERE (queue_id, dedup_key) IN (SELECT queue_id, dedup_key FROM queue_dedup WHERE expires_at <= ? LIMIT ?)", arguments: [now, limit])
             try db.execute(sql: "DELETE FROM deleted_queue_name WHERE deleted_at <= ?", arguments: [now - Self.deletedNameCooldown])
+            try db.execute(sql: "DELETE FROM receive_attempt WHERE created_at <= ?", arguments: [now - Self.receiveAttemptWindow])
             return removed
         }
     }

@@ -87,3 +87,24 @@ extension QueueStoreConformance {
         },
     ]
 }
+
+extension QueueStoreConformance {
+    static let attemptChecks: [Check] = [
+        check("a retried FIFO receive with the same attempt id gets the same receipts") { f in
+            let queue = try await f.create("attempt.fifo", ["FifoQueue": "true"])
+            try await f.send(queue, ["1", "2"], group: "g")
+            func receive(_ attempt: String) async throws -> [ReceivedMessage] {
+                try await f.store.receiveMessages(ReceiveMessagesParams(queueID: queue.id, maxMessages: 10, visibilityTimeout: 30, attemptID: attempt, identity: f.identity, now: f.clock.now())).messages
+            }
+            let first = try await receive("a1")
+            f.clock.advance(by: 10_000)
+            let retry = try await receive("a1")
+            try require(retry.map(\.receipt) == first.map(\.receipt) && retry.count == 2, "same receipts on retry")
+            f.clock.advance(by: 25_000)
+            try require(try await f.counts(queue).inFlight == 2, "the retry reset the visibility timeout")
+            try await f.delete(queue, [first[0].receipt])
+            let afterDelete = try await receive("a1")
+            try require(afterDelete.isEmpty, "a deleted message ends the replay; the group stays locked by the other")
+        },
+    ]
+}

@@ -88,3 +88,12 @@ def test_fifo_requirements_are_enforced(sqs, fifo):
     with pytest.raises(ClientError) as info:
         sqs.send_message(QueueUrl=fifo, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="d", DelaySeconds=5)
     assert info.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_receive_request_attempt_id_replays_a_lost_answer(sqs, fifo):
+    for i in range(2):
+        sqs.send_message(QueueUrl=fifo, MessageBody=f"m{i}", MessageGroupId="g", MessageDeduplicationId=f"m{i}")
+    first = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10, ReceiveRequestAttemptId="attempt-1")["Messages"]
+    retry = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10, ReceiveRequestAttemptId="attempt-1")["Messages"]
+    assert [m["ReceiptHandle"] for m in retry] == [m["ReceiptHandle"] for m in first]
+    assert "Messages" not in sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10, ReceiveRequestAttemptId="attempt-2")

@@ -122,7 +122,7 @@ public final class QueueService: Sendable {
     ///
     /// The wait sleeps until a send, a redrive or a move signals the queue, or until the next delayed
     /// or leased message becomes visible; it never polls on a fixed interval.
-    public func receive(queueName: String, maxMessages: Int, visibilityTimeout: Int?, waitSeconds: Int?) async throws -> [ReceivedMessage] {
+    public func receive(queueName: String, maxMessages: Int, visibilityTimeout: Int?, waitSeconds: Int?, attemptID: String? = nil) async throws -> [ReceivedMessage] {
         guard (1...10).contains(maxMessages) else {
             throw SpoolError.invalidParameter("MaxNumberOfMessages", value: String(maxMessages), reason: "Must be between 1 and 10, if provided.")
         }
@@ -132,13 +132,20 @@ public final class QueueService: Sendable {
         if let waitSeconds, !(0...20).contains(waitSeconds) {
             throw SpoolError.invalidParameter("WaitTimeSeconds", value: String(waitSeconds), reason: "Must be >= 0 and <= 20, if provided.")
         }
+        if let attemptID {
+            let valid = !attemptID.isEmpty && attemptID.utf8.count <= 128 && attemptID.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
+            guard valid else {
+                throw SpoolError.invalidParameter("ReceiveRequestAttemptId", value: attemptID, reason: "ReceiveRequestAttemptId can only include alphanumeric and punctuation characters. 1 to 128 in length.")
+            }
+        }
         let queue = try await queue(named: queueName)
         let wait = Millis(waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds) * 1000
         let deadline = clock.now() + wait
         while true {
             let seen = signals.generation(queue.id)
             let outcome = try await store.receiveMessages(ReceiveMessagesParams(
-                queueID: queue.id, maxMessages: maxMessages, visibilityTimeout: visibilityTimeout, identity: identity, now: clock.now()
+                queueID: queue.id, maxMessages: maxMessages, visibilityTimeout: visibilityTimeout, attemptID: attemptID,
+                identity: identity, now: clock.now()
             ))
             for target in outcome.redrivenTo { signals.signal(target) }
             if !outcome.messages.isEmpty {

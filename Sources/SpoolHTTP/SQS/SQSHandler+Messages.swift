@@ -83,7 +83,7 @@ extension SQSHandler {
         }
         let messages = try await queues.receive(
             queueName: try queueName(fromURL: input.QueueUrl), maxMessages: input.MaxNumberOfMessages ?? 1,
-            visibilityTimeout: input.VisibilityTimeout, waitSeconds: input.WaitTimeSeconds
+            visibilityTimeout: input.VisibilityTimeout, waitSeconds: input.WaitTimeSeconds, attemptID: input.ReceiveRequestAttemptId
         )
         let selectors = input.MessageAttributeNames ?? []
         let wireMessages = messages.map { message -> SQSWire.Message in

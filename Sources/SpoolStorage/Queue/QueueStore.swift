@@ -128,13 +128,17 @@ public struct ReceiveMessagesParams: Sendable {
     public var maxMessages: Int
     /// Seconds; `nil` uses the queue's `VisibilityTimeout`.
     public var visibilityTimeout: Int?
+    /// FIFO `ReceiveRequestAttemptId`: a retry with the same id within five minutes returns the same
+    /// messages and receipts while none of them was received again or deleted. Ignored by standard queues.
+    public var attemptID: String?
     public var identity: AWSIdentity
     public var now: Millis
 
-    public init(queueID: Int64, maxMessages: Int, visibilityTimeout: Int?, identity: AWSIdentity, now: Millis) {
+    public init(queueID: Int64, maxMessages: Int, visibilityTimeout: Int?, attemptID: String? = nil, identity: AWSIdentity, now: Millis) {
         self.queueID = queueID
         self.maxMessages = maxMessages
         self.visibilityTimeout = visibilityTimeout
+        self.attemptID = attemptID
         self.identity = identity
         self.now = now
     }
