@@ -105,6 +105,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SpoolEngineTests",
+            dependencies: ["SpoolEngine", "SpoolSQLite", "SpoolStorage", "SpoolModel", "SpoolTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SpoolHTTPTests",
             dependencies: [
                 "SpoolServer", "SpoolHTTP", "SpoolSQLite", "SpoolTesting",

@@ -157,9 +157,8 @@ extension SQLiteStore {
                     "limit": params.maxMessages,
                 ]
             )
-            var messages = rows.map(Self.receivedMessage)
-            if queue.fifo { messages.sort { ($0.sequenceNumber ?? "") < ($1.sequenceNumber ?? "") } }
-            else { messages.sort { $0.receipt.rowID < $1.receipt.rowID } }
+            // RETURNING has no defined order; row ids follow arrival, which is FIFO sequence order.
+            let messages = rows.map(Self.receivedMessage).sorted { $0.receipt.rowID < $1.receipt.rowID }
             if let attemptID {
                 try Self.recordAttempt(db, queueID: queue.id, attemptID: attemptID, messages: messages, now: params.now)
             }

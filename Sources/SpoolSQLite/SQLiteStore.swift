@@ -46,6 +46,11 @@ public final class SQLiteStore: Sendable {
         try await writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
+    /// The journal mode, `wal` for every Spool store.
+    public func journalMode() async throws -> String {
+        try await read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
     /// Group transactions the writer has committed since the store opened.
     public func commitCount() async throws -> Int {
         writer.committedTransactions
@@ -67,18 +72,17 @@ public final class SQLiteStore: Sendable {
 
     /// Runs a write through the group committer, mapping unexpected errors to storage failures.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await writer.write(body)
-        } catch let error as SpoolError {
-            throw error
-        } catch {
-            throw SpoolError.storage(error)
-        }
+        try await Self.asSpoolErrors { try await writer.write(body) }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.asSpoolErrors { try await pool.read(body) }
+    }
+
+    /// Lets `SpoolError`s through and wraps anything else (SQLite failures) as a storage failure.
+    static func asSpoolErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try await pool.read(body)
+            return try await body()
         } catch let error as SpoolError {
             throw error
         } catch {

@@ -24,11 +24,12 @@ struct SQLiteQueueStoreTests {
         }
     }
 
-    @Test("runs the writer with synchronous=FULL by default and NORMAL when asked")
+    @Test("runs in WAL mode with the writer at synchronous=FULL by default and NORMAL when asked")
     func durabilityPragma() async throws {
         try await withTemporaryDirectory { directory in
             let full = try SQLiteStore(directory: directory + "/full")
             #expect(try await full.writerSynchronousLevel() == 2)
+            #expect(try await full.journalMode() == "wal")
             let normal = try SQLiteStore(directory: directory + "/normal", durability: .normal)
             #expect(try await normal.writerSynchronousLevel() == 1)
         }

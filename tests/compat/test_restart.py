@@ -107,3 +107,52 @@ def test_configuration_file_and_environment(binary, tmp_path):
     )
     assert bad.returncode != 0
     assert "durability" in bad.stderr
+
+
+def test_sigkill_loses_no_acknowledged_message(binary, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = SpoolProcess(binary, tmp_path / "data")
+    server.start()
+    url = make_client(server.endpoint).create_queue(QueueName="crash")["QueueUrl"]
+    acknowledged = set()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def producer(worker):
+        client = make_client(server.endpoint)
+        for i in range(500):
+            if stop.is_set():
+                return
+            try:
+                message_id = client.send_message(QueueUrl=url, MessageBody=f"{worker}-{i}")["MessageId"]
+            except Exception:
+                return  # the server died under us: this send was never acknowledged
+            with lock:
+                acknowledged.add(message_id)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(producer, w) for w in range(8)]
+        while len(acknowledged) < 300:
+            time.sleep(0.01)
+        server.proc.kill()  # SIGKILL, mid-load
+        stop.set()
+        for future in futures:
+            future.result()
+    server.proc.wait()
+    server.log.close()
+    with lock:
+        expected = set(acknowledged)
+
+    server.start()
+    try:
+        sqs = make_client(server.endpoint)
+        found = set()
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600).get("Messages", [])
+            if not messages:
+                break
+            found |= {m["MessageId"] for m in messages}
+        assert expected <= found, f"{len(expected - found)} acknowledged messages lost"
+    finally:
+        server.stop()

@@ -95,26 +95,15 @@ public final class QueueService: Sendable {
     /// reports, per message in order, its id or the error that kept it out.
     public func send(queueName: String, messages: [OutgoingMessage]) async throws -> [Result<SentMessage, SpoolError>] {
         let queue = try await queue(named: queueName)
-        var results: [Result<SentMessage, SpoolError>?] = []
-        var accepted: [OutgoingMessage] = []
-        var acceptedIndexes: [Int] = []
-        for (index, message) in messages.enumerated() {
-            do {
-                try SendRules.validate(message, queue: queue.attributes)
-                accepted.append(message)
-                acceptedIndexes.append(index)
-                results.append(nil)
-            } catch {
-                results.append(.failure(error))
-            }
-        }
-        if !accepted.isEmpty {
+        return try await Self.perEntry(messages) { message throws(SpoolError) in
+            try SendRules.validate(message, queue: queue.attributes)
+            return message
+        } apply: { accepted in
             let stored = try await store.sendMessages(SendMessagesParams(queueID: queue.id, messages: accepted, now: clock.now()))
-            for (index, sent) in zip(acceptedIndexes, stored) { results[index] = .success(sent) }
             sent.increment(by: stored.count)
             signals.signal(queue.id)
+            return stored.map { .success($0) }
         }
-        return results.map { $0! }
     }
 
     /// Receives up to `maxMessages`, waiting up to `waitSeconds` (the queue's
@@ -163,51 +152,30 @@ public final class QueueService: Sendable {
     /// Deletes by receipt handle; per entry `nil` on success or the error.
     public func delete(queueName: String, receiptHandles: [String]) async throws -> [SpoolError?] {
         let queue = try await queue(named: queueName)
-        var results: [SpoolError?] = Array(repeating: nil, count: receiptHandles.count)
-        var receipts: [ReceiptHandle] = []
-        var indexes: [Int] = []
-        for (index, text) in receiptHandles.enumerated() {
-            do {
-                receipts.append(try ReceiptHandle.decode(text))
-                indexes.append(index)
-            } catch {
-                results[index] = error
-            }
-        }
-        if !receipts.isEmpty {
+        return try await Self.perEntry(receiptHandles) { text throws(SpoolError) in
+            try ReceiptHandle.decode(text)
+        } apply: { receipts in
             let stored = try await store.deleteMessages(DeleteMessagesParams(queueID: queue.id, receipts: receipts, now: clock.now()))
-            for (index, error) in zip(indexes, stored) { results[index] = error }
             deleted.increment(by: stored.filter { $0 == nil }.count)
             // Deleting the in-flight head of a FIFO group may release the group's next message.
             if queue.isFIFO { signals.signal(queue.id) }
-        }
-        return results
+            return stored.map(Self.result)
+        }.map(\.error)
     }
 
     /// Changes visibility timeouts by receipt handle; per entry `nil` on success or the error.
     public func changeVisibility(queueName: String, changes: [(receiptHandle: String, timeout: Int)]) async throws -> [SpoolError?] {
         let queue = try await queue(named: queueName)
-        var results: [SpoolError?] = Array(repeating: nil, count: changes.count)
-        var valid: [ChangeVisibilityParams.Change] = []
-        var indexes: [Int] = []
-        for (index, change) in changes.enumerated() {
+        return try await Self.perEntry(changes) { change throws(SpoolError) in
             guard (0...43_200).contains(change.timeout) else {
-                results[index] = .invalidParameter("VisibilityTimeout", value: String(change.timeout), reason: "Must be between 0 and 43200.")
-                continue
+                throw .invalidParameter("VisibilityTimeout", value: String(change.timeout), reason: "Must be between 0 and 43200.")
             }
-            do {
-                valid.append(.init(receipt: try ReceiptHandle.decode(change.receiptHandle), timeoutSeconds: change.timeout))
-                indexes.append(index)
-            } catch {
-                results[index] = error
-            }
-        }
-        if !valid.isEmpty {
+            return ChangeVisibilityParams.Change(receipt: try ReceiptHandle.decode(change.receiptHandle), timeoutSeconds: change.timeout)
+        } apply: { valid in
             let stored = try await store.changeVisibility(ChangeVisibilityParams(queueID: queue.id, changes: valid, now: clock.now()))
-            for (index, error) in zip(indexes, stored) { results[index] = error }
             signals.signal(queue.id)
-        }
-        return results
+            return stored.map(Self.result)
+        }.map(\.error)
     }
 
     public func deadLetterSourceQueues(name: String) async throws -> [QueueRecord] {

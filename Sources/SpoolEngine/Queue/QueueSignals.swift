@@ -27,6 +27,11 @@ public final class QueueSignals: Sendable {
         state.withLock { $0.channels[channel]?.generation ?? 0 }
     }
 
+    /// How many waiters are parked on a channel right now.
+    public func waiting(_ channel: Int64) -> Int {
+        state.withLock { $0.channels[channel]?.waiters.count ?? 0 }
+    }
+
     /// Whether `close()` was called: waits return at once from then on.
     public var isClosed: Bool { state.withLock { $0.closed } }
 

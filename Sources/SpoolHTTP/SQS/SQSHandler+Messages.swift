@@ -15,13 +15,17 @@ extension SQSHandler {
         attributes.mapValues { SQSWire.AttributeValue(DataType: $0.dataType, StringValue: $0.stringValue, BinaryValue: $0.binaryValue) }
     }
 
+    static func outgoing(_ fields: some SQSWire.SendMessageFields) -> OutgoingMessage {
+        OutgoingMessage(
+            body: fields.MessageBody ?? "", attributes: model(fields.MessageAttributes),
+            systemAttributes: model(fields.MessageSystemAttributes), delaySeconds: fields.DelaySeconds,
+            groupID: fields.MessageGroupId, deduplicationID: fields.MessageDeduplicationId
+        )
+    }
+
     func sendMessage(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.SendMessageInput.self)
-        let message = OutgoingMessage(
-            body: input.MessageBody ?? "", attributes: Self.model(input.MessageAttributes),
-            systemAttributes: Self.model(input.MessageSystemAttributes), delaySeconds: input.DelaySeconds,
-            groupID: input.MessageGroupId, deduplicationID: input.MessageDeduplicationId
-        )
+        let message = Self.outgoing(input)
         guard input.MessageBody != nil else { throw SpoolError.missingParameter("MessageBody") }
         let result = try await queues.send(queueName: try queueName(fromURL: input.QueueUrl), messages: [message])
         let sent = try result[0].get()
@@ -36,13 +40,7 @@ extension SQSHandler {
         let input = try call.input(SQSWire.SendMessageBatchInput.self)
         let name = try queueName(fromURL: input.QueueUrl)
         try BatchEntries.validate(ids: input.Entries.map(\.Id))
-        let messages = input.Entries.map { entry in
-            OutgoingMessage(
-                body: entry.MessageBody ?? "", attributes: Self.model(entry.MessageAttributes),
-                systemAttributes: Self.model(entry.MessageSystemAttributes), delaySeconds: entry.DelaySeconds,
-                groupID: entry.MessageGroupId, deduplicationID: entry.MessageDeduplicationId
-            )
-        }
+        let messages = input.Entries.map(Self.outgoing)
         let total = messages.reduce(0) { $0 + $1.body.utf8.count + $1.attributes.reduce(0) { $0 + $1.value.size(name: $1.key) } }
         guard total <= Self.maximumBatchBytes else {
             throw SpoolError(.batchRequestTooLong, "Batch requests cannot be longer than \(Self.maximumBatchBytes) bytes. You have sent \(total) bytes.")

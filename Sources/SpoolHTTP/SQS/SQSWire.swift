@@ -60,7 +60,17 @@ enum SQSWire {
         var BinaryValue: Data?
     }
 
-    struct SendMessageInput: Decodable {
+    /// The members SendMessage and each SendMessageBatch entry share.
+    protocol SendMessageFields {
+        var MessageBody: String? { get }
+        var DelaySeconds: Int? { get }
+        var MessageAttributes: [String: AttributeValue]? { get }
+        var MessageSystemAttributes: [String: AttributeValue]? { get }
+        var MessageDeduplicationId: String? { get }
+        var MessageGroupId: String? { get }
+    }
+
+    struct SendMessageInput: Decodable, SendMessageFields {
         var QueueUrl: String
         var MessageBody: String?
         var DelaySeconds: Int?
@@ -78,7 +88,7 @@ enum SQSWire {
         var SequenceNumber: String?
     }
 
-    struct SendMessageBatchEntry: Decodable {
+    struct SendMessageBatchEntry: Decodable, SendMessageFields {
         var Id: String
         var MessageBody: String?
         var DelaySeconds: Int?

@@ -1,0 +1,64 @@
+import Foundation
+import SpoolServer
+import Testing
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("defaults are what a laptop user wants")
+    func defaults() async throws {
+        let config = try await SpoolConfiguration.load(flags: [:], environment: [:])
+        #expect(config == SpoolConfiguration())
+        #expect(config.host == "127.0.0.1" && config.port == 9070 && config.dataDir == "./spool-data")
+        #expect(config.accountID == "000000000000" && config.region == "us-east-1" && config.durability == .full)
+    }
+
+    @Test("the example file lists every key with its default")
+    func exampleFile() async throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Config/spool.example.json").standardized
+        let config = try await SpoolConfiguration.load(environment: [:], file: example.path)
+        #expect(config == SpoolConfiguration())
+        let text = try String(contentsOf: example, encoding: .utf8)
+        for key in ["host", "port", "dataDir", "accountId", "region", "durability", "logLevel", "retentionSweepSeconds", "moveTaskChunk"] {
+            #expect(text.contains("\"\(key)\""), "example lists \(key)")
+        }
+    }
+
+    @Test("flags beat SPOOL_ variables, which beat the file")
+    func precedence() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString).json")
+        try Data(#"{"port": 9100, "region": "eu-west-1", "durability": "normal", "sqs": {"retentionSweepSeconds": 5, "moveTaskChunk": 7}}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let config = try await SpoolConfiguration.load(
+            flags: ["port": "9200"],
+            environment: ["SPOOL_PORT": "9300", "SPOOL_REGION": "ap-south-1", "SPOOL_SQS_MOVE_TASK_CHUNK": "9", "OTHER_PORT": "1"],
+            file: file.path
+        )
+        #expect(config.port == 9200)
+        #expect(config.region == "ap-south-1")
+        #expect(config.durability == .normal)
+        #expect(config.retentionSweepSeconds == 5)
+        #expect(config.moveTaskChunk == 9)
+    }
+
+    @Test("a bad value fails with a message naming its key")
+    func invalidValues() async throws {
+        let cases: [([String: String], String)] = [
+            (["SPOOL_PORT": "ninety"], "port"),
+            (["SPOOL_PORT": "70000"], "port"),
+            (["SPOOL_DURABILITY": "sometimes"], "durability"),
+            (["SPOOL_ACCOUNT_ID": "12"], "accountId"),
+            (["SPOOL_LOG_LEVEL": "loud"], "logLevel"),
+            (["SPOOL_SQS_RETENTION_SWEEP_SECONDS": "0"], "sqs.retentionSweepSeconds"),
+        ]
+        for (environment, key) in cases {
+            await #expect {
+                _ = try await SpoolConfiguration.load(environment: environment)
+            } throws: { error in
+                (error as? SpoolConfiguration.Invalid)?.key == key
+            }
+        }
+        await #expect(throws: SpoolConfiguration.Invalid.self) {
+            _ = try await SpoolConfiguration.load(environment: [:], file: "/nonexistent/spool.json")
+        }
+    }
+}
