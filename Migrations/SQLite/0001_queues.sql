@@ -11,6 +11,12 @@ CREATE TABLE queue (
     created_at    INTEGER NOT NULL,
     modified_at   INTEGER NOT NULL,
     purged_at     INTEGER,
+    -- PurgeQueue marks messages with id <= this as gone at once; the sweeper deletes them in batches.
+    purged_through_id INTEGER NOT NULL DEFAULT 0,
+    purge_pending INTEGER NOT NULL DEFAULT 0 CHECK (purge_pending IN (0, 1)),
+    -- DeleteQueue renames the queue to 'deleted:<id>' and sets this; the sweeper then removes its
+    -- messages in batches and finally the row, so no deletion is one long transaction.
+    deleted_at    INTEGER,
     -- Next FIFO sequence number.
     next_sequence INTEGER NOT NULL DEFAULT 1,
     -- Resolved dead-letter target of the redrive policy (NULL without one).
@@ -27,8 +33,9 @@ CREATE INDEX queue_dlq ON queue(dlq_id) WHERE dlq_id IS NOT NULL;
 -- the visibility timeout and lease_epoch grows by one, so receipts from earlier receives go stale.
 -- Deleting removes the row. There is no state column: visibility is a time, so an expired lease
 -- makes the message receivable again without any rescuer.
+-- AUTOINCREMENT: ids are never reused, so a receipt or a purge mark can never match a later message.
 CREATE TABLE queue_message (
-    id                INTEGER PRIMARY KEY,
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
     queue_id          INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
     message_id        TEXT    NOT NULL,
     body              TEXT    NOT NULL,
@@ -37,6 +44,8 @@ CREATE TABLE queue_message (
     sent_at           INTEGER NOT NULL,
     visible_at        INTEGER NOT NULL,
     first_received_at INTEGER,
+    -- Start of the current lease; bounds ChangeMessageVisibility to 12 hours from the receive.
+    last_received_at  INTEGER,
     receive_count     INTEGER NOT NULL DEFAULT 0 CHECK (receive_count >= 0),
     lease_epoch       INTEGER NOT NULL DEFAULT 0,
     group_id          TEXT,

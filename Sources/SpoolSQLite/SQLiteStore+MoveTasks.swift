@@ -49,7 +49,10 @@ extension SQLiteStore {
                 throw SpoolError(.invalidParameterValue, "There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
             }
             let snapshot = try Row.fetchOne(
-                db, sql: "SELECT count(*) AS n, coalesce(max(id), 0) AS last FROM queue_message WHERE queue_id = ? AND visible_at <= ?",
+                db, sql: """
+                    SELECT count(*) AS n, coalesce(max(id), 0) AS last FROM queue_message
+                    WHERE queue_id = ?1 AND visible_at <= ?2 AND id > (SELECT purged_through_id FROM queue WHERE id = ?1)
+                    """,
                 arguments: [source.id, params.now]
             )
             try db.execute(
@@ -129,7 +132,9 @@ extension SQLiteStore {
         let messages = try Row.fetchAll(
             db, sql: """
                 SELECT id, message_id, body, attributes, system_attributes, group_id, dedup_id, dead_letter_source_arn
-                FROM queue_message WHERE queue_id = ? AND id <= ? AND visible_at <= ? ORDER BY id LIMIT ?
+                FROM queue_message
+                WHERE queue_id = ?1 AND id <= ?2 AND visible_at <= ?3 AND id > (SELECT purged_through_id FROM queue WHERE id = ?1)
+                ORDER BY id LIMIT ?4
                 """,
             arguments: [sourceID, row["last_message_id"] as Int64, now, allowance]
         )

@@ -22,6 +22,7 @@ extension SQLiteStore {
     }
 
     static func fetchQueue(_ db: Database, name: String) throws -> QueueRecord? {
+        // Deleted queues are renamed to 'deleted:<id>', which no valid name can equal.
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(queueColumns) FROM queue WHERE name = ?"), arguments: [name])
             .map(queueRecord)
     }
@@ -112,7 +113,7 @@ extension SQLiteStore {
         try await read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT \(Self.queueColumns) FROM queue WHERE substr(name, 1, ?) = ? AND name > ? ORDER BY name LIMIT ?",
+                sql: "SELECT \(Self.queueColumns) FROM queue WHERE deleted_at IS NULL AND substr(name, 1, ?) = ? AND name > ? ORDER BY name LIMIT ?",
                 arguments: [params.prefix.count, params.prefix, params.afterName ?? "", params.limit]
             ).map(Self.queueRecord)
         }
@@ -121,7 +122,13 @@ extension SQLiteStore {
     public func deleteQueue(_ params: DeleteQueueParams) async throws {
         try await write { db in
             let queue = try Self.requireQueue(db, name: params.name)
-            try db.execute(sql: "DELETE FROM queue WHERE id = ?", arguments: [queue.id])
+            // Tombstone now; the sweeper removes the messages and the row in small batches.
+            try db.execute(
+                sql: "UPDATE queue SET name = 'deleted:' || id, deleted_at = ?, dlq_id = NULL WHERE id = ?",
+                arguments: [params.now, queue.id]
+            )
+            try db.execute(sql: "UPDATE queue SET dlq_id = NULL WHERE dlq_id = ?", arguments: [queue.id])
+            try db.execute(sql: "UPDATE move_task SET source_queue_id = NULL WHERE source_queue_id = ?", arguments: [queue.id])
             try db.execute(
                 sql: "INSERT INTO deleted_queue_name (name, deleted_at) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET deleted_at = excluded.deleted_at",
                 arguments: [params.name, params.now]
@@ -141,18 +148,22 @@ extension SQLiteStore {
 
     public func counts(queueID: Int64, now: Millis) async throws -> QueueCounts {
         try await read { db in
-            guard let retention = try Millis.fetchOne(db, sql: "SELECT retention_ms FROM queue WHERE id = ?", arguments: [queueID]) else {
+            guard let queue = try Row.fetchOne(
+                db, sql: "SELECT retention_ms, purged_through_id FROM queue WHERE id = ? AND deleted_at IS NULL", arguments: [queueID]
+            ) else {
                 throw SpoolError.queueDoesNotExist()
             }
+            let retention: Millis = queue["retention_ms"]
+            let purgedThrough: Int64 = queue["purged_through_id"]
             let row = try Row.fetchOne(
                 db,
                 sql: """
                     SELECT coalesce(sum(visible_at <= ?1), 0) AS visible,
                            coalesce(sum(visible_at > ?1 AND receive_count > 0), 0) AS in_flight,
                            coalesce(sum(visible_at > ?1 AND receive_count = 0), 0) AS delayed
-                    FROM queue_message WHERE queue_id = ?2 AND sent_at > ?3
+                    FROM queue_message WHERE queue_id = ?2 AND sent_at > ?3 AND id > ?4
                     """,
-                arguments: [now, queueID, now - retention]
+                arguments: [now, queueID, now - retention, purgedThrough]
             )
             return QueueCounts(visible: row?["visible"] ?? 0, inFlight: row?["in_flight"] ?? 0, delayed: row?["delayed"] ?? 0)
         }
@@ -183,8 +194,16 @@ extension SQLiteStore {
                params.now - purgedAt < Self.purgeInterval {
                 throw SpoolError(.purgeQueueInProgress, "Only one PurgeQueue operation on \(queue.name) is allowed every 60 seconds.")
             }
-            try db.execute(sql: "DELETE FROM queue_message WHERE queue_id = ?", arguments: [queue.id])
-            try db.execute(sql: "UPDATE queue SET purged_at = ? WHERE id = ?", arguments: [params.now, queue.id])
+            // Every message stored so far is gone at once for receivers and counts; the sweeper
+            // deletes the rows in small batches.
+            try db.execute(
+                sql: """
+                    UPDATE queue SET purged_at = ?, purge_pending = 1,
+                      purged_through_id = coalesce((SELECT max(id) FROM queue_message WHERE queue_id = ?), purged_through_id)
+                    WHERE id = ?
+                    """,
+                arguments: [params.now, queue.id, queue.id]
+            )
         }
     }
 

@@ -61,15 +61,6 @@ public final class SQLiteStore: Sendable {
         try await pool.read { db -> [String] in Array(try SQLiteMigrations.migrator.appliedIdentifiers(db)).sorted() }
     }
 
-    /// `EXPLAIN QUERY PLAN` details for a statement, for tests that prove an index serves a query.
-    public func queryPlan(_ sql: String, arguments: [any DatabaseValueConvertible & Sendable] = []) async throws -> [String] {
-        let values = arguments.map { $0.databaseValue }
-        return try await pool.read { db in
-            let rows = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(values))
-            return rows.map { row -> String in row["detail"] }
-        }
-    }
-
     /// Runs a write through the group committer, mapping unexpected errors to storage failures.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await Self.asSpoolErrors { try await writer.write(body) }

@@ -72,3 +72,57 @@ extension QueueStoreConformance {
         },
     ]
 }
+
+extension QueueStoreConformance {
+    static let deletionChecks: [Check] = [
+        check("purge hides every stored message at once and the sweep removes them in batches") { f in
+            let queue = try await f.create("big-purge")
+            try await f.send(queue, (0..<25).map { "m\($0)" })
+            _ = try await f.receive(queue, max: 3)
+            try await f.store.purgeQueue(PurgeQueueParams(name: "big-purge", now: f.clock.now()))
+            try require(try await f.counts(queue) == QueueCounts(visible: 0, inFlight: 0, delayed: 0), "purged messages are not counted")
+            try require(try await f.receive(queue).isEmpty, "nor received")
+            try await f.send(queue, ["after"])
+            var removed = 0
+            while true {
+                let batch = try await f.store.pruneExpiredMessages(now: f.clock.now(), limit: 10)
+                removed += batch
+                if batch == 0 { break }
+            }
+            try require(removed == 25, "the sweep removed the 25 purged rows: \(removed)")
+            try require(try await f.receive(queue).map(\.body) == ["after"], "a message sent after the purge survives")
+        },
+        check("a deleted queue's messages are removed by the sweep, and the name can be reused") { f in
+            let dlq = try await f.create("del-dlq")
+            let source = try await f.create("del-src", ["RedrivePolicy": #"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:del-dlq","maxReceiveCount":1}"#])
+            try await f.send(dlq, (0..<15).map { "m\($0)" })
+            try await f.store.deleteQueue(DeleteQueueParams(name: "del-dlq", now: f.clock.now()))
+            try require(try await f.store.listQueues(ListQueuesParams()).map(\.name) == ["del-src"], "the deleted queue is not listed")
+            try await requireError(.queueDoesNotExist) { try await f.counts(dlq) }
+            try require(try await f.store.deadLetterSourceQueues(of: "del-src").isEmpty, "no dangling redrive")
+            try await f.send(source, ["x"])
+            _ = try await f.receive(source, visibility: 0)
+            try require(try await f.receive(source).count == 1, "without its dead-letter queue the source keeps the message")
+            var removed = 0
+            while true {
+                let batch = try await f.store.pruneExpiredMessages(now: f.clock.now(), limit: 4)
+                removed += batch
+                if batch == 0 { break }
+            }
+            try require(removed == 15, "the sweep removed the deleted queue's messages: \(removed)")
+            f.clock.advance(by: 60_000)
+            let again = try await f.create("del-dlq")
+            try require(try await f.counts(again).visible == 0, "the reused name starts empty")
+        },
+        check("visibility can be extended to at most 12 hours after the receive") { f in
+            let queue = try await f.create("twelve")
+            try await f.send(queue, ["x"])
+            let message = try await f.receive(queue, visibility: 43_200)[0]
+            f.clock.advance(by: 3_600_000)
+            let results = try await f.store.changeVisibility(ChangeVisibilityParams(queueID: queue.id, changes: [.init(receipt: message.receipt, timeoutSeconds: 43_200)], now: f.clock.now()))
+            try require(results.first??.code == .invalidParameterValue, "13 hours after the receive is refused: \(results)")
+            let shorter = try await f.store.changeVisibility(ChangeVisibilityParams(queueID: queue.id, changes: [.init(receipt: message.receipt, timeoutSeconds: 39_600)], now: f.clock.now()))
+            try require(shorter == [nil], "up to 12 hours after the receive is fine")
+        },
+    ]
+}

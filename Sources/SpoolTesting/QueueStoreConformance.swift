@@ -50,7 +50,7 @@ public enum QueueStoreConformance {
 
     /// Every check, in a stable order.
     public static var checks: [Check] {
-        lifecycleChecks + messageChecks + fifoChecks + attemptChecks + redriveChecks
+        lifecycleChecks + deletionChecks + messageChecks + fifoChecks + attemptChecks + redriveChecks
     }
 
     static func check(_ name: String, _ body: @escaping @Sendable (Fixture) async throws -> Void) -> Check {

@@ -39,12 +39,7 @@ struct SQLiteQueueStoreTests {
     func claimUsesIndex() async throws {
         try await withTemporaryDirectory { directory in
             let store = try SQLiteStore(directory: directory)
-            let sql = """
-                SELECT id FROM queue_message
-                WHERE queue_id = 1 AND visible_at <= 5 AND sent_at > 0 AND receive_count < 10
-                ORDER BY visible_at, id LIMIT 10
-                """
-            let plan = try await store.queryPlan(sql)
+            let plan = try await store.standardClaimPlan()
             #expect(plan.contains { $0.contains("USING INDEX queue_message_claim (queue_id=? AND visible_at<?)") }, "\(plan)")
             #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "the index already orders the claim: \(plan)")
         }
