@@ -57,6 +57,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
         ]
         if let file {
             guard FileManager.default.fileExists(atPath: file) else { throw Invalid(key: "config", reason: "file \(file) does not exist") }
+            try checkKeys(ofFile: file)
             do {
                 providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
             } catch {
@@ -89,6 +90,29 @@ public struct SpoolConfiguration: Sendable, Equatable {
         config.retentionSweepSeconds = try integer(reader, "sqs.retentionSweepSeconds", default: config.retentionSweepSeconds, in: 1...86_400)
         config.moveTaskChunk = try integer(reader, "sqs.moveTaskChunk", default: config.moveTaskChunk, in: 1...10_000)
         return config
+    }
+
+    /// Every key the configuration reads, as dotted paths.
+    public static let keys: Set<String> = [
+        "host", "port", "dataDir", "accountId", "region", "durability", "logLevel", "sqs.retentionSweepSeconds", "sqs.moveTaskChunk",
+    ]
+
+    /// Refuses a file that names a key Spool does not read, so that a typo is not silently ignored.
+    static func checkKeys(ofFile file: String) throws {
+        guard let data = FileManager.default.contents(atPath: file),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { throw Invalid(key: "config", reason: "\(file) is not a JSON object") }
+        func walk(_ object: [String: Any], prefix: String) throws {
+            for (key, value) in object {
+                let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+                if let nested = value as? [String: Any], !keys.contains(path) {
+                    try walk(nested, prefix: path)
+                } else if !keys.contains(path) {
+                    throw Invalid(key: path, reason: "unknown configuration key in \(file)")
+                }
+            }
+        }
+        try walk(object, prefix: "")
     }
 
     static func integer(_ reader: ConfigReader, _ key: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {

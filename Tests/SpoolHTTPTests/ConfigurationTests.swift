@@ -18,8 +18,8 @@ struct ConfigurationTests {
         let config = try await SpoolConfiguration.load(environment: [:], file: example.path)
         #expect(config == SpoolConfiguration())
         let text = try String(contentsOf: example, encoding: .utf8)
-        for key in ["host", "port", "dataDir", "accountId", "region", "durability", "logLevel", "retentionSweepSeconds", "moveTaskChunk"] {
-            #expect(text.contains("\"\(key)\""), "example lists \(key)")
+        for key in SpoolConfiguration.keys {
+            #expect(text.contains("\"\(key.split(separator: ".").last!)\""), "example lists \(key)")
         }
     }
 
@@ -59,6 +59,14 @@ struct ConfigurationTests {
         }
         await #expect(throws: SpoolConfiguration.Invalid.self) {
             _ = try await SpoolConfiguration.load(environment: [:], file: "/nonexistent/spool.json")
+        }
+        let typo = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString).json")
+        try Data(#"{"sqs": {"moveTaskChunks": 5}}"#.utf8).write(to: typo)
+        defer { try? FileManager.default.removeItem(at: typo) }
+        await #expect {
+            _ = try await SpoolConfiguration.load(environment: [:], file: typo.path)
+        } throws: { error in
+            (error as? SpoolConfiguration.Invalid)?.key == "sqs.moveTaskChunks"
         }
     }
 }

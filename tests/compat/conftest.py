@@ -68,10 +68,10 @@ class SpoolProcess:
                 time.sleep(0.05)
         raise RuntimeError("spool did not become healthy")
 
-    def stop(self) -> int:
+    def stop(self, stop_signal=signal.SIGTERM) -> int:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(stop_signal)
         try:
             code = self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:

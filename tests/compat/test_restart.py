@@ -1,9 +1,12 @@
 """Durability across restarts, clean shutdown, and refusing a database from a newer Spool."""
 import json
+import signal
 import sqlite3
 import subprocess
 import threading
 import time
+
+import pytest
 
 from conftest import SpoolProcess, make_client
 
@@ -49,7 +52,8 @@ def test_restart_on_the_same_data_dir_loses_nothing(binary, tmp_path):
         server.stop()
 
 
-def test_sigterm_during_a_long_poll_exits_promptly_with_zero(binary, tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_during_a_long_poll_exits_promptly_with_zero(binary, tmp_path, stop_signal):
     server = SpoolProcess(binary, tmp_path / "data")
     server.start()
     sqs = make_client(server.endpoint)
@@ -66,7 +70,7 @@ def test_sigterm_during_a_long_poll_exits_promptly_with_zero(binary, tmp_path):
     poller.start()
     time.sleep(0.5)
     started = time.time()
-    assert server.stop() == 0
+    assert server.stop(stop_signal) == 0
     assert time.time() - started < 10
     poller.join(timeout=10)
     assert "Messages" not in outcome.get("response", {})
