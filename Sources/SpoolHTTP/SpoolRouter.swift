@@ -27,6 +27,7 @@ public enum SpoolRouter {
         queues: QueueService, health: HealthInfo, defaultBaseURL: String, logger: Logger = Logger(label: "spool.http")
     ) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: LogRequestsMiddleware(.debug))
         let sqs = SQSHandler(queues: queues, defaultBaseURL: defaultBaseURL, logger: logger)
         router.get("/health") { _, _ -> Response in
             AWSJSON.response(health, contentType: "application/json", requestID: "health")
