@@ -107,57 +107,6 @@ extension SQLiteStore {
         return SentMessage(messageID: messageID, sequenceNumber: sequence.map(SequenceNumber.format))
     }
 
-    static let receivedColumns = """
-        id, queue_id, message_id, body, attributes, system_attributes, sent_at, first_received_at, receive_count,
-        lease_epoch, group_id, dedup_id, sequence_number, dead_letter_source_arn
-        """
-
-    /// The claim for standard queues: one statement, served by `queue_message_claim`
-    /// (`SEARCH queue_message USING INDEX queue_message_claim (queue_id=? AND visible_at<?)`).
-    static let standardClaimSQL = """
-        UPDATE queue_message
-        SET visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, receive_count = receive_count + 1,
-            first_received_at = coalesce(first_received_at, :now), last_received_at = :now
-        WHERE id IN (
-            SELECT id FROM queue_message
-            WHERE queue_id = :queue AND visible_at <= :now AND sent_at > :oldest AND receive_count < :maxReceives
-              AND id > :purgedThrough
-            ORDER BY visible_at, id LIMIT :limit)
-        RETURNING \(receivedColumns)
-        """
-
-    /// `EXPLAIN QUERY PLAN` of the standard claim exactly as receives run it. On SQLite 3.40 it reads
-    /// `SEARCH queue_message USING INDEX queue_message_claim (queue_id=? AND visible_at<?)` for the
-    /// subquery and `SEARCH queue_message USING INTEGER PRIMARY KEY (rowid=?)` for the update, with no
-    /// temporary sort: the index already yields rows in claim order.
-    public func standardClaimPlan() async throws -> [String] {
-        try await read { db in
-            let arguments: StatementArguments = [
-                "leaseUntil": 2, "now": 1, "queue": 1, "oldest": 0, "maxReceives": 10, "limit": 10, "purgedThrough": 0,
-            ]
-            return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + Self.standardClaimSQL, arguments: arguments)
-                .map { row -> String in row["detail"] }
-        }
-    }
-
-    /// The claim for FIFO queues: messages in sequence order, skipping every group that has a message
-    /// in flight, so that a group's next message waits for the previous one.
-    static let fifoClaimSQL = """
-        UPDATE queue_message
-        SET visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, receive_count = receive_count + 1,
-            first_received_at = coalesce(first_received_at, :now), last_received_at = :now
-        WHERE id IN (
-            SELECT m.id FROM queue_message m
-            WHERE m.queue_id = :queue AND m.visible_at <= :now AND m.sent_at > :oldest AND m.receive_count < :maxReceives
-              AND m.id > :purgedThrough
-              AND NOT EXISTS (
-                SELECT 1 FROM queue_message f
-                WHERE f.queue_id = m.queue_id AND f.group_id = m.group_id AND f.visible_at > :now AND f.receive_count > 0
-                  AND f.id > :purgedThrough)
-            ORDER BY m.id LIMIT :limit)
-        RETURNING \(receivedColumns)
-        """
-
     public func receiveMessages(_ params: ReceiveMessagesParams) async throws -> ReceiveOutcome {
         try await write { db in
             let queue = try QueueRuntime.fetch(db, id: params.queueID)
@@ -300,46 +249,6 @@ extension SQLiteStore {
                 }
             }
             return results
-        }
-    }
-
-    public func pruneExpiredMessages(now: Millis, limit: Int) async throws -> Int {
-        try await write { db in
-            var removed = 0
-            let queues = try Row.fetchAll(db, sql: "SELECT id, retention_ms, purged_through_id, purge_pending, deleted_at FROM queue")
-            for queue in queues where removed < limit {
-                let id: Int64 = queue["id"]
-                if queue["deleted_at"] as Millis? != nil {
-                    try db.execute(
-                        sql: "DELETE FROM queue_message WHERE id IN (SELECT id FROM queue_message WHERE queue_id = ? LIMIT ?)",
-                        arguments: [id, limit - removed]
-                    )
-                    removed += db.changesCount
-                    let empty = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM queue_message WHERE queue_id = ?)", arguments: [id]) ?? false
-                    if empty { try db.execute(sql: "DELETE FROM queue WHERE id = ?", arguments: [id]) }
-                    continue
-                }
-                try db.execute(
-                    sql: "DELETE FROM queue_message WHERE id IN (SELECT id FROM queue_message WHERE queue_id = ? AND sent_at <= ? LIMIT ?)",
-                    arguments: [id, now - (queue["retention_ms"] as Millis), limit - removed]
-                )
-                removed += db.changesCount
-                if queue["purge_pending"] as Int == 1, removed < limit {
-                    try db.execute(
-                        sql: "DELETE FROM queue_message WHERE id IN (SELECT id FROM queue_message WHERE queue_id = ? AND id <= ? LIMIT ?)",
-                        arguments: [id, queue["purged_through_id"] as Int64, limit - removed]
-                    )
-                    let purged = db.changesCount
-                    if purged < limit - removed {
-                        try db.execute(sql: "UPDATE queue SET purge_pending = 0 WHERE id = ?", arguments: [id])
-                    }
-                    removed += purged
-                }
-            }
-            try db.execute(sql: "DELETE FROM queue_dedup WHERE (queue_id, dedup_key) IN (SELECT queue_id, dedup_key FROM queue_dedup WHERE expires_at <= ? LIMIT ?)", arguments: [now, limit])
-            try db.execute(sql: "DELETE FROM deleted_queue_name WHERE deleted_at <= ?", arguments: [now - Self.deletedNameCooldown])
-            try db.execute(sql: "DELETE FROM receive_attempt WHERE created_at <= ?", arguments: [now - Self.receiveAttemptWindow])
-            return removed
         }
     }
 }
