@@ -78,6 +78,7 @@ struct SQSWireTests {
     func sendAndReceive() async throws {
         try await withServer { client in
             let created = try await self.call(client, "CreateQueue", #"{"QueueName":"raw"}"#)
+            #expect(String(buffer: created.body).contains("http://"), "slashes are not escaped: \(String(buffer: created.body))")
             let url = try #require(try self.object(created)["QueueUrl"] as? String)
             #expect(url.hasSuffix("/000000000000/raw"))
             let empty = try await self.call(client, "ReceiveMessage", #"{"QueueUrl":"\#(url)"}"#)

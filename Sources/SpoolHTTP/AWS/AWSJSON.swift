@@ -24,9 +24,15 @@ enum AWSJSON {
         }
     }
 
-    static func response(_ value: some Encodable, contentType: String, requestID: String) -> Response {
+    /// Writes JSON as AWS does: `/` is not escaped (Foundation's default would send `http:\/\/…`).
+    static func encode(_ value: some Encodable) -> Data {
         let encoder = JSONEncoder()
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return (try? encoder.encode(value)) ?? Data("{}".utf8)
+    }
+
+    static func response(_ value: some Encodable, contentType: String, requestID: String) -> Response {
+        let data = encode(value)
         return Response(
             status: .ok,
             headers: [.contentType: contentType, Self.requestID: requestID],
@@ -38,7 +44,7 @@ enum AWSJSON {
         let body: [String: String] = ["__type": "\(namespace)#\(shape.type)", "message": message]
         var headers: HTTPFields = [.contentType: contentType, Self.requestID: requestID]
         if queryCompatible { headers[Self.queryError] = "\(shape.queryCode);\(shape.fault)" }
-        let data = (try? JSONEncoder().encode(body)) ?? Data()
+        let data = encode(body)
         return Response(status: shape.status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 }
