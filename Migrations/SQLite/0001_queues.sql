@@ -24,7 +24,10 @@ CREATE TABLE queue (
     max_receive_count INTEGER,
     retention_ms  INTEGER NOT NULL,
     visibility_ms INTEGER NOT NULL,
-    delay_ms      INTEGER NOT NULL
+    delay_ms      INTEGER NOT NULL,
+    -- FIFO deduplication settings, as columns so that a send reads no JSON.
+    content_based_dedup INTEGER NOT NULL DEFAULT 0 CHECK (content_based_dedup IN (0, 1)),
+    dedup_by_group      INTEGER NOT NULL DEFAULT 0 CHECK (dedup_by_group IN (0, 1))
 ) STRICT;
 
 CREATE INDEX queue_dlq ON queue(dlq_id) WHERE dlq_id IS NOT NULL;

@@ -29,18 +29,17 @@ extension SQLiteStore {
         static func fetch(_ db: Database, id: Int64) throws -> QueueRuntime {
             guard let row = try Row.fetchOne(
                 db.cachedStatement(sql: """
-                    SELECT id, name, fifo, dlq_id, max_receive_count, retention_ms, visibility_ms, delay_ms, attributes,
-                      purged_through_id
+                    SELECT id, name, fifo, dlq_id, max_receive_count, retention_ms, visibility_ms, delay_ms,
+                      content_based_dedup, dedup_by_group, purged_through_id
                     FROM queue WHERE id = ? AND deleted_at IS NULL
                     """),
                 arguments: [id]
             ) else { throw SpoolError.queueDoesNotExist() }
-            let wire = ColumnJSON.decode([String: String].self, row["attributes"]) ?? [:]
             return QueueRuntime(
                 id: row["id"], name: row["name"], fifo: row["fifo"] as Int64 == 1, deadLetterID: row["dlq_id"],
                 maxReceiveCount: row["max_receive_count"], retention: row["retention_ms"], visibility: row["visibility_ms"],
-                delay: row["delay_ms"], contentBasedDeduplication: wire["ContentBasedDeduplication"] == "true",
-                deduplicationByGroup: wire["DeduplicationScope"] == "messageGroup", purgedThrough: row["purged_through_id"]
+                delay: row["delay_ms"], contentBasedDeduplication: row["content_based_dedup"],
+                deduplicationByGroup: row["dedup_by_group"], purgedThrough: row["purged_through_id"]
             )
         }
     }

@@ -9,14 +9,19 @@ extension SQLiteStore {
 
     static let queueColumns = "id, name, attributes, tags, created_at, modified_at"
 
+    static let attributeCache = DecodedColumnCache<QueueAttributes>()
+    static let tagCache = DecodedColumnCache<[String: String]>()
+
     static func queueRecord(_ row: Row) -> QueueRecord {
-        let wire = ColumnJSON.decode([String: String].self, row["attributes"]) ?? [:]
-        let fifo = wire["FifoQueue"] == "true"
-        // Stored attributes were validated when written; re-parsing them cannot fail for a known key.
-        let attributes = (try? QueueAttributes(fifoQueue: fifo).applying(wire, creating: true)) ?? QueueAttributes(fifoQueue: fifo)
+        let attributes = attributeCache.value(for: row["attributes"]) { text in
+            let wire = ColumnJSON.decode([String: String].self, text) ?? [:]
+            let fifo = wire["FifoQueue"] == "true"
+            // Stored attributes were validated when written; re-parsing them cannot fail for a known key.
+            return (try? QueueAttributes(fifoQueue: fifo).applying(wire, creating: true)) ?? QueueAttributes(fifoQueue: fifo)
+        }
         return QueueRecord(
             id: row["id"], name: row["name"], attributes: attributes,
-            tags: ColumnJSON.decode([String: String].self, row["tags"]) ?? [:],
+            tags: tagCache.value(for: row["tags"]) { ColumnJSON.decode([String: String].self, $0) ?? [:] },
             createdAt: row["created_at"], modifiedAt: row["modified_at"]
         )
     }
@@ -56,12 +61,13 @@ extension SQLiteStore {
         try db.execute(
             sql: """
                 UPDATE queue SET attributes = ?, modified_at = ?, dlq_id = ?, max_receive_count = ?,
-                  retention_ms = ?, visibility_ms = ?, delay_ms = ? WHERE id = ?
+                  retention_ms = ?, visibility_ms = ?, delay_ms = ?, content_based_dedup = ?, dedup_by_group = ? WHERE id = ?
                 """,
             arguments: [
                 ColumnJSON.encode(attributes.wireValues), now, deadLetterID, attributes.redrivePolicy?.maxReceiveCount,
                 Int64(attributes.messageRetentionPeriod) * 1000, Int64(attributes.visibilityTimeout) * 1000,
-                Int64(attributes.delaySeconds) * 1000, queueID,
+                Int64(attributes.delaySeconds) * 1000, attributes.contentBasedDeduplication,
+                attributes.deduplicationScope == "messageGroup", queueID,
             ]
         )
     }
