@@ -83,12 +83,7 @@ extension QueueStoreConformance {
             try require(try await f.counts(queue) == QueueCounts(visible: 0, inFlight: 0, delayed: 0), "purged messages are not counted")
             try require(try await f.receive(queue).isEmpty, "nor received")
             try await f.send(queue, ["after"])
-            var removed = 0
-            while true {
-                let batch = try await f.store.pruneExpiredMessages(now: f.clock.now(), limit: 10)
-                removed += batch
-                if batch == 0 { break }
-            }
+            let removed = try await f.sweepAll(batchSize: 10)
             try require(removed == 25, "the sweep removed the 25 purged rows: \(removed)")
             try require(try await f.receive(queue).map(\.body) == ["after"], "a message sent after the purge survives")
         },
@@ -103,12 +98,7 @@ extension QueueStoreConformance {
             try await f.send(source, ["x"])
             _ = try await f.receive(source, visibility: 0)
             try require(try await f.receive(source).count == 1, "without its dead-letter queue the source keeps the message")
-            var removed = 0
-            while true {
-                let batch = try await f.store.pruneExpiredMessages(now: f.clock.now(), limit: 4)
-                removed += batch
-                if batch == 0 { break }
-            }
+            let removed = try await f.sweepAll(batchSize: 4)
             try require(removed == 15, "the sweep removed the deleted queue's messages: \(removed)")
             f.clock.advance(by: 60_000)
             let again = try await f.create("del-dlq")

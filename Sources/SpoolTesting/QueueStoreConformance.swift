@@ -43,6 +43,16 @@ public enum QueueStoreConformance {
             _ = try await store.deleteMessages(DeleteMessagesParams(queueID: queue.id, receipts: receipts, now: clock.now()))
         }
 
+        /// Runs the retention sweep in batches until a batch removes nothing; returns the total removed.
+        func sweepAll(batchSize: Int) async throws -> Int {
+            var removed = 0
+            while true {
+                let batch = try await store.pruneExpiredMessages(now: clock.now(), limit: batchSize)
+                removed += batch
+                if batch == 0 { return removed }
+            }
+        }
+
         func counts(_ queue: QueueRecord) async throws -> QueueCounts {
             try await store.counts(queueID: queue.id, now: clock.now())
         }
