@@ -1,3 +1,5 @@
+import SpoolModel
+
 /// A broken promise found by a conformance check.
 public struct ConformanceFailure: Error, CustomStringConvertible {
     public var message: String
@@ -12,7 +14,7 @@ func require(_ condition: Bool, _ message: @autoclosure () -> String, file: Stat
 }
 
 /// Fails the running check unless `body` throws a `SpoolError` with `code`.
-func requireError<T>(_ code: SpoolErrorCode, file: StaticString = #fileID, line: UInt = #line, _ body: () async throws -> T) async throws {
+func requireError<T>(_ code: SpoolError.Code, file: StaticString = #fileID, line: UInt = #line, _ body: () async throws -> T) async throws {
     do {
         _ = try await body()
     } catch let error as SpoolError where error.code == code {
@@ -22,7 +24,3 @@ func requireError<T>(_ code: SpoolErrorCode, file: StaticString = #fileID, line:
     }
     throw ConformanceFailure(message: "expected \(code.rawValue), got success", location: "\(file):\(line)")
 }
-
-import SpoolModel
-
-typealias SpoolErrorCode = SpoolError.Code
