@@ -146,18 +146,25 @@ extension SQLiteStore {
                 arguments: [moved, windowStart, windowMoved + moved, taskID]
             )
         }
+        // Messages of one pass mostly return to the same few queues: resolve each ARN once.
+        var resolved: [String: QueueRuntime?] = [:]
+        func runtime(for arn: String) throws -> QueueRuntime? {
+            if let known = resolved[arn] { return known }
+            let found = try params.identity.queueName(fromARN: arn)
+                .flatMap { try fetchQueue(db, name: $0) }
+                .map { try QueueRuntime.fetch(db, id: $0.id) }
+            resolved[arn] = found
+            return found
+        }
         for message in messages {
             let targetARN: String? = explicitDestination ?? (message["dead_letter_source_arn"] as String?)
-            guard let targetARN, let name = params.identity.queueName(fromARN: targetARN),
-                  let target = try fetchQueue(db, name: name)
-            else {
+            guard let targetARN, let runtime = try runtime(for: targetARN) else {
                 try recordMoved()
                 let id: String = message["message_id"]
                 return try finish(.failed, reason: explicitDestination == nil
                     ? "Message \(id) has no source queue to return to; give a DestinationArn."
                     : "The destination queue does not exist.")
             }
-            let runtime = try QueueRuntime.fetch(db, id: target.id)
             let outgoing = OutgoingMessage(
                 body: message["body"],
                 attributes: ColumnJSON.decode([String: MessageAttributeValue].self, message["attributes"]) ?? [:],
@@ -172,7 +179,7 @@ extension SQLiteStore {
             _ = try insert(db, message: outgoing, into: runtime, now: now, deduplicate: false)
             try db.execute(sql: "DELETE FROM queue_message WHERE id = ?", arguments: [message["id"] as Int64])
             moved += 1
-            if !progress.destinationQueueIDs.contains(target.id) { progress.destinationQueueIDs.append(target.id) }
+            if !progress.destinationQueueIDs.contains(runtime.id) { progress.destinationQueueIDs.append(runtime.id) }
         }
         try recordMoved()
         progress.moved += moved

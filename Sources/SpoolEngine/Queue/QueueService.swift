@@ -121,12 +121,7 @@ public final class QueueService: Sendable {
         if let waitSeconds, !(0...20).contains(waitSeconds) {
             throw SpoolError.invalidParameter("WaitTimeSeconds", value: String(waitSeconds), reason: "Must be >= 0 and <= 20, if provided.")
         }
-        if let attemptID {
-            let valid = !attemptID.isEmpty && attemptID.utf8.count <= 128 && attemptID.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
-            guard valid else {
-                throw SpoolError.invalidParameter("ReceiveRequestAttemptId", value: attemptID, reason: "ReceiveRequestAttemptId can only include alphanumeric and punctuation characters. 1 to 128 in length.")
-            }
-        }
+        if let attemptID { try SendRules.checkToken("ReceiveRequestAttemptId", attemptID) }
         let queue = try await queue(named: queueName)
         let wait = Millis(waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds) * 1000
         let deadline = clock.now() + wait

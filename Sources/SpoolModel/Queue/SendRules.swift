@@ -43,8 +43,8 @@ public enum SendRules {
         return size
     }
 
-    /// Group and deduplication ids: 1–128 characters of alphanumerics and punctuation.
-    static func checkToken(_ name: String, _ value: String) throws(SpoolError) {
+    /// Group, deduplication and receive-attempt ids: 1–128 characters of alphanumerics and punctuation.
+    public static func checkToken(_ name: String, _ value: String) throws(SpoolError) {
         let valid = !value.isEmpty && value.utf8.count <= 128 && value.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
         guard valid else {
             throw .invalidParameter(name, value: value, reason: "\(name) can only include alphanumeric and punctuation characters. 1 to 128 in length.")
