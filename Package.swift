@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         .target(
@@ -48,9 +51,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SpoolExecutor",
+            dependencies: [
+                "SpoolModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SpoolEngine",
             dependencies: [
-                "SpoolModel", "SpoolStorage",
+                "SpoolModel", "SpoolStorage", "SpoolExecutor",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -60,7 +77,7 @@ let package = Package(
         .target(
             name: "SpoolHTTP",
             dependencies: [
-                "SpoolModel", "SpoolStorage", "SpoolEngine",
+                "SpoolModel", "SpoolStorage", "SpoolEngine", "SpoolExecutor",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,7 +88,7 @@ let package = Package(
         .target(
             name: "SpoolServer",
             dependencies: [
-                "SpoolModel", "SpoolStorage", "SpoolSQLite", "SpoolEngine", "SpoolHTTP",
+                "SpoolModel", "SpoolStorage", "SpoolSQLite", "SpoolEngine", "SpoolHTTP", "SpoolExecutor",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,7 +107,7 @@ let package = Package(
         ),
         .target(
             name: "SpoolTesting",
-            dependencies: ["SpoolModel", "SpoolStorage"],
+            dependencies: ["SpoolModel", "SpoolStorage", "SpoolExecutor"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -106,7 +123,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SpoolEngineTests",
-            dependencies: ["SpoolEngine", "SpoolSQLite", "SpoolStorage", "SpoolModel", "SpoolTesting"],
+            dependencies: ["SpoolEngine", "SpoolExecutor", "SpoolSQLite", "SpoolStorage", "SpoolModel", "SpoolTesting",
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -23,7 +23,10 @@ struct AWSErrorShape {
         case .resourceNotFound: return .init(status: .notFound, type: "ResourceNotFoundException", queryCode: "ResourceNotFoundException", fault: "Sender")
         case .unknownOperation: return .init(status: .badRequest, type: "UnknownOperationException", queryCode: "InvalidAction", fault: "Sender")
         case .serialization: return .init(status: .badRequest, type: "SerializationException", queryCode: "MalformedInput", fault: "Sender")
-        case .storageFailure: return .init(status: .internalServerError, type: "InternalFailure", queryCode: "InternalFailure", fault: "Receiver")
+        case .storageFailure, .serviceFailure: return .init(status: .internalServerError, type: "InternalFailure", queryCode: "InternalFailure", fault: "Receiver")
+        case .resourceConflict, .validation, .requestTooLarge, .invalidRequestContent, .tooManyRequests, .preconditionFailed,
+             .provisionedConcurrencyConfigNotFound:
+            return .init(status: .badRequest, type: error.code.rawValue, queryCode: error.code.rawValue, fault: "Sender")
         case .queueDeletedRecently, .messageNotInflight, .unsupportedOperation, .tooManyEntriesInBatchRequest, .emptyBatchRequest,
              .batchEntryIdsNotDistinct, .invalidBatchEntryId, .batchRequestTooLong:
             return .init(status: .badRequest, type: error.code.rawValue, queryCode: legacy + error.code.rawValue, fault: "Sender")

@@ -28,12 +28,22 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         case unknownOperation = "UnknownOperation"
         case serialization = "SerializationException"
         case storageFailure = "InternalFailure"
+        case resourceConflict = "ResourceConflictException"
+        case validation = "ValidationException"
+        case requestTooLarge = "RequestEntityTooLargeException"
+        case invalidRequestContent = "InvalidRequestContentException"
+        case tooManyRequests = "TooManyRequestsException"
+        case preconditionFailed = "PreconditionFailedException"
+        case provisionedConcurrencyConfigNotFound = "ProvisionedConcurrencyConfigNotFoundException"
+        case serviceFailure = "ServiceException"
     }
 
     public var code: Code
     public var message: String
     /// The error that caused this one, kept for logs; never sent to clients.
     public var underlying: String?
+    /// Lambda's `Reason` member of a throttle (`ReservedFunctionConcurrentInvocationLimitExceeded`, …).
+    public var reason: String?
 
     public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
         self.code = code
@@ -77,5 +87,24 @@ extension SpoolError {
 
     public static func storage(_ error: any Error) -> SpoolError {
         SpoolError(.storageFailure, "The request could not be stored.", underlying: error)
+    }
+}
+
+extension SpoolError {
+    /// Lambda's 404 for a function: `Function not found: ARN`.
+    public static func functionNotFound(_ arn: String) -> SpoolError {
+        SpoolError(.resourceNotFound, "Function not found: \(arn)")
+    }
+
+    /// A model-constraint violation, worded as AWS's request validator words it.
+    public static func validation(field: String, value: String, constraint: String) -> SpoolError {
+        SpoolError(.validation, "1 validation error detected: Value '\(value)' at '\(field)' failed to satisfy constraint: \(constraint)")
+    }
+
+    /// A Lambda 429 with its `Reason`.
+    public static func throttled(_ message: String, reason: String) -> SpoolError {
+        var error = SpoolError(.tooManyRequests, message)
+        error.reason = reason
+        return error
     }
 }

@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+import SpoolModel
+import SpoolStorage
+
+/// Function definitions: one row per function, the definition as a JSON document.
+extension SQLiteStore: FunctionStore {
+    static func functionDefinition(_ row: Row) -> FunctionDefinition? {
+        let text: String = row["definition"]
+        return try? JSONDecoder().decode(FunctionDefinition.self, from: Data(text.utf8))
+    }
+
+    static func storeFunction(_ db: Database, _ definition: FunctionDefinition, replace: Bool) throws {
+        let verb = replace ? "INSERT OR REPLACE" : "INSERT"
+        try db.execute(
+            sql: """
+            \(verb) INTO function (name, executor, source, revision_id, reserved_concurrency, definition, created_at, modified_at)
+            VALUES (?, ?, ?, ?, ?, ?, COALESCE((SELECT created_at FROM function WHERE name = ?), ?), ?)
+            """,
+            arguments: [definition.name, definition.executor.rawValue, definition.source.rawValue, definition.revisionID,
+                        definition.reservedConcurrency, ColumnJSON.encode(definition), definition.name,
+                        definition.lastModified, definition.lastModified]
+        )
+    }
+
+    public func createFunction(_ definition: FunctionDefinition) async throws -> FunctionDefinition {
+        try await write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM function WHERE name = ?", arguments: [definition.name]) == true {
+                throw SpoolError(.resourceConflict, "Function already exist: \(definition.name)")
+            }
+            try Self.storeFunction(db, definition, replace: false)
+            return definition
+        }
+    }
+
+    public func putFunction(_ definition: FunctionDefinition) async throws -> FunctionDefinition {
+        try await write { db in
+            try Self.storeFunction(db, definition, replace: true)
+            return definition
+        }
+    }
+
+    public func function(named name: String) async throws -> FunctionDefinition? {
+        try await read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT definition FROM function WHERE name = ?"), arguments: [name])
+                .flatMap(Self.functionDefinition)
+        }
+    }
+
+    public func listFunctions(after marker: String?, limit: Int) async throws -> [FunctionDefinition] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT definition FROM function WHERE name > ? ORDER BY name LIMIT ?", arguments: [marker ?? "", limit])
+                .compactMap(Self.functionDefinition)
+        }
+    }
+
+    public func updateFunction(_ definition: FunctionDefinition, expectedRevision: String) async throws -> FunctionDefinition {
+        try await write { db in
+            guard let current = try String.fetchOne(db, sql: "SELECT revision_id FROM function WHERE name = ?", arguments: [definition.name]) else {
+                throw SpoolError.functionNotFound(definition.name)
+            }
+            guard current == expectedRevision else {
+                throw SpoolError(.preconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+            }
+            try Self.storeFunction(db, definition, replace: true)
+            return definition
+        }
+    }
+
+    public func deleteFunction(named name: String) async throws -> FunctionDefinition? {
+        try await write { db in
+            let existing = try Row.fetchOne(db, sql: "SELECT definition FROM function WHERE name = ?", arguments: [name]).flatMap(Self.functionDefinition)
+            try db.execute(sql: "DELETE FROM function WHERE name = ?", arguments: [name])
+            return existing
+        }
+    }
+
+    public func reservedConcurrencyTotal(excluding name: String) async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM function WHERE name != ?", arguments: [name]) ?? 0
+        }
+    }
+}
