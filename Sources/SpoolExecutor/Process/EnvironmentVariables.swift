@@ -1,0 +1,91 @@
+import Foundation
+import SpoolModel
+
+/// The environment a runtime and its extensions start with, as Lambda sets it (reference §7.3).
+enum EnvironmentVariables {
+    /// Variables Lambda does not give extensions.
+    static let hiddenFromExtensions: Set<String> = [
+        "AWS_EXECUTION_ENV", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_XRAY_CONTEXT_MISSING",
+        "AWS_XRAY_DAEMON_ADDRESS", "LAMBDA_RUNTIME_DIR", "LAMBDA_TASK_ROOT", "_AWS_XRAY_DAEMON_ADDRESS", "_AWS_XRAY_DAEMON_PORT", "_HANDLER",
+    ]
+
+    static func runtime(for function: FunctionDefinition, address: String, temporaryDirectory: String, provisioned: Bool,
+                        settings: ProcessExecutorSettings) -> [String: String] {
+        let inherited = ProcessInfo.processInfo.environment
+        let root = function.codeDirectory ?? ""
+        var variables: [String: String] = [
+            "PATH": inherited["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "HOME": inherited["HOME"] ?? temporaryDirectory,
+            "TMPDIR": temporaryDirectory,
+            "AWS_LAMBDA_RUNTIME_API": address,
+            "_HANDLER": function.handler ?? "",
+            "LAMBDA_TASK_ROOT": root,
+            "LAMBDA_RUNTIME_DIR": root,
+            "AWS_REGION": settings.identity.region,
+            "AWS_DEFAULT_REGION": settings.identity.region,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "\(function.memorySizeMB)",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": provisioned ? "provisioned-concurrency" : "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/\(function.name)",
+            "AWS_LAMBDA_LOG_STREAM_NAME": logStreamName(),
+            "AWS_LAMBDA_LOG_FORMAT": function.logFormat,
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            // Local credentials, as on Lambda, so that SDK clients inside the function can sign requests to Spool.
+            "AWS_ACCESS_KEY_ID": inherited["AWS_ACCESS_KEY_ID"] ?? "spool",
+            "AWS_SECRET_ACCESS_KEY": inherited["AWS_SECRET_ACCESS_KEY"] ?? "spool",
+        ]
+        if let token = inherited["AWS_SESSION_TOKEN"] { variables["AWS_SESSION_TOKEN"] = token }
+        if let runtime = function.runtime, runtime.hasPrefix("python") {
+            variables["AWS_EXECUTION_ENV"] = "AWS_Lambda_\(runtime)"
+            variables["PYTHONPATH"] = root
+            variables["PYTHONUNBUFFERED"] = "1"
+        }
+        for (key, value) in function.environment { variables[key] = value }
+        return variables
+    }
+
+    static func extensionVariables(from runtime: [String: String]) -> [String: String] {
+        runtime.filter { !hiddenFromExtensions.contains($0.key) }
+    }
+
+    /// `YYYY/MM/DD/[$LATEST]` and a random hex id, as Lambda names log streams.
+    static func logStreamName() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy/MM/dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let hex = String((0..<32).map { _ in "0123456789abcdef".randomElement()! })
+        return "\(formatter.string(from: Date()))/[$LATEST]\(hex)"
+    }
+}
+
+/// The command that starts a function's runtime.
+struct RuntimeCommand {
+    var executable: String
+    var arguments: [String]
+
+    /// `python3 -m awslambdaric HANDLER` for Python, the package's `bootstrap` for `provided`; `nil` if there is none.
+    static func make(for function: FunctionDefinition, settings: ProcessExecutorSettings) -> RuntimeCommand? {
+        guard let root = function.codeDirectory, let runtime = function.runtime else { return nil }
+        if runtime.hasPrefix("python") {
+            let python = settings.pythonExecutable.contains("/") ? settings.pythonExecutable : which(settings.pythonExecutable)
+            guard let python else { return nil }
+            return RuntimeCommand(executable: python, arguments: ["-m", "awslambdaric", function.handler ?? ""])
+        }
+        let bootstrap = (root as NSString).appendingPathComponent("bootstrap")
+        guard FileManager.default.fileExists(atPath: bootstrap) else { return nil }
+        return RuntimeCommand(executable: bootstrap, arguments: [])
+    }
+
+    /// Finds a program on `PATH`.
+    static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for folder in path.split(separator: ":") {
+            let candidate = "\(folder)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}

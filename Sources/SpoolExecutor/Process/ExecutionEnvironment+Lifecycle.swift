@@ -1,0 +1,277 @@
+import Foundation
+import NIOCore
+import SpoolModel
+
+/// Init, invoke and shutdown of an execution environment.
+extension ExecutionEnvironment {
+    /// Starts the Runtime API, the extensions and the runtime, and waits until all of them wait for events.
+    func initialize() async -> InitResult {
+        phase = .initializing
+        let started = ContinuousClock.now
+        let root = function.codeDirectory ?? "/nonexistent"
+        do {
+            let tmp = (settings.temporaryRoot as NSString).appendingPathComponent("spool-env-\(getpid())-\(id)-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+            temporaryDirectory = tmp
+            server = try await RuntimeAPIServer.start(environment: self, logger: logger)
+        } catch {
+            return fail(.systemFailure(.spawnFailed), type: "Runtime.Unknown", message: "Error: the execution environment could not be prepared: \(error)")
+        }
+        let variables = EnvironmentVariables.runtime(for: function, address: server!.address, temporaryDirectory: temporaryDirectory!,
+                                                     provisioned: provisioned, settings: settings)
+        // Extensions start first and must all register before the runtime starts.
+        let extensionPaths = Self.extensionExecutables(in: root)
+        expectedExtensions = extensionPaths.count
+        for path in extensionPaths {
+            let child = await ChildProcess.spawn(
+                name: (path as NSString).lastPathComponent, executable: path, arguments: [],
+                environment: EnvironmentVariables.extensionVariables(from: variables), workingDirectory: root,
+                onLine: { [weak self] line in Task { await self?.appendLine(line) } }
+            )
+            extensionProcesses.append(child)
+        }
+        let deadline = started + settings.initTimeout
+        if expectedExtensions > 0 {
+            while extensions.count < expectedExtensions, ContinuousClock.now < deadline {
+                if let failed = extensionProcesses.first(where: { $0.exit != nil }) {
+                    return fail(.functionError(type: "Extension.Crash"), type: "Extension.Crash",
+                                message: "Error: extension \(failed.name) exited before registering: \(failed.exit!)")
+                }
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            guard extensions.count >= expectedExtensions else {
+                return fail(.timedOut, type: "Sandbox.Timedout", message: "Error: extensions did not register within the init timeout")
+            }
+        }
+        registrationOpen = false
+        guard let command = RuntimeCommand.make(for: function, settings: settings) else {
+            return fail(.systemFailure(.spawnFailed), type: "Runtime.InvalidEntrypoint",
+                        message: "Error: Couldn't find valid bootstrap(s): [\(root)/bootstrap]")
+        }
+        let child = await ChildProcess.spawn(
+            name: "runtime", executable: command.executable, arguments: command.arguments, environment: variables,
+            workingDirectory: root, onLine: { [weak self] line in Task { await self?.appendLine(line) } }
+        )
+        runtime = child
+        if case .failedToStart(let reason)? = child.exit {
+            return fail(.systemFailure(.spawnFailed), type: "Runtime.InvalidEntrypoint", message: "Error: fork/exec \(command.executable): \(reason)")
+        }
+        Task { [weak self] in
+            let exit = await child.exited()
+            await self?.runtimeExited(exit)
+        }
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<InitResult, Never>) in
+            if let initError {
+                continuation.resume(returning: .failed(.functionError(type: initError.type), type: initError.type, payload: initError.payload))
+            } else if everyoneWaiting {
+                continuation.resume(returning: .ready(durationMs: 0))
+            } else {
+                initWaiter = continuation
+                Task { [weak self] in
+                    try? await Task.sleep(until: deadline)
+                    await self?.initTimedOut()
+                }
+            }
+        }
+        switch result {
+        case .ready:
+            let duration = (ContinuousClock.now - started).milliseconds
+            unreportedInitMs = duration
+            phase = .ready
+            lastUsed = .now
+            logger.debug("environment initialized", metadata: ["initMs": "\(Int(duration))"])
+            return .ready(durationMs: duration)
+        case .failed:
+            await shutdown(reason: "FAILURE")
+            return result
+        }
+    }
+
+    /// Runs one invocation; the environment must be initialized and not busy.
+    func invoke(_ request: InvocationRequest, waitForLogs: Bool) async -> InvocationOutcome {
+        let timeout = Duration.seconds(function.timeoutSeconds)
+        if !everyoneWaiting {
+            // Extensions (or the runtime) still finishing the previous invocation: wait, within the timeout.
+            let ready = await withCheckedContinuation { continuation in
+                readyWaiters.append(continuation)
+                Task { [weak self] in
+                    try? await Task.sleep(for: timeout)
+                    await self?.expireReadyWaiters()
+                }
+            }
+            guard ready, phase == .ready else {
+                await shutdown(reason: "FAILURE")
+                return .error(.systemFailure(.crashed), type: "Runtime.ExitError",
+                              message: "RequestId: \(request.requestID) Error: the environment did not become ready for the next invocation")
+            }
+        }
+        phase = .invoking
+        let started = ContinuousClock.now
+        let deadlineMs = WallClock().now() + Int64(function.timeoutSeconds) * 1000
+        let invocation = RuntimeInvocation(requestID: request.requestID, deadlineMs: deadlineMs, invokedFunctionARN: request.invokedFunctionARN,
+                                           traceID: request.traceID, clientContext: request.clientContext, payload: request.payload)
+        var newLog = InvocationLog(requestID: request.requestID)
+        if unreportedInitMs != nil { for line in initLines { newLog.append(line) } }
+        initLines = []
+        log = newLog
+        let initMs = unreportedInitMs
+        unreportedInitMs = nil
+        deliver(ExtensionEvent(json: Self.invokeEventJSON(invocation)), to: "INVOKE")
+        let waiting = runtimeWaiting!
+        runtimeWaiting = nil
+        let result: RuntimeResult? = await withCheckedContinuation { continuation in
+            current = InFlight(invocation: invocation, continuation: continuation)
+            waiting.resume(returning: invocation)
+            let requestID = request.requestID
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                await self?.timeoutFired(requestID: requestID)
+            }
+            Task { [weak self] in await self?.watchMemory(requestID: requestID) }
+        }
+        let duration = (ContinuousClock.now - started).milliseconds
+        if waitForLogs { await settleLogs() }
+        let memory = runtime?.pid.flatMap { ProcessStatus.memoryMB($0, field: "VmHWM") }
+        var outcome: InvocationOutcome
+        switch result {
+        case .response(let payload)?:
+            outcome = InvocationOutcome(status: .success, payload: payload)
+        case .error(let type, let payload)?:
+            outcome = InvocationOutcome(status: .functionError(type: type), payload: payload)
+        case .responseTooLarge?:
+            outcome = .error(.functionError(type: "Function.ResponseSizeTooLarge"), type: "Function.ResponseSizeTooLarge",
+                             message: "Response payload size exceeded maximum allowed payload size (\(FunctionLimits.syncResponseBytesReported) bytes).")
+        case nil:
+            outcome = endedWithoutResult(requestID: request.requestID)
+        }
+        outcome.durationMs = duration
+        outcome.initDurationMs = initMs
+        outcome.maxMemoryUsedMB = memory
+        outcome.log = (log ?? newLog).finished(durationMs: duration, memorySizeMB: function.memorySizeMB, maxMemoryUsedMB: memory, initDurationMs: initMs)
+        log = nil
+        current = nil
+        lastUsed = .now
+        if phase == .invoking { phase = .ready }
+        return outcome
+    }
+
+    /// Shuts the environment down: SHUTDOWN to extensions, SIGTERM, SIGKILL after the grace period.
+    func shutdown(reason: String) async {
+        guard phase != .dead else { return }
+        phase = .dead
+        finishInvocation(nil)
+        if let waiter = initWaiter {
+            initWaiter = nil
+            waiter.resume(returning: .failed(.systemFailure(.shuttingDown), type: "Runtime.Shutdown", payload: ByteBuffer()))
+        }
+        expireReadyWaiters()
+        let deadline = WallClock().now() + Int64(settings.shutdownGrace.milliseconds)
+        deliver(ExtensionEvent(json: #"{"eventType":"SHUTDOWN","shutdownReason":"\#(reason == "SPINDOWN" ? "spindown" : reason.lowercased())","deadlineMs":\#(deadline)}"#), to: "SHUTDOWN")
+        runtimeWaiting?.resume(returning: nil)
+        runtimeWaiting = nil
+        let grace = settings.shutdownGrace
+        await withTaskGroup(of: Void.self) { group in
+            if let runtime { group.addTask { await runtime.terminate(grace: grace) } }
+            for child in extensionProcesses { group.addTask { await child.terminate(grace: grace) } }
+        }
+        for (identifier, ext) in extensions {
+            ext.waiting?.resume(returning: nil)
+            extensions[identifier]?.waiting = nil
+        }
+        await server?.stop()
+        server = nil
+        if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) }
+        logger.debug("environment shut down", metadata: ["reason": "\(reason)"])
+    }
+
+    // MARK: Endings
+
+    func fail(_ status: InvocationOutcome.Status, type: String, message: String) -> InitResult {
+        .failed(status, type: type, payload: InvocationOutcome.errorDocument(type: type, message: message))
+    }
+
+    func initTimedOut() async {
+        guard phase == .initializing, let waiter = initWaiter else { return }
+        initWaiter = nil
+        let seconds = String(format: "%.2f", settings.initTimeout.milliseconds / 1000)
+        waiter.resume(returning: fail(.timedOut, type: "Sandbox.Timedout", message: "Error: Init timed out after \(seconds) seconds"))
+    }
+
+    func runtimeExited(_ exit: ChildProcess.Exit) async {
+        guard phase != .dead else { return }
+        logger.debug("runtime exited", metadata: ["exit": "\(exit)"])
+        if let waiter = initWaiter {
+            initWaiter = nil
+            if let initError {
+                waiter.resume(returning: .failed(.functionError(type: initError.type), type: initError.type, payload: initError.payload))
+            } else {
+                waiter.resume(returning: fail(.systemFailure(.crashed), type: "Runtime.ExitError", message: "Error: Runtime exited with error: \(exit)"))
+            }
+        }
+        crashed = exit
+        finishInvocation(nil)
+        await shutdown(reason: "FAILURE")
+    }
+
+    func timeoutFired(requestID: String) async {
+        guard let current, current.invocation.requestID == requestID, !current.finished else { return }
+        timedOut = true
+        finishInvocation(nil)
+        await shutdown(reason: "TIMEOUT")
+    }
+
+    func watchMemory(requestID: String) async {
+        while let current, current.invocation.requestID == requestID, !current.finished, let pid = runtime?.pid {
+            if let rss = ProcessStatus.memoryMB(pid, field: "VmRSS"), rss > function.memorySizeMB {
+                outOfMemory = true
+                runtime?.signal(SIGKILL)
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    func endedWithoutResult(requestID: String) -> InvocationOutcome {
+        let prefix = "RequestId: \(requestID) Error:"
+        if timedOut {
+            return .error(.timedOut, type: "Sandbox.Timedout", message: "\(prefix) Task timed out after \(function.timeoutSeconds).00 seconds")
+        }
+        if outOfMemory {
+            return .error(.functionError(type: "Runtime.OutOfMemory"), type: "Runtime.OutOfMemory",
+                          message: "\(prefix) Runtime exited with error: signal: killed (memory use exceeded \(function.memorySizeMB) MB)")
+        }
+        if phase == .dead, crashed == nil {
+            return .error(.systemFailure(.shuttingDown), type: "Runtime.Shutdown", message: "\(prefix) the environment was shut down")
+        }
+        return .error(.systemFailure(.crashed), type: "Runtime.ExitError", message: "\(prefix) Runtime exited with error: \(crashed.map { "\($0)" } ?? "unknown")")
+    }
+
+    func expireReadyWaiters() {
+        let waiters = readyWaiters
+        readyWaiters = []
+        for waiter in waiters { waiter.resume(returning: false) }
+    }
+
+    /// Lines printed just before the runtime answered may still be in the pipe: wait until the
+    /// runtime is back in `next` and the output has been quiet for a moment (bounded at 50 ms).
+    func settleLogs() async {
+        let limit = ContinuousClock.now + .milliseconds(50)
+        while ContinuousClock.now < limit {
+            if runtimeWaiting != nil || phase == .dead, ContinuousClock.now - lastLineAt > .milliseconds(3) { return }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    static func invokeEventJSON(_ invocation: RuntimeInvocation) -> String {
+        #"{"eventType":"INVOKE","deadlineMs":\#(invocation.deadlineMs),"requestId":"\#(invocation.requestID)","invokedFunctionArn":"\#(invocation.invokedFunctionARN)","tracing":{"type":"X-Amzn-Trace-Id","value":"\#(invocation.traceID)"}}"#
+    }
+
+    /// Executables in the package's `extensions/` folder, Lambda's `/opt/extensions`.
+    static func extensionExecutables(in root: String) -> [String] {
+        let folder = (root as NSString).appendingPathComponent("extensions")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        return names.sorted().map { (folder as NSString).appendingPathComponent($0) }
+            .filter { FileManager.default.isExecutableFile(atPath: $0) }
+            .prefix(10).map { $0 }
+    }
+}

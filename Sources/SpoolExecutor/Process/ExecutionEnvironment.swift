@@ -1,0 +1,215 @@
+import Foundation
+import Logging
+import NIOCore
+import SpoolModel
+
+/// One execution environment: a runtime process (and its extensions) started in the function's code
+/// directory, with its own Runtime API address and its own `/tmp`.
+///
+/// It goes through init once, then serves one invocation at a time until it is shut down (idle, a new
+/// revision of the function, service stop) or reset (timeout, crash, out of memory). The Runtime API
+/// handlers call into this actor; so do the executor's invoke and shutdown.
+actor ExecutionEnvironment {
+    enum Phase: Equatable {
+        case created, initializing, ready, invoking, dead
+    }
+
+    /// How init ended.
+    enum InitResult: Sendable {
+        case ready(durationMs: Double)
+        case failed(InvocationOutcome.Status, type: String, payload: ByteBuffer)
+    }
+
+    struct InFlight {
+        var invocation: RuntimeInvocation
+        var continuation: CheckedContinuation<RuntimeResult?, Never>?
+        var result: RuntimeResult?
+        /// Set once the invocation has ended, with or without a result.
+        var finished = false
+    }
+
+    struct Extension {
+        var name: String
+        var events: Set<String>
+        var waiting: CheckedContinuation<ExtensionEvent?, Never>?
+        var queued: [ExtensionEvent] = []
+    }
+
+    nonisolated let id: Int
+    nonisolated let function: FunctionDefinition
+    nonisolated let provisioned: Bool
+    let settings: ProcessExecutorSettings
+    let logger: Logger
+
+    var phase = Phase.created
+    var server: RuntimeAPIServer?
+    var runtime: ChildProcess?
+    var extensionProcesses: [ChildProcess] = []
+    var expectedExtensions = 0
+    var extensions: [String: Extension] = [:]
+    var registrationOpen = true
+    var runtimeWaiting: CheckedContinuation<RuntimeInvocation?, Never>?
+    var current: InFlight?
+    var initWaiter: CheckedContinuation<InitResult, Never>?
+    var readyWaiters: [CheckedContinuation<Bool, Never>] = []
+    var initError: (type: String, payload: ByteBuffer)?
+    var log: InvocationLog?
+    var initLines: [String] = []
+    var lastLineAt = ContinuousClock.now
+    var unreportedInitMs: Double?
+    var temporaryDirectory: String?
+    var lastUsed = ContinuousClock.now
+    var timedOut = false
+    var outOfMemory = false
+    var crashed: ChildProcess.Exit?
+
+    init(id: Int, function: FunctionDefinition, provisioned: Bool, settings: ProcessExecutorSettings, logger: Logger) {
+        self.id = id
+        self.function = function
+        self.provisioned = provisioned
+        self.settings = settings
+        var logger = logger
+        logger[metadataKey: "function"] = "\(function.name)"
+        logger[metadataKey: "environment"] = "\(id)"
+        self.logger = logger
+    }
+
+    var isAlive: Bool { phase != .dead }
+    var isIdle: Bool { phase == .ready }
+    var idleSince: ContinuousClock.Instant { lastUsed }
+
+    // MARK: Runtime API
+
+    /// `GET /runtime/invocation/next`: the runtime is ready; it waits here for the next event.
+    func runtimeNext() async -> RuntimeInvocation? {
+        guard phase != .dead else { return nil }
+        if phase == .invoking, current?.finished == false {
+            // Asking for the next event without answering this one: Lambda treats it as an empty response.
+            finishInvocation(.response(ByteBuffer()))
+        }
+        return await withCheckedContinuation { continuation in
+            runtimeWaiting = continuation
+            checkReady()
+        }
+    }
+
+    /// `POST /runtime/invocation/{id}/response` and `/error`. Returns false for an unknown request id.
+    func post(_ result: RuntimeResult, requestID: String) -> Bool {
+        guard let current, current.invocation.requestID == requestID, !current.finished else { return false }
+        finishInvocation(result)
+        return true
+    }
+
+    /// `POST /runtime/init/error`.
+    func postInitError(type: String, payload: ByteBuffer) {
+        initError = (type, payload)
+        if let waiter = initWaiter {
+            initWaiter = nil
+            waiter.resume(returning: .failed(.functionError(type: type), type: type, payload: payload))
+        }
+    }
+
+    /// `POST /extension/register`: returns the identifier, or an error type.
+    func registerExtension(name: String, events: [String]) -> Result<String, RuntimeAPIError> {
+        guard registrationOpen else { return .failure(.init(status: 403, type: "Extension.RegistrationClosed", message: "registration is closed")) }
+        guard extensions.count < 10 else { return .failure(.init(status: 400, type: "Extension.TooManyExtensions", message: "at most 10 extensions")) }
+        if let bad = events.first(where: { $0 != "INVOKE" && $0 != "SHUTDOWN" }) {
+            return .failure(.init(status: 400, type: "Extension.InvalidEventType", message: "unknown event type \(bad)"))
+        }
+        let identifier = UUID().uuidString.lowercased()
+        extensions[identifier] = Extension(name: name, events: Set(events))
+        logger.debug("extension registered", metadata: ["extension": "\(name)"])
+        checkReady()
+        return .success(identifier)
+    }
+
+    /// `GET /extension/event/next`.
+    func extensionNext(identifier: String) async -> Result<ExtensionEvent?, RuntimeAPIError> {
+        guard var ext = extensions[identifier] else {
+            return .failure(.init(status: 403, type: "Extension.InvalidExtensionIdentifier", message: "unknown extension identifier"))
+        }
+        if !ext.queued.isEmpty {
+            let event = ext.queued.removeFirst()
+            extensions[identifier] = ext
+            return .success(event)
+        }
+        let event = await withCheckedContinuation { continuation in
+            extensions[identifier]?.waiting = continuation
+            checkReady()
+        }
+        return .success(event)
+    }
+
+    /// `POST /extension/init/error` and `/exit/error`.
+    func extensionFailed(identifier: String, type: String) -> Bool {
+        guard let ext = extensions[identifier] else { return false }
+        let payload = InvocationOutcome.errorDocument(type: type, message: "Extension \(ext.name) failed: \(type)")
+        if phase == .initializing { postInitError(type: type, payload: payload) }
+        return true
+    }
+
+    func extensionInfo() -> (functionName: String, version: String, handler: String) {
+        (function.name, "$LATEST", function.handler ?? "")
+    }
+
+    // MARK: Log
+
+    /// A line the runtime or an extension printed: part of the current invocation's log, or of init.
+    func appendLine(_ line: String) {
+        lastLineAt = .now
+        if log != nil {
+            log!.append(line)
+        } else {
+            initLines.append(line)
+            if initLines.count > 200 { initLines.removeFirst() }
+        }
+        logger.debug("\(line)", metadata: ["requestId": "\(log?.requestID ?? "init")"])
+    }
+
+    // MARK: Helpers
+
+    func finishInvocation(_ result: RuntimeResult?) {
+        guard current != nil, !current!.finished else { return }
+        current!.finished = true
+        current!.result = result
+        let continuation = current!.continuation
+        current!.continuation = nil
+        continuation?.resume(returning: result)
+    }
+
+    /// Init and reuse both wait for the runtime and every registered extension to be blocked in `next`.
+    var everyoneWaiting: Bool {
+        runtimeWaiting != nil && extensions.count >= expectedExtensions && extensions.values.allSatisfy { $0.waiting != nil || !$0.queued.isEmpty }
+    }
+
+    func checkReady() {
+        guard everyoneWaiting else { return }
+        if phase == .initializing, let waiter = initWaiter {
+            initWaiter = nil
+            waiter.resume(returning: .ready(durationMs: 0))
+        }
+        let waiters = readyWaiters
+        readyWaiters = []
+        for waiter in waiters { waiter.resume(returning: true) }
+    }
+
+    func deliver(_ event: ExtensionEvent, to kind: String) {
+        for (identifier, var ext) in extensions where ext.events.contains(kind) {
+            if let waiting = ext.waiting {
+                ext.waiting = nil
+                extensions[identifier] = ext
+                waiting.resume(returning: event)
+            } else {
+                ext.queued.append(event)
+                extensions[identifier] = ext
+            }
+        }
+    }
+}
+
+/// An error a Runtime API or Extensions API route answers with.
+struct RuntimeAPIError: Error, Sendable {
+    var status: Int
+    var type: String
+    var message: String
+}

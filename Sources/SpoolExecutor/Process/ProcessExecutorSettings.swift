@@ -1,0 +1,21 @@
+import SpoolModel
+
+/// The tunables of the process executor, from Spool's configuration.
+public struct ProcessExecutorSettings: Sendable {
+    /// The interpreter that runs `python3.x` functions as `PYTHON -m awslambdaric HANDLER`.
+    public var pythonExecutable = "python3"
+    /// How long init (extensions registering, the runtime reaching its first `next`) may take, as Lambda's 10 s.
+    public var initTimeout: Duration = .seconds(10)
+    /// How long an environment may sit unused before it is shut down.
+    public var idleTimeout: Duration = .seconds(300)
+    /// Time a runtime (and its extensions) get after SIGTERM before SIGKILL.
+    public var shutdownGrace: Duration = .seconds(2)
+    /// The most environments alive at once, across functions.
+    public var maxEnvironments = 64
+    /// The account and region in ARNs and `AWS_REGION`.
+    public var identity = AWSIdentity()
+    /// Where environments' temporary directories are made.
+    public var temporaryRoot = "/tmp"
+
+    public init() {}
+}

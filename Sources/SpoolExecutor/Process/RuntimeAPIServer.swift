@@ -1,0 +1,170 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SpoolModel
+
+/// The Lambda Runtime API and Extensions API of one execution environment, on a loopback port of its own.
+///
+/// A runtime knows the API only as `AWS_LAMBDA_RUNTIME_API=host:port`, so the port is what tells Spool
+/// which environment is asking.
+final class RuntimeAPIServer: Sendable {
+    /// `127.0.0.1:PORT`, the value of `AWS_LAMBDA_RUNTIME_API`.
+    let address: String
+    private let task: Task<Void, Never>
+
+    private init(address: String, task: Task<Void, Never>) {
+        self.address = address
+        self.task = task
+    }
+
+    static func start(environment: ExecutionEnvironment, logger: Logger) async throws -> RuntimeAPIServer {
+        let router = Router()
+        RuntimeAPIRoutes.add(to: router, environment: environment)
+        var serverLogger = logger
+        serverLogger.logLevel = .warning
+        let port = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+            onServerRunning: { channel in
+                port.continuation.yield(channel.localAddress?.port ?? 0)
+                port.continuation.finish()
+            },
+            logger: serverLogger
+        )
+        let task = Task {
+            do { try await app.run() } catch { logger.warning("runtime API server stopped", metadata: ["error": "\(error)"]) }
+            port.continuation.finish()
+        }
+        var bound = 0
+        for await value in port.stream { bound = value }
+        guard bound != 0 else {
+            task.cancel()
+            throw SpoolError(.serviceFailure, "the Runtime API could not listen on a loopback port")
+        }
+        return RuntimeAPIServer(address: "127.0.0.1:\(bound)", task: task)
+    }
+
+    func stop() async {
+        task.cancel()
+        await task.value
+    }
+}
+
+/// The routes of the Runtime API (`/2018-06-01`) and Extensions API (`/2020-01-01`), reference §7.
+enum RuntimeAPIRoutes {
+    static let requestID = HTTPField.Name("Lambda-Runtime-Aws-Request-Id")!
+    static let deadline = HTTPField.Name("Lambda-Runtime-Deadline-Ms")!
+    static let functionARN = HTTPField.Name("Lambda-Runtime-Invoked-Function-Arn")!
+    static let traceID = HTTPField.Name("Lambda-Runtime-Trace-Id")!
+    static let clientContext = HTTPField.Name("Lambda-Runtime-Client-Context")!
+    static let errorType = HTTPField.Name("Lambda-Runtime-Function-Error-Type")!
+    static let extensionName = HTTPField.Name("Lambda-Extension-Name")!
+    static let extensionIdentifier = HTTPField.Name("Lambda-Extension-Identifier")!
+    static let extensionErrorType = HTTPField.Name("Lambda-Extension-Function-Error-Type")!
+
+    static func add(to router: Router<BasicRequestContext>, environment env: ExecutionEnvironment) {
+        let runtime = router.group("2018-06-01/runtime")
+        runtime.get("invocation/next") { _, _ -> Response in
+            guard let invocation = await env.runtimeNext() else {
+                return error(.init(status: 500, type: "Runtime.Shutdown", message: "the environment is shutting down"))
+            }
+            var headers: HTTPFields = [
+                .contentType: "application/json", requestID: invocation.requestID, deadline: "\(invocation.deadlineMs)",
+                functionARN: invocation.invokedFunctionARN, traceID: invocation.traceID,
+            ]
+            if let context = invocation.clientContext { headers[clientContext] = context }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: invocation.payload))
+        }
+        runtime.post("invocation/:id/response") { request, context -> Response in
+            let id = context.parameters.get("id") ?? ""
+            let result: RuntimeResult
+            do {
+                result = .response(try await request.body.collect(upTo: FunctionLimits.syncPayloadBytes))
+            } catch {
+                _ = await env.post(.responseTooLarge, requestID: id)
+                return Self.error(.init(status: 413, type: "RequestEntityTooLarge", message: "Response payload size exceeded maximum allowed payload size (\(FunctionLimits.syncResponseBytesReported) bytes)."))
+            }
+            return await env.post(result, requestID: id) ? accepted() : invalidRequestID()
+        }
+        runtime.post("invocation/:id/error") { request, context -> Response in
+            let id = context.parameters.get("id") ?? ""
+            let body = (try? await request.body.collect(upTo: FunctionLimits.syncPayloadBytes)) ?? ByteBuffer()
+            let type = request.headers[errorType] ?? Self.errorType(in: body) ?? "Function.Unknown"
+            return await env.post(.error(type: type, payload: body), requestID: id) ? accepted() : invalidRequestID()
+        }
+        runtime.post("init/error") { request, _ -> Response in
+            let body = (try? await request.body.collect(upTo: FunctionLimits.syncPayloadBytes)) ?? ByteBuffer()
+            let type = request.headers[errorType] ?? Self.errorType(in: body) ?? "Runtime.Unknown"
+            await env.postInitError(type: type, payload: body)
+            return accepted()
+        }
+        let extensions = router.group("2020-01-01/extension")
+        extensions.post("register") { request, _ -> Response in
+            guard let name = request.headers[extensionName], !name.isEmpty else {
+                return error(.init(status: 403, type: "Extension.MissingExtensionName", message: "Lambda-Extension-Name is required"))
+            }
+            struct Registration: Decodable { var events: [String]? }
+            let body = (try? await request.body.collect(upTo: 65_536)) ?? ByteBuffer()
+            guard let registration = try? JSONDecoder().decode(Registration.self, from: Data(buffer: body)) else {
+                return error(.init(status: 400, type: "InvalidRequestFormat", message: "the registration body is not valid JSON"))
+            }
+            switch await env.registerExtension(name: name, events: registration.events ?? []) {
+            case .failure(let failure):
+                return error(failure)
+            case .success(let identifier):
+                let info = await env.extensionInfo()
+                let json = #"{"functionName":"\#(info.functionName)","functionVersion":"\#(info.version)","handler":"\#(info.handler)"}"#
+                return Response(status: .ok, headers: [.contentType: "application/json", extensionIdentifier: identifier],
+                                body: .init(byteBuffer: ByteBuffer(string: json)))
+            }
+        }
+        extensions.get("event/next") { request, _ -> Response in
+            guard let identifier = request.headers[extensionIdentifier] else {
+                return error(.init(status: 403, type: "Extension.MissingExtensionIdentifier", message: "Lambda-Extension-Identifier is required"))
+            }
+            switch await env.extensionNext(identifier: identifier) {
+            case .failure(let failure):
+                return error(failure)
+            case .success(nil):
+                return error(.init(status: 500, type: "Runtime.Shutdown", message: "the environment is shutting down"))
+            case .success(let event?):
+                return Response(status: .ok, headers: [.contentType: "application/json", extensionIdentifier: identifier],
+                                body: .init(byteBuffer: ByteBuffer(string: event.json)))
+            }
+        }
+        for path in ["init/error", "exit/error"] {
+            extensions.post(RouterPath(stringLiteral: path)) { request, _ -> Response in
+                guard let identifier = request.headers[extensionIdentifier] else {
+                    return error(.init(status: 403, type: "Extension.MissingExtensionIdentifier", message: "Lambda-Extension-Identifier is required"))
+                }
+                let type = request.headers[extensionErrorType] ?? "Extension.Unknown"
+                return await env.extensionFailed(identifier: identifier, type: type)
+                    ? accepted()
+                    : error(.init(status: 403, type: "Extension.InvalidExtensionIdentifier", message: "unknown extension identifier"))
+            }
+        }
+    }
+
+    static func accepted() -> Response {
+        Response(status: .accepted, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"OK"}"#)))
+    }
+
+    static func invalidRequestID() -> Response {
+        error(.init(status: 400, type: "InvalidRequestID", message: "Invalid request ID"))
+    }
+
+    static func error(_ failure: RuntimeAPIError) -> Response {
+        let json = #"{"errorMessage":"\#(failure.message)","errorType":"\#(failure.type)"}"#
+        return Response(status: .init(code: failure.status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+
+    /// The `errorType` member of an error document; awslambdaric sends no error-type header.
+    static func errorType(in body: ByteBuffer) -> String? {
+        struct Document: Decodable { var errorType: String? }
+        return (try? JSONDecoder().decode(Document.self, from: Data(buffer: body)))?.errorType
+    }
+}

@@ -1,0 +1,23 @@
+import NIOCore
+
+/// What the runtime receives from `GET /runtime/invocation/next`.
+struct RuntimeInvocation: Sendable {
+    var requestID: String
+    var deadlineMs: Int64
+    var invokedFunctionARN: String
+    var traceID: String
+    var clientContext: String?
+    var payload: ByteBuffer
+}
+
+/// What a runtime or extension posted back for an invocation.
+enum RuntimeResult: Sendable {
+    case response(ByteBuffer)
+    case error(type: String, payload: ByteBuffer)
+    case responseTooLarge
+}
+
+/// An event for an extension's `GET /extension/event/next`.
+struct ExtensionEvent: Sendable {
+    var json: String
+}
