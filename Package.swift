@@ -128,6 +128,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SpoolExecutorTests",
+            dependencies: ["SpoolExecutor", "SpoolModel",
+                           .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SpoolHTTPTests",
             dependencies: [
                 "SpoolServer", "SpoolHTTP", "SpoolSQLite", "SpoolTesting",

@@ -52,7 +52,8 @@ final class ChildProcess: Sendable {
         let started = AsyncStream<Void>.makeStream()
         var options = PlatformOptions()
         options.processGroupID = 0
-        let variables = environment.map { Array("\($0.key)=\($0.value)".utf8) }
+        // strdup'ed by Subprocess: each entry needs its terminating NUL.
+        let variables = environment.map { Array("\($0.key)=\($0.value)".utf8) + [0] }
         Task.detached {
             do {
                 let result = try await Subprocess.run(

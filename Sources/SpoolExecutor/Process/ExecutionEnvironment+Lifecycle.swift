@@ -216,6 +216,11 @@ extension ExecutionEnvironment {
     func timeoutFired(requestID: String) async {
         guard let current, current.invocation.requestID == requestID, !current.finished else { return }
         timedOut = true
+        // Lambda resets a timed-out environment at once: kill the runtime before answering the caller.
+        if let runtime {
+            runtime.signal(SIGKILL)
+            _ = await runtime.exited()
+        }
         finishInvocation(nil)
         await shutdown(reason: "TIMEOUT")
     }
@@ -224,7 +229,12 @@ extension ExecutionEnvironment {
         while let current, current.invocation.requestID == requestID, !current.finished, let pid = runtime?.pid {
             if let rss = ProcessStatus.memoryMB(pid, field: "VmRSS"), rss > function.memorySizeMB {
                 outOfMemory = true
-                runtime?.signal(SIGKILL)
+                if let runtime {
+                    runtime.signal(SIGKILL)
+                    _ = await runtime.exited()
+                }
+                finishInvocation(nil)
+                await shutdown(reason: "FAILURE")
                 return
             }
             try? await Task.sleep(for: .milliseconds(100))

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import SpoolModel
 
 /// The Lambda Runtime API and Extensions API of one execution environment, on a loopback port of its own.
@@ -13,17 +14,20 @@ final class RuntimeAPIServer: Sendable {
     /// `127.0.0.1:PORT`, the value of `AWS_LAMBDA_RUNTIME_API`.
     let address: String
     private let task: Task<Void, Never>
+    private let group: ServiceGroup
 
-    private init(address: String, task: Task<Void, Never>) {
+    private init(address: String, task: Task<Void, Never>, group: ServiceGroup) {
         self.address = address
         self.task = task
+        self.group = group
     }
 
     static func start(environment: ExecutionEnvironment, logger: Logger) async throws -> RuntimeAPIServer {
         let router = Router()
         RuntimeAPIRoutes.add(to: router, environment: environment)
         var serverLogger = logger
-        serverLogger.logLevel = .warning
+        // Stopping the server by cancellation makes HummingbirdCore log an error per open connection.
+        serverLogger.logLevel = .critical
         let port = AsyncStream<Int>.makeStream()
         let app = Application(
             router: router,
@@ -34,8 +38,9 @@ final class RuntimeAPIServer: Sendable {
             },
             logger: serverLogger
         )
+        let group = ServiceGroup(configuration: .init(services: [app], logger: serverLogger))
         let task = Task {
-            do { try await app.run() } catch { logger.warning("runtime API server stopped", metadata: ["error": "\(error)"]) }
+            do { try await group.run() } catch { logger.warning("runtime API server stopped", metadata: ["error": "\(error)"]) }
             port.continuation.finish()
         }
         var bound = 0
@@ -44,12 +49,20 @@ final class RuntimeAPIServer: Sendable {
             task.cancel()
             throw SpoolError(.serviceFailure, "the Runtime API could not listen on a loopback port")
         }
-        return RuntimeAPIServer(address: "127.0.0.1:\(bound)", task: task)
+        return RuntimeAPIServer(address: "127.0.0.1:\(bound)", task: task, group: group)
     }
 
+    /// Stops gracefully: requests still open (a `next` the environment already answered) finish first.
+    /// Cancels after a second if a connection will not close.
     func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
+        let task = task
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(1))
+            task.cancel()
+        }
         await task.value
+        watchdog.cancel()
     }
 }
 
