@@ -22,13 +22,17 @@ public enum SpoolRouter {
 
     /// - Parameters:
     ///   - queues: the SQS capability.
+    ///   - functions: the function registry and synchronous invoker, for the Lambda API.
     ///   - defaultBaseURL: `http://host:port`, for queue URLs when a request has no `Host` header.
     public static func build(
-        queues: QueueService, health: HealthInfo, defaultBaseURL: String, logger: Logger = Logger(label: "spool.http")
+        queues: QueueService, functions: (registry: FunctionRegistry, invoker: FunctionInvoker), health: HealthInfo,
+        defaultBaseURL: String, logger: Logger = Logger(label: "spool.http")
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))
         let sqs = SQSHandler(queues: queues, defaultBaseURL: defaultBaseURL, logger: logger)
+        LambdaHandler(registry: functions.registry, invoker: functions.invoker, defaultBaseURL: defaultBaseURL, logger: logger)
+            .addRoutes(to: router)
         router.get("/health") { _, _ -> Response in
             AWSJSON.response(health, contentType: "application/json", requestID: "health")
         }

@@ -28,6 +28,22 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public var retentionSweepSeconds = 30
     /// `sqs.moveTaskChunk`, `SPOOL_SQS_MOVE_TASK_CHUNK`: most messages a move task moves per transaction.
     public var moveTaskChunk = 100
+    /// `functions.concurrencyLimit`, `SPOOL_FUNCTIONS_CONCURRENCY_LIMIT`: the account's concurrent executions (Lambda: 1,000).
+    public var concurrencyLimit = 1000
+    /// `functions.maxEnvironments`, `SPOOL_FUNCTIONS_MAX_ENVIRONMENTS`: most process environments alive at once.
+    public var maxEnvironments = 64
+    /// `functions.idleTimeoutSeconds`, `SPOOL_FUNCTIONS_IDLE_TIMEOUT_SECONDS`: an unused environment is shut down after this long.
+    public var idleTimeoutSeconds = 300
+    /// `functions.initTimeoutSeconds`, `SPOOL_FUNCTIONS_INIT_TIMEOUT_SECONDS`: the limit on an environment's init (Lambda: 10).
+    public var initTimeoutSeconds = 10
+    /// `functions.shutdownGraceMs`, `SPOOL_FUNCTIONS_SHUTDOWN_GRACE_MS`: time between SIGTERM and SIGKILL when an environment stops.
+    public var shutdownGraceMs = 2000
+    /// `functions.python`, `SPOOL_FUNCTIONS_PYTHON`: the interpreter that runs `python3.x` functions (it needs awslambdaric).
+    public var python = "python3"
+    /// `functions.declared` (file only): functions declared in the configuration file, re-applied at every start.
+    public var declaredFunctions: [DeclaredFunction] = []
+    /// The folder of the configuration file, against which declared code directories are resolved.
+    public var configurationDirectory = FileManager.default.currentDirectoryPath
 
     public init() {}
 
@@ -89,13 +105,49 @@ public struct SpoolConfiguration: Sendable, Equatable {
         config.logLevel = logLevel
         config.retentionSweepSeconds = try integer(reader, "sqs.retentionSweepSeconds", default: config.retentionSweepSeconds, in: 1...86_400)
         config.moveTaskChunk = try integer(reader, "sqs.moveTaskChunk", default: config.moveTaskChunk, in: 1...10_000)
+        config.concurrencyLimit = try integer(reader, "functions.concurrencyLimit", default: config.concurrencyLimit, in: 1...100_000)
+        config.maxEnvironments = try integer(reader, "functions.maxEnvironments", default: config.maxEnvironments, in: 1...10_000)
+        config.idleTimeoutSeconds = try integer(reader, "functions.idleTimeoutSeconds", default: config.idleTimeoutSeconds, in: 1...86_400)
+        config.initTimeoutSeconds = try integer(reader, "functions.initTimeoutSeconds", default: config.initTimeoutSeconds, in: 1...900)
+        config.shutdownGraceMs = try integer(reader, "functions.shutdownGraceMs", default: config.shutdownGraceMs, in: 0...60_000)
+        config.python = reader.string(forKey: "functions.python", default: config.python)
+        if let file {
+            config.configurationDirectory = (URL(fileURLWithPath: file).standardizedFileURL.path as NSString).deletingLastPathComponent
+            config.declaredFunctions = try declaredFunctions(inFile: file)
+        }
         return config
     }
 
     /// Every key the configuration reads, as dotted paths.
     public static let keys: Set<String> = [
         "host", "port", "dataDir", "accountId", "region", "durability", "logLevel", "sqs.retentionSweepSeconds", "sqs.moveTaskChunk",
+        "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
+        "functions.shutdownGraceMs", "functions.python", "functions.declared",
     ]
+
+    /// The `functions.declared` list of a configuration file; unknown members of an entry are refused.
+    static func declaredFunctions(inFile file: String) throws -> [DeclaredFunction] {
+        struct File: Decodable {
+            struct Functions: Decodable { var declared: [DeclaredFunction]? }
+            var functions: Functions?
+        }
+        guard let data = FileManager.default.contents(atPath: file) else { return [] }
+        let known = Set(["name", "executor", "url", "runtime", "handler", "codeDirectory", "timeout", "memorySize", "environment",
+                         "description", "reservedConcurrency", "provisionedConcurrency", "deadLetterTargetArn"])
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let entries = (object["functions"] as? [String: Any])?["declared"] as? [[String: Any]] {
+            for entry in entries {
+                if let unknown = entry.keys.first(where: { !known.contains($0) }) {
+                    throw Invalid(key: "functions.declared.\(unknown)", reason: "unknown member of a declared function in \(file)")
+                }
+            }
+        }
+        do {
+            return try JSONDecoder().decode(File.self, from: data).functions?.declared ?? []
+        } catch {
+            throw Invalid(key: "functions.declared", reason: "must be a list of functions: \(error)")
+        }
+    }
 
     /// Refuses a file that names a key Spool does not read, so that a typo is not silently ignored.
     static func checkKeys(ofFile file: String) throws {

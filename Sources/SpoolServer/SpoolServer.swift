@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import SpoolEngine
+import SpoolExecutor
 import SpoolHTTP
 import SpoolModel
 import SpoolSQLite
@@ -16,22 +17,57 @@ public struct SpoolServer: Sendable {
     public let configuration: SpoolConfiguration
     public let store: SQLiteStore
     public let queues: QueueService
+    public let functions: FunctionRegistry
+    public let invoker: FunctionInvoker
+    /// The executor of functions run as child processes; its environments stop with the server.
+    public let processExecutor: ProcessExecutor
+    let inProcess: InProcessExecutor
     let logger: Logger
 
     /// Opens the data directory; fails if the database belongs to a newer Spool.
-    public init(configuration: SpoolConfiguration, logger: Logger? = nil) throws {
+    /// - Parameter inProcessFunctions: Swift closures to run as functions of those names (embedding, tests).
+    public init(configuration: SpoolConfiguration, inProcessFunctions: [String: InProcessExecutor.Handler] = [:], logger: Logger? = nil) throws {
         var logger = logger ?? Logger(label: "spool")
         logger.logLevel = configuration.logLevel
         self.configuration = configuration
         self.logger = logger
         self.store = try SQLiteStore(directory: configuration.dataDir, durability: configuration.durability, logger: logger)
         self.queues = QueueService(store: store, identity: configuration.identity, logger: logger)
+        var settings = ProcessExecutorSettings()
+        settings.pythonExecutable = configuration.python
+        settings.initTimeout = .seconds(configuration.initTimeoutSeconds)
+        settings.idleTimeout = .seconds(configuration.idleTimeoutSeconds)
+        settings.shutdownGrace = .milliseconds(configuration.shutdownGraceMs)
+        settings.maxEnvironments = configuration.maxEnvironments
+        settings.identity = configuration.identity
+        self.processExecutor = ProcessExecutor(settings: settings, logger: logger)
+        self.inProcess = InProcessExecutor(handlers: inProcessFunctions)
+        let executor = ExecutorRouter(process: processExecutor, webhook: WebhookExecutor(logger: logger), inProcess: inProcess)
+        self.functions = FunctionRegistry(
+            store: store, executor: executor, limiter: ConcurrencyLimiter(accountLimit: configuration.concurrencyLimit),
+            codeRoot: (configuration.dataDir as NSString).appendingPathComponent("functions"), identity: configuration.identity, logger: logger
+        )
+        self.invoker = FunctionInvoker(registry: functions, executor: executor, logger: logger)
+    }
+
+    /// Loads stored functions and applies the ones declared in the configuration file and by the embedding program.
+    public func prepareFunctions() async throws {
+        try await functions.start()
+        let now = WallClock().now()
+        for declared in configuration.declaredFunctions {
+            let definition = try declared.definition(identity: configuration.identity, baseDirectory: configuration.configurationDirectory, now: now)
+            try await functions.declare(definition)
+        }
+        for name in inProcess.functionNames.sorted() {
+            try await functions.declare(FunctionDefinition(name: name, executor: .inProcess, source: .embedded, timeoutSeconds: 900,
+                                                           revisionID: UUID().uuidString.lowercased(), lastModified: now))
+        }
     }
 
     /// The HTTP application, for tests that drive the router in process.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = SpoolRouter.build(
-            queues: queues,
+            queues: queues, functions: (functions, invoker),
             health: .init(version: Self.version, durability: configuration.durability.rawValue),
             defaultBaseURL: "http://\(configuration.host):\(configuration.port)",
             logger: logger
@@ -51,11 +87,14 @@ public struct SpoolServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then stops accepting, finishes what is in flight, and closes the store.
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await prepareFunctions()
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: RetentionSweeper(store: store, interval: .seconds(configuration.retentionSweepSeconds), logger: logger)),
                     .init(service: MoveTaskRunner(queues: queues, chunkLimit: configuration.moveTaskChunk, logger: logger)),
+                    // Before the HTTP server: it stops after the server drained, so running invocations finish first.
+                    .init(service: processExecutor),
                     .init(service: application(onServerRunning: onServerRunning)),
                     // Last, so it is told to shut down first: it ends long polls so that the HTTP server can drain.
                     .init(service: LongPollCloser(signals: queues.signals)),

@@ -92,7 +92,8 @@ public struct FunctionReference: Sendable, Equatable {
         }
     }
 
-    static func invalid(_ text: String) -> SpoolError {
+    /// The validation error for a malformed function name.
+    public static func invalid(_ text: String) -> SpoolError {
         SpoolError.validation(
             field: "functionName", value: text,
             constraint: "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"

@@ -1,0 +1,93 @@
+import Crypto
+import Foundation
+import SpoolModel
+import ZIPFoundation
+
+/// Unpacks deployment packages into the data directory, refusing any that could write outside their folder.
+public enum CodePackage {
+    /// What was unpacked.
+    public struct Unpacked: Sendable {
+        /// The folder the code is in.
+        public var directory: String
+        /// Base64 SHA-256 of the zip, Lambda's `CodeSha256`.
+        public var sha256: String
+        /// Size of the zip in bytes, Lambda's `CodeSize`.
+        public var size: Int64
+    }
+
+    /// Unpacks `zip` into a new folder under `root` and returns it.
+    ///
+    /// Rejected with `InvalidParameterValueException`: data that is not a zip, entries with absolute paths
+    /// or `..` that would land outside the folder, symbolic links pointing outside it, and packages whose
+    /// unzipped size passes 250 MB (counted while writing, so a lying header cannot get past it).
+    /// A zip over 50 MB is `RequestEntityTooLargeException`.
+    public static func unpack(zip: Data, under root: String, operation: String) throws(SpoolError) -> Unpacked {
+        guard zip.count <= FunctionLimits.zippedPackageBytes else {
+            throw SpoolError(.requestTooLarge, "Zipped size must be smaller than \(FunctionLimits.zippedPackageBytes) bytes for the \(operation) operation")
+        }
+        let digest = Data(SHA256.hash(data: zip)).base64EncodedString()
+        let directory = (root as NSString).appendingPathComponent(UUID().uuidString.lowercased())
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try extract(zip, into: directory)
+            // Kept beside the code for GetFunction's Code.Location.
+            try zip.write(to: URL(fileURLWithPath: directory + ".zip"))
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + ".zip")
+            if let error = error as? SpoolError { throw error }
+            throw SpoolError(.invalidParameterValue, "Could not unzip uploaded file. Please check your file, then try to upload again.", underlying: error)
+        }
+        return Unpacked(directory: directory, sha256: digest, size: Int64(zip.count))
+    }
+
+    /// Removes an unpacked package and its zip.
+    public static func remove(_ directory: String) {
+        try? FileManager.default.removeItem(atPath: directory)
+        try? FileManager.default.removeItem(atPath: directory + ".zip")
+    }
+
+    static func extract(_ zip: Data, into directory: String) throws {
+        let archive = try Archive(data: zip, accessMode: .read)
+        let base = URL(fileURLWithPath: directory).standardizedFileURL
+        var written: UInt64 = 0
+        for entry in archive {
+            let destination = try contained(entry.path, in: base)
+            switch entry.type {
+            case .directory:
+                try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+            case .symlink:
+                // ZIPFoundation refuses a link whose target lies outside the folder.
+                do {
+                    _ = try archive.extract(entry, to: destination)
+                } catch Archive.ArchiveError.uncontainedSymlink {
+                    throw SpoolError(.invalidParameterValue, "Could not unzip uploaded file: the symbolic link \(entry.path) points outside the package.")
+                }
+            case .file:
+                try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+                guard FileManager.default.createFile(atPath: destination.path, contents: nil),
+                      let handle = FileHandle(forWritingAtPath: destination.path)
+                else { throw SpoolError(.invalidParameterValue, "Could not unzip uploaded file: cannot write \(entry.path).") }
+                defer { try? handle.close() }
+                _ = try archive.extract(entry) { chunk in
+                    written += UInt64(chunk.count)
+                    guard written <= UInt64(FunctionLimits.unzippedPackageBytes) else {
+                        throw SpoolError(.invalidParameterValue, "Unzipped size must be smaller than \(FunctionLimits.unzippedPackageBytes) bytes")
+                    }
+                    try handle.write(contentsOf: chunk)
+                }
+                let mode = (entry.fileAttributes[.posixPermissions] as? NSNumber)?.int16Value ?? 0o644
+                try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: mode & 0o777 | 0o400)], ofItemAtPath: destination.path)
+            }
+        }
+    }
+
+    /// The destination of an entry, or an error when its path would leave the folder.
+    static func contained(_ path: String, in base: URL) throws -> URL {
+        let escapes = SpoolError(.invalidParameterValue, "Could not unzip uploaded file: the entry \(path) would be written outside the package folder.")
+        guard !path.hasPrefix("/"), !path.contains("\0") else { throw escapes }
+        let url = base.appendingPathComponent(path).standardizedFileURL
+        guard url.path == base.path || url.path.hasPrefix(base.path + "/") else { throw escapes }
+        return url
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import NIOCore
+import SpoolExecutor
+import SpoolModel
+
+/// Synchronous invocation (`RequestResponse` and `DryRun`): resolves the function, checks the request
+/// as Lambda does, takes a concurrency slot, and runs the function on its executor.
+public struct FunctionInvoker: Sendable {
+    let registry: FunctionRegistry
+    let executor: any FunctionExecutor
+    let logger: Logger
+
+    public init(registry: FunctionRegistry, executor: any FunctionExecutor, logger: Logger = Logger(label: "spool.invoke")) {
+        self.registry = registry
+        self.executor = executor
+        self.logger = logger
+    }
+
+    /// What the caller of a synchronous Invoke gets.
+    public struct Result: Sendable {
+        public var requestID: String
+        public var outcome: InvocationOutcome
+    }
+
+    /// A synchronous invocation request after the HTTP layer read it.
+    public struct Request: Sendable {
+        public var function: FunctionReference
+        public var payload: ByteBuffer
+        /// `X-Amz-Client-Context`, base64 as sent.
+        public var clientContext: String?
+        public var requestID: String
+
+        public init(function: FunctionReference, payload: ByteBuffer, clientContext: String?, requestID: String) {
+            self.function = function
+            self.payload = payload
+            self.clientContext = clientContext
+            self.requestID = requestID
+        }
+    }
+
+    /// Checks a request without running it (`DryRun`): the function exists and the payload is acceptable.
+    public func validate(_ request: Request) async throws -> (FunctionDefinition, ByteBuffer, String?) {
+        let definition = try await registry.function(request.function)
+        guard request.payload.readableBytes <= FunctionLimits.syncPayloadBytes else {
+            throw SpoolError(.requestTooLarge, "Request must be smaller than \(FunctionLimits.syncPayloadBytes) bytes for the InvokeFunction operation")
+        }
+        let payload = request.payload.readableBytes == 0 ? ByteBuffer(string: "{}") : request.payload
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(buffer: payload), options: [.fragmentsAllowed])
+        } catch {
+            throw SpoolError(.invalidRequestContent, "Could not parse request body into json: Could not parse payload into json: \(error.localizedDescription)")
+        }
+        return (definition, payload, try Self.decodeClientContext(request.clientContext))
+    }
+
+    /// Runs a synchronous invocation to its end.
+    public func invoke(_ request: Request) async throws -> Result {
+        let (definition, payload, clientContext) = try await validate(request)
+        let permit = try registry.limiter.acquire(definition.name)
+        defer { registry.limiter.release(permit) }
+        var arn = registry.identity.functionARN(definition.name)
+        if let qualifier = request.function.qualifier { arn += ":" + qualifier }
+        let invocation = InvocationRequest(requestID: request.requestID, function: definition, invokedFunctionARN: arn,
+                                           payload: payload, clientContext: clientContext)
+        let outcome = await executor.invoke(invocation)
+        logger.debug("invoked", metadata: ["function": "\(definition.name)", "requestId": "\(request.requestID)", "status": "\(outcome.status)",
+                                           "durationMs": "\(Int(outcome.durationMs))"])
+        return Result(requestID: request.requestID, outcome: outcome)
+    }
+
+    /// `X-Amz-Client-Context` is base64 of a JSON object, at most 3,583 bytes; the runtime receives the JSON.
+    static func decodeClientContext(_ text: String?) throws -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        guard text.utf8.count <= FunctionLimits.clientContextBytes else {
+            throw SpoolError.validation(field: "clientContext", value: String(text.prefix(32)) + "…", constraint: "Member must have length less than or equal to 3583")
+        }
+        guard let data = Data(base64Encoded: text),
+              (try? JSONSerialization.jsonObject(with: data)) is [String: Any]
+        else { throw SpoolError(.invalidRequestContent, "Client context must be a valid Base64-encoded JSON object.") }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import Logging
+import SpoolExecutor
+import SpoolModel
+import SpoolStorage
+import Synchronization
+
+/// The function registry: creates, reads, updates and deletes functions, keeps their code in the data
+/// directory, and tells the executor and the concurrency limiter about every change.
+///
+/// Definitions are cached in memory after the first read; every write goes through here, so the cache
+/// is never stale within one server.
+public final class FunctionRegistry: Sendable {
+    public let identity: AWSIdentity
+    let store: any FunctionStore
+    let executor: any FunctionExecutor
+    public let limiter: ConcurrencyLimiter
+    /// `DATA_DIR/functions`: one folder per function, one sub-folder per code revision.
+    let codeRoot: String
+    let clock: any SpoolClock
+    let logger: Logger
+    private let cache = Mutex<[String: FunctionDefinition]>([:])
+
+    public init(store: any FunctionStore, executor: any FunctionExecutor, limiter: ConcurrencyLimiter, codeRoot: String,
+                identity: AWSIdentity, clock: any SpoolClock = WallClock(), logger: Logger = Logger(label: "spool.functions")) {
+        self.store = store
+        self.executor = executor
+        self.limiter = limiter
+        self.codeRoot = codeRoot
+        self.identity = identity
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Loads every stored function's concurrency settings into the limiter and the executor; run at start-up.
+    public func start() async throws {
+        var marker: String?
+        while true {
+            let page = try await store.listFunctions(after: marker, limit: 500)
+            for definition in page {
+                remember(definition)
+                if definition.provisionedConcurrency != nil { await executor.functionChanged(name: definition.name, to: definition) }
+            }
+            guard let last = page.last, page.count == 500 else { break }
+            marker = last.name
+        }
+    }
+
+    // MARK: Reading
+
+    /// The function a reference names; `ResourceNotFoundException` if there is none (or the qualifier names a version).
+    public func function(_ reference: FunctionReference) async throws -> FunctionDefinition {
+        try reference.requireLatest(identity: identity)
+        if let cached = cache.withLock({ $0[reference.name] }) { return cached }
+        guard let definition = try await store.function(named: reference.name) else {
+            throw SpoolError.functionNotFound(identity.functionARN(reference.name))
+        }
+        remember(definition)
+        return definition
+    }
+
+    /// A page of functions ordered by name, and the marker of the next page.
+    public func list(marker: String?, maxItems: Int) async throws -> (functions: [FunctionDefinition], nextMarker: String?) {
+        let page = try await store.listFunctions(after: marker, limit: maxItems + 1)
+        let functions = Array(page.prefix(maxItems))
+        return (functions, page.count > maxItems ? functions.last?.name : nil)
+    }
+
+    // MARK: Writing
+
+    /// CreateFunction: validates the settings, unpacks the code, stores the function.
+    public func create(name: String, settings: FunctionSettings, zip: Data, tags: [String: String]) async throws -> FunctionDefinition {
+        guard FunctionReference.isValidName(name) else { throw FunctionReference.invalid(name) }
+        guard settings.runtime != nil else {
+            throw SpoolError(.invalidParameterValue, "Runtime and Handler are mandatory parameters for functions created with deployment packages.")
+        }
+        guard settings.handler != nil else {
+            throw SpoolError(.invalidParameterValue, "Runtime and Handler are mandatory parameters for functions created with deployment packages.")
+        }
+        var definition = FunctionDefinition(name: name, executor: .process, revisionID: Self.newRevision(), lastModified: clock.now())
+        try settings.apply(to: &definition, identity: identity)
+        definition.tags = tags
+        if try await store.function(named: name) != nil {
+            throw SpoolError(.resourceConflict, "Function already exist: \(name)")
+        }
+        let code = try CodePackage.unpack(zip: zip, under: folder(of: name), operation: "CreateFunction")
+        definition.codeDirectory = code.directory
+        definition.codeSHA256 = code.sha256
+        definition.codeSize = code.size
+        do {
+            let stored = try await store.createFunction(definition)
+            remember(stored)
+            logger.info("function created", metadata: ["function": "\(name)", "runtime": "\(definition.runtime ?? "")"])
+            return stored
+        } catch {
+            CodePackage.remove(code.directory)
+            throw error
+        }
+    }
+
+    /// UpdateFunctionConfiguration.
+    public func updateConfiguration(_ reference: FunctionReference, settings: FunctionSettings, revisionID: String?) async throws -> FunctionDefinition {
+        try await update(reference, revisionID: revisionID) { definition in
+            try settings.apply(to: &definition, identity: self.identity)
+        }
+    }
+
+    /// UpdateFunctionCode; with `dryRun` the package is checked and nothing changes.
+    public func updateCode(_ reference: FunctionReference, zip: Data, revisionID: String?, dryRun: Bool) async throws -> FunctionDefinition {
+        let current = try await function(reference)
+        guard current.executor == .process else {
+            throw SpoolError(.invalidParameterValue, "Function \(current.name) runs on the \(current.executor.rawValue) executor and has no code to update.")
+        }
+        let code = try CodePackage.unpack(zip: zip, under: folder(of: current.name), operation: "UpdateFunctionCode")
+        if dryRun {
+            CodePackage.remove(code.directory)
+            var preview = current
+            preview.codeSHA256 = code.sha256
+            preview.codeSize = code.size
+            return preview
+        }
+        let old = current.codeDirectory
+        do {
+            let updated = try await update(reference, revisionID: revisionID) { definition in
+                definition.codeDirectory = code.directory
+                definition.codeSHA256 = code.sha256
+                definition.codeSize = code.size
+            }
+            if let old, old != code.directory { CodePackage.remove(old) }
+            return updated
+        } catch {
+            CodePackage.remove(code.directory)
+            throw error
+        }
+    }
+
+    /// DeleteFunction: stops its environments, forgets it, removes its code.
+    public func delete(_ reference: FunctionReference) async throws {
+        if let qualifier = reference.qualifier, qualifier != "$LATEST" {
+            throw SpoolError.functionNotFound(identity.functionARN(reference.name) + ":" + qualifier)
+        }
+        guard let removed = try await store.deleteFunction(named: reference.name) else {
+            throw SpoolError.functionNotFound(identity.functionARN(reference.name))
+        }
+        cache.withLock { _ = $0.removeValue(forKey: removed.name) }
+        limiter.setReserved(nil, for: removed.name)
+        await executor.functionChanged(name: removed.name, to: nil)
+        if removed.source == .api { try? FileManager.default.removeItem(atPath: folder(of: removed.name)) }
+        logger.info("function deleted", metadata: ["function": "\(removed.name)"])
+    }
+
+    /// Creates or replaces a function declared in the configuration file or by the embedding program.
+    public func declare(_ definition: FunctionDefinition) async throws {
+        var definition = definition
+        let existing = try await store.function(named: definition.name)
+        definition.reservedConcurrency = definition.reservedConcurrency ?? existing?.reservedConcurrency
+        let stored = try await store.putFunction(definition)
+        remember(stored)
+        await executor.functionChanged(name: stored.name, to: stored)
+    }
+
+    /// Applies `change` to the current definition under its revision, stores it with a new revision, and
+    /// retires environments of the old one.
+    func update(_ reference: FunctionReference, revisionID: String?, _ change: (inout FunctionDefinition) throws -> Void) async throws -> FunctionDefinition {
+        let current = try await function(reference)
+        if let revisionID, revisionID != current.revisionID {
+            throw SpoolError(.preconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+        }
+        var next = current
+        try change(&next)
+        next.revisionID = Self.newRevision()
+        next.lastModified = clock.now()
+        let stored = try await store.updateFunction(next, expectedRevision: current.revisionID)
+        remember(stored)
+        await executor.functionChanged(name: stored.name, to: stored)
+        return stored
+    }
+
+    func remember(_ definition: FunctionDefinition) {
+        cache.withLock { $0[definition.name] = definition }
+        limiter.setReserved(definition.reservedConcurrency, for: definition.name)
+    }
+
+    func folder(of name: String) -> String {
+        (codeRoot as NSString).appendingPathComponent(name)
+    }
+
+    static func newRevision() -> String {
+        UUID().uuidString.lowercased()
+    }
+}
