@@ -75,7 +75,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
             guard FileManager.default.fileExists(atPath: file) else { throw Invalid(key: "config", reason: "file \(file) does not exist") }
             try checkKeys(ofFile: file)
             do {
-                providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(try scalarCopy(of: file))))
             } catch {
                 throw Invalid(key: "config", reason: "cannot read \(file) as JSON: \(error)")
             }
@@ -124,6 +124,20 @@ public struct SpoolConfiguration: Sendable, Equatable {
         "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
         "functions.shutdownGraceMs", "functions.python", "functions.declared",
     ]
+
+    /// swift-configuration reads scalar keys only; the `functions.declared` list is read separately, so the
+    /// provider gets a copy of the file without it.
+    static func scalarCopy(of file: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: file),
+              var object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              var functions = object["functions"] as? [String: Any], functions["declared"] != nil
+        else { return file }
+        functions["declared"] = nil
+        object["functions"] = functions
+        let copy = NSTemporaryDirectory() + "spool-config-\(getpid())-\(UUID().uuidString).json"
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: copy))
+        return copy
+    }
 
     /// The `functions.declared` list of a configuration file; unknown members of an entry are refused.
     static func declaredFunctions(inFile file: String) throws -> [DeclaredFunction] {

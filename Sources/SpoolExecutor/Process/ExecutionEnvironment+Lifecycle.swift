@@ -76,7 +76,9 @@ extension ExecutionEnvironment {
         switch result {
         case .ready:
             let duration = (ContinuousClock.now - started).milliseconds
-            unreportedInitMs = duration
+            // A provisioned environment initialized ahead of time: no invocation waited for it, so none reports it.
+            unreportedInitMs = provisioned ? nil : duration
+            if provisioned { initLines = [] }
             phase = .ready
             lastUsed = .now
             logger.debug("environment initialized", metadata: ["initMs": "\(Int(duration))"])
@@ -172,7 +174,15 @@ extension ExecutionEnvironment {
         let grace = settings.shutdownGrace
         await withTaskGroup(of: Void.self) { group in
             if let runtime { group.addTask { await runtime.terminate(grace: grace) } }
-            for child in extensionProcesses { group.addTask { await child.terminate(grace: grace) } }
+            // Extensions got SHUTDOWN and end by themselves within the grace period; whatever is left is killed.
+            for child in extensionProcesses {
+                group.addTask {
+                    if await !child.exited(within: grace) {
+                        child.signal(SIGKILL)
+                        _ = await child.exited()
+                    }
+                }
+            }
         }
         for (identifier, ext) in extensions {
             ext.waiting?.resume(returning: nil)
