@@ -16,7 +16,10 @@ struct ConfigurationTests {
     func exampleFile() async throws {
         let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Config/spool.example.json").standardized
         let config = try await SpoolConfiguration.load(environment: [:], file: example.path)
-        #expect(config == SpoolConfiguration())
+        var defaults = SpoolConfiguration()
+        // Declared code directories resolve against the file's folder.
+        defaults.configurationDirectory = example.deletingLastPathComponent().path
+        #expect(config == defaults)
         let text = try String(contentsOf: example, encoding: .utf8)
         for key in SpoolConfiguration.keys {
             #expect(text.contains("\"\(key.split(separator: ".").last!)\""), "example lists \(key)")
@@ -68,5 +71,20 @@ struct ConfigurationTests {
         } throws: { error in
             (error as? SpoolConfiguration.Invalid)?.key == "sqs.moveTaskChunks"
         }
+    }
+
+    @Test("functions declared in the file are read, and a bad declaration names its key")
+    func declaredFunctions() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("spool-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("spool.json")
+        try #"{"functions": {"idleTimeoutSeconds": 5, "declared": [{"name": "hook", "url": "http://127.0.0.1:8080/x"}, {"name": "py", "runtime": "python3.12", "handler": "app.handler", "codeDirectory": "code"}]}}"#
+            .write(to: file, atomically: true, encoding: .utf8)
+        let config = try await SpoolConfiguration.load(environment: [:], file: file.path)
+        #expect(config.idleTimeoutSeconds == 5)
+        #expect(config.declaredFunctions.map(\.name) == ["hook", "py"])
+        try #"{"functions": {"declared": [{"name": "hook", "url": "http://x/y", "colour": "red"}]}}"#.write(to: file, atomically: true, encoding: .utf8)
+        await #expect(throws: SpoolConfiguration.Invalid.self) { try await SpoolConfiguration.load(environment: [:], file: file.path) }
     }
 }

@@ -1,0 +1,81 @@
+import SpoolModel
+import SpoolStorage
+
+/// The promises every `FunctionStore` backend keeps, as checks to run against a fresh store each.
+public enum FunctionStoreConformance {
+    /// One named check.
+    public struct Check: Sendable, CustomStringConvertible {
+        public let name: String
+        let body: @Sendable (any FunctionStore) async throws -> Void
+
+        public var description: String { name }
+
+        /// Runs the check against `store`, which must hold no functions.
+        public func run(on store: any FunctionStore) async throws {
+            try await body(store)
+        }
+    }
+
+    static func definition(_ name: String, revision: String = "r1", reserved: Int? = nil) -> FunctionDefinition {
+        FunctionDefinition(name: name, executor: .process, runtime: "python3.12", handler: "app.handler",
+                           environment: ["K": "V"], tags: ["t": "1"], codeDirectory: "/code/\(name)", codeSHA256: "sha", codeSize: 42,
+                           revisionID: revision, lastModified: 1_000, reservedConcurrency: reserved)
+    }
+
+    /// Every check, in a stable order.
+    public static let checks: [Check] = [
+        Check(name: "a created function reads back exactly") { store in
+            let created = try await store.createFunction(definition("alpha"))
+            let read = try await store.function(named: "alpha")
+            try require(read == created, "read back \(String(describing: read)), stored \(created)")
+            try require(try await store.function(named: "beta") == nil, "an unknown name must read as nil")
+        },
+        Check(name: "creating a taken name is a ResourceConflictException and changes nothing") { store in
+            _ = try await store.createFunction(definition("alpha"))
+            var other = definition("alpha", revision: "r2")
+            other.handler = "other.handler"
+            try await requireError(.resourceConflict) { try await store.createFunction(other) }
+            try require(try await store.function(named: "alpha")?.handler == "app.handler", "the first definition must survive")
+        },
+        Check(name: "functions list in name order, page by page") { store in
+            for name in ["c", "a", "e", "b", "d"] { _ = try await store.createFunction(definition(name)) }
+            let first = try await store.listFunctions(after: nil, limit: 2).map(\.name)
+            let second = try await store.listFunctions(after: "b", limit: 2).map(\.name)
+            let last = try await store.listFunctions(after: "d", limit: 2).map(\.name)
+            try require(first == ["a", "b"] && second == ["c", "d"] && last == ["e"], "pages were \(first) \(second) \(last)")
+        },
+        Check(name: "an update applies only under the expected revision") { store in
+            _ = try await store.createFunction(definition("alpha"))
+            var next = definition("alpha", revision: "r2")
+            next.timeoutSeconds = 30
+            try await requireError(.preconditionFailed) { try await store.updateFunction(next, expectedRevision: "stale") }
+            _ = try await store.updateFunction(next, expectedRevision: "r1")
+            let read = try await store.function(named: "alpha")
+            try require(read?.timeoutSeconds == 30 && read?.revisionID == "r2", "update not applied: \(String(describing: read))")
+            try await requireError(.resourceNotFound) { try await store.updateFunction(definition("ghost"), expectedRevision: "r1") }
+        },
+        Check(name: "put creates or replaces a declared function") { store in
+            var declared = definition("hook")
+            declared.executor = .webhook
+            declared.webhookURL = "http://127.0.0.1:1/x"
+            _ = try await store.putFunction(declared)
+            declared.webhookURL = "http://127.0.0.1:2/y"
+            declared.revisionID = "r2"
+            _ = try await store.putFunction(declared)
+            try require(try await store.function(named: "hook")?.webhookURL == "http://127.0.0.1:2/y", "put must replace")
+        },
+        Check(name: "delete returns what was removed, once") { store in
+            _ = try await store.createFunction(definition("alpha"))
+            try require(try await store.deleteFunction(named: "alpha")?.name == "alpha", "delete must return the function")
+            try require(try await store.deleteFunction(named: "alpha") == nil, "a second delete finds nothing")
+            try require(try await store.function(named: "alpha") == nil, "a deleted function must not read back")
+        },
+        Check(name: "reserved concurrency sums over the other functions") { store in
+            _ = try await store.createFunction(definition("a", reserved: 10))
+            _ = try await store.createFunction(definition("b", reserved: 5))
+            _ = try await store.createFunction(definition("c"))
+            try require(try await store.reservedConcurrencyTotal(excluding: "a") == 5, "excluding a")
+            try require(try await store.reservedConcurrencyTotal(excluding: "c") == 15, "excluding c")
+        },
+    ]
+}
