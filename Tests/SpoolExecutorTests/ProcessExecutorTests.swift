@@ -173,6 +173,42 @@ struct ProcessExecutorTests {
         #expect(!FileManager.default.fileExists(atPath: info.tmp))
     }
 
+    @Test("init that outlasts the init timeout is cut off and reported as Sandbox.Timedout")
+    func initTimeout() async throws {
+        let fixture = try FunctionFixture.python("import time\ntime.sleep(30)\ndef handler(event, context):\n    return 1\n")
+        defer { fixture.remove() }
+        var settings = testSettings()
+        settings.initTimeout = .seconds(1)
+        let executor = ProcessExecutor(settings: settings)
+        let started = ContinuousClock.now
+        let outcome = await executor.invoke(fixture.request())
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(outcome.status == .timedOut)
+        #expect(outcome.text.contains("Init timed out after 1.00 seconds"))
+        #expect(await executor.environmentCount(of: "py") == 0)
+        await executor.shutdownAll()
+    }
+
+    @Test("the environment's /tmp keeps what init cached across warm invocations")
+    func temporaryDirectorySurvivesWarmInvocations() async throws {
+        let fixture = try FunctionFixture.python("""
+        import os, tempfile
+        CACHE = os.path.join(tempfile.gettempdir(), "cache.txt")
+        if not os.path.exists(CACHE):
+            open(CACHE, "w").write("made at init")
+        def handler(event, context):
+            count = int(open(CACHE + ".n").read()) + 1 if os.path.exists(CACHE + ".n") else 1
+            open(CACHE + ".n", "w").write(str(count))
+            return [open(CACHE).read(), count, tempfile.gettempdir()]
+        """)
+        defer { fixture.remove() }
+        let executor = ProcessExecutor(settings: testSettings())
+        _ = await executor.invoke(fixture.request())
+        let second = await executor.invoke(fixture.request())
+        #expect(second.text.hasPrefix(#"["made at init", 2, "/tmp/spool-env-"#), "\(second.text)")
+        await executor.shutdownAll()
+    }
+
     static let curlBootstrap = """
     #!/bin/sh
     set -u

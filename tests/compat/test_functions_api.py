@@ -189,3 +189,28 @@ def test_reserved_concurrency_is_stored_and_limited_by_the_account(lam):
     assert "UnreservedConcurrentExecution below its minimum value of [100]" in str(too_many.value)
     lam.delete_function_concurrency(FunctionName=name)
     assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=name)
+
+
+def test_tags_can_be_listed_added_and_removed(lam):
+    name = create_python(lam, HANDLER, Tags={"team": "core"})
+    arn = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+    revision = lam.get_function(FunctionName=name)["Configuration"]["RevisionId"]
+    assert lam.list_tags(Resource=arn)["Tags"] == {"team": "core"}
+    lam.tag_resource(Resource=arn, Tags={"env": "dev", "cost center": "42/a"})
+    assert lam.list_tags(Resource=arn)["Tags"] == {"team": "core", "env": "dev", "cost center": "42/a"}
+    lam.untag_resource(Resource=arn, TagKeys=["team", "cost center"])
+    assert lam.list_tags(Resource=arn)["Tags"] == {"env": "dev"}
+    assert lam.get_function(FunctionName=name)["Configuration"]["RevisionId"] == revision
+    with pytest.raises(ClientError) as missing:
+        lam.list_tags(Resource="arn:aws:lambda:us-east-1:000000000000:function:no-such-fn")
+    assert error_code(missing) == "ResourceNotFoundException"
+
+
+def test_a_zip_over_50_mb_is_request_entity_too_large(lam):
+    import os
+    info = zipfile.ZipInfo("noise.bin")
+    big = zip_with([(info, os.urandom(50 * 1024 * 1024 + 1024))])
+    with pytest.raises(ClientError) as failure:
+        lam.create_function(FunctionName=function_name("huge"), Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": big})
+    assert error_code(failure) == "RequestEntityTooLargeException"
+    assert failure.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413

@@ -196,3 +196,13 @@ def test_event_invocations_are_refused_until_supported(lam):
         lam.invoke(FunctionName=name, InvocationType="Event")
     assert error_code(failure) == "InvalidParameterValueException"
     assert "not supported yet" in str(failure.value)
+
+
+def test_a_response_over_6_mb_is_function_response_size_too_large(lam):
+    name = create_python(lam, "def handler(event, context):\n    return 'z' * (7 * 1024 * 1024)\n")
+    response = lam.invoke(FunctionName=name)
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "Function.ResponseSizeTooLarge"
+    assert "6291556" in error["errorMessage"]
+    assert lam.invoke(FunctionName=name)["FunctionError"] == "Unhandled"

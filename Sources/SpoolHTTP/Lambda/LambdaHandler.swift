@@ -48,6 +48,7 @@ struct LambdaHandler: Sendable {
             await self.respond { id in try await self.codePackage(try self.reference(context, nil), id) }
         }
         addConcurrencyRoutes(to: router)
+        addTagRoutes(to: router)
     }
 
     // MARK: Operations
