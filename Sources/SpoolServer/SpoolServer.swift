@@ -40,6 +40,7 @@ public struct SpoolServer: Sendable {
         settings.shutdownGrace = .milliseconds(configuration.shutdownGraceMs)
         settings.maxEnvironments = configuration.maxEnvironments
         settings.identity = configuration.identity
+        settings.stateDirectory = (configuration.dataDir as NSString).appendingPathComponent("run")
         self.processExecutor = ProcessExecutor(settings: settings, logger: logger)
         self.inProcess = InProcessExecutor(handlers: inProcessFunctions)
         let executor = ExecutorRouter(process: processExecutor, webhook: WebhookExecutor(logger: logger), inProcess: inProcess)

@@ -169,3 +169,37 @@ def test_idle_environments_end_and_shutdown_leaves_no_process(binary, tmp_path):
     assert all(alive(pid) for pid in pids)
     assert server.stop() == 0
     assert not any(alive(pid) for pid in pids)
+
+
+STUBBORN = """#!/bin/sh
+# Never gives up: without its Runtime API it keeps retrying, as careless bootstraps do.
+API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  HEADERS="$(mktemp)"
+  curl -sS -D "$HEADERS" "$API/invocation/next" -o /dev/null || { sleep 0.2; continue; }
+  ID=$(grep -i Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  curl -sS -X POST "$API/invocation/$ID/response" -d "$$" >/dev/null
+done
+"""
+
+
+def test_a_restart_after_sigkill_ends_environments_the_killed_server_left(binary, tmp_path):
+    from functions import create_bootstrap
+    server = SpoolProcess(binary, tmp_path / "data")
+    server.start()
+    lam = make_client(server.endpoint, "lambda")
+    name = create_bootstrap(lam, STUBBORN)
+    pid = int(lam.invoke(FunctionName=name)["Payload"].read())
+    assert alive(pid)
+    server.stop(stop_signal=__import__("signal").SIGKILL)
+    time.sleep(0.5)
+    assert alive(pid), "the orphan should outlive a killed server until the next start"
+    server.start()
+    try:
+        deadline = time.time() + 5
+        while alive(pid):
+            assert time.time() < deadline, "the restarted server did not end the orphaned environment"
+            time.sleep(0.05)
+        assert lam.invoke(FunctionName=name)["StatusCode"] == 200
+    finally:
+        server.stop()

@@ -46,9 +46,12 @@ final class ChildProcess: Sendable {
     /// Starts `executable` and returns once it is running (or has failed to start).
     static func spawn(
         name: String, executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
-        onLine: @escaping @Sendable (String) -> Void
+        guard orphans: OrphanGuard = OrphanGuard(directory: nil), onLine: @escaping @Sendable (String) -> Void
     ) async -> ChildProcess {
         let child = ChildProcess(name: name)
+        let marker = OrphanGuard.makeMarker()
+        var environment = environment
+        environment[OrphanGuard.markerVariable] = marker
         let started = AsyncStream<Void>.makeStream()
         var options = PlatformOptions()
         options.processGroupID = 0
@@ -62,6 +65,8 @@ final class ChildProcess: Sendable {
                     input: .none, output: .sequence, error: .sequence
                 ) { execution in
                     child.state.withLock { $0.pid = execution.processIdentifier.value }
+                    orphans.record(pid: execution.processIdentifier.value, marker: marker)
+                    defer { orphans.forget(pid: execution.processIdentifier.value) }
                     started.continuation.finish()
                     await withTaskGroup(of: Void.self) { group in
                         group.addTask {

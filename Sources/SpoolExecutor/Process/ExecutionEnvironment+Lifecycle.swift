@@ -26,7 +26,7 @@ extension ExecutionEnvironment {
             let child = await ChildProcess.spawn(
                 name: (path as NSString).lastPathComponent, executable: path, arguments: [],
                 environment: EnvironmentVariables.extensionVariables(from: variables), workingDirectory: root,
-                onLine: { [weak self] line in Task { await self?.appendLine(line) } }
+                guard: OrphanGuard(directory: settings.stateDirectory), onLine: { [weak self] line in Task { await self?.appendLine(line) } }
             )
             extensionProcesses.append(child)
         }
@@ -50,7 +50,8 @@ extension ExecutionEnvironment {
         }
         let child = await ChildProcess.spawn(
             name: "runtime", executable: command.executable, arguments: command.arguments, environment: variables,
-            workingDirectory: root, onLine: { [weak self] line in Task { await self?.appendLine(line) } }
+            workingDirectory: root, guard: OrphanGuard(directory: settings.stateDirectory),
+            onLine: { [weak self] line in Task { await self?.appendLine(line) } }
         )
         runtime = child
         if case .failedToStart(let reason)? = child.exit {

@@ -21,9 +21,11 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     var nextID = 0
     var stopping = false
 
+    /// - Note: ends environments a previous, killed run left behind in `settings.stateDirectory`.
     public init(settings: ProcessExecutorSettings, logger: Logger = Logger(label: "spool.process")) {
         self.settings = settings
         self.logger = logger
+        OrphanGuard(directory: settings.stateDirectory).reap(logger: logger)
     }
 
     // MARK: FunctionExecutor

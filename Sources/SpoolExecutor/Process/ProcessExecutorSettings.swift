@@ -16,6 +16,9 @@ public struct ProcessExecutorSettings: Sendable {
     public var identity = AWSIdentity()
     /// Where environments' temporary directories are made.
     public var temporaryRoot = "/tmp"
+    /// Where running environments are recorded so that a restarted Spool can end what a killed one left
+    /// (`DATA_DIR/run`); `nil` records nothing.
+    public var stateDirectory: String?
 
     public init() {}
 }
