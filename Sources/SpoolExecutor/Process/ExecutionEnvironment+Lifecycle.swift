@@ -68,12 +68,14 @@ extension ExecutionEnvironment {
                 continuation.resume(returning: .ready(durationMs: 0))
             } else {
                 initWaiter = continuation
-                Task { [weak self] in
-                    try? await Task.sleep(until: deadline)
+                initTimer = Task { [weak self] in
+                    try await Task.sleep(until: deadline)
                     await self?.initTimedOut()
                 }
             }
         }
+        initTimer?.cancel()
+        initTimer = nil
         switch result {
         case .ready:
             let duration = (ContinuousClock.now - started).milliseconds
@@ -95,13 +97,14 @@ extension ExecutionEnvironment {
         let timeout = Duration.seconds(function.timeoutSeconds)
         if !everyoneWaiting {
             // Extensions (or the runtime) still finishing the previous invocation: wait, within the timeout.
+            let expiry = Task { [weak self] in
+                try await Task.sleep(for: timeout)
+                await self?.expireReadyWaiters()
+            }
             let ready = await withCheckedContinuation { continuation in
                 readyWaiters.append(continuation)
-                Task { [weak self] in
-                    try? await Task.sleep(for: timeout)
-                    await self?.expireReadyWaiters()
-                }
             }
+            expiry.cancel()
             guard ready, phase == .ready else {
                 await shutdown(reason: "FAILURE")
                 return .error(.systemFailure(.crashed), type: "Runtime.ExitError",
@@ -122,16 +125,18 @@ extension ExecutionEnvironment {
         deliver(ExtensionEvent(json: Self.invokeEventJSON(invocation)), to: "INVOKE")
         let waiting = runtimeWaiting!
         runtimeWaiting = nil
+        let requestID = request.requestID
+        // Cancelled when the invocation ends, so that finished invocations leave no sleeping timers behind.
+        let timer = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            await self?.timeoutFired(requestID: requestID)
+        }
         let result: RuntimeResult? = await withCheckedContinuation { continuation in
             current = InFlight(invocation: invocation, continuation: continuation)
             waiting.resume(returning: invocation)
-            let requestID = request.requestID
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.timeoutFired(requestID: requestID)
-            }
             Task { [weak self] in await self?.watchMemory(requestID: requestID) }
         }
+        timer.cancel()
         let duration = (ContinuousClock.now - started).milliseconds
         if waitForLogs { await settleLogs() }
         let memory = runtime?.pid.flatMap { ProcessStatus.memoryMB($0, field: "VmHWM") }

@@ -60,6 +60,7 @@ actor ExecutionEnvironment {
     var temporaryDirectory: String?
     var lastUsed = ContinuousClock.now
     var timedOut = false
+    var initTimer: Task<Void, any Error>?
     var outOfMemory = false
     var crashed: ChildProcess.Exit?
 
