@@ -232,29 +232,29 @@ extension ExecutionEnvironment {
     func timeoutFired(requestID: String) async {
         guard let current, current.invocation.requestID == requestID, !current.finished else { return }
         timedOut = true
-        // Lambda resets a timed-out environment at once: kill the runtime before answering the caller.
-        if let runtime {
-            runtime.signal(SIGKILL)
-            _ = await runtime.exited()
-        }
-        finishInvocation(nil)
-        await shutdown(reason: "TIMEOUT")
+        await reset(reason: "TIMEOUT")
     }
 
     func watchMemory(requestID: String) async {
         while let current, current.invocation.requestID == requestID, !current.finished, let pid = runtime?.pid {
             if let rss = ProcessStatus.memoryMB(pid, field: "VmRSS"), rss > function.memorySizeMB {
                 outOfMemory = true
-                if let runtime {
-                    runtime.signal(SIGKILL)
-                    _ = await runtime.exited()
-                }
-                finishInvocation(nil)
-                await shutdown(reason: "FAILURE")
+                await reset(reason: "FAILURE")
                 return
             }
             try? await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    /// Lambda resets an environment at once after a timeout or running out of memory: the runtime is
+    /// killed before the caller hears how the invocation ended.
+    func reset(reason: String) async {
+        if let runtime {
+            runtime.signal(SIGKILL)
+            _ = await runtime.exited()
+        }
+        finishInvocation(nil)
+        await shutdown(reason: reason)
     }
 
     func endedWithoutResult(requestID: String) -> InvocationOutcome {
