@@ -278,13 +278,15 @@ extension ExecutionEnvironment {
         for waiter in waiters { waiter.resume(returning: false) }
     }
 
-    /// Lines printed just before the runtime answered may still be in the pipe: wait until the
-    /// runtime is back in `next` and the output has been quiet for a moment (bounded at 50 ms).
+    /// Lines printed just before the runtime answered may still be in the pipe. Waits until the output has
+    /// been quiet for 1 ms with the runtime back in `next` (it printed everything before asking), or quiet
+    /// for 3 ms otherwise (a bootstrap still busy between invocations); never more than 50 ms.
     func settleLogs() async {
-        let limit = ContinuousClock.now + .milliseconds(50)
-        while ContinuousClock.now < limit {
-            if runtimeWaiting != nil || phase == .dead, ContinuousClock.now - lastLineAt > .milliseconds(3) { return }
-            try? await Task.sleep(for: .milliseconds(1))
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .milliseconds(50) {
+            let quiet = ContinuousClock.now - max(lastLineAt, started)
+            if phase == .dead || quiet > .milliseconds(3) || (runtimeWaiting != nil && quiet > .milliseconds(1)) { return }
+            try? await Task.sleep(for: .microseconds(500))
         }
     }
 
