@@ -80,4 +80,15 @@ extension SQLiteStore: FunctionStore {
             try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM function WHERE name != ?", arguments: [name]) ?? 0
         }
     }
+
+    public func functionUsage() async throws -> FunctionUsage {
+        try await read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*) AS n, COALESCE(SUM(json_extract(definition, '$.codeSize')), 0) AS size,
+                       COALESCE(SUM(reserved_concurrency), 0) AS reserved
+                FROM function
+                """)
+            return FunctionUsage(functionCount: row?["n"] ?? 0, totalCodeSize: row?["size"] ?? 0, totalReservedConcurrency: row?["reserved"] ?? 0)
+        }
+    }
 }

@@ -76,6 +76,8 @@ public enum FunctionStoreConformance {
             _ = try await store.createFunction(definition("c"))
             try require(try await store.reservedConcurrencyTotal(excluding: "a") == 5, "excluding a")
             try require(try await store.reservedConcurrencyTotal(excluding: "c") == 15, "excluding c")
+            let usage = try await store.functionUsage()
+            try require(usage == FunctionUsage(functionCount: 3, totalCodeSize: 126, totalReservedConcurrency: 15), "usage was \(usage)")
         },
     ]
 }

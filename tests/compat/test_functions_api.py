@@ -214,3 +214,24 @@ def test_a_zip_over_50_mb_is_request_entity_too_large(lam):
         lam.create_function(FunctionName=function_name("huge"), Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": big})
     assert error_code(failure) == "RequestEntityTooLargeException"
     assert failure.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+
+def test_account_settings_report_the_concurrency_limit_and_usage(binary, tmp_path):
+    from conftest import SpoolProcess
+    server = SpoolProcess(binary, tmp_path / "data", extra_env={"SPOOL_FUNCTIONS_CONCURRENCY_LIMIT": "300"})
+    server.start()
+    try:
+        lam = make_client(server.endpoint, "lambda")
+        name = create_python(lam, HANDLER)
+        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=20)
+        settings = lam.get_account_settings()
+        assert settings["AccountLimit"]["ConcurrentExecutions"] == 300
+        assert settings["AccountLimit"]["UnreservedConcurrentExecutions"] == 280
+        assert settings["AccountLimit"]["CodeSizeZipped"] == 52_428_800
+        assert settings["AccountUsage"]["FunctionCount"] == 1
+        assert settings["AccountUsage"]["TotalCodeSize"] == lam.get_function(FunctionName=name)["Configuration"]["CodeSize"]
+        with pytest.raises(ClientError) as too_many:
+            lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=271)
+        assert "minimum value of [30]" in str(too_many.value)
+    finally:
+        server.stop()

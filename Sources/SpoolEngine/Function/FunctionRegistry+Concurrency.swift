@@ -1,5 +1,6 @@
 import SpoolExecutor
 import SpoolModel
+import SpoolStorage
 
 /// Reserved and provisioned concurrency.
 extension FunctionRegistry {
@@ -66,5 +67,11 @@ extension FunctionRegistry {
             definition.provisionedConcurrency = nil
             definition.provisionedLastModified = nil
         }
+    }
+
+    /// GetAccountSettings: the account's limits and what the functions use of them.
+    public func accountSettings() async throws -> (limit: Int, unreserved: Int, usage: FunctionUsage) {
+        let usage = try await store.functionUsage()
+        return (limiter.accountLimit, limiter.accountLimit - usage.totalReservedConcurrency, usage)
     }
 }

@@ -5,7 +5,29 @@ import SpoolModel
 
 /// Reserved concurrency (`/concurrency`) and provisioned concurrency (`/provisioned-concurrency`).
 extension LambdaHandler {
+    struct AccountSettingsOutput: Encodable {
+        struct Limit: Encodable {
+            var TotalCodeSize: Int64 = 80_530_636_800
+            var CodeSizeUnzipped = FunctionLimits.unzippedPackageBytes
+            var CodeSizeZipped = FunctionLimits.zippedPackageBytes
+            var ConcurrentExecutions: Int
+            var UnreservedConcurrentExecutions: Int
+        }
+        struct Usage: Encodable { var TotalCodeSize: Int64; var FunctionCount: Int }
+        var AccountLimit: Limit
+        var AccountUsage: Usage
+    }
+
     func addConcurrencyRoutes(to router: Router<BasicRequestContext>) {
+        router.get("2016-08-19/account-settings") { _, _ in
+            await self.respond { id in
+                let (limit, unreserved, usage) = try await self.registry.accountSettings()
+                return Self.json(AccountSettingsOutput(
+                    AccountLimit: .init(ConcurrentExecutions: limit, UnreservedConcurrentExecutions: unreserved),
+                    AccountUsage: .init(TotalCodeSize: usage.totalCodeSize, FunctionCount: usage.functionCount)
+                ), id)
+            }
+        }
         router.put("2017-10-31/functions/:name/concurrency") { request, context in
             await self.respond { id in
                 let input = try await Self.decode(LambdaWire.ReservedConcurrencyInput.self, request, limit: 65_536, operation: "PutFunctionConcurrency")

@@ -19,4 +19,19 @@ public protocol FunctionStore: Sendable {
     func deleteFunction(named name: String) async throws -> FunctionDefinition?
     /// The sum of reserved concurrency over every function except `name`.
     func reservedConcurrencyTotal(excluding name: String) async throws -> Int
+    /// How many functions there are and the total size of their deployment packages.
+    func functionUsage() async throws -> FunctionUsage
+}
+
+/// The account-wide figures GetAccountSettings reports.
+public struct FunctionUsage: Sendable, Equatable {
+    public var functionCount: Int
+    public var totalCodeSize: Int64
+    public var totalReservedConcurrency: Int
+
+    public init(functionCount: Int, totalCodeSize: Int64, totalReservedConcurrency: Int) {
+        self.functionCount = functionCount
+        self.totalCodeSize = totalCodeSize
+        self.totalReservedConcurrency = totalReservedConcurrency
+    }
 }
