@@ -209,6 +209,27 @@ struct ProcessExecutorTests {
         await executor.shutdownAll()
     }
 
+    @Test("an environment busy when its function is deleted or updated does not serve again")
+    func retiredWhileBusy() async throws {
+        let fixture = try FunctionFixture.python("import os, time\ndef handler(event, context):\n    time.sleep(0.5)\n    return os.getpid()\n")
+        defer { fixture.remove() }
+        let executor = ProcessExecutor(settings: testSettings())
+        let running = Task { await executor.invoke(fixture.request()) }
+        try await Task.sleep(for: .milliseconds(300))
+        var updated = fixture.definition
+        updated.revisionID = "next"
+        await executor.functionChanged(name: "py", to: updated)
+        let pid = try #require(Int32(await running.value.text))
+        #expect(await executor.environmentCount(of: "py") == 0)
+        var waited = 0
+        while processExists(pid), waited < 100 {
+            try await Task.sleep(for: .milliseconds(20))
+            waited += 1
+        }
+        #expect(!processExists(pid))
+        await executor.shutdownAll()
+    }
+
     static let curlBootstrap = """
     #!/bin/sh
     set -u

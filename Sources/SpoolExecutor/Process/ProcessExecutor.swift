@@ -18,6 +18,9 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     var provisionedTargets: [String: FunctionDefinition] = [:]
     var provisionedFailures: [String: String] = [:]
     var starting: [String: Int] = [:]
+    /// The revision each function is at, as far as this executor has been told; environments of any
+    /// other revision (or of a deleted function) are shut down when they come back from an invocation.
+    var revisions: [String: String] = [:]
     var nextID = 0
     var stopping = false
 
@@ -60,6 +63,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     }
 
     public func functionChanged(name: String, to definition: FunctionDefinition?) async {
+        revisions[name] = definition?.revisionID
         var retire = idle.removeValue(forKey: name) ?? []
         if let definition {
             // Environments of the current revision stay; the rest go.
@@ -120,6 +124,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     // MARK: Pool
 
     func acquire(_ function: FunctionDefinition) async -> ExecutionEnvironment {
+        if revisions[function.name] == nil { revisions[function.name] = function.revisionID }
         var candidates = idle[function.name] ?? []
         // Provisioned environments first: they are why provisioned concurrency exists.
         candidates.sort { $0.provisioned && !$1.provisioned }
@@ -142,8 +147,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     func release(_ environment: ExecutionEnvironment) async {
         busy[ObjectIdentifier(environment)] = nil
         let name = environment.function.name
-        let current = provisionedTargets[name]?.revisionID
-        guard !stopping, await environment.isIdle, current == nil || current == environment.function.revisionID else {
+        guard !stopping, await environment.isIdle, revisions[name] == environment.function.revisionID else {
             Task { await environment.shutdown(reason: "SPINDOWN") }
             await reconcileProvisioned(name)
             return
