@@ -1,0 +1,108 @@
+import Foundation
+import NIOCore
+import SpoolModel
+
+/// How an environment's init and invocations end when the runtime does not answer: timeouts, crashes,
+/// memory kills, and the outcomes Lambda reports for them.
+extension ExecutionEnvironment {
+    func fail(_ status: InvocationOutcome.Status, type: String, message: String) -> InitResult {
+        .failed(status, type: type, payload: InvocationOutcome.errorDocument(type: type, message: message))
+    }
+
+    func initTimedOut() async {
+        guard phase == .initializing, let waiter = initWaiter else { return }
+        initWaiter = nil
+        let seconds = String(format: "%.2f", settings.initTimeout.milliseconds / 1000)
+        waiter.resume(returning: fail(.timedOut, type: "Sandbox.Timedout", message: "Error: Init timed out after \(seconds) seconds"))
+    }
+
+    func runtimeExited(_ exit: ChildProcess.Exit) async {
+        guard phase != .dead else { return }
+        logger.debug("runtime exited", metadata: ["exit": "\(exit)"])
+        if let waiter = initWaiter {
+            initWaiter = nil
+            if let initError {
+                waiter.resume(returning: .failed(.functionError(type: initError.type), type: initError.type, payload: initError.payload))
+            } else {
+                waiter.resume(returning: fail(.systemFailure(.crashed), type: "Runtime.ExitError", message: "Error: Runtime exited with error: \(exit)"))
+            }
+        }
+        crashed = exit
+        finishInvocation(nil)
+        await shutdown(reason: "FAILURE")
+    }
+
+    func timeoutFired(requestID: String) async {
+        guard let current, current.invocation.requestID == requestID, !current.finished else { return }
+        timedOut = true
+        await reset(reason: "TIMEOUT")
+    }
+
+    func watchMemory(requestID: String) async {
+        while let current, current.invocation.requestID == requestID, !current.finished, let pid = runtime?.pid {
+            if let rss = ProcessStatus.memoryMB(pid, field: "VmRSS"), rss > function.memorySizeMB {
+                outOfMemory = true
+                await reset(reason: "FAILURE")
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Lambda resets an environment at once after a timeout or running out of memory: the runtime is
+    /// killed before the caller hears how the invocation ended.
+    func reset(reason: String) async {
+        if let runtime {
+            runtime.signal(SIGKILL)
+            _ = await runtime.exited()
+        }
+        finishInvocation(nil)
+        await shutdown(reason: reason)
+    }
+
+    func endedWithoutResult(requestID: String) -> InvocationOutcome {
+        let prefix = "RequestId: \(requestID) Error:"
+        if timedOut {
+            return .error(.timedOut, type: "Sandbox.Timedout", message: "\(prefix) Task timed out after \(function.timeoutSeconds).00 seconds")
+        }
+        if outOfMemory {
+            return .error(.functionError(type: "Runtime.OutOfMemory"), type: "Runtime.OutOfMemory",
+                          message: "\(prefix) Runtime exited with error: signal: killed (memory use exceeded \(function.memorySizeMB) MB)")
+        }
+        if phase == .dead, crashed == nil {
+            return .error(.systemFailure(.shuttingDown), type: "Runtime.Shutdown", message: "\(prefix) the environment was shut down")
+        }
+        return .error(.systemFailure(.crashed), type: "Runtime.ExitError", message: "\(prefix) Runtime exited with error: \(crashed.map { "\($0)" } ?? "unknown")")
+    }
+
+    func expireReadyWaiters() {
+        let waiters = readyWaiters
+        readyWaiters = []
+        for waiter in waiters { waiter.resume(returning: false) }
+    }
+
+    /// Lines printed just before the runtime answered may still be in the pipe. Waits until the output has
+    /// been quiet for 1 ms with the runtime back in `next` (it printed everything before asking), or quiet
+    /// for 3 ms otherwise (a bootstrap still busy between invocations); never more than 50 ms.
+    func settleLogs() async {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .milliseconds(50) {
+            let quiet = ContinuousClock.now - max(lastLineAt, started)
+            if phase == .dead || quiet > .milliseconds(3) || (runtimeWaiting != nil && quiet > .milliseconds(1)) { return }
+            try? await Task.sleep(for: .microseconds(500))
+        }
+    }
+
+    static func invokeEventJSON(_ invocation: RuntimeInvocation) -> String {
+        #"{"eventType":"INVOKE","deadlineMs":\#(invocation.deadlineMs),"requestId":"\#(invocation.requestID)","invokedFunctionArn":"\#(invocation.invokedFunctionARN)","tracing":{"type":"X-Amzn-Trace-Id","value":"\#(invocation.traceID)"}}"#
+    }
+
+    /// Executables in the package's `extensions/` folder, Lambda's `/opt/extensions`.
+    static func extensionExecutables(in root: String) -> [String] {
+        let folder = (root as NSString).appendingPathComponent("extensions")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        return names.sorted().map { (folder as NSString).appendingPathComponent($0) }
+            .filter { FileManager.default.isExecutableFile(atPath: $0) }
+            .prefix(10).map { $0 }
+    }
+}
