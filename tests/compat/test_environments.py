@@ -60,6 +60,7 @@ HEADERS="$(mktemp)"
 curl -sS -D "$HEADERS" -X POST "$BASE/register" -H "Lambda-Extension-Name: recorder" -d '{"events":["INVOKE","SHUTDOWN"]}' > "$OUT.register"
 ID=$(grep -i Lambda-Extension-Identifier "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
 echo "registered" >> "$OUT"
+curl -sS -X PUT "http://$AWS_LAMBDA_RUNTIME_API/2022-07-01/telemetry" -H "Lambda-Extension-Identifier: $ID" -d '{}' > "$OUT.telemetry"
 while true; do
   EVENT=$(curl -sS -H "Lambda-Extension-Identifier: $ID" "$BASE/event/next") || exit 0
   echo "$EVENT" >> "$OUT"
@@ -82,6 +83,7 @@ def test_extensions_register_before_the_runtime_and_receive_invoke_and_shutdown(
     request_id = response["ResponseMetadata"]["RequestId"]
     registration = json.loads((tmp_path / "extension.log.register").read_text())
     assert registration["functionName"] == name and registration["handler"] == "app.handler"
+    assert json.loads((tmp_path / "extension.log.telemetry").read_text())["errorType"] == "Extension.NotSupported"
     deadline = time.time() + 5
     while request_id not in out.read_text():
         assert time.time() < deadline, out.read_text()

@@ -25,6 +25,7 @@ final class RuntimeAPIServer: Sendable {
     static func start(environment: ExecutionEnvironment, logger: Logger) async throws -> RuntimeAPIServer {
         let router = Router()
         RuntimeAPIRoutes.add(to: router, environment: environment)
+        RuntimeAPIRoutes.addUnsupported(to: router)
         var serverLogger = logger
         // Stopping the server by cancellation makes HummingbirdCore log an error per open connection.
         serverLogger.logLevel = .critical
@@ -157,6 +158,16 @@ enum RuntimeAPIRoutes {
                 return await env.extensionFailed(identifier: identifier, type: type)
                     ? accepted()
                     : error(.init(status: 403, type: "Extension.InvalidExtensionIdentifier", message: "unknown extension identifier"))
+            }
+        }
+    }
+
+    /// The Logs and Telemetry APIs are not there yet: say so plainly, so that an extension's subscription fails
+    /// with a reason instead of a bare 404.
+    static func addUnsupported(to router: Router<BasicRequestContext>) {
+        for (path, api) in [("2020-08-15/logs", "Logs API"), ("2022-07-01/telemetry", "Telemetry API")] {
+            router.put(RouterPath(stringLiteral: path)) { _, _ -> Response in
+                error(.init(status: 400, type: "Extension.NotSupported", message: "The \(api) is not supported yet by Spool."))
             }
         }
     }
