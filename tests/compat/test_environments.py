@@ -205,3 +205,46 @@ def test_a_restart_after_sigkill_ends_environments_the_killed_server_left(binary
         assert lam.invoke(FunctionName=name)["StatusCode"] == 200
     finally:
         server.stop()
+
+
+def test_under_concurrent_load_an_environment_serves_one_invocation_at_a_time(binary, tmp_path):
+    from botocore.config import Config
+    import boto3
+    server = SpoolProcess(binary, tmp_path / "data")
+    server.start()
+    try:
+        def client():
+            return boto3.client("lambda", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="t",
+                                aws_secret_access_key="t", config=Config(retries={"max_attempts": 1}, read_timeout=60))
+        lam = client()
+        name = create_python(lam, "import os, time\ndef handler(event, context):\n    start = time.time()\n    time.sleep(event['sleep'])\n"
+                                  "    return [os.getpid(), start, time.time()]\n", Timeout=30)
+        spans, failures = [], []
+
+        def worker():
+            c = client()
+            for index in range(15):
+                response = c.invoke(FunctionName=name, Payload=json.dumps({"sleep": 0.02 if index % 3 == 0 else 0}))
+                if "FunctionError" in response:
+                    failures.append(response["Payload"].read())
+                else:
+                    spans.append(json.loads(response["Payload"].read()))
+
+        threads = [threading.Thread(target=worker) for _ in range(24)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert len(spans) == 360
+        by_pid = {}
+        for pid, start, end in spans:
+            by_pid.setdefault(pid, []).append((start, end))
+        for intervals in by_pid.values():
+            intervals.sort()
+            for (_, end), (start, _) in zip(intervals, intervals[1:]):
+                assert start >= end, "one environment ran two invocations at once"
+        pids = list(by_pid)
+    finally:
+        assert server.stop() == 0
+    assert not any(alive(pid) for pid in pids)

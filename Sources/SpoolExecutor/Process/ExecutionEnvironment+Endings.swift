@@ -18,6 +18,7 @@ extension ExecutionEnvironment {
 
     func runtimeExited(_ exit: ChildProcess.Exit) async {
         guard phase != .dead else { return }
+        markUnusable()
         logger.debug("runtime exited", metadata: ["exit": "\(exit)"])
         if let waiter = initWaiter {
             initWaiter = nil

@@ -83,7 +83,6 @@ extension ExecutionEnvironment {
             unreportedInitMs = provisioned ? nil : duration
             if provisioned { initLines = [] }
             phase = .ready
-            lastUsed = .now
             logger.debug("environment initialized", metadata: ["initMs": "\(Int(duration))"])
             return .ready(durationMs: duration)
         case .failed:
@@ -92,8 +91,10 @@ extension ExecutionEnvironment {
         }
     }
 
-    /// Runs one invocation; the environment must be initialized and not busy.
-    func invoke(_ request: InvocationRequest, waitForLogs: Bool) async -> InvocationOutcome {
+    /// Runs one invocation on an initialized environment that no one else is using; `nil` when the
+    /// environment died while idle, before anything was handed to it (the caller tries another).
+    func invoke(_ request: InvocationRequest, waitForLogs: Bool) async -> InvocationOutcome? {
+        guard phase == .ready else { return nil }
         let timeout = Duration.seconds(function.timeoutSeconds)
         if !everyoneWaiting {
             // Extensions (or the runtime) still finishing the previous invocation: wait, within the timeout.
@@ -158,7 +159,6 @@ extension ExecutionEnvironment {
         outcome.log = (log ?? newLog).finished(durationMs: duration, memorySizeMB: function.memorySizeMB, maxMemoryUsedMB: memory, initDurationMs: initMs)
         log = nil
         current = nil
-        lastUsed = .now
         if phase == .invoking { phase = .ready }
         return outcome
     }
@@ -167,6 +167,7 @@ extension ExecutionEnvironment {
     func shutdown(reason: String) async {
         guard phase != .dead else { return }
         phase = .dead
+        markUnusable()
         finishInvocation(nil)
         if let waiter = initWaiter {
             initWaiter = nil

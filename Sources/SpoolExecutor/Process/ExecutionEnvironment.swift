@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import SpoolModel
+import Synchronization
 
 /// One execution environment: a runtime process (and its extensions) started in the function's code
 /// directory, with its own Runtime API address and its own `/tmp`.
@@ -58,7 +59,6 @@ actor ExecutionEnvironment {
     var lastLineAt = ContinuousClock.now
     var unreportedInitMs: Double?
     var temporaryDirectory: String?
-    var lastUsed = ContinuousClock.now
     var timedOut = false
     var initTimer: Task<Void, any Error>?
     var outOfMemory = false
@@ -75,9 +75,14 @@ actor ExecutionEnvironment {
         self.logger = logger
     }
 
-    var isAlive: Bool { phase != .dead }
-    var isIdle: Bool { phase == .ready }
-    var idleSince: ContinuousClock.Instant { lastUsed }
+    /// False once the environment has begun shutting down or its runtime has exited. Readable without
+    /// awaiting, so that the pool can choose environments without suspending (and without races).
+    nonisolated var isUsable: Bool { usable.load(ordering: .acquiring) }
+    private let usable = Atomic<Bool>(true)
+
+    func markUnusable() {
+        usable.store(false, ordering: .releasing)
+    }
 
     // MARK: Runtime API
 

@@ -10,10 +10,18 @@ import SpoolModel
 /// start). One invocation runs per environment at a time; environments idle longer than the idle
 /// timeout are shut down, as are all of them when the service stops. Provisioned concurrency keeps that
 /// many environments initialized ahead of time and never reclaims them.
+///
+/// The pool is changed only between suspension points: an environment is taken out of the idle list
+/// before anything awaits, so two invocations can never be handed the same environment.
 public actor ProcessExecutor: FunctionExecutor, Service {
+    struct Idle {
+        let environment: ExecutionEnvironment
+        let since: ContinuousClock.Instant
+    }
+
     let settings: ProcessExecutorSettings
     let logger: Logger
-    var idle: [String: [ExecutionEnvironment]] = [:]
+    var idle: [String: [Idle]] = [:]
     var busy: [ObjectIdentifier: ExecutionEnvironment] = [:]
     var provisionedTargets: [String: FunctionDefinition] = [:]
     var provisionedFailures: [String: String] = [:]
@@ -39,54 +47,54 @@ public actor ProcessExecutor: FunctionExecutor, Service {
 
     /// Runs an invocation; `waitForLogs` lets the function's last lines reach the log before it is closed.
     public func invoke(_ request: InvocationRequest, waitForLogs: Bool) async -> InvocationOutcome {
-        guard !stopping else {
-            return .error(.systemFailure(.shuttingDown), type: "Runtime.Shutdown", message: "RequestId: \(request.requestID) Error: Spool is shutting down")
-        }
-        let environment = await acquire(request.function)
-        if await !environment.isIdle {
-            switch await environment.initialize() {
-            case .ready:
-                break
-            case .failed(let status, _, let payload):
-                await discard(environment)
-                // A failed init is retried at the next invocation, on a fresh environment.
-                var outcome = InvocationOutcome(status: status, payload: payload)
-                var log = InvocationLog(requestID: request.requestID)
-                for line in await environment.initLines { log.append(line) }
-                outcome.log = log.finished(durationMs: 0, memorySizeMB: request.function.memorySizeMB, maxMemoryUsedMB: nil, initDurationMs: nil)
-                return outcome
+        while true {
+            guard !stopping else {
+                return .error(.systemFailure(.shuttingDown), type: "Runtime.Shutdown", message: "RequestId: \(request.requestID) Error: Spool is shutting down")
             }
+            let (environment, fresh) = acquire(request.function)
+            if fresh {
+                if case .failed(let status, _, let payload) = await environment.initialize() {
+                    busy[ObjectIdentifier(environment)] = nil
+                    // A failed init is retried at the next invocation, on a fresh environment.
+                    var log = InvocationLog(requestID: request.requestID)
+                    for line in await environment.initLines { log.append(line) }
+                    var outcome = InvocationOutcome(status: status, payload: payload)
+                    outcome.log = log.finished(durationMs: 0, memorySizeMB: request.function.memorySizeMB, maxMemoryUsedMB: nil, initDurationMs: nil)
+                    return outcome
+                }
+            }
+            guard let outcome = await environment.invoke(request, waitForLogs: waitForLogs) else {
+                // It died while idle; nothing was handed to it. Try another.
+                busy[ObjectIdentifier(environment)] = nil
+                retire(environment, reason: "FAILURE")
+                continue
+            }
+            release(environment)
+            return outcome
         }
-        let outcome = await environment.invoke(request, waitForLogs: waitForLogs)
-        await release(environment)
-        return outcome
     }
 
     public func functionChanged(name: String, to definition: FunctionDefinition?) async {
         revisions[name] = definition?.revisionID
-        var retire = idle.removeValue(forKey: name) ?? []
-        if let definition {
-            // Environments of the current revision stay; the rest go.
-            let (keep, stale) = await partition(retire, revision: definition.revisionID)
-            retire = stale
-            if !keep.isEmpty { idle[name] = keep }
-        }
-        for environment in retire { Task { await environment.shutdown(reason: "SPINDOWN") } }
+        let entries = idle.removeValue(forKey: name) ?? []
+        let keep = entries.filter { definition != nil && $0.environment.function.revisionID == definition!.revisionID && $0.environment.isUsable }
+        for entry in entries where !keep.contains(where: { $0.environment === entry.environment }) { retire(entry.environment) }
+        if !keep.isEmpty { idle[name] = keep }
         if let definition, let count = definition.provisionedConcurrency, count > 0, definition.executor == .process {
             provisionedTargets[name] = definition
-            await reconcileProvisioned(name)
+            reconcileProvisioned(name)
         } else {
             provisionedTargets[name] = nil
             provisionedFailures[name] = nil
-            let extra = idle[name]?.filter(\.provisioned) ?? []
-            idle[name]?.removeAll(where: \.provisioned)
-            for environment in extra { Task { await environment.shutdown(reason: "SPINDOWN") } }
+            let extra = idle[name]?.filter(\.environment.provisioned) ?? []
+            idle[name]?.removeAll(where: \.environment.provisioned)
+            for entry in extra { retire(entry.environment) }
         }
     }
 
     public func provisionedReadiness(of name: String) async -> ProvisionedReadiness {
         let requested = provisionedTargets[name]?.provisionedConcurrency ?? 0
-        let idleCount = idle[name]?.filter(\.provisioned).count ?? 0
+        let idleCount = idle[name]?.filter(\.environment.provisioned).count ?? 0
         let busyCount = busy.values.filter { $0.provisioned && $0.function.name == name }.count
         return ProvisionedReadiness(requested: requested, allocated: idleCount + busyCount, available: idleCount,
                                     failureReason: provisionedFailures[name])
@@ -104,7 +112,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
         let tick = min(Duration.seconds(1), settings.idleTimeout / 2)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await Task.sleep(for: tick)
-            await reclaimIdle()
+            reclaimIdle()
         }
         await shutdownAll()
     }
@@ -112,7 +120,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     /// Shuts every environment down (SIGTERM, then SIGKILL after the grace period) and refuses new invocations.
     public func shutdownAll() async {
         stopping = true
-        let all = idle.values.flatMap { $0 } + Array(busy.values)
+        let all = idle.values.flatMap { $0.map(\.environment) } + Array(busy.values)
         idle = [:]
         busy = [:]
         await withTaskGroup(of: Void.self) { group in
@@ -123,43 +131,46 @@ public actor ProcessExecutor: FunctionExecutor, Service {
 
     // MARK: Pool
 
-    func acquire(_ function: FunctionDefinition) async -> ExecutionEnvironment {
+    /// An idle environment of the function's revision (provisioned ones first), or a new one to initialize.
+    func acquire(_ function: FunctionDefinition) -> (ExecutionEnvironment, fresh: Bool) {
         if revisions[function.name] == nil { revisions[function.name] = function.revisionID }
-        var candidates = idle[function.name] ?? []
-        // Provisioned environments first: they are why provisioned concurrency exists.
-        candidates.sort { $0.provisioned && !$1.provisioned }
-        while !candidates.isEmpty {
-            let environment = candidates.removeFirst()
-            if environment.function.revisionID == function.revisionID, await environment.isIdle {
-                idle[function.name] = candidates
-                busy[ObjectIdentifier(environment)] = environment
-                return environment
+        var candidates = idle.removeValue(forKey: function.name) ?? []
+        var chosen: ExecutionEnvironment?
+        for preferProvisioned in [true, false] where chosen == nil {
+            if let index = candidates.firstIndex(where: { $0.environment.provisioned == preferProvisioned
+                && $0.environment.isUsable && $0.environment.function.revisionID == function.revisionID }) {
+                chosen = candidates.remove(at: index).environment
             }
-            Task { await environment.shutdown(reason: "SPINDOWN") }
         }
-        idle[function.name] = []
-        await makeRoom()
+        // Dead and stale environments found on the way are dropped now.
+        let (keep, drop) = (candidates.filter { $0.environment.isUsable && $0.environment.function.revisionID == function.revisionID },
+                            candidates.filter { !$0.environment.isUsable || $0.environment.function.revisionID != function.revisionID })
+        for entry in drop { retire(entry.environment) }
+        if !keep.isEmpty { idle[function.name] = keep }
+        if let chosen {
+            busy[ObjectIdentifier(chosen)] = chosen
+            return (chosen, false)
+        }
+        makeRoom()
         let environment = makeEnvironment(function, provisioned: false)
         busy[ObjectIdentifier(environment)] = environment
-        return environment
+        return (environment, true)
     }
 
-    func release(_ environment: ExecutionEnvironment) async {
+    func release(_ environment: ExecutionEnvironment) {
         busy[ObjectIdentifier(environment)] = nil
         let name = environment.function.name
-        guard !stopping, await environment.isIdle, revisions[name] == environment.function.revisionID else {
-            Task { await environment.shutdown(reason: "SPINDOWN") }
-            await reconcileProvisioned(name)
+        guard !stopping, environment.isUsable, revisions[name] == environment.function.revisionID else {
+            retire(environment)
+            reconcileProvisioned(name)
             return
         }
-        idle[name, default: []].append(environment)
-        if environment.provisioned { return }
-        await reconcileProvisioned(name)
+        idle[name, default: []].append(Idle(environment: environment, since: .now))
+        if !environment.provisioned { reconcileProvisioned(name) }
     }
 
-    func discard(_ environment: ExecutionEnvironment) async {
-        busy[ObjectIdentifier(environment)] = nil
-        await environment.shutdown(reason: "FAILURE")
+    func retire(_ environment: ExecutionEnvironment, reason: String = "SPINDOWN") {
+        Task { await environment.shutdown(reason: reason) }
     }
 
     func makeEnvironment(_ function: FunctionDefinition, provisioned: Bool) -> ExecutionEnvironment {
@@ -168,50 +179,41 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     }
 
     /// Keeps the number of live environments under the limit by shutting down the longest-idle one.
-    func makeRoom() async {
+    func makeRoom() {
         let live = idle.values.reduce(0) { $0 + $1.count } + busy.count
         guard live >= settings.maxEnvironments else { return }
         var oldest: (name: String, index: Int, since: ContinuousClock.Instant)?
-        for (name, environments) in idle {
-            for (index, environment) in environments.enumerated() where !environment.provisioned {
-                let since = await environment.idleSince
-                if oldest == nil || since < oldest!.since { oldest = (name, index, since) }
+        for (name, entries) in idle {
+            for (index, entry) in entries.enumerated() where !entry.environment.provisioned {
+                if oldest == nil || entry.since < oldest!.since { oldest = (name, index, entry.since) }
             }
         }
         guard let oldest else { return }
-        let environment = idle[oldest.name]!.remove(at: oldest.index)
-        Task { await environment.shutdown(reason: "SPINDOWN") }
+        retire(idle[oldest.name]!.remove(at: oldest.index).environment)
     }
 
-    func reclaimIdle() async {
+    func reclaimIdle() {
         let now = ContinuousClock.now
-        for (name, environments) in idle {
-            var keep: [ExecutionEnvironment] = []
-            for environment in environments {
-                let alive = await environment.isAlive
-                let since = await environment.idleSince
-                if alive, environment.provisioned || now - since < settings.idleTimeout {
-                    keep.append(environment)
-                } else {
-                    Task { await environment.shutdown(reason: "SPINDOWN") }
-                }
-            }
-            idle[name] = keep
+        for (name, entries) in idle {
+            let expired = entries.filter { !$0.environment.isUsable || (!$0.environment.provisioned && now - $0.since >= settings.idleTimeout) }
+            guard !expired.isEmpty else { continue }
+            idle[name] = entries.filter { entry in !expired.contains { $0.environment === entry.environment } }
+            for entry in expired { retire(entry.environment) }
         }
-        for name in provisionedTargets.keys { await reconcileProvisioned(name) }
+        for name in provisionedTargets.keys { reconcileProvisioned(name) }
     }
 
     /// Starts or stops provisioned environments until their number matches the function's setting.
-    func reconcileProvisioned(_ name: String) async {
+    func reconcileProvisioned(_ name: String) {
         guard !stopping, let definition = provisionedTargets[name], let target = definition.provisionedConcurrency else { return }
-        let have = (idle[name]?.filter(\.provisioned).count ?? 0) + busy.values.filter { $0.provisioned && $0.function.name == name }.count
-            + (starting[name] ?? 0)
+        let have = (idle[name]?.filter(\.environment.provisioned).count ?? 0)
+            + busy.values.filter { $0.provisioned && $0.function.name == name }.count + (starting[name] ?? 0)
         if have > target {
             var surplus = have - target
-            idle[name]?.removeAll { environment in
-                guard surplus > 0, environment.provisioned else { return false }
+            idle[name]?.removeAll { entry in
+                guard surplus > 0, entry.environment.provisioned else { return false }
                 surplus -= 1
-                Task { await environment.shutdown(reason: "SPINDOWN") }
+                retire(entry.environment)
                 return true
             }
             return
@@ -232,24 +234,15 @@ public actor ProcessExecutor: FunctionExecutor, Service {
         switch result {
         case .ready:
             guard !stopping, provisionedTargets[name]?.revisionID == environment.function.revisionID else {
-                await environment.shutdown(reason: "SPINDOWN")
+                retire(environment)
                 return
             }
             provisionedFailures[name] = nil
-            idle[name, default: []].append(environment)
+            idle[name, default: []].append(Idle(environment: environment, since: .now))
         case .failed(_, let type, _):
             provisionedFailures[name] = "FUNCTION_ERROR_INIT_FAILURE: \(type)"
             provisionedTargets[name] = nil
             logger.warning("provisioned environment failed to initialize", metadata: ["function": "\(name)", "error": "\(type)"])
         }
-    }
-
-    func partition(_ environments: [ExecutionEnvironment], revision: String) async -> ([ExecutionEnvironment], [ExecutionEnvironment]) {
-        var keep: [ExecutionEnvironment] = []
-        var stale: [ExecutionEnvironment] = []
-        for environment in environments {
-            if environment.function.revisionID == revision, await environment.isAlive { keep.append(environment) } else { stale.append(environment) }
-        }
-        return (keep, stale)
     }
 }

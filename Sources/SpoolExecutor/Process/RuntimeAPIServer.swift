@@ -54,15 +54,22 @@ final class RuntimeAPIServer: Sendable {
     }
 
     /// Stops gracefully: requests still open (a `next` the environment already answered) finish first.
-    /// Cancels after a second if a connection will not close.
+    /// Cancels after a second if a connection will not close, and never waits more than two in all.
     func stop() async {
         await group.triggerGracefulShutdown()
         let task = task
+        let finished = AsyncStream<Void>.makeStream()
+        Task {
+            await task.value
+            finished.continuation.finish()
+        }
         let watchdog = Task {
             try await Task.sleep(for: .seconds(1))
             task.cancel()
+            try await Task.sleep(for: .seconds(1))
+            finished.continuation.finish()
         }
-        await task.value
+        for await _ in finished.stream {}
         watchdog.cancel()
     }
 }
