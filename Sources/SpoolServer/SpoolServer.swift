@@ -52,17 +52,20 @@ public struct SpoolServer: Sendable {
     }
 
     /// Loads stored functions and applies the ones declared in the configuration file and by the embedding program.
+    /// A function declared by an earlier start but no longer in the file (or no longer embedded) is deleted.
     public func prepareFunctions() async throws {
-        try await functions.start()
         let now = WallClock().now()
-        for declared in configuration.declaredFunctions {
-            let definition = try declared.definition(identity: configuration.identity, baseDirectory: configuration.configurationDirectory, now: now)
-            try await functions.declare(definition)
+        var declared: [FunctionDefinition] = []
+        for entry in configuration.declaredFunctions {
+            declared.append(try entry.definition(identity: configuration.identity, baseDirectory: configuration.configurationDirectory, now: now))
         }
         for name in inProcess.functionNames.sorted() {
-            try await functions.declare(FunctionDefinition(name: name, executor: .inProcess, source: .embedded, timeoutSeconds: 900,
-                                                           revisionID: UUID().uuidString.lowercased(), lastModified: now))
+            declared.append(FunctionDefinition(name: name, executor: .inProcess, source: .embedded, timeoutSeconds: 900,
+                                               revisionID: UUID().uuidString.lowercased(), lastModified: now))
         }
+        let stale = try await functions.start(keeping: Set(declared.map(\.name)))
+        if !stale.isEmpty { logger.notice("removed functions no longer declared", metadata: ["functions": "\(stale)"]) }
+        for definition in declared { try await functions.declare(definition) }
     }
 
     /// The HTTP application, for tests that drive the router in process.

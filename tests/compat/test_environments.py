@@ -248,3 +248,27 @@ def test_under_concurrent_load_an_environment_serves_one_invocation_at_a_time(bi
     finally:
         assert server.stop() == 0
     assert not any(alive(pid) for pid in pids)
+
+
+def test_a_function_removed_from_the_configuration_file_is_removed_at_the_next_start(binary, tmp_path):
+    config = tmp_path / "spool.json"
+
+    def declare(*names):
+        config.write_text(json.dumps({"functions": {"declared": [
+            {"name": name, "executor": "webhook", "url": "http://127.0.0.1:9/none"} for name in names
+        ]}}))
+
+    declare("kept", "dropped")
+    server = SpoolProcess(binary, tmp_path / "data", extra_args=["--config", str(config)])
+    server.start()
+    lam = make_client(server.endpoint, "lambda")
+    api_made = create_python(lam, PID_HANDLER)
+    assert {"kept", "dropped", api_made} <= {f["FunctionName"] for f in lam.list_functions()["Functions"]}
+    declare("kept")
+    server.restart()
+    try:
+        names = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
+        assert "kept" in names and api_made in names
+        assert "dropped" not in names
+    finally:
+        server.stop()

@@ -32,18 +32,28 @@ public final class FunctionRegistry: Sendable {
         self.logger = logger
     }
 
-    /// Loads every stored function's concurrency settings into the limiter and the executor; run at start-up.
-    public func start() async throws {
+    /// Loads every stored function's concurrency settings into the limiter and the executor, and deletes
+    /// functions an earlier start declared (configuration file, embedding program) that are not in
+    /// `declared` any more. Run at start-up; returns the names deleted.
+    @discardableResult
+    public func start(keeping declared: Set<String> = []) async throws -> [String] {
         var marker: String?
+        var stale: [String] = []
         while true {
             let page = try await store.listFunctions(after: marker, limit: 500)
             for definition in page {
+                if definition.source != .api, !declared.contains(definition.name) {
+                    stale.append(definition.name)
+                    continue
+                }
                 remember(definition)
                 if definition.provisionedConcurrency != nil { await executor.functionChanged(name: definition.name, to: definition) }
             }
             guard let last = page.last, page.count == 500 else { break }
             marker = last.name
         }
+        for name in stale { _ = try await store.deleteFunction(named: name) }
+        return stale
     }
 
     // MARK: Reading
