@@ -62,8 +62,7 @@ public struct WebhookExecutor: FunctionExecutor {
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             log.append("webhook \(url) did not answer within \(timeout) s")
             return finish(.error(.timedOut, type: "Sandbox.Timedout", message: "RequestId: \(id) Error: Task timed out after \(timeout).00 seconds"))
-        } catch let error as NIOTooManyBytesError {
-            _ = error
+        } catch is NIOTooManyBytesError {
             return finish(.error(.functionError(type: "Function.ResponseSizeTooLarge"), type: "Function.ResponseSizeTooLarge",
                                  message: "Response payload size exceeded maximum allowed payload size (\(FunctionLimits.syncResponseBytesReported) bytes)."))
         } catch {

@@ -136,10 +136,11 @@ enum RuntimeAPIRoutes {
             case .failure(let failure):
                 return error(failure)
             case .success(let identifier):
+                struct Registered: Encodable { var functionName: String; var functionVersion: String; var handler: String }
                 let info = await env.extensionInfo()
-                let json = #"{"functionName":"\#(info.functionName)","functionVersion":"\#(info.version)","handler":"\#(info.handler)"}"#
+                let json = try JSONEncoder().encode(Registered(functionName: info.functionName, functionVersion: info.version, handler: info.handler))
                 return Response(status: .ok, headers: [.contentType: "application/json", extensionIdentifier: identifier],
-                                body: .init(byteBuffer: ByteBuffer(string: json)))
+                                body: .init(byteBuffer: ByteBuffer(bytes: json)))
             }
         }
         extensions.get("event/next") { request, _ -> Response in
@@ -188,9 +189,8 @@ enum RuntimeAPIRoutes {
     }
 
     static func error(_ failure: RuntimeAPIError) -> Response {
-        let json = #"{"errorMessage":"\#(failure.message)","errorType":"\#(failure.type)"}"#
-        return Response(status: .init(code: failure.status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(string: json)))
+        Response(status: .init(code: failure.status), headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: InvocationOutcome.errorDocument(type: failure.type, message: failure.message)))
     }
 
     /// The `errorType` member of an error document; awslambdaric sends no error-type header.
