@@ -25,6 +25,8 @@ public struct InvocationOutcome: Sendable {
         case unreachable
         /// The executor is shutting down.
         case shuttingDown
+        /// Every environment the executor may run is busy (`functions.maxEnvironments`): a throttle.
+        case atCapacity
     }
 
     public var status: Status

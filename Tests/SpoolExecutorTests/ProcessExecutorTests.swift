@@ -230,6 +230,26 @@ struct ProcessExecutorTests {
         await executor.shutdownAll()
     }
 
+    @Test("at maxEnvironments busy environments, another invocation is refused; an idle one makes room")
+    func capacity() async throws {
+        let slow = try FunctionFixture.python("import time\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return 1\n", name: "slow")
+        let other = try FunctionFixture.python("def handler(event, context):\n    return 2\n", name: "other")
+        defer { slow.remove(); other.remove() }
+        var settings = testSettings()
+        settings.maxEnvironments = 1
+        let executor = ProcessExecutor(settings: settings)
+        let busy = Task { await executor.invoke(slow.request(#"{"sleep": 1}"#)) }
+        while await executor.environmentCount(of: "slow") == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let refused = await executor.invoke(other.request())
+        #expect(refused.status == .systemFailure(.atCapacity))
+        #expect(await busy.value.status == .success)
+        // The slow function's environment is idle now: it is shut down to make room for the other function.
+        let served = await executor.invoke(other.request())
+        #expect(served.status == .success && served.text == "2")
+        #expect(await executor.environmentCount(of: "slow") == 0)
+        await executor.shutdownAll()
+    }
+
     static let curlBootstrap = """
     #!/bin/sh
     set -u

@@ -64,6 +64,9 @@ public struct FunctionInvoker: Sendable {
         let invocation = InvocationRequest(requestID: request.requestID, function: definition, invokedFunctionARN: arn,
                                            payload: payload, clientContext: clientContext)
         let outcome = await executor.invoke(invocation)
+        if outcome.status == .systemFailure(.atCapacity) {
+            throw SpoolError.throttled("Rate Exceeded.", reason: "ConcurrentInvocationLimitExceeded")
+        }
         logger.debug("invoked", metadata: ["function": "\(definition.name)", "requestId": "\(request.requestID)", "status": "\(outcome.status)",
                                            "durationMs": "\(Int(outcome.durationMs))"])
         return Result(requestID: request.requestID, outcome: outcome)

@@ -51,7 +51,10 @@ public actor ProcessExecutor: FunctionExecutor, Service {
             guard !stopping else {
                 return .error(.systemFailure(.shuttingDown), type: "Runtime.Shutdown", message: "RequestId: \(request.requestID) Error: Spool is shutting down")
             }
-            let (environment, fresh) = acquire(request.function)
+            guard let (environment, fresh) = acquire(request.function) else {
+                return .error(.systemFailure(.atCapacity), type: "Spool.AtCapacity",
+                              message: "RequestId: \(request.requestID) Error: all \(settings.maxEnvironments) execution environments are busy")
+            }
             if fresh {
                 if case .failed(let status, _, let payload) = await environment.initialize() {
                     busy[ObjectIdentifier(environment)] = nil
@@ -131,8 +134,9 @@ public actor ProcessExecutor: FunctionExecutor, Service {
 
     // MARK: Pool
 
-    /// An idle environment of the function's revision (provisioned ones first), or a new one to initialize.
-    func acquire(_ function: FunctionDefinition) -> (ExecutionEnvironment, fresh: Bool) {
+    /// An idle environment of the function's revision (provisioned ones first), or a new one to initialize;
+    /// `nil` when `maxEnvironments` are alive and none of them is idle.
+    func acquire(_ function: FunctionDefinition) -> (ExecutionEnvironment, fresh: Bool)? {
         if revisions[function.name] == nil { revisions[function.name] = function.revisionID }
         var candidates = idle.removeValue(forKey: function.name) ?? []
         var chosen: ExecutionEnvironment?
@@ -151,7 +155,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
             busy[ObjectIdentifier(chosen)] = chosen
             return (chosen, false)
         }
-        makeRoom()
+        guard makeRoom() else { return nil }
         let environment = makeEnvironment(function, provisioned: false)
         busy[ObjectIdentifier(environment)] = environment
         return (environment, true)
@@ -178,18 +182,20 @@ public actor ProcessExecutor: FunctionExecutor, Service {
         return ExecutionEnvironment(id: nextID, function: function, provisioned: provisioned, settings: settings, logger: logger)
     }
 
-    /// Keeps the number of live environments under the limit by shutting down the longest-idle one.
-    func makeRoom() {
-        let live = idle.values.reduce(0) { $0 + $1.count } + busy.count
-        guard live >= settings.maxEnvironments else { return }
+    /// Keeps the number of live environments under the limit by shutting down the longest-idle one;
+    /// false when every live environment is busy (or provisioned) and there is no room.
+    func makeRoom() -> Bool {
+        let live = idle.values.reduce(0) { $0 + $1.count } + busy.count + starting.values.reduce(0, +)
+        guard live >= settings.maxEnvironments else { return true }
         var oldest: (name: String, index: Int, since: ContinuousClock.Instant)?
         for (name, entries) in idle {
             for (index, entry) in entries.enumerated() where !entry.environment.provisioned {
                 if oldest == nil || entry.since < oldest!.since { oldest = (name, index, entry.since) }
             }
         }
-        guard let oldest else { return }
+        guard let oldest else { return false }
         retire(idle[oldest.name]!.remove(at: oldest.index).environment)
+        return true
     }
 
     func reclaimIdle() {
@@ -219,6 +225,10 @@ public actor ProcessExecutor: FunctionExecutor, Service {
             return
         }
         for _ in 0..<max(0, target - have) {
+            guard makeRoom() else {
+                provisionedFailures[name] = "Not enough execution environments: functions.maxEnvironments is \(settings.maxEnvironments)."
+                return
+            }
             let environment = makeEnvironment(definition, provisioned: true)
             starting[name, default: 0] += 1
             Task {

@@ -10,7 +10,8 @@ public struct ProcessExecutorSettings: Sendable {
     public var idleTimeout: Duration = .seconds(300)
     /// Time a runtime (and its extensions) get after SIGTERM before SIGKILL.
     public var shutdownGrace: Duration = .seconds(2)
-    /// The most environments alive at once, across functions.
+    /// The most environments alive at once, across functions. When all of them are busy, an invocation that
+    /// would need another ends at once as `atCapacity` (a throttle); idle ones are shut down to make room.
     public var maxEnvironments = 64
     /// The account and region in ARNs and `AWS_REGION`.
     public var identity = AWSIdentity()
