@@ -37,23 +37,24 @@ public final class ConcurrencyLimiter: Sendable {
 
     /// A slot for one invocation of `name`, or a throttle.
     public func acquire(_ name: String) throws(SpoolError) -> Permit {
-        let result: SpoolError? = state.withLock { state in
+        let result: Result<Permit, SpoolError> = state.withLock { state in
             let running = state.inFlight[name] ?? 0
-            if let reserved = state.reserved[name] {
+            let reserved = state.reserved[name]
+            if let reserved {
                 guard running < reserved else {
-                    return SpoolError.throttled("Rate Exceeded.", reason: "ReservedFunctionConcurrentInvocationLimitExceeded")
+                    return .failure(.throttled("Rate Exceeded.", reason: "ReservedFunctionConcurrentInvocationLimitExceeded"))
                 }
             } else {
                 guard state.unreservedInFlight < accountLimit - state.totalReserved else {
-                    return SpoolError.throttled("Rate Exceeded.", reason: "ConcurrentInvocationLimitExceeded")
+                    return .failure(.throttled("Rate Exceeded.", reason: "ConcurrentInvocationLimitExceeded"))
                 }
                 state.unreservedInFlight += 1
             }
             state.inFlight[name] = running + 1
-            return nil
+            // Which pool the slot came from is decided here, under the same lock, so that release gives it back there.
+            return .success(Permit(name: name, reserved: reserved != nil))
         }
-        if let result { throw result }
-        return Permit(name: name, reserved: state.withLock { $0.reserved[name] != nil })
+        return try result.get()
     }
 
     /// Gives a slot back.
