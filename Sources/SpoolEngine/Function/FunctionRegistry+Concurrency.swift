@@ -17,13 +17,13 @@ extension FunctionRegistry {
         if let provisioned = current.provisionedConcurrency, provisioned > value {
             throw SpoolError(.invalidParameterValue, "Specified ReservedConcurrentExecutions for function is less than the function's provisioned concurrency of \(provisioned).")
         }
-        _ = try await update(reference, revisionID: nil) { $0.reservedConcurrency = value }
+        _ = try await update(reference, revisionID: nil, newRevision: false) { $0.reservedConcurrency = value }
         return value
     }
 
     /// DeleteFunctionConcurrency.
     public func deleteReservedConcurrency(_ reference: FunctionReference) async throws {
-        _ = try await update(reference, revisionID: nil) { $0.reservedConcurrency = nil }
+        _ = try await update(reference, revisionID: nil, newRevision: false) { $0.reservedConcurrency = nil }
     }
 
     /// PutProvisionedConcurrencyConfig for `$LATEST` (Spool has no published versions yet).
@@ -41,7 +41,7 @@ extension FunctionRegistry {
         guard value <= limiter.accountLimit - limiter.unreservedMinimum else {
             throw SpoolError(.invalidParameterValue, "Requested Provisioned Concurrency exceeds the account's unreserved concurrency.")
         }
-        let updated = try await update(reference, revisionID: nil) { definition in
+        let updated = try await update(reference, revisionID: nil, newRevision: false) { definition in
             definition.provisionedConcurrency = value
             definition.provisionedLastModified = self.clock.now()
         }
@@ -63,7 +63,7 @@ extension FunctionRegistry {
         guard current.provisionedConcurrency != nil else {
             throw SpoolError(.provisionedConcurrencyConfigNotFound, "No Provisioned Concurrency Config found for this function")
         }
-        _ = try await update(reference, revisionID: nil) { definition in
+        _ = try await update(reference, revisionID: nil, newRevision: false) { definition in
             definition.provisionedConcurrency = nil
             definition.provisionedLastModified = nil
         }

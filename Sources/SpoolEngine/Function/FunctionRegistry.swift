@@ -81,10 +81,7 @@ public final class FunctionRegistry: Sendable {
     /// CreateFunction: validates the settings, unpacks the code, stores the function.
     public func create(name: String, settings: FunctionSettings, zip: Data, tags: [String: String]) async throws -> FunctionDefinition {
         guard FunctionReference.isValidName(name) else { throw FunctionReference.invalid(name) }
-        guard settings.runtime != nil else {
-            throw SpoolError(.invalidParameterValue, "Runtime and Handler are mandatory parameters for functions created with deployment packages.")
-        }
-        guard settings.handler != nil else {
+        guard settings.runtime != nil, settings.handler != nil else {
             throw SpoolError(.invalidParameterValue, "Runtime and Handler are mandatory parameters for functions created with deployment packages.")
         }
         var definition = FunctionDefinition(name: name, executor: .process, revisionID: Self.newRevision(), lastModified: clock.now())
@@ -169,17 +166,23 @@ public final class FunctionRegistry: Sendable {
         await executor.functionChanged(name: stored.name, to: stored)
     }
 
-    /// Applies `change` to the current definition under its revision, stores it with a new revision, and
-    /// retires environments of the old one.
-    func update(_ reference: FunctionReference, revisionID: String?, _ change: (inout FunctionDefinition) throws -> Void) async throws -> FunctionDefinition {
+    /// Applies `change` to the current definition under its revision and tells the executor.
+    ///
+    /// A change to code or configuration (`newRevision`) gets a new revision and `LastModified`, and
+    /// environments of the old revision are retired. Concurrency settings and tags describe the function
+    /// without changing what runs, so they keep the revision and its warm environments.
+    func update(_ reference: FunctionReference, revisionID: String?, newRevision: Bool = true,
+                _ change: (inout FunctionDefinition) throws -> Void) async throws -> FunctionDefinition {
         let current = try await function(reference)
         if let revisionID, revisionID != current.revisionID {
             throw SpoolError(.preconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
         }
         var next = current
         try change(&next)
-        next.revisionID = Self.newRevision()
-        next.lastModified = clock.now()
+        if newRevision {
+            next.revisionID = Self.newRevision()
+            next.lastModified = clock.now()
+        }
         let stored = try await store.updateFunction(next, expectedRevision: current.revisionID)
         remember(stored)
         await executor.functionChanged(name: stored.name, to: stored)
