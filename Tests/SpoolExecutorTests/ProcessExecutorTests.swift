@@ -40,6 +40,17 @@ struct ProcessExecutorTests {
         await executor.shutdownAll()
     }
 
+    @Test("the log keeps the order in which the function printed its lines")
+    func logOrder() async throws {
+        let fixture = try FunctionFixture.python("import sys\ndef handler(event, context):\n    for i in range(300):\n        print('line', i)\n        print('err', i, file=sys.stderr) if i % 50 == 0 else None\n    return 1\n")
+        defer { fixture.remove() }
+        let executor = ProcessExecutor(settings: testSettings())
+        let outcome = await executor.invoke(fixture.request())
+        let numbers = outcome.log.split(separator: "\n").filter { $0.hasPrefix("line ") }.compactMap { Int($0.dropFirst(5)) }
+        #expect(numbers == Array(0..<300))
+        await executor.shutdownAll()
+    }
+
     @Test("a raised exception is a function error carrying awslambdaric's error document")
     func functionError() async throws {
         let fixture = try FunctionFixture.python("def handler(event, context):\n    raise ValueError('bad input')\n")
@@ -117,10 +128,14 @@ struct ProcessExecutorTests {
         defer { fixture.remove() }
         try FileManager.default.removeItem(atPath: fixture.directory + "/bootstrap")
         fixture.definition.revisionID = "r2"
-        let executor = ProcessExecutor(settings: testSettings())
+        var settings = testSettings()
+        settings.temporaryRoot = fixture.directory + "/tmp-root"
+        let executor = ProcessExecutor(settings: settings)
         let outcome = await executor.invoke(fixture.request())
         #expect(outcome.status == .systemFailure(.spawnFailed))
         #expect(outcome.text.contains("Runtime.InvalidEntrypoint"))
+        // The failed environment was shut down: its temporary directory is gone.
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: settings.temporaryRoot)) ?? []).isEmpty)
         await executor.shutdownAll()
     }
 

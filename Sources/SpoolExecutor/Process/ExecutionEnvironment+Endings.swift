@@ -86,10 +86,13 @@ extension ExecutionEnvironment {
     /// been quiet for 1 ms with the runtime back in `next` (it printed everything before asking), or quiet
     /// for 3 ms otherwise (a bootstrap still busy between invocations); never more than 50 ms.
     func settleLogs() async {
-        let started = ContinuousClock.now
-        while ContinuousClock.now - started < .milliseconds(50) {
-            let quiet = ContinuousClock.now - max(lastLineAt, started)
-            if phase == .dead || quiet > .milliseconds(3) || (runtimeWaiting != nil && quiet > .milliseconds(1)) { return }
+        let started = DispatchTime.now().uptimeNanoseconds
+        while DispatchTime.now().uptimeNanoseconds - started < 50_000_000 {
+            // Read the last line's time first: a line printed in between must not make `quiet` negative.
+            let last = max(output.lastPrintedAt, started)
+            let now = DispatchTime.now().uptimeNanoseconds
+            let quiet = now > last ? now - last : 0
+            if phase == .dead || quiet > 3_000_000 || (runtimeWaiting != nil && quiet > 1_000_000) { return }
             try? await Task.sleep(for: .microseconds(500))
         }
     }

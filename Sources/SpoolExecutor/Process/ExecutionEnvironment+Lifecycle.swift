@@ -5,7 +5,15 @@ import SpoolModel
 /// Init, invoke and shutdown of an execution environment.
 extension ExecutionEnvironment {
     /// Starts the Runtime API, the extensions and the runtime, and waits until all of them wait for events.
+    /// On any failure the environment is shut down, so nothing it started (listener, extensions, runtime,
+    /// temporary directory) outlives it.
     func initialize() async -> InitResult {
+        let result = await start()
+        if case .failed = result { await shutdown(reason: "FAILURE") }
+        return result
+    }
+
+    private func start() async -> InitResult {
         phase = .initializing
         let started = ContinuousClock.now
         let root = function.codeDirectory ?? "/nonexistent"
@@ -26,7 +34,7 @@ extension ExecutionEnvironment {
             let child = await ChildProcess.spawn(
                 name: (path as NSString).lastPathComponent, executable: path, arguments: [],
                 environment: EnvironmentVariables.extensionVariables(from: variables), workingDirectory: root,
-                guard: OrphanGuard(directory: settings.stateDirectory), onLine: { [weak self] line in Task { await self?.appendLine(line) } }
+                guard: OrphanGuard(directory: settings.stateDirectory), onLine: lineSink
             )
             extensionProcesses.append(child)
         }
@@ -50,8 +58,7 @@ extension ExecutionEnvironment {
         }
         let child = await ChildProcess.spawn(
             name: "runtime", executable: command.executable, arguments: command.arguments, environment: variables,
-            workingDirectory: root, guard: OrphanGuard(directory: settings.stateDirectory),
-            onLine: { [weak self] line in Task { await self?.appendLine(line) } }
+            workingDirectory: root, guard: OrphanGuard(directory: settings.stateDirectory), onLine: lineSink
         )
         runtime = child
         if case .failedToStart(let reason)? = child.exit {
@@ -81,12 +88,11 @@ extension ExecutionEnvironment {
             let duration = (ContinuousClock.now - started).milliseconds
             // A provisioned environment initialized ahead of time: no invocation waited for it, so none reports it.
             unreportedInitMs = provisioned ? nil : duration
-            if provisioned { initLines = [] }
+            if provisioned { output.dropInitLines() }
             phase = .ready
             logger.debug("environment initialized", metadata: ["initMs": "\(Int(duration))"])
             return .ready(durationMs: duration)
         case .failed:
-            await shutdown(reason: "FAILURE")
             return result
         }
     }
@@ -117,10 +123,7 @@ extension ExecutionEnvironment {
         let deadlineMs = WallClock().now() + Int64(function.timeoutSeconds) * 1000
         let invocation = RuntimeInvocation(requestID: request.requestID, deadlineMs: deadlineMs, invokedFunctionARN: request.invokedFunctionARN,
                                            traceID: request.traceID, clientContext: request.clientContext, payload: request.payload)
-        var newLog = InvocationLog(requestID: request.requestID)
-        if unreportedInitMs != nil { for line in initLines { newLog.append(line) } }
-        initLines = []
-        log = newLog
+        output.begin(InvocationLog(requestID: request.requestID), includingInit: unreportedInitMs != nil)
         let initMs = unreportedInitMs
         unreportedInitMs = nil
         deliver(ExtensionEvent(json: Self.invokeEventJSON(invocation)), to: "INVOKE")
@@ -156,8 +159,8 @@ extension ExecutionEnvironment {
         outcome.durationMs = duration
         outcome.initDurationMs = initMs
         outcome.maxMemoryUsedMB = memory
-        outcome.log = (log ?? newLog).finished(durationMs: duration, memorySizeMB: function.memorySizeMB, maxMemoryUsedMB: memory, initDurationMs: initMs)
-        log = nil
+        let log = output.end() ?? InvocationLog(requestID: request.requestID)
+        outcome.log = log.finished(durationMs: duration, memorySizeMB: function.memorySizeMB, maxMemoryUsedMB: memory, initDurationMs: initMs)
         current = nil
         if phase == .invoking { phase = .ready }
         return outcome

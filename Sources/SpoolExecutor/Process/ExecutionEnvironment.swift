@@ -39,6 +39,7 @@ actor ExecutionEnvironment {
     nonisolated let id: Int
     nonisolated let function: FunctionDefinition
     nonisolated let provisioned: Bool
+    nonisolated let output = EnvironmentOutput()
     let settings: ProcessExecutorSettings
     let logger: Logger
 
@@ -54,9 +55,6 @@ actor ExecutionEnvironment {
     var initWaiter: CheckedContinuation<InitResult, Never>?
     var readyWaiters: [CheckedContinuation<Bool, Never>] = []
     var initError: (type: String, payload: ByteBuffer)?
-    var log: InvocationLog?
-    var initLines: [String] = []
-    var lastLineAt = ContinuousClock.now
     var unreportedInitMs: Double?
     var temporaryDirectory: String?
     var timedOut = false
@@ -160,16 +158,12 @@ actor ExecutionEnvironment {
 
     // MARK: Log
 
-    /// A line the runtime or an extension printed: part of the current invocation's log, or of init.
-    func appendLine(_ line: String) {
-        lastLineAt = .now
-        if log != nil {
-            log!.append(line)
-        } else {
-            initLines.append(line)
-            if initLines.count > 200 { initLines.removeFirst() }
+    /// Where the runtime's and extensions' output lines go: straight into the log, and to Spool's debug log.
+    nonisolated var lineSink: @Sendable (String) -> Void {
+        { [output, logger] line in
+            let requestID = output.append(line)
+            logger.debug("\(line)", metadata: ["requestId": "\(requestID ?? "init")"])
         }
-        logger.debug("\(line)", metadata: ["requestId": "\(log?.requestID ?? "init")"])
     }
 
     // MARK: Helpers

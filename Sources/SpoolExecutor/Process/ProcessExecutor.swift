@@ -60,7 +60,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
                     busy[ObjectIdentifier(environment)] = nil
                     // A failed init is retried at the next invocation, on a fresh environment.
                     var log = InvocationLog(requestID: request.requestID)
-                    for line in await environment.initLines { log.append(line) }
+                    for line in environment.output.initLines { log.append(line) }
                     var outcome = InvocationOutcome(status: status, payload: payload)
                     outcome.log = log.finished(durationMs: 0, memorySizeMB: request.function.memorySizeMB, maxMemoryUsedMB: nil, initDurationMs: nil)
                     return outcome
