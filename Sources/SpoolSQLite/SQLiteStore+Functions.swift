@@ -71,6 +71,8 @@ extension SQLiteStore: FunctionStore {
         try await write { db in
             let existing = try Row.fetchOne(db, sql: "SELECT definition FROM function WHERE name = ?", arguments: [name]).flatMap(Self.functionDefinition)
             try db.execute(sql: "DELETE FROM function WHERE name = ?", arguments: [name])
+            // Its asynchronous settings go with it; its waiting events stay and become dead letters when claimed.
+            try db.execute(sql: "DELETE FROM event_invoke_config WHERE function_name = ?", arguments: [name])
             return existing
         }
     }

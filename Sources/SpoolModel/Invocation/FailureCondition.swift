@@ -1,0 +1,12 @@
+/// Why an asynchronous event was given up, the `condition` of its failure record and the `reason` of
+/// its dead letter. The `dead_letter.reason` CHECK lists the same values.
+public enum FailureCondition: String, Sendable, Codable, CaseIterable {
+    /// The function failed on its first attempt and every retry `MaximumRetryAttempts` allowed.
+    case retriesExhausted = "RetriesExhausted"
+    /// The event reached `MaximumEventAgeInSeconds`, or its next retry would have landed past it.
+    case eventAgeExceeded = "EventAgeExceeded"
+    /// The function's reserved concurrency is 0: events go to failure handling without being run.
+    case zeroReservedConcurrency = "ZeroReservedConcurrency"
+    /// The function was deleted while the event waited (Spool keeps such events as dead letters).
+    case functionDeleted = "FunctionDeleted"
+}

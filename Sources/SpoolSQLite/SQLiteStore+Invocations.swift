@@ -1,0 +1,185 @@
+import Foundation
+import GRDB
+import SpoolModel
+import SpoolStorage
+
+/// Asynchronous events: enqueue (with idempotency keys), claim under a lease, settle with effects.
+extension SQLiteStore: InvocationStore {
+    static let invocationColumns = """
+        id, lease_epoch, request_id, function_name, qualifier, payload, enqueued_at, invoke_count, function_errors,
+        system_retries, last_error, replay_of
+        """
+
+    /// The claim: one statement, served by `invocation_claim` (function_name = ? AND visible_at <= ?), in claim order.
+    static let invocationClaimSQL = """
+        UPDATE invocation
+        SET state = 'running', visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, invoke_count = invoke_count + 1
+        WHERE id IN (
+            SELECT id FROM invocation WHERE function_name = :function AND visible_at <= :now
+            ORDER BY visible_at, id LIMIT :limit)
+        RETURNING \(invocationColumns)
+        """
+
+    public func enqueueInvocations(_ params: EnqueueInvocationsParams) async throws -> [EnqueuedInvocation] {
+        try await write { db in
+            try params.invocations.map { try Self.enqueue(db, $0, now: params.now) }
+        }
+    }
+
+    /// Inserts one event unless its idempotency key repeats within the window.
+    static func enqueue(_ db: Database, _ invocation: NewInvocation, now: Millis) throws -> EnqueuedInvocation {
+        if let key = invocation.idempotencyKey {
+            if let first = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT request_id FROM invocation_idempotency WHERE function_name = ? AND key = ? AND expires_at > ?"),
+                arguments: [invocation.functionName, key, now]
+            ) {
+                return EnqueuedInvocation(requestID: first, stored: false)
+            }
+            try db.cachedStatement(sql: """
+                INSERT INTO invocation_idempotency (function_name, key, request_id, expires_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(function_name, key) DO UPDATE SET request_id = excluded.request_id, expires_at = excluded.expires_at
+                """).execute(arguments: [invocation.functionName, key, invocation.requestID, invocation.idempotencyExpiresAt])
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO invocation (request_id, function_name, qualifier, payload, state, enqueued_at, visible_at, replay_of)
+            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+            """).execute(arguments: [invocation.requestID, invocation.functionName, invocation.qualifier, invocation.payload, now, now,
+                                     invocation.replayOf])
+        return EnqueuedInvocation(requestID: invocation.requestID, stored: true)
+    }
+
+    public func claimInvocations(_ params: ClaimInvocationsParams) async throws -> [ClaimedInvocation] {
+        try await write { db in
+            let rows = try Row.fetchAll(db.cachedStatement(sql: Self.invocationClaimSQL), arguments: [
+                "leaseUntil": params.leaseUntil, "function": params.functionName, "now": params.now, "limit": params.limit,
+            ])
+            return rows.map(Self.claimedInvocation)
+        }
+    }
+
+    static func claimedInvocation(_ row: Row) -> ClaimedInvocation {
+        ClaimedInvocation(
+            id: row["id"], epoch: row["lease_epoch"], requestID: row["request_id"], functionName: row["function_name"],
+            qualifier: row["qualifier"], payload: row["payload"], enqueuedAt: row["enqueued_at"], invokeCount: row["invoke_count"],
+            functionErrors: row["function_errors"], systemRetries: row["system_retries"],
+            lastError: ColumnJSON.decode(InvocationFailure.self, row["last_error"]), replayOf: row["replay_of"]
+        )
+    }
+
+    /// `EXPLAIN QUERY PLAN` of the invocation claim, to check it searches `invocation_claim`.
+    public func invocationClaimPlan() async throws -> [String] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + Self.invocationClaimSQL,
+                             arguments: ["leaseUntil": 2, "function": "f", "now": 1, "limit": 10])
+                .map { row -> String in row["detail"] }
+        }
+    }
+
+    public func settleInvocation(_ params: SettleInvocationParams) async throws -> SettleOutcome {
+        try await write { db in
+            switch params.transition {
+            case .finish:
+                try db.cachedStatement(sql: "DELETE FROM invocation WHERE id = ? AND lease_epoch = ?").execute(arguments: [params.id, params.epoch])
+            case .retry(let visibleAt, let failure, let uncountInvoke):
+                let consumes = failure.consumesAttempt
+                try db.cachedStatement(sql: """
+                    UPDATE invocation SET state = 'queued', visible_at = :visibleAt,
+                      function_errors = function_errors + :functionError,
+                      system_retries = CASE WHEN :functionError = 1 THEN 0 ELSE system_retries + 1 END,
+                      invoke_count = max(invoke_count - :uncount, 0),
+                      last_error = CASE WHEN :functionError = 1 OR last_error IS NULL THEN :error ELSE last_error END
+                    WHERE id = :id AND lease_epoch = :epoch
+                    """).execute(arguments: [
+                        "visibleAt": visibleAt, "functionError": consumes ? 1 : 0, "uncount": uncountInvoke ? 1 : 0,
+                        "error": ColumnJSON.encode(failure), "id": params.id, "epoch": params.epoch,
+                    ])
+            }
+            guard db.changesCount == 1 else { return SettleOutcome(settled: false) }
+            var outcome = SettleOutcome(settled: true)
+            for effect in params.effects {
+                try Self.apply(effect, db, now: params.now, outcome: &outcome)
+            }
+            return outcome
+        }
+    }
+
+    /// Applies one effect of a settle inside its transaction. A destination that no longer exists is
+    /// reported, not thrown: the settle itself must still commit.
+    static func apply(_ effect: InvocationEffect, _ db: Database, now: Millis, outcome: inout SettleOutcome) throws {
+        switch effect {
+        case .sendMessage(let queueName, let message):
+            guard let queueID = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT id FROM queue WHERE name = ? AND deleted_at IS NULL"), arguments: [queueName]
+            ) else {
+                outcome.undelivered.append("queue \(queueName) does not exist")
+                return
+            }
+            let queue = try QueueRuntime.fetch(db, id: queueID)
+            do {
+                _ = try insert(db, message: message, into: queue, now: now)
+                outcome.queuesSent.append(queueID)
+            } catch let error as SpoolError {
+                outcome.undelivered.append("queue \(queueName): \(error.message)")
+            }
+        case .invoke(let invocation):
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM function WHERE name = ?"), arguments: [invocation.functionName]) == true else {
+                outcome.undelivered.append("function \(invocation.functionName) does not exist")
+                return
+            }
+            _ = try enqueue(db, invocation, now: now)
+            outcome.functionsInvoked.append(invocation.functionName)
+        case .post(let url, let body):
+            try db.cachedStatement(sql: "INSERT INTO destination_delivery (url, body, created_at, visible_at) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [url, body, now, now])
+        case .deadLetter(let letter):
+            try db.cachedStatement(sql: """
+                INSERT INTO dead_letter (request_id, function_name, qualifier, payload, reason, attempts, last_error, enqueued_at,
+                                         failed_at, replay_of)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [
+                    letter.requestID, letter.functionName, letter.qualifier, letter.payload, letter.reason.rawValue, letter.attempts,
+                    letter.lastError.map { ColumnJSON.encode($0) }, letter.enqueuedAt, letter.failedAt, letter.replayOf,
+                ])
+        }
+    }
+
+    public func earliestInvocation(function: String) async throws -> Millis? {
+        try await read { db in
+            try Millis.fetchOne(db.cachedStatement(sql: "SELECT min(visible_at) FROM invocation WHERE function_name = ?"), arguments: [function])
+        }
+    }
+
+    public func functionsWithInvocations() async throws -> [String] {
+        try await read { db in
+            // One index seek per function, so the cost follows the number of functions, not of events.
+            var names: [String] = []
+            var last = ""
+            while let next = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT function_name FROM invocation WHERE function_name > ? ORDER BY function_name LIMIT 1"),
+                arguments: [last]
+            ) {
+                names.append(next)
+                last = next
+            }
+            return names
+        }
+    }
+
+    public func invocationBacklog(function: String) async throws -> (count: Int, oldestEnqueuedAt: Millis?) {
+        try await read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT count(*) AS n, min(enqueued_at) AS oldest FROM invocation WHERE function_name = ?",
+                                       arguments: [function])
+            return (row?["n"] ?? 0, row?["oldest"])
+        }
+    }
+
+    public func pruneIdempotencyKeys(now: Millis, limit: Int) async throws -> Int {
+        try await write { db in
+            try db.execute(sql: """
+                DELETE FROM invocation_idempotency WHERE (function_name, key) IN (
+                  SELECT function_name, key FROM invocation_idempotency WHERE expires_at <= ? LIMIT ?)
+                """, arguments: [now, limit])
+            return db.changesCount
+        }
+    }
+}

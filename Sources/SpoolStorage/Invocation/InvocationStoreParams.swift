@@ -1,0 +1,215 @@
+import SpoolModel
+
+// The inputs and results of `InvocationStore` operations; each input carries `now`.
+
+/// One accepted event.
+public struct NewInvocation: Sendable, Equatable {
+    public var requestID: String
+    public var functionName: String
+    public var qualifier: String?
+    public var payload: String
+    /// `Idempotency-Key`, with the time its window ends.
+    public var idempotencyKey: String?
+    public var idempotencyExpiresAt: Millis
+    /// The dead letter this event replays.
+    public var replayOf: Int64?
+
+    public init(requestID: String, functionName: String, qualifier: String?, payload: String, idempotencyKey: String? = nil,
+                idempotencyExpiresAt: Millis = 0, replayOf: Int64? = nil) {
+        self.requestID = requestID
+        self.functionName = functionName
+        self.qualifier = qualifier
+        self.payload = payload
+        self.idempotencyKey = idempotencyKey
+        self.idempotencyExpiresAt = idempotencyExpiresAt
+        self.replayOf = replayOf
+    }
+}
+
+public struct EnqueueInvocationsParams: Sendable {
+    public var invocations: [NewInvocation]
+    public var now: Millis
+
+    public init(invocations: [NewInvocation], now: Millis) {
+        self.invocations = invocations
+        self.now = now
+    }
+}
+
+/// What enqueueing one event did.
+public struct EnqueuedInvocation: Sendable, Equatable {
+    /// The event's request id: the new one, or the first request's when the idempotency key repeated.
+    public var requestID: String
+    /// `false` when an idempotency key repeated and nothing was stored.
+    public var stored: Bool
+
+    public init(requestID: String, stored: Bool) {
+        self.requestID = requestID
+        self.stored = stored
+    }
+}
+
+public struct ClaimInvocationsParams: Sendable {
+    public var functionName: String
+    public var limit: Int
+    public var leaseUntil: Millis
+    public var now: Millis
+
+    public init(functionName: String, limit: Int, leaseUntil: Millis, now: Millis) {
+        self.functionName = functionName
+        self.limit = limit
+        self.leaseUntil = leaseUntil
+        self.now = now
+    }
+}
+
+/// A leased event. `(id, epoch)` is its receipt.
+public struct ClaimedInvocation: Sendable, Equatable {
+    public var id: Int64
+    public var epoch: Int64
+    public var requestID: String
+    public var functionName: String
+    public var qualifier: String?
+    public var payload: String
+    public var enqueuedAt: Millis
+    /// Invocations started for the event, this one included.
+    public var invokeCount: Int
+    public var functionErrors: Int
+    public var systemRetries: Int
+    public var lastError: InvocationFailure?
+    public var replayOf: Int64?
+
+    public init(id: Int64, epoch: Int64, requestID: String, functionName: String, qualifier: String?, payload: String, enqueuedAt: Millis,
+                invokeCount: Int, functionErrors: Int, systemRetries: Int, lastError: InvocationFailure?, replayOf: Int64?) {
+        self.id = id
+        self.epoch = epoch
+        self.requestID = requestID
+        self.functionName = functionName
+        self.qualifier = qualifier
+        self.payload = payload
+        self.enqueuedAt = enqueuedAt
+        self.invokeCount = invokeCount
+        self.functionErrors = functionErrors
+        self.systemRetries = systemRetries
+        self.lastError = lastError
+        self.replayOf = replayOf
+    }
+}
+
+/// What settling an event does to its row.
+public enum InvocationTransition: Sendable, Equatable {
+    /// The event is done (success or final failure): the row goes.
+    case finish
+    /// The event runs again at `visibleAt`. A function error counts an attempt; a throttle or system
+    /// failure counts a back-off step, and its invocation is not counted (`uncountInvoke`) when the
+    /// function never ran.
+    case retry(visibleAt: Millis, failure: InvocationFailure, uncountInvoke: Bool)
+}
+
+/// Something settling an event causes, written in the same transaction.
+public enum InvocationEffect: Sendable, Equatable {
+    /// Send a message to a Spool queue (destination records, dead-letter messages).
+    case sendMessage(queueName: String, message: OutgoingMessage)
+    /// Enqueue an asynchronous event for another function (a function destination).
+    case invoke(NewInvocation)
+    /// POST a record to a URL, through the delivery outbox.
+    case post(url: String, body: String)
+    /// Keep the event in the dead-letter table.
+    case deadLetter(DeadLetter)
+}
+
+public struct SettleInvocationParams: Sendable {
+    public var id: Int64
+    public var epoch: Int64
+    public var transition: InvocationTransition
+    public var effects: [InvocationEffect]
+    public var now: Millis
+
+    public init(id: Int64, epoch: Int64, transition: InvocationTransition, effects: [InvocationEffect], now: Millis) {
+        self.id = id
+        self.epoch = epoch
+        self.transition = transition
+        self.effects = effects
+        self.now = now
+    }
+}
+
+/// What settling did.
+public struct SettleOutcome: Sendable, Equatable {
+    /// `false` when the lease was stale and nothing changed.
+    public var settled: Bool
+    /// Queues that received a message, so their receivers can be woken.
+    public var queuesSent: [Int64]
+    /// Functions that received an event, with its request id.
+    public var functionsInvoked: [String]
+    /// Effects that could not be applied (a destination that no longer exists), described for the log.
+    public var undelivered: [String]
+
+    public init(settled: Bool, queuesSent: [Int64] = [], functionsInvoked: [String] = [], undelivered: [String] = []) {
+        self.settled = settled
+        self.queuesSent = queuesSent
+        self.functionsInvoked = functionsInvoked
+        self.undelivered = undelivered
+    }
+}
+
+public struct ReplayDeadLettersParams: Sendable {
+    public var filter: DeadLetterFilter
+    public var afterID: Int64
+    public var limit: Int
+    /// Replay dead letters already replayed too.
+    public var force: Bool
+    /// Makes the request id of each new event.
+    public var makeRequestID: @Sendable () -> String
+    public var now: Millis
+
+    public init(filter: DeadLetterFilter, afterID: Int64, limit: Int, force: Bool, makeRequestID: @escaping @Sendable () -> String, now: Millis) {
+        self.filter = filter
+        self.afterID = afterID
+        self.limit = limit
+        self.force = force
+        self.makeRequestID = makeRequestID
+        self.now = now
+    }
+}
+
+/// One transaction's worth of a replay.
+public struct ReplayChunk: Sendable, Equatable {
+    /// Dead letters looked at (matching the filter), replayed or skipped.
+    public var examined: Int
+    public var replayed: Int
+    /// Skipped because already replayed (without force) or because their function no longer exists.
+    public var skipped: Int
+    /// The last id looked at, where the next chunk starts; `nil` when nothing matched.
+    public var lastID: Int64?
+    /// Functions that received events.
+    public var functions: [String]
+
+    public init(examined: Int, replayed: Int, skipped: Int, lastID: Int64?, functions: [String]) {
+        self.examined = examined
+        self.replayed = replayed
+        self.skipped = skipped
+        self.lastID = lastID
+        self.functions = functions
+    }
+}
+
+/// A leased http destination delivery.
+public struct DestinationDelivery: Sendable, Equatable {
+    public var id: Int64
+    public var epoch: Int64
+    public var url: String
+    public var body: String
+    public var createdAt: Millis
+    /// Tries so far, this one included.
+    public var attempts: Int
+
+    public init(id: Int64, epoch: Int64, url: String, body: String, createdAt: Millis, attempts: Int) {
+        self.id = id
+        self.epoch = epoch
+        self.url = url
+        self.body = body
+        self.createdAt = createdAt
+        self.attempts = attempts
+    }
+}
