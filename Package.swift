@@ -68,6 +68,7 @@ let package = Package(
             name: "SpoolEngine",
             dependencies: [
                 "SpoolModel", "SpoolStorage", "SpoolExecutor",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -20,19 +20,39 @@ public enum SpoolRouter {
         }
     }
 
+    /// What the Lambda API and the admin API serve.
+    public struct LambdaServices: Sendable {
+        public var registry: FunctionRegistry
+        public var invoker: FunctionInvoker
+        public var asyncInvocations: AsyncInvocations
+        public var eventInvokeConfigs: EventInvokeConfigs
+        public var deadLetters: DeadLetters
+
+        public init(registry: FunctionRegistry, invoker: FunctionInvoker, asyncInvocations: AsyncInvocations,
+                    eventInvokeConfigs: EventInvokeConfigs, deadLetters: DeadLetters) {
+            self.registry = registry
+            self.invoker = invoker
+            self.asyncInvocations = asyncInvocations
+            self.eventInvokeConfigs = eventInvokeConfigs
+            self.deadLetters = deadLetters
+        }
+    }
+
     /// - Parameters:
     ///   - queues: the SQS capability.
-    ///   - functions: the function registry and synchronous invoker, for the Lambda API.
+    ///   - lambda: functions, invocation and dead letters, for the Lambda API and the admin API.
     ///   - defaultBaseURL: `http://host:port`, for queue URLs when a request has no `Host` header.
     public static func build(
-        queues: QueueService, functions: (registry: FunctionRegistry, invoker: FunctionInvoker), health: HealthInfo,
+        queues: QueueService, lambda: LambdaServices, health: HealthInfo,
         defaultBaseURL: String, logger: Logger = Logger(label: "spool.http")
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))
         let sqs = SQSHandler(queues: queues, defaultBaseURL: defaultBaseURL, logger: logger)
-        LambdaHandler(registry: functions.registry, invoker: functions.invoker, defaultBaseURL: defaultBaseURL, logger: logger)
+        LambdaHandler(registry: lambda.registry, invoker: lambda.invoker, asyncInvocations: lambda.asyncInvocations,
+                      eventInvokeConfigs: lambda.eventInvokeConfigs, defaultBaseURL: defaultBaseURL, logger: logger)
             .addRoutes(to: router)
+        AdminHandler(deadLetters: lambda.deadLetters, logger: logger).addRoutes(to: router)
         router.get("/health") { _, _ -> Response in
             AWSJSON.response(health, contentType: "application/json", requestID: "health")
         }

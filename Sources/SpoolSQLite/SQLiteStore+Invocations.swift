@@ -131,6 +131,7 @@ extension SQLiteStore: InvocationStore {
         case .post(let url, let body):
             try db.cachedStatement(sql: "INSERT INTO destination_delivery (url, body, created_at, visible_at) VALUES (?, ?, ?, ?)")
                 .execute(arguments: [url, body, now, now])
+            outcome.postsQueued += 1
         case .deadLetter(let letter):
             try db.cachedStatement(sql: """
                 INSERT INTO dead_letter (request_id, function_name, qualifier, payload, reason, attempts, last_error, enqueued_at,

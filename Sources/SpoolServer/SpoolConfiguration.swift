@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Logging
+import SpoolEngine
 import SpoolModel
 import SpoolSQLite
 
@@ -40,12 +41,31 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public var shutdownGraceMs = 2000
     /// `functions.python`, `SPOOL_FUNCTIONS_PYTHON`: the interpreter that runs `python3.x` functions (it needs awslambdaric).
     public var python = "python3"
+    /// `async.retryBaseDelayMs`, `SPOOL_ASYNC_RETRY_BASE_DELAY_MS`: after a function error the n-th retry waits n × this (AWS: 60 s).
+    public var asyncRetryBaseDelayMs = 60_000
+    /// `async.throttleBaseDelayMs`, `SPOOL_ASYNC_THROTTLE_BASE_DELAY_MS`: first back-off after a throttle or system failure (AWS: 1 s).
+    public var asyncThrottleBaseDelayMs = 1_000
+    /// `async.throttleMaxDelayMs`, `SPOOL_ASYNC_THROTTLE_MAX_DELAY_MS`: the longest such back-off (AWS: 5 min).
+    public var asyncThrottleMaxDelayMs = 300_000
+    /// `async.idempotencyWindowSeconds`, `SPOOL_ASYNC_IDEMPOTENCY_WINDOW_SECONDS`: how long an `Idempotency-Key` is remembered.
+    public var asyncIdempotencyWindowSeconds = 3_600
+    /// `async.claimBatch`, `SPOOL_ASYNC_CLAIM_BATCH`: events of one function claimed per dispatch round (the fairness quantum).
+    public var asyncClaimBatch = 10
     /// `functions.declared` (file only): functions declared in the configuration file, re-applied at every start.
     public var declaredFunctions: [DeclaredFunction] = []
     /// The folder of the configuration file, against which declared code directories are resolved.
     public var configurationDirectory = FileManager.default.currentDirectoryPath
 
     public init() {}
+
+    /// The asynchronous invocation settings the engine runs with.
+    public var asyncSettings: AsyncSettings {
+        AsyncSettings(
+            retryPolicy: AsyncRetryPolicy(functionErrorBase: Millis(asyncRetryBaseDelayMs), throttleBase: Millis(asyncThrottleBaseDelayMs),
+                                          throttleMax: Millis(asyncThrottleMaxDelayMs)),
+            idempotencyWindow: Millis(asyncIdempotencyWindowSeconds) * 1_000, claimBatch: asyncClaimBatch
+        )
+    }
 
     /// The AWS identity the settings describe.
     public var identity: AWSIdentity { AWSIdentity(accountID: accountID, region: region) }
@@ -111,6 +131,15 @@ public struct SpoolConfiguration: Sendable, Equatable {
         config.initTimeoutSeconds = try integer(reader, "functions.initTimeoutSeconds", default: config.initTimeoutSeconds, in: 1...900)
         config.shutdownGraceMs = try integer(reader, "functions.shutdownGraceMs", default: config.shutdownGraceMs, in: 0...60_000)
         config.python = reader.string(forKey: "functions.python", default: config.python)
+        config.asyncRetryBaseDelayMs = try integer(reader, "async.retryBaseDelayMs", default: config.asyncRetryBaseDelayMs, in: 1...3_600_000)
+        config.asyncThrottleBaseDelayMs = try integer(reader, "async.throttleBaseDelayMs", default: config.asyncThrottleBaseDelayMs, in: 1...300_000)
+        config.asyncThrottleMaxDelayMs = try integer(reader, "async.throttleMaxDelayMs", default: config.asyncThrottleMaxDelayMs, in: 1...3_600_000)
+        guard config.asyncThrottleMaxDelayMs >= config.asyncThrottleBaseDelayMs else {
+            throw Invalid(key: "async.throttleMaxDelayMs", reason: "must not be less than async.throttleBaseDelayMs")
+        }
+        config.asyncIdempotencyWindowSeconds = try integer(reader, "async.idempotencyWindowSeconds", default: config.asyncIdempotencyWindowSeconds,
+                                                           in: 1...604_800)
+        config.asyncClaimBatch = try integer(reader, "async.claimBatch", default: config.asyncClaimBatch, in: 1...1_000)
         if let file {
             config.configurationDirectory = (URL(fileURLWithPath: file).standardizedFileURL.path as NSString).deletingLastPathComponent
             config.declaredFunctions = try declaredFunctions(inFile: file)
@@ -122,7 +151,8 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public static let keys: Set<String> = [
         "host", "port", "dataDir", "accountId", "region", "durability", "logLevel", "sqs.retentionSweepSeconds", "sqs.moveTaskChunk",
         "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
-        "functions.shutdownGraceMs", "functions.python", "functions.declared",
+        "functions.shutdownGraceMs", "functions.python", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
+        "async.throttleMaxDelayMs", "async.idempotencyWindowSeconds", "async.claimBatch",
     ]
 
     /// swift-configuration reads scalar keys only; the `functions.declared` list is read separately, so the

@@ -19,6 +19,12 @@ public struct SpoolServer: Sendable {
     public let queues: QueueService
     public let functions: FunctionRegistry
     public let invoker: FunctionInvoker
+    /// Asynchronous invocation: intake, dispatch, settings, dead letters and http destinations.
+    public let asyncInvocations: AsyncInvocations
+    public let dispatcher: AsyncDispatcher
+    public let eventInvokeConfigs: EventInvokeConfigs
+    public let deadLetters: DeadLetters
+    let deliverer: DestinationDeliverer
     /// The executor of functions run as child processes; its environments stop with the server.
     public let processExecutor: ProcessExecutor
     let inProcess: InProcessExecutor
@@ -49,6 +55,13 @@ public struct SpoolServer: Sendable {
             codeRoot: (configuration.dataDir as NSString).appendingPathComponent("functions"), identity: configuration.identity, logger: logger
         )
         self.invoker = FunctionInvoker(registry: functions, executor: executor, logger: logger)
+        let asyncSettings = configuration.asyncSettings
+        self.eventInvokeConfigs = EventInvokeConfigs(store: store, registry: functions, queues: queues)
+        self.deliverer = DestinationDeliverer(store: store, policy: asyncSettings.retryPolicy, logger: logger)
+        self.dispatcher = AsyncDispatcher(store: store, registry: functions, executor: executor, configs: eventInvokeConfigs,
+                                          queueSignals: queues.signals, deliveryWakeups: deliverer.wakeups, settings: asyncSettings, logger: logger)
+        self.asyncInvocations = AsyncInvocations(store: store, registry: functions, dispatcher: dispatcher, settings: asyncSettings)
+        self.deadLetters = DeadLetters(store: store, dispatcher: dispatcher)
     }
 
     /// Loads stored functions and applies the ones declared in the configuration file and by the embedding program.
@@ -71,7 +84,9 @@ public struct SpoolServer: Sendable {
     /// The HTTP application, for tests that drive the router in process.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = SpoolRouter.build(
-            queues: queues, functions: (functions, invoker),
+            queues: queues,
+            lambda: .init(registry: functions, invoker: invoker, asyncInvocations: asyncInvocations, eventInvokeConfigs: eventInvokeConfigs,
+                          deadLetters: deadLetters),
             health: .init(version: Self.version, durability: configuration.durability.rawValue),
             defaultBaseURL: "http://\(configuration.host):\(configuration.port)",
             logger: logger
@@ -99,6 +114,9 @@ public struct SpoolServer: Sendable {
                     .init(service: MoveTaskRunner(queues: queues, chunkLimit: configuration.moveTaskChunk, logger: logger)),
                     // Before the HTTP server: it stops after the server drained, so running invocations finish first.
                     .init(service: processExecutor),
+                    // After the executor, so it stops first: it stops claiming and lets running events finish and settle.
+                    .init(service: dispatcher),
+                    .init(service: deliverer),
                     .init(service: application(onServerRunning: onServerRunning)),
                     // Last, so it is told to shut down first: it ends long polls so that the HTTP server can drain.
                     .init(service: LongPollCloser(signals: queues.signals)),

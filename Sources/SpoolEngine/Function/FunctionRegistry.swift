@@ -20,6 +20,7 @@ public final class FunctionRegistry: Sendable {
     let clock: any SpoolClock
     let logger: Logger
     private let cache = Mutex<[String: FunctionDefinition]>([:])
+    private let deletionObservers = Mutex<[@Sendable (String) -> Void]>([])
 
     public init(store: any FunctionStore, executor: any FunctionExecutor, limiter: ConcurrencyLimiter, codeRoot: String,
                 identity: AWSIdentity, clock: any SpoolClock = WallClock(), logger: Logger = Logger(label: "spool.functions")) {
@@ -150,10 +151,16 @@ public final class FunctionRegistry: Sendable {
             throw SpoolError.functionNotFound(identity.functionARN(reference.name))
         }
         cache.withLock { _ = $0.removeValue(forKey: removed.name) }
+        for observer in deletionObservers.withLock({ $0 }) { observer(removed.name) }
         limiter.setReserved(nil, for: removed.name)
         await executor.functionChanged(name: removed.name, to: nil)
         if removed.source == .api { try? FileManager.default.removeItem(atPath: folder(of: removed.name)) }
         logger.info("function deleted", metadata: ["function": "\(removed.name)"])
+    }
+
+    /// Calls `observer` with the name of every function deleted from now on (to drop what is cached about it).
+    public func onDelete(_ observer: @escaping @Sendable (String) -> Void) {
+        deletionObservers.withLock { $0.append(observer) }
     }
 
     /// Creates or replaces a function declared in the configuration file or by the embedding program.

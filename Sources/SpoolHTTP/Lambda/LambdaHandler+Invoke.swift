@@ -5,7 +5,7 @@ import SpoolEngine
 import SpoolExecutor
 import SpoolModel
 
-/// `Invoke` (`RequestResponse` and `DryRun`).
+/// `Invoke` (`RequestResponse`, `DryRun`, and `Event`, which `LambdaHandler+Async` stores).
 extension LambdaHandler {
     static let invocationType = HTTPField.Name("X-Amz-Invocation-Type")!
     static let logType = HTTPField.Name("X-Amz-Log-Type")!
@@ -23,7 +23,7 @@ extension LambdaHandler {
         guard log == "None" || log == "Tail" else {
             throw SpoolError.validation(field: "logType", value: log, constraint: "Member must satisfy enum value set: [None, Tail]")
         }
-        if type == "Event" { throw SpoolError.notSupportedYet("InvocationType Event (asynchronous invocation)") }
+        if type == "Event" { return try await invokeEvent(request, reference, id) }
         let payload: ByteBuffer
         do {
             payload = try await request.body.collect(upTo: FunctionLimits.syncPayloadBytes)

@@ -6,10 +6,12 @@ import SpoolEngine
 import SpoolExecutor
 import SpoolModel
 
-/// Lambda's REST-JSON function API: the registry, concurrency settings and synchronous Invoke.
+/// Lambda's REST-JSON function API: the registry, concurrency settings, Invoke and asynchronous invocation.
 struct LambdaHandler: Sendable {
     let registry: FunctionRegistry
     let invoker: FunctionInvoker
+    let asyncInvocations: AsyncInvocations
+    let eventInvokeConfigs: EventInvokeConfigs
     let defaultBaseURL: String
     let logger: Logger
 
@@ -49,6 +51,7 @@ struct LambdaHandler: Sendable {
         }
         addConcurrencyRoutes(to: router)
         addTagRoutes(to: router)
+        addAsyncRoutes(to: router)
     }
 
     // MARK: Operations

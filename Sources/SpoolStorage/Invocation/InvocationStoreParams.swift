@@ -142,13 +142,16 @@ public struct SettleOutcome: Sendable, Equatable {
     public var queuesSent: [Int64]
     /// Functions that received an event, with its request id.
     public var functionsInvoked: [String]
+    /// Records written to the http delivery outbox.
+    public var postsQueued: Int
     /// Effects that could not be applied (a destination that no longer exists), described for the log.
     public var undelivered: [String]
 
-    public init(settled: Bool, queuesSent: [Int64] = [], functionsInvoked: [String] = [], undelivered: [String] = []) {
+    public init(settled: Bool, queuesSent: [Int64] = [], functionsInvoked: [String] = [], postsQueued: Int = 0, undelivered: [String] = []) {
         self.settled = settled
         self.queuesSent = queuesSent
         self.functionsInvoked = functionsInvoked
+        self.postsQueued = postsQueued
         self.undelivered = undelivered
     }
 }

@@ -1,0 +1,267 @@
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SpoolExecutor
+import SpoolModel
+import SpoolStorage
+import Synchronization
+
+/// Delivers stored asynchronous events to their functions: claims them per function under a lease,
+/// runs them on the executor within the function's concurrency, and settles each outcome with its
+/// retries, destinations and dead letters in one transaction.
+///
+/// Fairness: every dispatch round visits each function with due events, starting after the one served
+/// last, and claims at most `claimBatch` events of each, so one busy function cannot starve the others.
+/// Concurrency: an event is claimed only with a slot of the shared `ConcurrencyLimiter` in hand, so
+/// reserved concurrency and the account limit bound asynchronous and synchronous invocations together;
+/// an event that finds no slot simply waits in the store.
+public final class AsyncDispatcher: Service, Sendable {
+    let store: any InvocationStore
+    let registry: FunctionRegistry
+    let executor: any FunctionExecutor
+    let configs: EventInvokeConfigs
+    let queueSignals: QueueSignals
+    /// Signalled when a settle wrote to the http delivery outbox (the `DestinationDeliverer`'s wake-ups).
+    let deliveryWakeups: QueueSignals
+    let settings: AsyncSettings
+    let random: @Sendable () -> Double
+    let logger: Logger
+    private let wakeups = QueueSignals()
+    private let state = Mutex(State())
+
+    private struct State {
+        /// The earliest time each function may have a claimable event.
+        var due: [String: Millis] = [:]
+        /// Raised by every `notify`, so that a due time read from the store never overwrites a newer notice.
+        var notices: [String: UInt64] = [:]
+        /// Functions that found no free concurrency slot in the last round.
+        var blocked: Set<String> = []
+        var lastServed = ""
+        var running = 0
+        var stopping = false
+    }
+
+    /// How often a function without a free slot looks again when no slot release woke it (a synchronous
+    /// invocation's release does not signal the dispatcher).
+    static let blockedPollMillis: Millis = 50
+    /// The longest sleep with nothing due, a safety net for a missed wake-up.
+    static let idleWaitMillis: Millis = 30_000
+
+    public init(store: any InvocationStore, registry: FunctionRegistry, executor: any FunctionExecutor, configs: EventInvokeConfigs,
+                queueSignals: QueueSignals, deliveryWakeups: QueueSignals, settings: AsyncSettings, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+                logger: Logger = Logger(label: "spool.async")) {
+        self.store = store
+        self.registry = registry
+        self.executor = executor
+        self.configs = configs
+        self.queueSignals = queueSignals
+        self.deliveryWakeups = deliveryWakeups
+        self.settings = settings
+        self.random = random
+        self.logger = logger
+    }
+
+    /// Tells the dispatcher that `function` has an event claimable from `visibleAt`.
+    public func notify(function: String, visibleAt: Millis) {
+        state.withLock { state in
+            state.due[function] = min(state.due[function] ?? .max, visibleAt)
+            state.notices[function, default: 0] &+= 1
+        }
+        wakeups.signal(0)
+    }
+
+    /// Events being run right now.
+    public var running: Int { state.withLock { $0.running } }
+
+    public func run() async throws {
+        for name in try await store.functionsWithInvocations() {
+            if let at = try await store.earliestInvocation(function: name) { notify(function: name, visibleAt: at) }
+        }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                while !self.isStopping {
+                    let seen = self.wakeups.generation(0)
+                    let now = self.registry.clock.now()
+                    var more = false
+                    for name in self.readyFunctions(now) where !self.isStopping {
+                        let claimed = await self.dispatch(name, now: now)
+                        for (invocation, definition, permit) in claimed.work {
+                            group.addTask { await self.execute(invocation, definition: definition, permit: permit) }
+                        }
+                        more = more || claimed.full
+                    }
+                    if more {
+                        await Task.yield()
+                        continue
+                    }
+                    await self.wakeups.wait(0, seen: seen, timeoutMillis: self.nextWake(now))
+                }
+                // Leaving the group waits for every running event: a started invocation is finished and settled.
+            }
+        } onGracefulShutdown: {
+            self.state.withLock { $0.stopping = true }
+            self.wakeups.close()
+        }
+        logger.info("async dispatcher stopped")
+    }
+
+    private var isStopping: Bool { state.withLock { $0.stopping } }
+
+    /// Functions with a due event and a chance of a slot, starting after the one served last.
+    private func readyFunctions(_ now: Millis) -> [String] {
+        state.withLock { state in
+            let ready = state.due.filter { $0.value <= now }.map(\.key).sorted()
+            let (after, before) = (ready.filter { $0 > state.lastServed }, ready.filter { $0 <= state.lastServed })
+            state.blocked = []
+            return after + before
+        }
+    }
+
+    /// Milliseconds until the next due event, or a short poll while a function waits for a slot.
+    private func nextWake(_ now: Millis) -> Millis {
+        state.withLock { state in
+            let next = state.due.values.filter { $0 > now }.min().map { $0 - now } ?? Self.idleWaitMillis
+            return state.blocked.isEmpty ? min(next, Self.idleWaitMillis) : min(next, Self.blockedPollMillis)
+        }
+    }
+
+    private typealias Work = (ClaimedInvocation, FunctionDefinition, ConcurrencyLimiter.Permit)
+
+    /// Claims up to `claimBatch` events of one function, one per free slot. `full` says more may be waiting.
+    private func dispatch(_ name: String, now: Millis) async -> (work: [Work], full: Bool) {
+        let notices = state.withLock { $0.notices[name] ?? 0 }
+        let definition: FunctionDefinition?
+        do {
+            definition = try await registry.function(FunctionReference(name: name))
+        } catch let error as SpoolError where error.code == .resourceNotFound {
+            definition = nil
+        } catch {
+            logger.error("cannot read function", metadata: ["function": "\(name)", "error": "\(error)"])
+            postpone(name, until: now + 1_000)
+            return ([], false)
+        }
+        guard let definition, definition.reservedConcurrency != 0 else {
+            // Events that cannot run go straight to failure handling, without retries.
+            return (await failWithoutRunning(name, definition: definition, now: now, notices: notices), false)
+        }
+        var permits: [ConcurrencyLimiter.Permit] = []
+        while permits.count < settings.claimBatch, let permit = try? registry.limiter.acquire(name) { permits.append(permit) }
+        guard !permits.isEmpty else {
+            _ = state.withLock { $0.blocked.insert(name) }
+            return ([], false)
+        }
+        let lease = now + Millis(definition.timeoutSeconds) * 1_000 + settings.leaseMargin
+        let claimed: [ClaimedInvocation]
+        do {
+            claimed = try await store.claimInvocations(ClaimInvocationsParams(functionName: name, limit: permits.count, leaseUntil: lease, now: now))
+        } catch {
+            for permit in permits { registry.limiter.release(permit) }
+            logger.error("claim failed", metadata: ["function": "\(name)", "error": "\(error)"])
+            postpone(name, until: now + 1_000)
+            return ([], false)
+        }
+        for permit in permits.dropFirst(claimed.count) { registry.limiter.release(permit) }
+        if claimed.count < permits.count { await refreshDue(name, notices: notices) }
+        state.withLock { state in
+            state.running += claimed.count
+            state.lastServed = name
+        }
+        return (zip(claimed, permits).map { ($0, definition, $1) }, claimed.count == permits.count)
+    }
+
+    /// Fails the due events of a deleted function or of one with reserved concurrency 0.
+    private func failWithoutRunning(_ name: String, definition: FunctionDefinition?, now: Millis, notices: UInt64) async -> [Work] {
+        do {
+            let claimed = try await store.claimInvocations(ClaimInvocationsParams(
+                functionName: name, limit: settings.claimBatch, leaseUntil: now + settings.leaseMargin, now: now))
+            let config = definition == nil ? EventInvokeConfig.defaults(for: name) : try await configs.effective(for: name)
+            for invocation in claimed {
+                let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: now)
+                await settle(settlement.failed(definition == nil ? .functionDeleted : .zeroReservedConcurrency, failure: nil, functionRan: false), function: name)
+            }
+            if claimed.count < settings.claimBatch { await refreshDue(name, notices: notices) }
+        } catch {
+            logger.error("cannot fail events", metadata: ["function": "\(name)", "error": "\(error)"])
+            postpone(name, until: now + 1_000)
+        }
+        return []
+    }
+
+    /// Re-reads when the function's next event is due, unless a newer notice arrived meanwhile.
+    private func refreshDue(_ name: String, notices: UInt64) async {
+        let earliest = try? await store.earliestInvocation(function: name)
+        state.withLock { state in
+            if state.notices[name] ?? 0 == notices {
+                state.due[name] = earliest
+            } else if let earliest {
+                state.due[name] = min(state.due[name] ?? earliest, earliest)
+            }
+        }
+    }
+
+    private func postpone(_ name: String, until time: Millis) {
+        state.withLock { state in
+            if let due = state.due[name], due < time { state.due[name] = time }
+        }
+    }
+
+    /// Runs one claimed event and settles what came of it.
+    private func execute(_ invocation: ClaimedInvocation, definition: FunctionDefinition, permit: ConcurrencyLimiter.Permit) async {
+        defer {
+            registry.limiter.release(permit)
+            state.withLock { $0.running -= 1 }
+            wakeups.signal(0)
+        }
+        let name = invocation.functionName
+        let started = registry.clock.now()
+        var config = (try? await configs.effective(for: name)) ?? .defaults(for: name)
+        if case .fail(let condition)? = AsyncDecision.beforeRunning(enqueuedAt: invocation.enqueuedAt, now: started, config: config,
+                                                                    reservedConcurrency: definition.reservedConcurrency) {
+            let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: started)
+            await settle(settlement.failed(condition, failure: nil, functionRan: false), function: name)
+            return
+        }
+        var arn = registry.identity.functionARN(name)
+        if let qualifier = invocation.qualifier { arn += ":" + qualifier }
+        let outcome = await executor.invoke(InvocationRequest(requestID: invocation.requestID, function: definition, invokedFunctionARN: arn,
+                                                              payload: ByteBuffer(string: invocation.payload)))
+        let failure = AsyncOutcome.failure(from: outcome)
+        let ran = AsyncOutcome.functionRan(outcome)
+        let now = registry.clock.now()
+        config = (try? await configs.effective(for: name)) ?? config
+        let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: now)
+        let decision = AsyncDecision.after(failure: failure, enqueuedAt: invocation.enqueuedAt, now: now, functionErrors: invocation.functionErrors,
+                                           systemRetries: invocation.systemRetries, config: config, policy: settings.retryPolicy, unit: random())
+        logger.debug("event attempted", metadata: ["function": "\(name)", "requestId": "\(invocation.requestID)", "status": "\(outcome.status)",
+                                                   "decision": "\(decision)"])
+        switch decision {
+        case .succeed:
+            await settle(settlement.succeeded(response: String(buffer: outcome.payload)), function: name)
+        case .retry(let visibleAt, _):
+            await settle(settlement.retry(at: visibleAt, after: failure!, functionRan: ran), function: name)
+        case .fail(let condition):
+            await settle(settlement.failed(condition, failure: failure, functionRan: ran), function: name)
+        }
+    }
+
+    /// Stores a settle and wakes whoever it concerns. A failed settle leaves the lease to expire: the
+    /// event runs again (at-least-once).
+    private func settle(_ params: SettleInvocationParams, function name: String) async {
+        do {
+            let outcome = try await store.settleInvocation(params)
+            guard outcome.settled else {
+                logger.warning("lease expired before the event was settled; it runs again", metadata: ["function": "\(name)"])
+                return
+            }
+            for queue in outcome.queuesSent { queueSignals.signal(queue) }
+            if outcome.postsQueued > 0 { deliveryWakeups.signal(0) }
+            for target in outcome.functionsInvoked { notify(function: target, visibleAt: params.now) }
+            for problem in outcome.undelivered {
+                logger.error("destination not delivered", metadata: ["function": "\(name)", "problem": "\(problem)"])
+            }
+            if case .retry(let visibleAt, _, _) = params.transition { notify(function: name, visibleAt: visibleAt) }
+        } catch {
+            logger.error("settle failed; the event runs again when its lease ends", metadata: ["function": "\(name)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import NIOCore
+import SpoolModel
+import SpoolStorage
+
+/// Accepts asynchronous invocations (`Invoke` with `Event`, `InvokeAsync`): checks them as Lambda does,
+/// stores them durably, and wakes the dispatcher. A caller is answered only after the commit.
+public struct AsyncInvocations: Sendable {
+    let store: any InvocationStore
+    let registry: FunctionRegistry
+    let dispatcher: AsyncDispatcher
+    let settings: AsyncSettings
+
+    public init(store: any InvocationStore, registry: FunctionRegistry, dispatcher: AsyncDispatcher, settings: AsyncSettings) {
+        self.store = store
+        self.registry = registry
+        self.dispatcher = dispatcher
+        self.settings = settings
+    }
+
+    /// One event as the HTTP layer read it.
+    public struct Request: Sendable {
+        public var function: FunctionReference
+        public var payload: ByteBuffer
+        public var requestID: String
+        /// The `Idempotency-Key` header (a Spool extension).
+        public var idempotencyKey: String?
+
+        public init(function: FunctionReference, payload: ByteBuffer, requestID: String, idempotencyKey: String? = nil) {
+            self.function = function
+            self.payload = payload
+            self.requestID = requestID
+            self.idempotencyKey = idempotencyKey
+        }
+    }
+
+    /// The longest `Idempotency-Key` accepted.
+    public static let maximumIdempotencyKeyLength = 256
+
+    /// Stores the event and returns its request id (the first request's, when the idempotency key repeats).
+    public func enqueue(_ request: Request) async throws -> EnqueuedInvocation {
+        let definition = try await registry.function(request.function)
+        guard request.payload.readableBytes <= AsyncLimits.payloadBytes else {
+            throw SpoolError(.requestTooLarge, "Request must be smaller than \(AsyncLimits.payloadBytes) bytes for the InvokeFunction operation")
+        }
+        let payload = request.payload.readableBytes == 0 ? "{}" : String(buffer: request.payload)
+        guard (try? JSONSerialization.jsonObject(with: Data(payload.utf8), options: [.fragmentsAllowed])) != nil else {
+            throw SpoolError(.invalidRequestContent, "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
+        }
+        if let key = request.idempotencyKey {
+            guard !key.isEmpty, key.count <= Self.maximumIdempotencyKeyLength, key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) else {
+                throw SpoolError(.invalidParameterValue, "Idempotency-Key must be 1 to \(Self.maximumIdempotencyKeyLength) printable ASCII characters.")
+            }
+        }
+        let now = registry.clock.now()
+        let invocation = NewInvocation(
+            requestID: request.requestID, functionName: definition.name, qualifier: request.function.qualifier, payload: payload,
+            idempotencyKey: request.idempotencyKey, idempotencyExpiresAt: now + settings.idempotencyWindow
+        )
+        let result = try await store.enqueueInvocations(EnqueueInvocationsParams(invocations: [invocation], now: now))[0]
+        if result.stored { dispatcher.notify(function: definition.name, visibleAt: now) }
+        return result
+    }
+}

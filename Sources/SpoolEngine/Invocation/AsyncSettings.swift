@@ -1,0 +1,21 @@
+import SpoolModel
+
+/// The tunables of asynchronous invocation, from the `async` section of the configuration.
+public struct AsyncSettings: Sendable {
+    /// Retry delays: n × `functionErrorBase` after function errors, 1 s doubling to 5 min after throttles.
+    public var retryPolicy: AsyncRetryPolicy
+    /// How long an `Idempotency-Key` is remembered.
+    public var idempotencyWindow: Millis
+    /// Events of one function claimed per dispatch round; the fairness quantum across functions.
+    public var claimBatch: Int
+    /// Added to a function's timeout to make the lease of a running event.
+    public var leaseMargin: Millis
+
+    public init(retryPolicy: AsyncRetryPolicy = AsyncRetryPolicy(), idempotencyWindow: Millis = 3_600_000, claimBatch: Int = 10,
+                leaseMargin: Millis = 60_000) {
+        self.retryPolicy = retryPolicy
+        self.idempotencyWindow = idempotencyWindow
+        self.claimBatch = claimBatch
+        self.leaseMargin = leaseMargin
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SpoolEngine
+import SpoolModel
+
+/// Asynchronous invocation: `Invoke` with `Event`, the legacy `InvokeAsync`, and the event-invoke-config API.
+extension LambdaHandler {
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+
+    /// `Invoke` with `X-Amz-Invocation-Type: Event`: 202 once the event is committed.
+    func invokeEvent(_ request: Request, _ reference: FunctionReference, _ id: String) async throws -> Response {
+        let payload = try await collectAsyncPayload(request)
+        let enqueued = try await asyncInvocations.enqueue(.init(function: reference, payload: payload, requestID: id,
+                                                                idempotencyKey: request.headers[Self.idempotencyKey]))
+        return Response(status: .accepted, headers: [AWSJSON.requestID: enqueued.requestID])
+    }
+
+    func collectAsyncPayload(_ request: Request) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: AsyncLimits.payloadBytes)
+        } catch {
+            throw SpoolError(.requestTooLarge, "Request must be smaller than \(AsyncLimits.payloadBytes) bytes for the InvokeFunction operation")
+        }
+    }
+
+    struct InvokeAsyncOutput: Encodable { var Status: Int }
+
+    struct EventInvokeConfigInput: Decodable {
+        struct Target: Decodable { var Destination: String? }
+        struct Destinations: Decodable {
+            var OnSuccess: Target?
+            var OnFailure: Target?
+        }
+        var MaximumRetryAttempts: Int?
+        var MaximumEventAgeInSeconds: Int?
+        var DestinationConfig: Destinations?
+
+        var settings: EventInvokeSettings {
+            EventInvokeSettings(maximumRetryAttempts: MaximumRetryAttempts, maximumEventAgeSeconds: MaximumEventAgeInSeconds,
+                                destinationsGiven: DestinationConfig != nil, onSuccess: DestinationConfig?.OnSuccess?.Destination,
+                                onFailure: DestinationConfig?.OnFailure?.Destination)
+        }
+    }
+
+    struct EventInvokeConfigOutput: Encodable {
+        struct Target: Encodable { var Destination: String? }
+        struct Destinations: Encodable {
+            var OnSuccess: Target
+            var OnFailure: Target
+        }
+        var LastModified: Double
+        var FunctionArn: String
+        var MaximumRetryAttempts: Int?
+        var MaximumEventAgeInSeconds: Int?
+        var DestinationConfig: Destinations
+
+        init(_ config: EventInvokeConfig, identity: AWSIdentity) {
+            LastModified = Double(config.lastModified) / 1000
+            FunctionArn = identity.functionARN(config.functionName) + ":" + config.qualifier
+            MaximumRetryAttempts = config.maximumRetryAttempts
+            MaximumEventAgeInSeconds = config.maximumEventAgeSeconds
+            DestinationConfig = Destinations(OnSuccess: Target(Destination: config.onSuccess), OnFailure: Target(Destination: config.onFailure))
+        }
+    }
+
+    struct ListEventInvokeConfigsOutput: Encodable {
+        var FunctionEventInvokeConfigs: [EventInvokeConfigOutput]
+        var NextMarker: String?
+    }
+
+    func addAsyncRoutes(to router: Router<BasicRequestContext>) {
+        router.post("2014-11-13/functions/:name/invoke-async") { request, context in
+            await self.respond { id in
+                let payload = try await self.collectAsyncPayload(request)
+                let reference = try self.reference(context, nil)
+                let enqueued = try await self.asyncInvocations.enqueue(.init(function: reference, payload: payload, requestID: id,
+                                                                             idempotencyKey: request.headers[Self.idempotencyKey]))
+                var response = Self.json(InvokeAsyncOutput(Status: 202), enqueued.requestID, status: .accepted)
+                response.headers[AWSJSON.requestID] = enqueued.requestID
+                return response
+            }
+        }
+        let path = "2019-09-25/functions/:name/event-invoke-config"
+        router.put(RouterPath(stringLiteral: path)) { request, context in
+            await self.respond { id in
+                let input = try await Self.decode(EventInvokeConfigInput.self, request, limit: 65_536, operation: "PutFunctionEventInvokeConfig")
+                let config = try await self.eventInvokeConfigs.put(try self.reference(context, request), input.settings)
+                return Self.json(EventInvokeConfigOutput(config, identity: self.registry.identity), id)
+            }
+        }
+        router.post(RouterPath(stringLiteral: path)) { request, context in
+            await self.respond { id in
+                let input = try await Self.decode(EventInvokeConfigInput.self, request, limit: 65_536, operation: "UpdateFunctionEventInvokeConfig")
+                let config = try await self.eventInvokeConfigs.update(try self.reference(context, request), input.settings)
+                return Self.json(EventInvokeConfigOutput(config, identity: self.registry.identity), id)
+            }
+        }
+        router.get(RouterPath(stringLiteral: path)) { request, context in
+            await self.respond { id in
+                let config = try await self.eventInvokeConfigs.get(try self.reference(context, request))
+                return Self.json(EventInvokeConfigOutput(config, identity: self.registry.identity), id)
+            }
+        }
+        router.delete(RouterPath(stringLiteral: path)) { request, context in
+            await self.respond { id in
+                try await self.eventInvokeConfigs.delete(try self.reference(context, request))
+                return Self.empty(.noContent, id)
+            }
+        }
+        router.get(RouterPath(stringLiteral: path + "/list")) { request, context in
+            await self.respond { id in try await self.listEventInvokeConfigs(request, try self.reference(context, nil), id) }
+        }
+    }
+
+    func listEventInvokeConfigs(_ request: Request, _ reference: FunctionReference, _ id: String) async throws -> Response {
+        let query = request.uri.queryParameters
+        var maxItems = 50
+        if let text = query["MaxItems"].map({ String($0) }) {
+            guard let value = Int(text), AsyncLimits.listMaxItems.contains(value) else {
+                throw SpoolError.validation(field: "maxItems", value: text, constraint: "Member must have value between 1 and 50")
+            }
+            maxItems = value
+        }
+        let all = try await eventInvokeConfigs.list(reference)
+        let marker = query["Marker"].map { String($0) }
+        let remaining = marker.map { marker in all.filter { $0.qualifier > marker } } ?? all
+        let page = Array(remaining.prefix(maxItems))
+        let next = remaining.count > maxItems ? page.last?.qualifier : nil
+        return Self.json(ListEventInvokeConfigsOutput(
+            FunctionEventInvokeConfigs: page.map { EventInvokeConfigOutput($0, identity: registry.identity) }, NextMarker: next), id)
+    }
+}
