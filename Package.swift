@@ -103,7 +103,8 @@ let package = Package(
         .executableTarget(
             name: "spool",
             dependencies: [
-                "SpoolServer",
+                "SpoolServer", "SpoolHTTP", "SpoolEngine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

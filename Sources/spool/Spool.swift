@@ -9,7 +9,7 @@ struct Spool: AsyncParsableCommand {
         commandName: "spool",
         abstract: "Durable, self-hosted AWS Lambda async queues and event sources, with SQS-compatible queues.",
         version: SpoolServer.version,
-        subcommands: [Serve.self]
+        subcommands: [Serve.self, DeadLettersCommand.self]
     )
 }
 

@@ -39,6 +39,8 @@ public struct DeadLetters: Sendable {
         public var skipped = 0
         public var purged = 0
         public var done = false
+
+        public init() {}
     }
 
     /// Replays every matching dead letter as a new event (attempts reset, linked to its dead letter);

@@ -2,27 +2,29 @@ import Foundation
 import SpoolModel
 
 /// The JSON of the native admin API (`/spool/v1/…`): camelCase members, times as ISO 8601 strings.
-enum AdminWire {
-    struct DeadLetterOutput: Codable {
-        struct Failure: Codable {
-            var kind: String
-            var errorType: String
-            var errorMessage: String
+/// The CLI reads the same types.
+public enum AdminWire {
+    /// One dead letter.
+    public struct DeadLetterOutput: Codable, Sendable {
+        public struct Failure: Codable, Sendable {
+            public var kind: String
+            public var errorType: String
+            public var errorMessage: String
         }
-        var id: Int64
-        var requestId: String
-        var function: String
-        var qualifier: String?
-        var reason: String
-        var attempts: Int
-        var lastError: Failure?
+        public var id: Int64
+        public var requestId: String
+        public var function: String
+        public var qualifier: String?
+        public var reason: String
+        public var attempts: Int
+        public var lastError: Failure?
         /// The original event, JSON text.
-        var payload: String
-        var enqueuedAt: String
-        var failedAt: String
-        var replayOf: Int64?
-        var replayedAt: String?
-        var replayRequestId: String?
+        public var payload: String
+        public var enqueuedAt: String
+        public var failedAt: String
+        public var replayOf: Int64?
+        public var replayedAt: String?
+        public var replayRequestId: String?
 
         init(_ letter: DeadLetter) {
             id = letter.id
@@ -41,23 +43,35 @@ enum AdminWire {
         }
     }
 
-    struct DeadLetterPage: Codable {
-        var deadLetters: [DeadLetterOutput]
+    /// A page of `GET /spool/v1/dead-letters`.
+    public struct DeadLetterPage: Codable, Sendable {
+        public var deadLetters: [DeadLetterOutput]
         /// Pass as `after` to read the next page; absent on the last page.
-        var nextAfter: Int64?
+        public var nextAfter: Int64?
     }
 
     /// The body of replay and purge: which dead letters (every member optional).
-    struct FilterInput: Decodable {
-        var function: String?
-        var reason: String?
+    public struct FilterInput: Codable, Sendable {
+        public var function: String?
+        public var reason: String?
         /// Unix milliseconds.
-        var from: Int64?
-        var until: Int64?
-        var ids: [Int64]?
-        var force: Bool?
+        public var from: Int64?
+        public var until: Int64?
+        public var ids: [Int64]?
+        public var force: Bool?
         /// Leave out dead letters already replayed.
-        var notReplayed: Bool?
+        public var notReplayed: Bool?
+
+        public init(function: String? = nil, reason: String? = nil, from: Int64? = nil, until: Int64? = nil, ids: [Int64]? = nil,
+                    force: Bool? = nil, notReplayed: Bool? = nil) {
+            self.function = function
+            self.reason = reason
+            self.from = from
+            self.until = until
+            self.ids = ids
+            self.force = force
+            self.notReplayed = notReplayed
+        }
 
         func filter() throws -> DeadLetterFilter {
             try AdminWire.filter(function: function, reason: reason, from: from, until: until, ids: ids ?? [], notReplayed: notReplayed ?? false)
@@ -76,11 +90,12 @@ enum AdminWire {
                                 includeReplayed: !notReplayed)
     }
 
-    struct ErrorOutput: Encodable {
-        struct Detail: Encodable {
-            var code: String
-            var message: String
+    /// The body of every admin API error, and the last line of a failed stream.
+    public struct ErrorOutput: Codable, Sendable {
+        public struct Detail: Codable, Sendable {
+            public var code: String
+            public var message: String
         }
-        var error: Detail
+        public var error: Detail
     }
 }
