@@ -105,7 +105,7 @@ public final class AsyncDispatcher: Service, Sendable {
         logger.info("async dispatcher stopped")
     }
 
-    private var isStopping: Bool { state.withLock { $0.stopping } }
+    private var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
 
     /// Functions with a due event and a chance of a slot, starting after the one served last.
     private func readyFunctions(_ now: Millis) -> [String] {
