@@ -144,6 +144,14 @@ extension SQLiteStore: InvocationStore {
         }
     }
 
+    public func releaseInvocationLeases(now: Millis) async throws -> Int {
+        try await write { db in
+            try db.execute(sql: "UPDATE invocation SET state = 'queued', visible_at = ? WHERE state = 'running' AND visible_at > ?",
+                           arguments: [now, now])
+            return db.changesCount
+        }
+    }
+
     public func earliestInvocation(function: String) async throws -> Millis? {
         try await read { db in
             try Millis.fetchOne(db.cachedStatement(sql: "SELECT min(visible_at) FROM invocation WHERE function_name = ?"), arguments: [function])

@@ -98,6 +98,16 @@ public enum InvocationStoreConformance {
             try require(try await f.claim("fn").isEmpty, "a finished event is gone")
             try require(try await f.store.earliestInvocation(function: "fn") == nil, "no event may remain")
         },
+        Check(name: "releasing leases at start-up makes cut-off events claimable at once, keeping their counts") { f in
+            try await f.function("fn")
+            _ = try await f.enqueue("fn")
+            _ = try await f.enqueue("fn")
+            let cut = try await f.claim("fn", limit: 1, lease: 600_000)[0]
+            try require(try await f.store.releaseInvocationLeases(now: f.clock.now()) == 1, "one lease was held")
+            let again = try await f.claim("fn")
+            try require(again.count == 2, "both events must be claimable: \(again)")
+            try require(again.first { $0.id == cut.id }?.invokeCount == 2, "the cut-off invocation still counts")
+        },
         Check(name: "a retry is the same event, visible later, with its counts") { f in
             try await f.function("fn")
             _ = try await f.enqueue("fn")

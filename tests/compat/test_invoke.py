@@ -190,14 +190,6 @@ def test_environments_run_concurrently_up_to_the_demand(lam):
     assert time.time() - started < 2.9
 
 
-def test_event_invocations_are_refused_until_supported(lam):
-    name = create_python(lam, "def handler(event, context):\n    return 1\n")
-    with pytest.raises(ClientError) as failure:
-        lam.invoke(FunctionName=name, InvocationType="Event")
-    assert error_code(failure) == "InvalidParameterValueException"
-    assert "not supported yet" in str(failure.value)
-
-
 def test_a_response_over_6_mb_is_function_response_size_too_large(lam):
     name = create_python(lam, "def handler(event, context):\n    return 'z' * (7 * 1024 * 1024)\n")
     response = lam.invoke(FunctionName=name)

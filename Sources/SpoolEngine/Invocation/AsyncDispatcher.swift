@@ -74,6 +74,9 @@ public final class AsyncDispatcher: Service, Sendable {
     public var running: Int { state.withLock { $0.running } }
 
     public func run() async throws {
+        // Leases still held belong to a server that is gone (this one just started): end them now.
+        let released = try await store.releaseInvocationLeases(now: registry.clock.now())
+        if released > 0 { logger.notice("events cut off by the last stop run again", metadata: ["count": "\(released)"]) }
         for name in try await store.functionsWithInvocations() {
             if let at = try await store.earliestInvocation(function: name) { notify(function: name, visibleAt: at) }
         }

@@ -11,6 +11,9 @@ public protocol InvocationStore: Sendable {
     /// Settles a leased event and applies its effects in the same transaction; nothing happens if the
     /// lease (id, epoch) is stale.
     func settleInvocation(_ params: SettleInvocationParams) async throws -> SettleOutcome
+    /// Ends every lease still held (the server that held them is gone: called once at start-up), so that
+    /// events cut off by a crash run again at once. Their invocation counts stay as they were; returns how many.
+    func releaseInvocationLeases(now: Millis) async throws -> Int
     /// The earliest time at which an event of `function` is or becomes claimable, if it has any.
     func earliestInvocation(function: String) async throws -> Millis?
     /// The functions that have events waiting or running, in name order.
