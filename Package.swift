@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "SpoolHTTPTests",
             dependencies: [
-                "SpoolServer", "SpoolHTTP", "SpoolSQLite", "SpoolTesting",
+                "SpoolServer", "SpoolHTTP", "SpoolSQLite", "SpoolTesting", "SpoolEngine", "SpoolModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,5 +1,7 @@
 import Foundation
 import SpoolServer
+import SpoolModel
+import SpoolEngine
 import Testing
 
 @Suite("Configuration")
@@ -43,6 +45,20 @@ struct ConfigurationTests {
         #expect(config.moveTaskChunk == 9)
     }
 
+    @Test("asynchronous retry timings come from SPOOL_ASYNC_ variables, so tests can retry in milliseconds")
+    func asyncSettings() async throws {
+        let config = try await SpoolConfiguration.load(environment: [
+            "SPOOL_ASYNC_RETRY_BASE_DELAY_MS": "250", "SPOOL_ASYNC_THROTTLE_BASE_DELAY_MS": "20", "SPOOL_ASYNC_IDEMPOTENCY_WINDOW_SECONDS": "60",
+        ])
+        let settings = config.asyncSettings
+        #expect(settings.retryPolicy.functionErrorDelay(retry: 2) == 500)
+        #expect(settings.retryPolicy.throttleDelay(occurrence: 3) == 80)
+        #expect(settings.retryPolicy.throttleMax == 300_000)
+        #expect(settings.idempotencyWindow == 60_000)
+        let defaults = try await SpoolConfiguration.load(environment: [:]).asyncSettings
+        #expect(defaults.retryPolicy == AsyncRetryPolicy() && defaults.claimBatch == 10)
+    }
+
     @Test("a bad value fails with a message naming its key")
     func invalidValues() async throws {
         let cases: [([String: String], String)] = [
@@ -52,6 +68,9 @@ struct ConfigurationTests {
             (["SPOOL_ACCOUNT_ID": "12"], "accountId"),
             (["SPOOL_LOG_LEVEL": "loud"], "logLevel"),
             (["SPOOL_SQS_RETENTION_SWEEP_SECONDS": "0"], "sqs.retentionSweepSeconds"),
+            (["SPOOL_ASYNC_RETRY_BASE_DELAY_MS": "0"], "async.retryBaseDelayMs"),
+            (["SPOOL_ASYNC_THROTTLE_BASE_DELAY_MS": "5000", "SPOOL_ASYNC_THROTTLE_MAX_DELAY_MS": "1000"], "async.throttleMaxDelayMs"),
+            (["SPOOL_ASYNC_CLAIM_BATCH": "many"], "async.claimBatch"),
         ]
         for (environment, key) in cases {
             await #expect {
