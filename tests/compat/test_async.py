@@ -186,6 +186,18 @@ def test_idempotency_key_returns_the_first_request_id_and_stores_nothing_new(lam
     assert status == 400 and b"Idempotency-Key" in body
 
 
+def test_idempotency_key_through_a_boto3_event_hook_as_documented(async_server, sqs, tmp_path):
+    lam = make_client(async_server.endpoint, "lambda")
+    lam.meta.events.register("before-sign.lambda.Invoke",
+                             lambda request, **_: request.headers.add_header("Idempotency-Key", "hooked-1"))
+    name, counter = counting_function(lam, tmp_path)
+    first = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"a": 1}')["ResponseMetadata"]["RequestId"]
+    again = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"a": 1}')["ResponseMetadata"]["RequestId"]
+    assert again == first
+    wait_until(lambda: attempts(counter))
+    assert attempts(counter) == [first]
+
+
 def test_invoke_async_legacy_operation(lam, sqs, tmp_path):
     name, counter = counting_function(lam, tmp_path)
     url, arn = make_queue(sqs)
