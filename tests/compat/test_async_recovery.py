@@ -3,6 +3,8 @@ EventAgeExceeded, dead letters replayed with the `spool dead-letters` CLI after 
 import json
 import signal
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -135,5 +137,42 @@ def test_sigkill_mid_run_loses_no_accepted_event_and_keeps_retries_scheduled(bin
         # Three attempts ran in all; the count in the record is honest (an attempt cut off by the kill counts too).
         assert len(attempts(counter)) >= 3
         assert failure["requestContext"]["approximateInvokeCount"] == len(attempts(counter))
+    finally:
+        server.stop()
+
+
+BUSY_HANDLER = """import os, time
+def handler(event, context):
+    open(os.environ["MARKER"], "w").close()
+    time.sleep(1.5)
+    return "done"
+"""
+
+
+def test_throttled_events_back_off_without_using_an_attempt(binary, tmp_path_factory, tmp_path):
+    # One environment in all: while a synchronous call holds it, the async event is throttled and waits.
+    server = start(binary, tmp_path_factory, "spool-throttle", SPOOL_FUNCTIONS_MAX_ENVIRONMENTS="1",
+                   SPOOL_ASYNC_THROTTLE_BASE_DELAY_MS="50")
+    try:
+        lam, sqs = make_client(server.endpoint, "lambda"), make_client(server.endpoint)
+        url, arn = make_queue(sqs, "ok")
+        marker = tmp_path / "busy"
+        busy = create_python(lam, BUSY_HANDLER, Environment={"Variables": {"MARKER": str(marker)}}, Timeout=10)
+        counter = tmp_path / "attempts.txt"
+        waiting = create_python(lam, COUNTING_HANDLER, Environment={"Variables": {"COUNT_FILE": str(counter)}})
+        lam.put_function_event_invoke_config(FunctionName=waiting, MaximumRetryAttempts=0,
+                                             DestinationConfig={"OnSuccess": {"Destination": arn}})
+        holder = threading.Thread(target=lambda: lam.invoke(FunctionName=busy, Payload=b"{}"))
+        holder.start()
+        wait_until(marker.exists)
+        started = time.time()
+        lam.invoke(FunctionName=waiting, InvocationType="Event", Payload=b'{"patient": true}')
+        [record] = records(sqs, url, 1, timeout=60)
+        holder.join()
+        assert time.time() - started >= 0.5, "the event must have waited for the busy environment"
+        assert record["requestContext"]["condition"] == "Success"
+        # MaximumRetryAttempts 0, yet it succeeded: throttles used no attempt and are not counted as invocations.
+        assert record["requestContext"]["approximateInvokeCount"] == 1
+        assert len(attempts(counter)) == 1
     finally:
         server.stop()

@@ -26,10 +26,10 @@ public final class AsyncDispatcher: Service, Sendable {
     let settings: AsyncSettings
     let random: @Sendable () -> Double
     let logger: Logger
-    private let wakeups = QueueSignals()
-    private let state = Mutex(State())
+    let wakeups = QueueSignals()
+    let state = Mutex(State())
 
-    private struct State {
+    struct State {
         /// The earliest time each function may have a claimable event.
         var due: [String: Millis] = [:]
         /// Raised by every `notify`, so that a due time read from the store never overwrites a newer notice.
@@ -179,6 +179,7 @@ public final class AsyncDispatcher: Service, Sendable {
                 functionName: name, limit: settings.claimBatch, leaseUntil: now + settings.leaseMargin, now: now))
             let config = definition == nil ? EventInvokeConfig.defaults(for: name) : try await configs.effective(for: name)
             for invocation in claimed {
+                AsyncMetrics.dropped(definition == nil ? .functionDeleted : .zeroReservedConcurrency)
                 let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: now)
                 await settle(settlement.failed(definition == nil ? .functionDeleted : .zeroReservedConcurrency, failure: nil, functionRan: false), function: name)
             }
@@ -205,66 +206,6 @@ public final class AsyncDispatcher: Service, Sendable {
     private func postpone(_ name: String, until time: Millis) {
         state.withLock { state in
             if let due = state.due[name], due < time { state.due[name] = time }
-        }
-    }
-
-    /// Runs one claimed event and settles what came of it.
-    private func execute(_ invocation: ClaimedInvocation, definition: FunctionDefinition, permit: ConcurrencyLimiter.Permit) async {
-        defer {
-            registry.limiter.release(permit)
-            state.withLock { $0.running -= 1 }
-            wakeups.signal(0)
-        }
-        let name = invocation.functionName
-        let started = registry.clock.now()
-        var config = (try? await configs.effective(for: name)) ?? .defaults(for: name)
-        if case .fail(let condition)? = AsyncDecision.beforeRunning(enqueuedAt: invocation.enqueuedAt, now: started, config: config,
-                                                                    reservedConcurrency: definition.reservedConcurrency) {
-            let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: started)
-            await settle(settlement.failed(condition, failure: nil, functionRan: false), function: name)
-            return
-        }
-        var arn = registry.identity.functionARN(name)
-        if let qualifier = invocation.qualifier { arn += ":" + qualifier }
-        let outcome = await executor.invoke(InvocationRequest(requestID: invocation.requestID, function: definition, invokedFunctionARN: arn,
-                                                              payload: ByteBuffer(string: invocation.payload)))
-        let failure = AsyncOutcome.failure(from: outcome)
-        let ran = AsyncOutcome.functionRan(outcome)
-        let now = registry.clock.now()
-        config = (try? await configs.effective(for: name)) ?? config
-        let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: now)
-        let decision = AsyncDecision.after(failure: failure, enqueuedAt: invocation.enqueuedAt, now: now, functionErrors: invocation.functionErrors,
-                                           systemRetries: invocation.systemRetries, config: config, policy: settings.retryPolicy, unit: random())
-        logger.debug("event attempted", metadata: ["function": "\(name)", "requestId": "\(invocation.requestID)", "status": "\(outcome.status)",
-                                                   "decision": "\(decision)"])
-        switch decision {
-        case .succeed:
-            await settle(settlement.succeeded(response: String(buffer: outcome.payload)), function: name)
-        case .retry(let visibleAt, _):
-            await settle(settlement.retry(at: visibleAt, after: failure!, functionRan: ran), function: name)
-        case .fail(let condition):
-            await settle(settlement.failed(condition, failure: failure, functionRan: ran), function: name)
-        }
-    }
-
-    /// Stores a settle and wakes whoever it concerns. A failed settle leaves the lease to expire: the
-    /// event runs again (at-least-once).
-    private func settle(_ params: SettleInvocationParams, function name: String) async {
-        do {
-            let outcome = try await store.settleInvocation(params)
-            guard outcome.settled else {
-                logger.warning("lease expired before the event was settled; it runs again", metadata: ["function": "\(name)"])
-                return
-            }
-            for queue in outcome.queuesSent { queueSignals.signal(queue) }
-            if outcome.postsQueued > 0 { deliveryWakeups.signal(0) }
-            for target in outcome.functionsInvoked { notify(function: target, visibleAt: params.now) }
-            for problem in outcome.undelivered {
-                logger.error("destination not delivered", metadata: ["function": "\(name)", "problem": "\(problem)"])
-            }
-            if case .retry(let visibleAt, _, _) = params.transition { notify(function: name, visibleAt: visibleAt) }
-        } catch {
-            logger.error("settle failed; the event runs again when its lease ends", metadata: ["function": "\(name)", "error": "\(error)"])
         }
     }
 }

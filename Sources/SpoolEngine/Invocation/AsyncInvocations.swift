@@ -59,7 +59,12 @@ public struct AsyncInvocations: Sendable {
             idempotencyKey: request.idempotencyKey, idempotencyExpiresAt: now + settings.idempotencyWindow
         )
         let result = try await store.enqueueInvocations(EnqueueInvocationsParams(invocations: [invocation], now: now))[0]
-        if result.stored { dispatcher.notify(function: definition.name, visibleAt: now) }
+        if result.stored {
+            AsyncMetrics.received.increment()
+            dispatcher.notify(function: definition.name, visibleAt: now)
+        } else {
+            AsyncMetrics.duplicates.increment()
+        }
         return result
     }
 }

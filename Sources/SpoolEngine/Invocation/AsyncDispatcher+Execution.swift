@@ -1,0 +1,73 @@
+import NIOCore
+import SpoolExecutor
+import SpoolModel
+import SpoolStorage
+
+/// Running one claimed event and settling what came of it.
+extension AsyncDispatcher {
+    /// Runs one claimed event and settles what came of it.
+    func execute(_ invocation: ClaimedInvocation, definition: FunctionDefinition, permit: ConcurrencyLimiter.Permit) async {
+        defer {
+            registry.limiter.release(permit)
+            state.withLock { $0.running -= 1 }
+            wakeups.signal(0)
+        }
+        let name = invocation.functionName
+        let started = registry.clock.now()
+        var config = (try? await configs.effective(for: name)) ?? .defaults(for: name)
+        if case .fail(let condition)? = AsyncDecision.beforeRunning(enqueuedAt: invocation.enqueuedAt, now: started, config: config,
+                                                                    reservedConcurrency: definition.reservedConcurrency) {
+            let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: started)
+            AsyncMetrics.dropped(condition)
+            await settle(settlement.failed(condition, failure: nil, functionRan: false), function: name)
+            return
+        }
+        var arn = registry.identity.functionARN(name)
+        if let qualifier = invocation.qualifier { arn += ":" + qualifier }
+        let outcome = await executor.invoke(InvocationRequest(requestID: invocation.requestID, function: definition, invokedFunctionARN: arn,
+                                                              payload: ByteBuffer(string: invocation.payload)))
+        let failure = AsyncOutcome.failure(from: outcome)
+        let ran = AsyncOutcome.functionRan(outcome)
+        let now = registry.clock.now()
+        config = (try? await configs.effective(for: name)) ?? config
+        let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: now)
+        let decision = AsyncDecision.after(failure: failure, enqueuedAt: invocation.enqueuedAt, now: now, functionErrors: invocation.functionErrors,
+                                           systemRetries: invocation.systemRetries, config: config, policy: settings.retryPolicy, unit: random())
+        logger.debug("event attempted", metadata: ["function": "\(name)", "requestId": "\(invocation.requestID)", "status": "\(outcome.status)",
+                                                   "decision": "\(decision)"])
+        AsyncMetrics.eventAge.record(started - invocation.enqueuedAt)
+        switch decision {
+        case .succeed:
+            AsyncMetrics.succeeded.increment()
+            await settle(settlement.succeeded(response: String(buffer: outcome.payload)), function: name)
+        case .retry(let visibleAt, let consumesAttempt):
+            (consumesAttempt ? AsyncMetrics.retried : AsyncMetrics.backedOff).increment()
+            await settle(settlement.retry(at: visibleAt, after: failure!, functionRan: ran), function: name)
+        case .fail(let condition):
+            AsyncMetrics.dropped(condition)
+            await settle(settlement.failed(condition, failure: failure, functionRan: ran), function: name)
+        }
+    }
+
+    /// Stores a settle and wakes whoever it concerns. A failed settle leaves the lease to expire: the
+    /// event runs again (at-least-once).
+    func settle(_ params: SettleInvocationParams, function name: String) async {
+        do {
+            let outcome = try await store.settleInvocation(params)
+            guard outcome.settled else {
+                logger.warning("lease expired before the event was settled; it runs again", metadata: ["function": "\(name)"])
+                return
+            }
+            for queue in outcome.queuesSent { queueSignals.signal(queue) }
+            if outcome.postsQueued > 0 { deliveryWakeups.signal(0) }
+            for target in outcome.functionsInvoked { notify(function: target, visibleAt: params.now) }
+            for problem in outcome.undelivered {
+                AsyncMetrics.destinationFailures.increment()
+                logger.error("destination not delivered", metadata: ["function": "\(name)", "problem": "\(problem)"])
+            }
+            if case .retry(let visibleAt, _, _) = params.transition { notify(function: name, visibleAt: visibleAt) }
+        } catch {
+            logger.error("settle failed; the event runs again when its lease ends", metadata: ["function": "\(name)", "error": "\(error)"])
+        }
+    }
+}
