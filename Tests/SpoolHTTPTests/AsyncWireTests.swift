@@ -101,7 +101,8 @@ struct AsyncWireTests {
             #expect(replay.status == .ok)
             #expect(replay.headers[.contentType] == "application/x-ndjson")
             let lines = String(buffer: replay.body).split(separator: "\n")
-            let last = try #require(JSONSerialization.jsonObject(with: Data(try #require(lines.last).utf8)) as? [String: Any])
+            let line = try #require(lines.last)
+            let last = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             #expect(lines.count == 1 && last["done"] as? Bool == true && last["replayed"] as? Int == 0)
         }
     }
