@@ -176,3 +176,31 @@ def test_throttled_events_back_off_without_using_an_attempt(binary, tmp_path_fac
         assert len(attempts(counter)) == 1
     finally:
         server.stop()
+
+
+FINISHING_HANDLER = """import os, time
+def handler(event, context):
+    with open(os.environ["COUNT_FILE"], "a") as attempts:
+        attempts.write(context.aws_request_id + "\\n")
+    time.sleep(1.5)
+    return {"finished": event}
+"""
+
+
+def test_sigterm_lets_a_running_event_finish_and_settle(binary, tmp_path_factory, tmp_path):
+    server = start(binary, tmp_path_factory, "spool-term")
+    try:
+        lam, sqs = make_client(server.endpoint, "lambda"), make_client(server.endpoint)
+        url, arn = make_queue(sqs, "ok")
+        counter = tmp_path / "attempts.txt"
+        name = create_python(lam, FINISHING_HANDLER, Environment={"Variables": {"COUNT_FILE": str(counter)}}, Timeout=10)
+        lam.put_function_event_invoke_config(FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": arn}})
+        lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"n": 1}')
+        wait_until(lambda: attempts(counter))
+        assert server.stop() == 0
+        server.start()
+        [record] = records(sqs, url, 1, timeout=10)
+        assert record["responsePayload"] == {"finished": {"n": 1}}
+        assert len(attempts(counter)) == 1, "a settled event must not run again after the restart"
+    finally:
+        server.stop()

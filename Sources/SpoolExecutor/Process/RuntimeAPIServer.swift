@@ -40,7 +40,9 @@ final class RuntimeAPIServer: Sendable {
             logger: serverLogger
         )
         let group = ServiceGroup(configuration: .init(services: [app], logger: serverLogger))
-        let task = Task {
+        // Detached: an inherited graceful-shutdown context (the dispatcher's, an HTTP request's) would stop this
+        // environment's API when the service that started it begins to drain, cutting off the invocation it waits for.
+        let task = Task.detached {
             do { try await group.run() } catch { logger.warning("runtime API server stopped", metadata: ["error": "\(error)"]) }
             port.continuation.finish()
         }
