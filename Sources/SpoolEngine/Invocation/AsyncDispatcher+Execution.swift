@@ -7,9 +7,14 @@ import SpoolStorage
 extension AsyncDispatcher {
     /// Runs one claimed event and settles what came of it.
     func execute(_ invocation: ClaimedInvocation, definition: FunctionDefinition, permit: ConcurrencyLimiter.Permit) async {
+        var throttled = false
         defer {
             registry.limiter.release(permit)
-            state.withLock { $0.running -= 1 }
+            state.withLock { state in
+                state.running -= 1
+                // An event that ran freed an environment: functions paused at capacity may try again.
+                if !throttled { state.paused = [:] }
+            }
             wakeups.signal(0)
         }
         let name = invocation.functionName
@@ -28,6 +33,11 @@ extension AsyncDispatcher {
                                                               payload: ByteBuffer(string: invocation.payload)))
         let failure = AsyncOutcome.failure(from: outcome)
         let ran = AsyncOutcome.functionRan(outcome)
+        if failure?.kind == .throttled {
+            throttled = true
+            let until = registry.clock.now() + Self.blockedPollMillis * 4
+            state.withLock { $0.paused[name] = until }
+        }
         let now = registry.clock.now()
         config = (try? await configs.effective(for: name)) ?? config
         let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: now)

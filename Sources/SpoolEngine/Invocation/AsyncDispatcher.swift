@@ -36,6 +36,10 @@ public final class AsyncDispatcher: Service, Sendable {
         var notices: [String: UInt64] = [:]
         /// Functions that found no free concurrency slot in the last round.
         var blocked: Set<String> = []
+        /// Functions whose last event found the executor at capacity: not claimed for until an event
+        /// finishes (which frees an environment) or the pause ends, so a full executor is not fed events
+        /// only to throttle them.
+        var paused: [String: Millis] = [:]
         var lastServed = ""
         var running = 0
         var stopping = false
@@ -113,7 +117,7 @@ public final class AsyncDispatcher: Service, Sendable {
     /// Functions with a due event and a chance of a slot, starting after the one served last.
     private func readyFunctions(_ now: Millis) -> [String] {
         state.withLock { state in
-            let ready = state.due.filter { $0.value <= now }.map(\.key).sorted()
+            let ready = state.due.filter { $0.value <= now && state.paused[$0.key, default: 0] <= now }.map(\.key).sorted()
             let (after, before) = (ready.filter { $0 > state.lastServed }, ready.filter { $0 <= state.lastServed })
             state.blocked = []
             return after + before
@@ -123,7 +127,8 @@ public final class AsyncDispatcher: Service, Sendable {
     /// Milliseconds until the next due event, or a short poll while a function waits for a slot.
     private func nextWake(_ now: Millis) -> Millis {
         state.withLock { state in
-            let next = state.due.values.filter { $0 > now }.min().map { $0 - now } ?? Self.idleWaitMillis
+            let times = Array(state.due.values) + Array(state.paused.values)
+            let next = times.filter { $0 > now }.min().map { $0 - now } ?? Self.idleWaitMillis
             return state.blocked.isEmpty ? min(next, Self.idleWaitMillis) : min(next, Self.blockedPollMillis)
         }
     }
