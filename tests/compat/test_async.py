@@ -278,6 +278,8 @@ class TestEventInvokeConfigAPI:
         ({"DestinationConfig": {"OnFailure": {"Destination": function_arn("does-not-exist")}}},
          "InvalidParameterValueException", "The destination ARN " + function_arn("does-not-exist") + " is invalid."),
         ({"DestinationConfig": {"OnFailure": {"Destination": "not-an-arn"}}}, "ValidationException", "regular expression pattern"),
+        ({"DestinationConfig": {"OnFailure": {"Destination": "https:///no-host"}}}, "InvalidParameterValueException",
+         "The destination URL https:///no-host is invalid."),
     ])
     def test_validation(self, lam, async_server, tmp_path, arguments, code, fragment):
         name, _ = counting_function(lam, tmp_path)

@@ -44,8 +44,11 @@ public struct AsyncInvocations: Sendable {
         guard request.payload.readableBytes <= AsyncLimits.payloadBytes else {
             throw SpoolError(.requestTooLarge, "Request must be smaller than \(AsyncLimits.payloadBytes) bytes for the InvokeFunction operation")
         }
-        let payload = request.payload.readableBytes == 0 ? "{}" : String(buffer: request.payload)
-        guard (try? JSONSerialization.jsonObject(with: Data(payload.utf8), options: [.fragmentsAllowed])) != nil else {
+        // The bytes as sent are checked, so that invalid UTF-8 is refused rather than repaired into valid JSON.
+        let bytes = request.payload.readableBytes == 0 ? Data("{}".utf8) : Data(buffer: request.payload)
+        guard (try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])) != nil,
+              let payload = String(data: bytes, encoding: .utf8)
+        else {
             throw SpoolError(.invalidRequestContent, "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
         }
         if let key = request.idempotencyKey {

@@ -71,7 +71,7 @@ struct AsyncSettlement {
         case .systemFailure?: "500"
         case nil: condition == .zeroReservedConcurrency ? "429" : "200"
         }
-        let message = lastError?.errorMessage ?? Self.describe(condition)
+        let message = lastError.map(\.errorMessage).flatMap { $0.isEmpty ? nil : $0 } ?? Self.describe(condition)
         return OutgoingMessage(body: claimed.payload, attributes: [
             "RequestID": MessageAttributeValue(dataType: "String", stringValue: claimed.requestID),
             "ErrorCode": MessageAttributeValue(dataType: "Number", stringValue: code),

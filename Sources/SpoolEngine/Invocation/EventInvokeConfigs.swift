@@ -1,3 +1,4 @@
+import Foundation
 import SpoolModel
 import SpoolStorage
 import Synchronization
@@ -115,8 +116,10 @@ public final class EventInvokeConfigs: Sendable {
                 if queue.isFIFO {
                     throw SpoolError(.invalidParameterValue, "The destination ARN \(value) is invalid: FIFO queues are not supported as destinations.")
                 }
-            case .url:
-                break
+            case .url(let text):
+                guard let url = URL(string: text), let host = url.host, !host.isEmpty else {
+                    throw SpoolError(.invalidParameterValue, "The destination URL \(text) is invalid.")
+                }
             }
         }
     }
