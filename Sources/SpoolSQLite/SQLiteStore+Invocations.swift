@@ -13,7 +13,7 @@ extension SQLiteStore: InvocationStore {
     /// The claim: one statement, served by `invocation_claim` (function_name = ? AND visible_at <= ?), in claim order.
     static let invocationClaimSQL = """
         UPDATE invocation
-        SET state = 'running', visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, invoke_count = invoke_count + 1
+        SET state = '\(InvocationState.running.rawValue)', visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, invoke_count = invoke_count + 1
         WHERE id IN (
             SELECT id FROM invocation WHERE function_name = :function AND visible_at <= :now
             ORDER BY visible_at, id LIMIT :limit)
@@ -42,7 +42,7 @@ extension SQLiteStore: InvocationStore {
         }
         try db.cachedStatement(sql: """
             INSERT INTO invocation (request_id, function_name, qualifier, payload, state, enqueued_at, visible_at, replay_of)
-            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+            VALUES (?, ?, ?, ?, '\(InvocationState.queued.rawValue)', ?, ?, ?)
             """).execute(arguments: [invocation.requestID, invocation.functionName, invocation.qualifier, invocation.payload, now, now,
                                      invocation.replayOf])
         return EnqueuedInvocation(requestID: invocation.requestID, stored: true)
@@ -83,7 +83,7 @@ extension SQLiteStore: InvocationStore {
             case .retry(let visibleAt, let failure, let uncountInvoke):
                 let consumes = failure.consumesAttempt
                 try db.cachedStatement(sql: """
-                    UPDATE invocation SET state = 'queued', visible_at = :visibleAt,
+                    UPDATE invocation SET state = '\(InvocationState.queued.rawValue)', visible_at = :visibleAt,
                       function_errors = function_errors + :functionError,
                       system_retries = CASE WHEN :functionError = 1 THEN 0 ELSE system_retries + 1 END,
                       invoke_count = max(invoke_count - :uncount, 0),
@@ -144,10 +144,19 @@ extension SQLiteStore: InvocationStore {
         }
     }
 
+    /// The `CREATE TABLE` statement of a table, for tests that compare the schema with the Swift enums.
+    public func tableSQL(_ table: String) async throws -> String {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table]) ?? ""
+        }
+    }
+
     public func releaseInvocationLeases(now: Millis) async throws -> Int {
         try await write { db in
-            try db.execute(sql: "UPDATE invocation SET state = 'queued', visible_at = ? WHERE state = 'running' AND visible_at > ?",
-                           arguments: [now, now])
+            try db.execute(sql: """
+                UPDATE invocation SET state = '\(InvocationState.queued.rawValue)', visible_at = ?
+                WHERE state = '\(InvocationState.running.rawValue)' AND visible_at > ?
+                """, arguments: [now, now])
             return db.changesCount
         }
     }

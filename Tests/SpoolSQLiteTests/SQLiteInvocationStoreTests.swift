@@ -39,3 +39,15 @@ struct SQLiteInvocationStoreTests {
         }
     }
 }
+
+extension SQLiteInvocationStoreTests {
+    @Test("the schema's CHECK constraints list exactly the Swift state and reason values")
+    func checksMirrorEnums() async throws {
+        try await Self.withStore { store, _ in
+            let invocation = try await store.tableSQL("invocation")
+            #expect(invocation.contains("CHECK (state IN (\(InvocationState.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))))"))
+            let deadLetter = try await store.tableSQL("dead_letter")
+            #expect(deadLetter.contains("CHECK (reason IN (\(FailureCondition.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))))"))
+        }
+    }
+}
