@@ -164,6 +164,10 @@ def test_invalid_json_is_refused(lam, tmp_path):
     with pytest.raises(ClientError) as failure:
         lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{not json")
     assert error_of(failure)[:2] == ("InvalidRequestContentException", 400)
+    with pytest.raises(ClientError) as failure:
+        lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'"\xff\xfe"')
+    assert error_of(failure)[:2] == ("InvalidRequestContentException", 400)
+    assert attempts(counter) == []
 
 
 def test_idempotency_key_returns_the_first_request_id_and_stores_nothing_new(lam, sqs, async_server, tmp_path):
