@@ -111,6 +111,29 @@ def test_the_nth_retry_waits_n_times_the_base_delay(lam, sqs, tmp_path):
     assert 2 * base <= third - second < 3 * base
 
 
+SLEEPER = """import os, time
+def handler(event, context):
+    with open(os.environ["COUNT_FILE"], "a") as attempts:
+        attempts.write(context.aws_request_id + "\\n")
+    time.sleep(5)
+"""
+
+
+def test_timeouts_consume_attempts_and_are_reported_as_sandbox_timedout(lam, sqs, tmp_path):
+    failed_url, failed_arn = make_queue(sqs, "failed")
+    name, counter = counting_function(lam, tmp_path, SLEEPER, Timeout=1)
+    lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=1,
+                                         DestinationConfig={"OnFailure": {"Destination": failed_arn}})
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"slow": true}')
+    [record] = records(sqs, failed_url, 1)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in record["responsePayload"]["errorMessage"]
+    assert len(attempts(counter)) == 2
+
+
 def test_maximum_retry_attempts_zero_attempts_once(lam, sqs, tmp_path):
     failed_url, failed_arn = make_queue(sqs, "failed")
     name, counter = counting_function(lam, tmp_path, ALWAYS_FAILS)
