@@ -107,8 +107,10 @@ def test_the_nth_retry_waits_n_times_the_base_delay(lam, sqs, tmp_path):
     records(sqs, failed_url, 1)
     first, second, third = (float(t) for t in attempts(counter))
     base = RETRY_BASE_MS / 1000
-    assert base <= second - first < 2 * base
-    assert 2 * base <= third - second < 3 * base
+    # Lower bounds are exact; the upper side allows for scheduling noise, yet the second wait must be clearly longer.
+    assert second - first >= base
+    assert third - second >= 2 * base
+    assert (third - second) - (second - first) >= base / 2
 
 
 SLEEPER = """import os, time
