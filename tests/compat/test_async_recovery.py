@@ -134,9 +134,11 @@ def test_sigkill_mid_run_loses_no_accepted_event_and_keeps_retries_scheduled(bin
         [failure] = records(sqs, failed_url, 1, timeout=60)
         assert failure["requestContext"]["condition"] == "RetriesExhausted"
         assert failure["requestPayload"] == {"retry": "me"}
-        # Three attempts ran in all; the count in the record is honest (an attempt cut off by the kill counts too).
-        assert len(attempts(counter)) >= 3
-        assert failure["requestContext"]["approximateInvokeCount"] == len(attempts(counter))
+        # Three attempts ran in all; the count in the record is honest: it counts every invocation started, so one
+        # the kill cut off between its claim and the handler's first line may count without an attempt line.
+        ran = len(attempts(counter))
+        assert ran >= 3
+        assert ran <= failure["requestContext"]["approximateInvokeCount"] <= ran + 1
     finally:
         server.stop()
 
