@@ -31,6 +31,7 @@ final class ChildProcess: Sendable {
     }
 
     private struct State {
+        var pipes: [OutputPipe] = []
         var pid: pid_t?
         var exit: Exit?
         var waiters: [CheckedContinuation<Exit, Never>] = []
@@ -57,24 +58,31 @@ final class ChildProcess: Sendable {
         options.processGroupID = 0
         // strdup'ed by Subprocess: each entry needs its terminating NUL.
         let variables = environment.map { Array("\($0.key)=\($0.value)".utf8) + [0] }
+        let pipes: (OutputPipe, OutputPipe)
+        do {
+            pipes = (try OutputPipe(), try OutputPipe())
+        } catch {
+            child.finish(.failedToStart("\(error)"))
+            return child
+        }
+        child.state.withLock { $0.pipes = [pipes.0, pipes.1] }
+        pipes.0.start(onLine: onLine)
+        pipes.1.start(onLine: onLine)
         Task.detached {
             do {
                 let result = try await Subprocess.run(
                     .path(FilePath(executable)), arguments: Arguments(arguments), environment: .custom(variables),
-                    workingDirectory: FilePath(workingDirectory), platformOptions: options,
-                    input: .none, output: .sequence, error: .sequence
+                    workingDirectory: FilePath(workingDirectory), platformOptions: options, input: .none,
+                    output: .fileDescriptor(FileDescriptor(rawValue: pipes.0.writeDescriptor), closeAfterSpawningProcess: true),
+                    error: .fileDescriptor(FileDescriptor(rawValue: pipes.1.writeDescriptor), closeAfterSpawningProcess: true)
                 ) { execution in
                     child.state.withLock { $0.pid = execution.processIdentifier.value }
                     orphans.record(pid: execution.processIdentifier.value, marker: marker)
                     defer { orphans.forget(pid: execution.processIdentifier.value) }
                     started.continuation.finish()
                     await withTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            do { for try await line in execution.standardOutput.strings() { onLine(line) } } catch {}
-                        }
-                        group.addTask {
-                            do { for try await line in execution.standardError.strings() { onLine(line) } } catch {}
-                        }
+                        group.addTask { await pipes.0.finished() }
+                        group.addTask { await pipes.1.finished() }
                         group.addTask { await child.watchForExit() }
                         await group.waitForAll()
                     }
@@ -91,6 +99,9 @@ final class ChildProcess: Sendable {
         for await _ in started.stream {}
         return child
     }
+
+    /// Whether everything the process has written to its standard output and error so far was handed to `onLine`.
+    var outputDrained: Bool { state.withLock { $0.pipes }.allSatisfy(\.isDrained) }
 
     /// The process id, while the process runs.
     var pid: pid_t? { state.withLock { $0.exit == nil ? $0.pid : nil } }

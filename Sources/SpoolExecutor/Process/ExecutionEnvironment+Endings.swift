@@ -82,18 +82,20 @@ extension ExecutionEnvironment {
         for waiter in waiters { waiter.resume(returning: false) }
     }
 
-    /// Lines printed just before the runtime answered may still be in the pipe. Waits until the output has
-    /// been quiet for 1 ms with the runtime back in `next` (it printed everything before asking), or quiet
-    /// for 3 ms otherwise (a bootstrap still busy between invocations); never more than 50 ms.
+    /// Waits until the invocation's lines are in its log: every byte the runtime and the extensions wrote
+    /// so far has been read and handed on, and the runtime has asked for its next event (or printed
+    /// nothing for 3 ms). Never more than 200 ms, for a reader left far behind on a saturated machine.
     func settleLogs() async {
         let started = DispatchTime.now().uptimeNanoseconds
-        while DispatchTime.now().uptimeNanoseconds - started < 50_000_000 {
+        while DispatchTime.now().uptimeNanoseconds - started < 200_000_000 {
+            if phase == .dead { return }
             // Read the last line's time first: a line printed in between must not make `quiet` negative.
             let last = max(output.lastPrintedAt, started)
             let now = DispatchTime.now().uptimeNanoseconds
             let quiet = now > last ? now - last : 0
-            if phase == .dead || quiet > 3_000_000 || (runtimeWaiting != nil && quiet > 1_000_000) { return }
-            try? await Task.sleep(for: .microseconds(500))
+            let drained = (runtime?.outputDrained ?? true) && extensionProcesses.allSatisfy(\.outputDrained)
+            if drained, runtimeWaiting != nil || quiet > 3_000_000 { return }
+            try? await Task.sleep(for: .microseconds(200))
         }
     }
 
