@@ -46,11 +46,7 @@ public struct FunctionInvoker: Sendable {
             throw SpoolError(.requestTooLarge, "Request must be smaller than \(FunctionLimits.syncPayloadBytes) bytes for the InvokeFunction operation")
         }
         let payload = request.payload.readableBytes == 0 ? ByteBuffer(string: "{}") : request.payload
-        do {
-            _ = try JSONSerialization.jsonObject(with: Data(buffer: payload), options: [.fragmentsAllowed])
-        } catch {
-            throw SpoolError(.invalidRequestContent, "Could not parse request body into json: Could not parse payload into json: \(error.localizedDescription)")
-        }
+        try Self.requireJSON(Data(buffer: payload))
         return (definition, payload, try Self.decodeClientContext(request.clientContext))
     }
 
@@ -70,6 +66,15 @@ public struct FunctionInvoker: Sendable {
         logger.debug("invoked", metadata: ["function": "\(definition.name)", "requestId": "\(request.requestID)", "status": "\(outcome.status)",
                                            "durationMs": "\(Int(outcome.durationMs))"])
         return Result(requestID: request.requestID, outcome: outcome)
+    }
+
+    /// Lambda's rule for every Invoke payload, synchronous or not: the bytes as sent must be one JSON value.
+    static func requireJSON(_ bytes: Data) throws {
+        do {
+            _ = try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])
+        } catch {
+            throw SpoolError(.invalidRequestContent, "Could not parse request body into json: Could not parse payload into json: \(error.localizedDescription)")
+        }
     }
 
     /// `X-Amz-Client-Context` is base64 of a JSON object, at most 3,583 bytes; the runtime receives the JSON.

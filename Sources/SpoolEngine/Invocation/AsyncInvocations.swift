@@ -46,11 +46,8 @@ public struct AsyncInvocations: Sendable {
         }
         // The bytes as sent are checked, so that invalid UTF-8 is refused rather than repaired into valid JSON.
         let bytes = request.payload.readableBytes == 0 ? Data("{}".utf8) : Data(buffer: request.payload)
-        guard (try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])) != nil,
-              let payload = String(data: bytes, encoding: .utf8)
-        else {
-            throw SpoolError(.invalidRequestContent, "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
-        }
+        try FunctionInvoker.requireJSON(bytes)
+        let payload = String(decoding: bytes, as: UTF8.self)
         if let key = request.idempotencyKey {
             guard !key.isEmpty, key.count <= Self.maximumIdempotencyKeyLength, key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) else {
                 throw SpoolError(.invalidParameterValue, "Idempotency-Key must be 1 to \(Self.maximumIdempotencyKeyLength) printable ASCII characters.")

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import SpoolEngine
 import SpoolModel
+import SpoolStorage
 
 /// Asynchronous invocation: `Invoke` with `Event`, the legacy `InvokeAsync`, and the event-invoke-config API.
 extension LambdaHandler {
@@ -10,18 +11,20 @@ extension LambdaHandler {
 
     /// `Invoke` with `X-Amz-Invocation-Type: Event`: 202 once the event is committed.
     func invokeEvent(_ request: Request, _ reference: FunctionReference, _ id: String) async throws -> Response {
-        let payload = try await collectAsyncPayload(request)
-        let enqueued = try await asyncInvocations.enqueue(.init(function: reference, payload: payload, requestID: id,
-                                                                idempotencyKey: request.headers[Self.idempotencyKey]))
+        let enqueued = try await enqueue(request, reference, id)
         return Response(status: .accepted, headers: [AWSJSON.requestID: enqueued.requestID])
     }
 
-    func collectAsyncPayload(_ request: Request) async throws -> ByteBuffer {
+    /// Reads the event (at most AWS's async limit) and stores it; both Invoke and InvokeAsync come here.
+    func enqueue(_ request: Request, _ reference: FunctionReference, _ id: String) async throws -> EnqueuedInvocation {
+        let payload: ByteBuffer
         do {
-            return try await request.body.collect(upTo: AsyncLimits.payloadBytes)
+            payload = try await request.body.collect(upTo: AsyncLimits.payloadBytes)
         } catch {
             throw SpoolError(.requestTooLarge, "Request must be smaller than \(AsyncLimits.payloadBytes) bytes for the InvokeFunction operation")
         }
+        return try await asyncInvocations.enqueue(.init(function: reference, payload: payload, requestID: id,
+                                                        idempotencyKey: request.headers[Self.idempotencyKey]))
     }
 
     struct InvokeAsyncOutput: Encodable { var Status: Int }
@@ -72,10 +75,7 @@ extension LambdaHandler {
     func addAsyncRoutes(to router: Router<BasicRequestContext>) {
         router.post("2014-11-13/functions/:name/invoke-async") { request, context in
             await self.respond { id in
-                let payload = try await self.collectAsyncPayload(request)
-                let reference = try self.reference(context, nil)
-                let enqueued = try await self.asyncInvocations.enqueue(.init(function: reference, payload: payload, requestID: id,
-                                                                             idempotencyKey: request.headers[Self.idempotencyKey]))
+                let enqueued = try await self.enqueue(request, try self.reference(context, nil), id)
                 var response = Self.json(InvokeAsyncOutput(Status: 202), enqueued.requestID, status: .accepted)
                 response.headers[AWSJSON.requestID] = enqueued.requestID
                 return response
