@@ -167,9 +167,13 @@ struct AsyncDispatcherTests {
     @Test("reserved concurrency 0 sends events to failure handling without running them")
     func zeroReserved() async throws {
         let journal = Journal()
-        try await withDispatcher(functions: ["off": { payload, _ in journal.record("off"); return payload }], reserved: ["off": 0]) { harness in
-            _ = try await harness.enqueue("off")
-            let record = try harness.record(try #require(try await harness.receive("failed", count: 1).first))
+        // More than one claim batch (4 here), all waiting before the dispatcher starts: every batch is failed
+        // without waiting for another wake-up.
+        try await withDispatcher(functions: ["off": { payload, _ in journal.record("off"); return payload }], reserved: ["off": 0],
+                                 beforeStart: { harness in for _ in 0..<25 { _ = try await harness.enqueue("off") } }) { harness in
+            let records = try await harness.receive("failed", count: 25).map(harness.record)
+            #expect(records.count == 25)
+            let record = try #require(records.first)
             let context = try #require(record["requestContext"] as? [String: Any])
             #expect(context["condition"] as? String == "ZeroReservedConcurrency" && context["approximateInvokeCount"] as? Int == 0)
             #expect(record["responseContext"] == nil)

@@ -34,8 +34,6 @@ public final class AsyncDispatcher: Service, Sendable {
         var due: [String: Millis] = [:]
         /// Raised by every `notify`, so that a due time read from the store never overwrites a newer notice.
         var notices: [String: UInt64] = [:]
-        /// Functions that found no free concurrency slot in the last round.
-        var blocked: Set<String> = []
         /// Functions whose last event found the executor at capacity: not claimed for until an event
         /// finishes (which frees an environment) or the pause ends, so a full executor is not fed events
         /// only to throttle them.
@@ -45,8 +43,8 @@ public final class AsyncDispatcher: Service, Sendable {
         var stopping = false
     }
 
-    /// How often a function without a free slot looks again when no slot release woke it (a synchronous
-    /// invocation's release does not signal the dispatcher).
+    /// How often a function with due events that it could not claim (no free slot: a synchronous
+    /// invocation's release does not signal the dispatcher) looks again.
     static let blockedPollMillis: Millis = 50
     /// The longest sleep with nothing due, a safety net for a missed wake-up.
     static let idleWaitMillis: Millis = 30_000
@@ -119,17 +117,24 @@ public final class AsyncDispatcher: Service, Sendable {
         state.withLock { state in
             let ready = state.due.filter { $0.value <= now && state.paused[$0.key, default: 0] <= now }.map(\.key).sorted()
             let (after, before) = (ready.filter { $0 > state.lastServed }, ready.filter { $0 <= state.lastServed })
-            state.blocked = []
             return after + before
         }
     }
 
-    /// Milliseconds until the next due event, or a short poll while a function waits for a slot.
+    /// Milliseconds until the next due event or pause end; a short poll while a function has due events it
+    /// could not claim.
     private func nextWake(_ now: Millis) -> Millis {
         state.withLock { state in
-            let times = Array(state.due.values) + Array(state.paused.values)
-            let next = times.filter { $0 > now }.min().map { $0 - now } ?? Self.idleWaitMillis
-            return state.blocked.isEmpty ? min(next, Self.idleWaitMillis) : min(next, Self.blockedPollMillis)
+            var next = Self.idleWaitMillis
+            for (name, at) in state.due {
+                if at > now {
+                    next = min(next, at - now)
+                } else if state.paused[name, default: 0] <= now {
+                    next = min(next, Self.blockedPollMillis)
+                }
+            }
+            for at in state.paused.values where at > now { next = min(next, at - now) }
+            return next
         }
     }
 
@@ -150,14 +155,12 @@ public final class AsyncDispatcher: Service, Sendable {
         }
         guard let definition, definition.reservedConcurrency != 0 else {
             // Events that cannot run go straight to failure handling, without retries.
-            return (await failWithoutRunning(name, definition: definition, now: now, notices: notices), false)
+            return ([], await failWithoutRunning(name, definition: definition, now: now, notices: notices))
         }
         var permits: [ConcurrencyLimiter.Permit] = []
         while permits.count < settings.claimBatch, let permit = try? registry.limiter.acquire(name) { permits.append(permit) }
-        guard !permits.isEmpty else {
-            _ = state.withLock { $0.blocked.insert(name) }
-            return ([], false)
-        }
+        // Without a free slot the events wait in the store; a slot release wakes the loop.
+        guard !permits.isEmpty else { return ([], false) }
         let lease = now + Millis(definition.timeoutSeconds) * 1_000 + settings.leaseMargin
         let claimed: [ClaimedInvocation]
         do {
@@ -177,23 +180,26 @@ public final class AsyncDispatcher: Service, Sendable {
         return (zip(claimed, permits).map { ($0, definition, $1) }, claimed.count == permits.count)
     }
 
-    /// Fails the due events of a deleted function or of one with reserved concurrency 0.
-    private func failWithoutRunning(_ name: String, definition: FunctionDefinition?, now: Millis, notices: UInt64) async -> [Work] {
+    /// Fails the due events of a deleted function or of one with reserved concurrency 0; `true` when a full
+    /// batch was failed and more may be waiting.
+    private func failWithoutRunning(_ name: String, definition: FunctionDefinition?, now: Millis, notices: UInt64) async -> Bool {
         do {
             let claimed = try await store.claimInvocations(ClaimInvocationsParams(
                 functionName: name, limit: settings.claimBatch, leaseUntil: now + settings.leaseMargin, now: now))
             let config = definition == nil ? EventInvokeConfig.defaults(for: name) : try await configs.effective(for: name)
+            let condition: FailureCondition = definition == nil ? .functionDeleted : .zeroReservedConcurrency
             for invocation in claimed {
-                AsyncMetrics.dropped(definition == nil ? .functionDeleted : .zeroReservedConcurrency)
+                AsyncMetrics.dropped(condition)
                 let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: now)
-                await settle(settlement.failed(definition == nil ? .functionDeleted : .zeroReservedConcurrency, failure: nil, functionRan: false), function: name)
+                await settle(settlement.failed(condition, failure: nil, functionRan: false), function: name)
             }
             if claimed.count < settings.claimBatch { await refreshDue(name, notices: notices) }
+            return claimed.count == settings.claimBatch
         } catch {
             logger.error("cannot fail events", metadata: ["function": "\(name)", "error": "\(error)"])
             postpone(name, until: now + 1_000)
+            return false
         }
-        return []
     }
 
     /// Re-reads when the function's next event is due, unless a newer notice arrived meanwhile.
