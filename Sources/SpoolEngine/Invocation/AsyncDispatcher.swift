@@ -204,7 +204,15 @@ public final class AsyncDispatcher: Service, Sendable {
 
     /// Re-reads when the function's next event is due, unless a newer notice arrived meanwhile.
     private func refreshDue(_ name: String, notices: UInt64) async {
-        let earliest = try? await store.earliestInvocation(function: name)
+        let earliest: Millis?
+        do {
+            earliest = try await store.earliestInvocation(function: name)
+        } catch {
+            // Keep the function due (a second from now) rather than forget events the store could not be asked about.
+            logger.error("cannot read the next due event", metadata: ["function": "\(name)", "error": "\(error)"])
+            postpone(name, until: registry.clock.now() + 1_000)
+            return
+        }
         state.withLock { state in
             if state.notices[name] ?? 0 == notices {
                 state.due[name] = earliest
