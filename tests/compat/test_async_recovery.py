@@ -5,6 +5,7 @@ import signal
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -13,10 +14,15 @@ from conftest import SpoolProcess, make_client
 from functions import create_python, function_name, package
 
 
-def start(binary, tmp_path_factory, label, **env) -> SpoolProcess:
+@contextmanager
+def served(binary, tmp_path_factory, label, **env):
+    """A server of its own on a fresh data dir, stopped when the test ends however it ends."""
     process = SpoolProcess(binary, tmp_path_factory.mktemp(label) / "data", extra_env=env)
     process.start()
-    return process
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 def cli(binary, server, *arguments) -> subprocess.CompletedProcess:
@@ -26,8 +32,7 @@ def cli(binary, server, *arguments) -> subprocess.CompletedProcess:
 
 def test_a_retry_that_would_land_past_the_maximum_age_ends_with_event_age_exceeded(binary, tmp_path_factory, tmp_path):
     # AWS's own recording: a 60 s maximum age and a 1-minute first retry give EventAgeExceeded after one attempt.
-    server = start(binary, tmp_path_factory, "spool-age", SPOOL_ASYNC_RETRY_BASE_DELAY_MS="60000")
-    try:
+    with served(binary, tmp_path_factory, "spool-age", SPOOL_ASYNC_RETRY_BASE_DELAY_MS="60000") as server:
         lam, sqs = make_client(server.endpoint, "lambda"), make_client(server.endpoint)
         url, arn = make_queue(sqs, "failed")
         counter = tmp_path / "attempts.txt"
@@ -42,16 +47,13 @@ def test_a_retry_that_would_land_past_the_maximum_age_ends_with_event_age_exceed
         assert len(attempts(counter)) == 1
         listed = json.loads(cli(binary, server, "list", "--json", "--reason", "EventAgeExceeded").stdout)
         assert [(d["function"], d["attempts"]) for d in listed] == [(name, 1)]
-    finally:
-        server.stop()
 
 
 FIXED_HANDLER = COUNTING_HANDLER
 
 
 def test_dead_letters_replayed_with_the_cli_succeed_after_the_function_is_fixed(binary, tmp_path_factory, tmp_path):
-    server = start(binary, tmp_path_factory, "spool-replay", SPOOL_ASYNC_RETRY_BASE_DELAY_MS="50")
-    try:
+    with served(binary, tmp_path_factory, "spool-replay", SPOOL_ASYNC_RETRY_BASE_DELAY_MS="50") as server:
         lam, sqs = make_client(server.endpoint, "lambda"), make_client(server.endpoint)
         ok_url, ok_arn = make_queue(sqs, "ok")
         counter = tmp_path / "attempts.txt"
@@ -93,8 +95,6 @@ def test_dead_letters_replayed_with_the_cli_succeed_after_the_function_is_fixed(
         assert json.loads(cli(binary, server, "list", "--json", "--function", name).stdout) == []
         missing = cli(binary, server, "show", "999999")
         assert missing.returncode != 0 and "does not exist" in missing.stderr
-    finally:
-        server.stop()
 
 
 SLOW_HANDLER = """import time
@@ -105,8 +105,7 @@ def handler(event, context):
 
 
 def test_sigkill_mid_run_loses_no_accepted_event_and_keeps_retries_scheduled(binary, tmp_path_factory, tmp_path):
-    server = start(binary, tmp_path_factory, "spool-kill", SPOOL_ASYNC_RETRY_BASE_DELAY_MS="1500")
-    try:
+    with served(binary, tmp_path_factory, "spool-kill", SPOOL_ASYNC_RETRY_BASE_DELAY_MS="1500") as server:
         lam, sqs = make_client(server.endpoint, "lambda"), make_client(server.endpoint)
         ok_url, ok_arn = make_queue(sqs, "ok")
         failed_url, failed_arn = make_queue(sqs, "failed")
@@ -139,8 +138,6 @@ def test_sigkill_mid_run_loses_no_accepted_event_and_keeps_retries_scheduled(bin
         ran = len(attempts(counter))
         assert ran >= 3
         assert ran <= failure["requestContext"]["approximateInvokeCount"] <= ran + 1
-    finally:
-        server.stop()
 
 
 BUSY_HANDLER = """import os, time
@@ -153,9 +150,8 @@ def handler(event, context):
 
 def test_throttled_events_back_off_without_using_an_attempt(binary, tmp_path_factory, tmp_path):
     # One environment in all: while a synchronous call holds it, the async event is throttled and waits.
-    server = start(binary, tmp_path_factory, "spool-throttle", SPOOL_FUNCTIONS_MAX_ENVIRONMENTS="1",
-                   SPOOL_ASYNC_THROTTLE_BASE_DELAY_MS="50")
-    try:
+    with served(binary, tmp_path_factory, "spool-throttle", SPOOL_FUNCTIONS_MAX_ENVIRONMENTS="1",
+                SPOOL_ASYNC_THROTTLE_BASE_DELAY_MS="50") as server:
         lam, sqs = make_client(server.endpoint, "lambda"), make_client(server.endpoint)
         url, arn = make_queue(sqs, "ok")
         marker = tmp_path / "busy"
@@ -176,8 +172,6 @@ def test_throttled_events_back_off_without_using_an_attempt(binary, tmp_path_fac
         # MaximumRetryAttempts 0, yet it succeeded: throttles used no attempt and are not counted as invocations.
         assert record["requestContext"]["approximateInvokeCount"] == 1
         assert len(attempts(counter)) == 1
-    finally:
-        server.stop()
 
 
 FINISHING_HANDLER = """import os, time
@@ -190,8 +184,7 @@ def handler(event, context):
 
 
 def test_sigterm_lets_a_running_event_finish_and_settle(binary, tmp_path_factory, tmp_path):
-    server = start(binary, tmp_path_factory, "spool-term")
-    try:
+    with served(binary, tmp_path_factory, "spool-term") as server:
         lam, sqs = make_client(server.endpoint, "lambda"), make_client(server.endpoint)
         url, arn = make_queue(sqs, "ok")
         counter = tmp_path / "attempts.txt"
@@ -204,5 +197,3 @@ def test_sigterm_lets_a_running_event_finish_and_settle(binary, tmp_path_factory
         [record] = records(sqs, url, 1, timeout=10)
         assert record["responsePayload"] == {"finished": {"n": 1}}
         assert len(attempts(counter)) == 1, "a settled event must not run again after the restart"
-    finally:
-        server.stop()

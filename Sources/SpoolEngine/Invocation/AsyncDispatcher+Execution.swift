@@ -10,11 +10,8 @@ extension AsyncDispatcher {
         var throttled = false
         defer {
             registry.limiter.release(permit)
-            state.withLock { state in
-                state.running -= 1
-                // An event that ran freed an environment: functions paused at capacity may try again.
-                if !throttled { state.paused = [:] }
-            }
+            // An event that ran freed an environment: functions paused at capacity may try again.
+            if !throttled { state.withLock { $0.paused = [:] } }
             wakeups.signal(0)
         }
         let name = invocation.functionName

@@ -39,7 +39,6 @@ public final class AsyncDispatcher: Service, Sendable {
         /// only to throttle them.
         var paused: [String: Millis] = [:]
         var lastServed = ""
-        var running = 0
         var stopping = false
     }
 
@@ -71,9 +70,6 @@ public final class AsyncDispatcher: Service, Sendable {
         }
         wakeups.signal(0)
     }
-
-    /// Events being run right now.
-    public var running: Int { state.withLock { $0.running } }
 
     public func run() async throws {
         // Leases still held belong to a server that is gone (this one just started): end them now.
@@ -173,10 +169,7 @@ public final class AsyncDispatcher: Service, Sendable {
         }
         for permit in permits.dropFirst(claimed.count) { registry.limiter.release(permit) }
         if claimed.count < permits.count { await refreshDue(name, notices: notices) }
-        state.withLock { state in
-            state.running += claimed.count
-            state.lastServed = name
-        }
+        state.withLock { $0.lastServed = name }
         return (zip(claimed, permits).map { ($0, definition, $1) }, claimed.count == permits.count)
     }
 
