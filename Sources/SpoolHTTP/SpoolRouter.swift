@@ -27,14 +27,16 @@ public enum SpoolRouter {
         public var asyncInvocations: AsyncInvocations
         public var eventInvokeConfigs: EventInvokeConfigs
         public var deadLetters: DeadLetters
+        public var mappings: EventSourceMappings
 
         public init(registry: FunctionRegistry, invoker: FunctionInvoker, asyncInvocations: AsyncInvocations,
-                    eventInvokeConfigs: EventInvokeConfigs, deadLetters: DeadLetters) {
+                    eventInvokeConfigs: EventInvokeConfigs, deadLetters: DeadLetters, mappings: EventSourceMappings) {
             self.registry = registry
             self.invoker = invoker
             self.asyncInvocations = asyncInvocations
             self.eventInvokeConfigs = eventInvokeConfigs
             self.deadLetters = deadLetters
+            self.mappings = mappings
         }
     }
 
@@ -50,7 +52,7 @@ public enum SpoolRouter {
         router.add(middleware: LogRequestsMiddleware(.debug))
         let sqs = SQSHandler(queues: queues, defaultBaseURL: defaultBaseURL, logger: logger)
         LambdaHandler(registry: lambda.registry, invoker: lambda.invoker, asyncInvocations: lambda.asyncInvocations,
-                      eventInvokeConfigs: lambda.eventInvokeConfigs, defaultBaseURL: defaultBaseURL, logger: logger)
+                      eventInvokeConfigs: lambda.eventInvokeConfigs, mappings: lambda.mappings, defaultBaseURL: defaultBaseURL, logger: logger)
             .addRoutes(to: router)
         AdminHandler(deadLetters: lambda.deadLetters, logger: logger).addRoutes(to: router)
         router.get("/health") { _, _ -> Response in

@@ -207,6 +207,17 @@ extension SQLiteStore {
         }
     }
 
+    public func releaseMessages(_ params: DeleteMessagesParams) async throws {
+        try await write { db in
+            for receipt in params.receipts where receipt.queueID == params.queueID {
+                try db.cachedStatement(sql: """
+                    UPDATE queue_message SET visible_at = ?, receive_count = max(receive_count - 1, 0), lease_epoch = lease_epoch + 1
+                    WHERE id = ? AND queue_id = ? AND lease_epoch = ? AND message_id = ? AND receive_count > 0
+                    """).execute(arguments: [params.now, receipt.rowID, receipt.queueID, receipt.epoch, receipt.messageID])
+            }
+        }
+    }
+
     public func changeVisibility(_ params: ChangeVisibilityParams) async throws -> [SpoolError?] {
         try await write { db in
             var results: [SpoolError?] = []

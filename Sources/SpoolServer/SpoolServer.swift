@@ -24,6 +24,9 @@ public struct SpoolServer: Sendable {
     public let dispatcher: AsyncDispatcher
     public let eventInvokeConfigs: EventInvokeConfigs
     public let deadLetters: DeadLetters
+    /// Event source mappings: the API and the supervisor that runs their pollers.
+    public let mappings: EventSourceMappings
+    public let mappingSupervisor: MappingSupervisor
     let deliverer: DestinationDeliverer
     /// The executor of functions run as child processes; its environments stop with the server.
     public let processExecutor: ProcessExecutor
@@ -62,6 +65,8 @@ public struct SpoolServer: Sendable {
                                           queueSignals: queues.signals, deliveryWakeups: deliverer.wakeups, settings: asyncSettings, logger: logger)
         self.asyncInvocations = AsyncInvocations(store: store, registry: functions, dispatcher: dispatcher, settings: asyncSettings)
         self.deadLetters = DeadLetters(store: store, dispatcher: dispatcher)
+        self.mappingSupervisor = MappingSupervisor(store: store, registry: functions, queues: queues, executor: executor, logger: logger)
+        self.mappings = EventSourceMappings(store: store, registry: functions, queues: queues, supervisor: mappingSupervisor)
     }
 
     /// Loads stored functions and applies the ones declared in the configuration file and by the embedding program.
@@ -86,7 +91,7 @@ public struct SpoolServer: Sendable {
         let router = SpoolRouter.build(
             queues: queues,
             lambda: .init(registry: functions, invoker: invoker, asyncInvocations: asyncInvocations, eventInvokeConfigs: eventInvokeConfigs,
-                          deadLetters: deadLetters),
+                          deadLetters: deadLetters, mappings: mappings),
             health: .init(version: Self.version, durability: configuration.durability.rawValue),
             defaultBaseURL: "http://\(configuration.host):\(configuration.port)",
             logger: logger
@@ -116,6 +121,8 @@ public struct SpoolServer: Sendable {
                     .init(service: processExecutor),
                     // After the executor, so it stops first: it stops claiming and lets running events finish and settle.
                     .init(service: dispatcher),
+                    // Like the dispatcher: stops leasing messages and lets running batches finish and settle.
+                    .init(service: mappingSupervisor),
                     .init(service: deliverer),
                     .init(service: application(onServerRunning: onServerRunning)),
                     // Last, so it is told to shut down first: it ends long polls so that the HTTP server can drain.

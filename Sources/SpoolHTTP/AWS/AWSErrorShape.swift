@@ -24,7 +24,7 @@ struct AWSErrorShape {
         case .unknownOperation: return .init(status: .badRequest, type: "UnknownOperationException", queryCode: "InvalidAction", fault: "Sender")
         case .serialization: return .init(status: .badRequest, type: "SerializationException", queryCode: "MalformedInput", fault: "Sender")
         case .storageFailure, .serviceFailure: return .init(status: .internalServerError, type: "InternalFailure", queryCode: "InternalFailure", fault: "Receiver")
-        case .resourceConflict, .validation, .requestTooLarge, .invalidRequestContent, .tooManyRequests, .preconditionFailed,
+        case .resourceConflict, .resourceInUse, .validation, .requestTooLarge, .invalidRequestContent, .tooManyRequests, .preconditionFailed,
              .provisionedConcurrencyConfigNotFound:
             return .init(status: .badRequest, type: error.code.rawValue, queryCode: error.code.rawValue, fault: "Sender")
         case .queueDeletedRecently, .messageNotInflight, .unsupportedOperation, .tooManyEntriesInBatchRequest, .emptyBatchRequest,

@@ -14,6 +14,7 @@ enum LambdaError {
         case .resourceNotFound: return (.notFound, "ResourceNotFoundException", true)
         case .resourceConflict: return (.conflict, "ResourceConflictException", false)
         case .validation: return (.badRequest, "ValidationException", false)
+        case .resourceInUse: return (.badRequest, "ResourceInUseException", false)
         case .requestTooLarge: return (.contentTooLarge, "RequestEntityTooLargeException", true)
         case .invalidRequestContent, .serialization: return (.badRequest, "InvalidRequestContentException", false)
         case .tooManyRequests: return (.tooManyRequests, "TooManyRequestsException", false)

@@ -12,6 +12,7 @@ struct LambdaHandler: Sendable {
     let invoker: FunctionInvoker
     let asyncInvocations: AsyncInvocations
     let eventInvokeConfigs: EventInvokeConfigs
+    let mappings: EventSourceMappings
     let defaultBaseURL: String
     let logger: Logger
 
@@ -52,6 +53,7 @@ struct LambdaHandler: Sendable {
         addConcurrencyRoutes(to: router)
         addTagRoutes(to: router)
         addAsyncRoutes(to: router)
+        addMappingRoutes(to: router)
     }
 
     // MARK: Operations

@@ -29,6 +29,7 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         case serialization = "SerializationException"
         case storageFailure = "InternalFailure"
         case resourceConflict = "ResourceConflictException"
+        case resourceInUse = "ResourceInUseException"
         case validation = "ValidationException"
         case requestTooLarge = "RequestEntityTooLargeException"
         case invalidRequestContent = "InvalidRequestContentException"

@@ -32,6 +32,11 @@ public protocol QueueStore: Sendable {
     func nextVisibleAt(queueID: Int64, now: Millis) async throws -> Millis?
     /// Deletes messages by receipt; a receipt from an earlier receive never deletes a later one.
     func deleteMessages(_ params: DeleteMessagesParams) async throws -> [SpoolError?]
+    /// Makes in-flight messages visible again at once, undoing the receive that leased them (their receive
+    /// count goes back down): for a poller that leased more than fits one batch, or whose function could not
+    /// run at all (throttled), so that neither counts toward the queue's `maxReceiveCount`. Stale receipts
+    /// change nothing.
+    func releaseMessages(_ params: DeleteMessagesParams) async throws
     /// Changes the visibility timeout of in-flight messages, counting from `now`.
     func changeVisibility(_ params: ChangeVisibilityParams) async throws -> [SpoolError?]
     /// Queues whose redrive policy names this queue as their dead-letter queue.

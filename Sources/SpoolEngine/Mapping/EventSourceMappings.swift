@@ -1,0 +1,141 @@
+import Foundation
+import SpoolModel
+import SpoolStorage
+
+/// The event source mapping API: validates requests as Lambda does, stores the mapping in its transitional
+/// state, and hands the change to the `MappingSupervisor`, which applies it to the poller and settles it.
+public final class EventSourceMappings: Sendable {
+    let store: any MappingStore
+    let registry: FunctionRegistry
+    let queues: QueueService
+    let supervisor: MappingSupervisor
+
+    public init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, supervisor: MappingSupervisor) {
+        self.store = store
+        self.registry = registry
+        self.queues = queues
+        self.supervisor = supervisor
+    }
+
+    var identity: AWSIdentity { registry.identity }
+
+    /// The most mappings one List page returns, whatever `MaxItems` asks for.
+    public static let pageLimit = 100
+
+    /// CreateEventSourceMapping: `Creating` (or `Disabled` when `Enabled` is false) until the supervisor starts the poller.
+    public func create(sourceARN: String?, functionName: String?, request: MappingRequest) async throws -> EventSourceMapping {
+        guard let functionName else {
+            throw SpoolError.validation(field: "functionName", value: "null", constraint: "Member must not be null")
+        }
+        let function = try await resolveFunction(functionName)
+        guard let sourceARN, !sourceARN.isEmpty else { throw SpoolError(.invalidParameterValue, "Unrecognized event source.") }
+        let queue = try await resolveQueue(sourceARN)
+        let settings = try MappingRules.apply(request, to: MappingSettings(), fifo: queue.isFIFO)
+        let enabled = request.enabled ?? true
+        let mapping = EventSourceMapping(
+            uuid: UUID().uuidString.lowercased(), functionName: function.name, functionQualifier: function.qualifier,
+            sourceARN: sourceARN, state: enabled ? .creating : .disabled, stateTransitionReason: "USER_INITIATED",
+            settings: settings, enabled: enabled, lastModified: registry.clock.now()
+        )
+        let created = try await store.createMapping(mapping)
+        supervisor.notify(created.uuid)
+        return created
+    }
+
+    /// GetEventSourceMapping.
+    public func get(_ uuid: String) async throws -> EventSourceMapping {
+        guard let mapping = try await store.mapping(uuid: uuid) else { throw Self.notFound }
+        return mapping
+    }
+
+    /// UpdateEventSourceMapping: `Enabling`, `Disabling` or `Updating` until the poller runs with the change.
+    public func update(_ uuid: String, functionName: String?, request: MappingRequest) async throws -> EventSourceMapping {
+        let current = try await get(uuid)
+        let function = try await functionName.asyncMap { try await self.resolveFunction($0) }
+        let queue = try await resolveQueue(current.sourceARN)
+        let settings = try MappingRules.apply(request, to: current.settings, fifo: queue.isFIFO)
+        let updated = try await store.updateMapping(UpdateMappingParams(uuid: uuid, now: registry.clock.now()) { mapping in
+            guard mapping.state != .deleting else {
+                throw SpoolError(.resourceInUse, "Cannot update the event source mapping because it is being deleted.")
+            }
+            if let function {
+                mapping.functionName = function.name
+                mapping.functionQualifier = function.qualifier
+            }
+            mapping.settings = settings
+            let enabled = request.enabled ?? mapping.enabled
+            if enabled != mapping.enabled {
+                mapping.state = enabled ? .enabling : .disabling
+            } else {
+                mapping.state = .updating
+            }
+            mapping.enabled = enabled
+            mapping.stateTransitionReason = "USER_INITIATED"
+        })
+        guard let updated else { throw Self.notFound }
+        supervisor.notify(uuid)
+        return updated
+    }
+
+    /// DeleteEventSourceMapping: `Deleting` until the poller stopped and the mapping is gone.
+    public func delete(_ uuid: String) async throws -> EventSourceMapping {
+        let deleted = try await store.updateMapping(UpdateMappingParams(uuid: uuid, now: registry.clock.now()) { mapping in
+            mapping.state = .deleting
+            mapping.stateTransitionReason = "USER_INITIATED"
+        })
+        guard let deleted else { throw Self.notFound }
+        supervisor.notify(uuid)
+        return deleted
+    }
+
+    /// ListEventSourceMappings: one page (at most 100) and the marker of the next.
+    public func list(sourceARN: String?, functionName: String?, marker: String?, maxItems: Int) async throws
+        -> (mappings: [EventSourceMapping], nextMarker: String?)
+    {
+        let function = try functionName.map { try FunctionReference.parse($0, identity: identity).name }
+        let limit = min(maxItems, Self.pageLimit)
+        let page = try await store.listMappings(ListMappingsParams(functionName: function, sourceARN: sourceARN, afterUUID: marker, limit: limit + 1))
+        let shown = Array(page.prefix(limit))
+        return (shown, page.count > limit ? shown.last?.uuid : nil)
+    }
+
+    static let notFound = SpoolError(.resourceNotFound, "The resource you requested does not exist.")
+
+    /// The function a mapping names; Lambda answers 400 `Function does not exist` rather than 404 here.
+    func resolveFunction(_ name: String) async throws -> FunctionReference {
+        let reference = try FunctionReference.parse(name, identity: identity)
+        do {
+            _ = try await registry.function(reference)
+        } catch let error as SpoolError where error.code == .resourceNotFound {
+            throw SpoolError(.invalidParameterValue, "Function does not exist")
+        }
+        return reference
+    }
+
+    /// The Spool queue an SQS ARN names, with Lambda's errors for other sources.
+    func resolveQueue(_ arn: String) async throws -> QueueRecord {
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 6, parts[0] == "arn" else { throw SpoolError(.invalidParameterValue, "Unrecognized event source.") }
+        switch parts[2] {
+        case "sqs":
+            guard let name = identity.queueName(fromARN: arn), let queue = try await queues.store.queue(named: name) else {
+                throw SpoolError(.invalidParameterValue, """
+                    Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. \
+                    SQS Error Message: The specified queue does not exist.
+                    """)
+            }
+            return queue
+        case "kinesis", "dynamodb", "kafka", "mq", "rds":
+            throw SpoolError.notSupportedYet("Event sources of type \(parts[2])")
+        default:
+            throw SpoolError(.invalidParameterValue, "Unrecognized event source.")
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

@@ -1,0 +1,144 @@
+import Logging
+import ServiceLifecycle
+import SpoolExecutor
+import SpoolModel
+import SpoolStorage
+import Synchronization
+
+/// Runs one poller per enabled mapping and applies every change the API makes: starts pollers for new or
+/// enabled mappings, hands updated settings to running ones, stops disabled and deleted ones (letting the
+/// batches they started finish), then settles the mapping's state (`Enabled`, `Disabled`) or removes it.
+public final class MappingSupervisor: Service, Sendable {
+    let store: any MappingStore
+    let registry: FunctionRegistry
+    let queues: QueueService
+    let executor: any FunctionExecutor
+    let logger: Logger
+    let wakeups = QueueSignals()
+    let state = Mutex(State())
+
+    struct State {
+        /// Mappings whose stored row changed and must be applied.
+        var pending: Set<String> = []
+        var pollers: [String: QueuePoller] = [:]
+        var stopping = false
+    }
+
+    public init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, executor: any FunctionExecutor,
+                logger: Logger = Logger(label: "spool.mappings")) {
+        self.store = store
+        self.registry = registry
+        self.queues = queues
+        self.executor = executor
+        self.logger = logger
+    }
+
+    /// Tells the supervisor that a mapping's stored row changed.
+    public func notify(_ uuid: String) {
+        state.withLock { _ = $0.pending.insert(uuid) }
+        wakeups.signal(0)
+    }
+
+    /// The poller of a mapping, while one runs (for tests and the admin API).
+    func poller(_ uuid: String) -> QueuePoller? {
+        state.withLock { $0.pollers[uuid] }
+    }
+
+    public func run() async throws {
+        var after: String?
+        while true {
+            let page = try await store.listMappings(ListMappingsParams(afterUUID: after, limit: 500))
+            for mapping in page { notify(mapping.uuid) }
+            guard page.count == 500 else { break }
+            after = page.last?.uuid
+        }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                while !self.isStopping {
+                    let seen = self.wakeups.generation(0)
+                    let pending = self.state.withLock { state -> Set<String> in
+                        defer { state.pending = [] }
+                        return state.pending
+                    }
+                    for uuid in pending.sorted() where !self.isStopping {
+                        if let poller = await self.apply(uuid) {
+                            group.addTask {
+                                await poller.run()
+                                self.ended(poller)
+                            }
+                        }
+                    }
+                    await self.wakeups.wait(0, seen: seen, timeoutMillis: 60_000)
+                }
+                for poller in self.state.withLock({ Array($0.pollers.values) }) { poller.stop() }
+                // Leaving the group waits for every poller, and so for every batch already handed to a function.
+            }
+        } onGracefulShutdown: {
+            self.state.withLock { $0.stopping = true }
+            self.wakeups.close()
+        }
+        logger.info("mapping supervisor stopped")
+    }
+
+    private var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
+
+    /// Brings one mapping's poller in line with its stored row; returns a poller to start, if any.
+    private func apply(_ uuid: String) async -> QueuePoller? {
+        let mapping: EventSourceMapping?
+        do {
+            mapping = try await store.mapping(uuid: uuid)
+        } catch {
+            logger.error("cannot read mapping", metadata: ["uuid": "\(uuid)", "error": "\(error)"])
+            return nil
+        }
+        let running = state.withLock { $0.pollers[uuid] }
+        guard let mapping else {
+            running?.stop()
+            return nil
+        }
+        let wantsPoller = mapping.enabled && mapping.state != .deleting
+        if wantsPoller {
+            if let running, !running.isStopped {
+                running.update(mapping)
+                await settle(mapping, to: .enabled)
+                return nil
+            }
+            if running != nil { return nil }  // still draining after a stop: `ended` re-applies the mapping
+            let poller = QueuePoller(mapping: mapping, registry: registry, queues: queues, executor: executor, logger: logger)
+            state.withLock { $0.pollers[uuid] = poller }
+            await settle(mapping, to: .enabled)
+            return poller
+        }
+        if let running {
+            running.stop()  // `ended` settles or removes the mapping once its batches finished
+            return nil
+        }
+        if mapping.state == .deleting {
+            do {
+                try await store.removeMapping(uuid: uuid)
+            } catch {
+                logger.error("cannot remove mapping", metadata: ["uuid": "\(uuid)", "error": "\(error)"])
+            }
+        } else {
+            await settle(mapping, to: .disabled)
+        }
+        return nil
+    }
+
+    private func settle(_ mapping: EventSourceMapping, to target: MappingState) async {
+        guard mapping.state.isTransitional, mapping.state != .deleting else { return }
+        do {
+            _ = try await store.settleMapping(uuid: mapping.uuid, from: mapping.state, to: target, now: registry.clock.now())
+        } catch {
+            logger.error("cannot settle mapping state", metadata: ["uuid": "\(mapping.uuid)", "error": "\(error)"])
+        }
+    }
+
+    /// A poller returned: forget it and apply the mapping's row again (settle `Disabled`, remove, or restart).
+    private func ended(_ poller: QueuePoller) {
+        state.withLock { state in
+            if state.pollers[poller.uuid] === poller { state.pollers[poller.uuid] = nil }
+        }
+        notify(poller.uuid)
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+import Metrics
+import SpoolExecutor
+import SpoolModel
+import SpoolStorage
+import Synchronization
+
+/// Feeds one queue mapping's function: leases messages in batches, hands each batch to the function as the
+/// SQS event, and settles it — deleting what succeeded, leaving what failed to come back after the queue's
+/// visibility timeout (and so to the queue's redrive policy), deleting what no filter matched.
+///
+/// Batches run concurrently up to `ScalingConfig.MaximumConcurrency`, or as `MappingScaling` allows, and
+/// always within the function's reserved concurrency (a slot of the shared `ConcurrencyLimiter` is taken
+/// before messages are leased). FIFO order holds because the queue never leases a message of a group that
+/// has one in flight. A crash loses nothing: leased messages become visible when their lease ends.
+final class QueuePoller: Sendable {
+    let uuid: String
+    let registry: FunctionRegistry
+    let queues: QueueService
+    let executor: any FunctionExecutor
+    let logger: Logger
+    /// Channel 0: stop, settings changed, a batch finished.
+    let wakeups = QueueSignals()
+    let state: Mutex<State>
+
+    struct State {
+        var mapping: EventSourceMapping
+        var patterns: [FilterPattern]
+        var scaling: MappingScaling
+        var stopped = false
+        var active = 0
+        /// The executor was at capacity: no new batch before this time, unless a batch finishes first.
+        var pausedUntil: Millis = 0
+        var queue: QueueRecord?
+    }
+
+    /// How long a poller with nothing to do sleeps at most before looking again (a safety net: sends wake it).
+    static let idleWaitMillis: Millis = 20_000
+
+    init(mapping: EventSourceMapping, registry: FunctionRegistry, queues: QueueService, executor: any FunctionExecutor, logger: Logger) {
+        self.uuid = mapping.uuid
+        self.registry = registry
+        self.queues = queues
+        self.executor = executor
+        var logger = logger
+        logger[metadataKey: "mapping"] = "\(mapping.uuid)"
+        self.logger = logger
+        self.state = Mutex(State(mapping: mapping, patterns: mapping.settings.patterns(), scaling: MappingScaling(now: registry.clock.now())))
+    }
+
+    /// New settings take effect from the next batch.
+    func update(_ mapping: EventSourceMapping) {
+        state.withLock { state in
+            state.mapping = mapping
+            state.patterns = mapping.settings.patterns()
+        }
+        wakeups.signal(0)
+    }
+
+    /// Stops leasing messages at once; batches already handed to the function finish and settle.
+    func stop() {
+        state.withLock { $0.stopped = true }
+        wakeups.signal(0)
+        if let queue = state.withLock({ $0.queue }) { queues.signals.signal(queue.id) }
+    }
+
+    var isStopped: Bool { state.withLock { $0.stopped } || Task.isCancelled }
+
+    /// Batches running now.
+    var activeBatches: Int { state.withLock { $0.active } }
+
+    func run() async {
+        logger.debug("poller started")
+        await withDiscardingTaskGroup { group in
+            while !isStopped {
+                guard let batch = await nextBatch() else { continue }
+                group.addTask { await self.process(batch) }
+            }
+        }
+        logger.debug("poller stopped")
+    }
+
+    /// Sleeps until the queue or the poller is signalled after the generations seen, or `timeout` passes.
+    func wait(queueID: Int64?, queueSeen: UInt64, seen: UInt64, timeout: Millis) async {
+        await withTaskGroup(of: Void.self) { group in
+            if let queueID {
+                group.addTask { await self.queues.signals.wait(queueID, seen: queueSeen, timeoutMillis: timeout) }
+            }
+            group.addTask { await self.wakeups.wait(0, seen: seen, timeoutMillis: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Sleeps `millis` unless stopped, updated or a batch finishes first.
+    func pause(_ millis: Millis) async {
+        await wait(queueID: nil, queueSeen: 0, seen: wakeups.generation(0), timeout: millis)
+    }
+
+    /// The mapping's queue, looked up again after it failed (deleted and recreated under the same name).
+    func currentQueue(_ mapping: EventSourceMapping) async -> QueueRecord? {
+        if let queue = state.withLock({ $0.queue }) { return queue }
+        guard let name = registry.identity.queueName(fromARN: mapping.sourceARN),
+              let queue = try? await queues.store.queue(named: name)
+        else { return nil }
+        state.withLock { $0.queue = queue }
+        return queue
+    }
+
+    func forgetQueue() {
+        state.withLock { $0.queue = nil }
+    }
+}
+
+/// Counters of what queue mappings did.
+enum MappingMetrics {
+    static let batches = Counter(label: "spool_mapping_batches_total")
+    static let failedBatches = Counter(label: "spool_mapping_failed_batches_total")
+    static let recordsDeleted = Counter(label: "spool_mapping_records_deleted_total")
+    static let recordsFiltered = Counter(label: "spool_mapping_records_filtered_total")
+}

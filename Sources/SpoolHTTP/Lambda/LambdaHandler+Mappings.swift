@@ -1,0 +1,147 @@
+import Foundation
+import Hummingbird
+import SpoolEngine
+import SpoolModel
+
+/// The event source mapping API: Create (202), Get, Update (202), Delete (202), List.
+extension LambdaHandler {
+    func addMappingRoutes(to router: Router<BasicRequestContext>) {
+        let path = "2015-03-31/event-source-mappings"
+        router.post(RouterPath(stringLiteral: path)) { request, _ in
+            await self.respond { id in
+                let (input, request) = try await Self.mappingInput(request, operation: "CreateEventSourceMapping", creating: true)
+                let mapping = try await self.mappings.create(sourceARN: input.EventSourceArn, functionName: input.FunctionName, request: request)
+                return Self.json(MappingOutput(mapping, identity: self.registry.identity), id, status: .accepted)
+            }
+        }
+        router.get(RouterPath(stringLiteral: path)) { request, _ in
+            await self.respond { id in try await self.listMappings(request, id) }
+        }
+        router.get(RouterPath(stringLiteral: path + "/:uuid")) { _, context in
+            await self.respond { id in
+                let mapping = try await self.mappings.get(context.parameters.get("uuid") ?? "")
+                return Self.json(MappingOutput(mapping, identity: self.registry.identity), id)
+            }
+        }
+        router.put(RouterPath(stringLiteral: path + "/:uuid")) { request, context in
+            await self.respond { id in
+                let (input, request) = try await Self.mappingInput(request, operation: "UpdateEventSourceMapping", creating: false)
+                let mapping = try await self.mappings.update(context.parameters.get("uuid") ?? "", functionName: input.FunctionName, request: request)
+                return Self.json(MappingOutput(mapping, identity: self.registry.identity), id, status: .accepted)
+            }
+        }
+        router.delete(RouterPath(stringLiteral: path + "/:uuid")) { _, context in
+            await self.respond { id in
+                let mapping = try await self.mappings.delete(context.parameters.get("uuid") ?? "")
+                return Self.json(MappingOutput(mapping, identity: self.registry.identity), id, status: .accepted)
+            }
+        }
+    }
+
+    func listMappings(_ request: Request, _ id: String) async throws -> Response {
+        let query = request.uri.queryParameters
+        var maxItems = EventSourceMappings.pageLimit
+        if let text = query["MaxItems"].map({ String($0) }) {
+            guard let value = Int(text), (1...10_000).contains(value) else {
+                throw SpoolError.validation(field: "maxItems", value: text, constraint: "Member must have value between 1 and 10000")
+            }
+            maxItems = value
+        }
+        let page = try await mappings.list(
+            sourceARN: query["EventSourceArn"].map { String($0) }, functionName: query["FunctionName"].map { String($0) },
+            marker: query["Marker"].map { String($0) }, maxItems: maxItems)
+        return Self.json(ListMappingsOutput(EventSourceMappings: page.mappings.map { MappingOutput($0, identity: registry.identity) },
+                                            NextMarker: page.nextMarker), id)
+    }
+
+    /// Decodes a Create/Update body and sorts its members into what queue mappings take, what does not apply
+    /// to them, and what Spool does not implement yet.
+    static func mappingInput(_ request: Request, operation: String, creating: Bool) async throws -> (MappingInput, MappingRequest) {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: 1_048_576)
+        } catch {
+            throw SpoolError(.requestTooLarge, "Request must be smaller than 1048576 bytes for the \(operation) operation")
+        }
+        let input = try AWSJSON.decode(MappingInput.self, from: body)
+        let keys = Set(((try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any])?.keys.map { $0 } ?? [])
+        var result = MappingRequest()
+        result.enabled = input.Enabled
+        result.batchSize = input.BatchSize
+        result.maximumBatchingWindowSeconds = input.MaximumBatchingWindowInSeconds
+        result.functionResponseTypes = input.FunctionResponseTypes
+        if let criteria = input.FilterCriteria { result.filters = criteria.Filters?.map(\.Pattern) ?? [] }
+        if let scaling = input.ScalingConfig {
+            result.scalingConfigGiven = true
+            result.maximumConcurrency = scaling.MaximumConcurrency
+        }
+        result.inapplicable = MappingInput.streamMembers.filter(keys.contains)
+        result.unsupported = MappingInput.unimplementedMembers.filter(keys.contains)
+        if !creating, keys.contains("EventSourceArn") {
+            throw SpoolError(.invalidParameterValue, "EventSourceArn cannot be updated.")
+        }
+        return (input, result)
+    }
+
+    struct MappingInput: Decodable {
+        struct Filter: Decodable { var Pattern: String? }
+        struct Criteria: Decodable { var Filters: [Filter]? }
+        struct Scaling: Decodable { var MaximumConcurrency: Int? }
+        var EventSourceArn: String?
+        var FunctionName: String?
+        var Enabled: Bool?
+        var BatchSize: Int?
+        var MaximumBatchingWindowInSeconds: Int?
+        var FunctionResponseTypes: [String]?
+        var FilterCriteria: Criteria?
+        var ScalingConfig: Scaling?
+
+        /// Members that belong to stream, Kafka, MQ or DocumentDB sources: a queue mapping rejects them.
+        static let streamMembers = [
+            "StartingPosition", "StartingPositionTimestamp", "ParallelizationFactor", "BisectBatchOnFunctionError",
+            "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "DestinationConfig", "TumblingWindowInSeconds", "Topics", "Queues",
+            "SourceAccessConfigurations", "SelfManagedEventSource", "SelfManagedKafkaEventSourceConfig",
+            "AmazonManagedKafkaEventSourceConfig", "DocumentDBEventSourceConfig",
+        ]
+        /// Members Lambda accepts for queue mappings that Spool does not implement yet.
+        static let unimplementedMembers = ["Tags", "KMSKeyArn", "MetricsConfig", "ProvisionedPollerConfig"]
+    }
+
+    struct MappingOutput: Encodable {
+        struct Filter: Encodable { var Pattern: String }
+        struct Criteria: Encodable { var Filters: [Filter] }
+        struct Scaling: Encodable { var MaximumConcurrency: Int }
+        var UUID: String
+        var BatchSize: Int
+        var MaximumBatchingWindowInSeconds: Int
+        var EventSourceArn: String
+        var EventSourceMappingArn: String
+        var FunctionArn: String
+        var FunctionResponseTypes: [String]
+        var LastModified: Double
+        var State: String
+        var StateTransitionReason: String
+        var FilterCriteria: Criteria?
+        var ScalingConfig: Scaling?
+
+        init(_ mapping: EventSourceMapping, identity: AWSIdentity) {
+            UUID = mapping.uuid
+            BatchSize = mapping.settings.batchSize
+            MaximumBatchingWindowInSeconds = mapping.settings.maximumBatchingWindowSeconds
+            EventSourceArn = mapping.sourceARN
+            EventSourceMappingArn = mapping.arn(identity)
+            FunctionArn = mapping.functionARN(identity)
+            FunctionResponseTypes = mapping.settings.functionResponseTypes
+            LastModified = Double(mapping.lastModified) / 1000
+            State = mapping.state.rawValue
+            StateTransitionReason = mapping.stateTransitionReason
+            FilterCriteria = mapping.settings.filters.isEmpty ? nil : Criteria(Filters: mapping.settings.filters.map { Filter(Pattern: $0) })
+            ScalingConfig = mapping.settings.maximumConcurrency.map { Scaling(MaximumConcurrency: $0) }
+        }
+    }
+
+    struct ListMappingsOutput: Encodable {
+        var EventSourceMappings: [MappingOutput]
+        var NextMarker: String?
+    }
+}

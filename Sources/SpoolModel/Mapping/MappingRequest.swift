@@ -1,0 +1,94 @@
+/// The fields of a Create or UpdateEventSourceMapping request, as given (`nil` = not given).
+public struct MappingRequest: Sendable {
+    public var enabled: Bool?
+    public var batchSize: Int?
+    public var maximumBatchingWindowSeconds: Int?
+    public var functionResponseTypes: [String]?
+    /// `FilterCriteria.Filters[].Pattern`; an empty list (or `FilterCriteria: {}`) removes the filters.
+    public var filters: [String?]?
+    /// `ScalingConfig` given; its `MaximumConcurrency` (`nil` inside removes the limit).
+    public var scalingConfigGiven = false
+    public var maximumConcurrency: Int?
+    /// Names of fields that were given but do not apply to queue sources (`StartingPosition`, `DestinationConfig`, …).
+    public var inapplicable: [String] = []
+    /// Names of fields Spool does not implement yet (`Tags`, `KMSKeyArn`, …).
+    public var unsupported: [String] = []
+
+    public init() {}
+}
+
+/// Lambda's rules for queue mapping settings, with AWS's wording.
+public enum MappingRules {
+    public static let batchSizeRange = 1...10_000
+    public static let fifoMaximumBatchSize = 10
+    public static let windowRange = 0...300
+    public static let maximumConcurrencyRange = 2...1_000
+    public static let maximumFilters = 5
+    /// The largest event Lambda hands a function synchronously (6 MB).
+    public static let maximumEventBytes = 6_291_456
+
+    /// Applies a request to settings (defaults on create) and checks the result for a queue source.
+    public static func apply(_ request: MappingRequest, to current: MappingSettings, fifo: Bool) throws(SpoolError) -> MappingSettings {
+        if let field = request.unsupported.first { throw SpoolError.notSupportedYet("The \(field) parameter of event source mappings") }
+        if let field = request.inapplicable.first {
+            throw SpoolError(.invalidParameterValue, "Unsupported \(field) parameter for given event source mapping type.")
+        }
+        var settings = current
+        if let size = request.batchSize {
+            guard size >= batchSizeRange.lowerBound else {
+                throw SpoolError.validation(field: "batchSize", value: "\(size)", constraint: "Member must have value greater than or equal to 1")
+            }
+            guard size <= batchSizeRange.upperBound else {
+                throw SpoolError.validation(field: "batchSize", value: "\(size)", constraint: "Member must have value less than or equal to 10000")
+            }
+            settings.batchSize = size
+        }
+        if let window = request.maximumBatchingWindowSeconds {
+            guard window >= windowRange.lowerBound else {
+                throw SpoolError.validation(field: "maximumBatchingWindowInSeconds", value: "\(window)", constraint: "Member must have value greater than or equal to 0")
+            }
+            guard window <= windowRange.upperBound else {
+                throw SpoolError.validation(field: "maximumBatchingWindowInSeconds", value: "\(window)", constraint: "Member must have value less than or equal to 300")
+            }
+            settings.maximumBatchingWindowSeconds = window
+        }
+        if let types = request.functionResponseTypes {
+            guard types.count <= 1 else {
+                throw SpoolError.validation(field: "functionResponseTypes", value: "\(types)", constraint: "Member must have length less than or equal to 1")
+            }
+            for type in types where type != "ReportBatchItemFailures" {
+                throw SpoolError.validation(field: "functionResponseTypes", value: "[\(type)]", constraint: "Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]")
+            }
+            settings.functionResponseTypes = types
+        }
+        if let filters = request.filters {
+            guard filters.count <= maximumFilters else {
+                throw SpoolError(.invalidParameterValue, "The maximum number of filters for an event source mapping is \(maximumFilters).")
+            }
+            var texts: [String] = []
+            for filter in filters {
+                guard let filter else { throw FilterPattern.invalid }
+                texts.append(try FilterPattern(filter).text)
+            }
+            settings.filters = texts
+        }
+        if request.scalingConfigGiven {
+            if let value = request.maximumConcurrency {
+                guard value >= maximumConcurrencyRange.lowerBound else {
+                    throw SpoolError.validation(field: "scalingConfig.maximumConcurrency", value: "\(value)", constraint: "Member must have value greater than or equal to 2")
+                }
+                guard value <= maximumConcurrencyRange.upperBound else {
+                    throw SpoolError.validation(field: "scalingConfig.maximumConcurrency", value: "\(value)", constraint: "Member must have value less than or equal to 1000")
+                }
+            }
+            settings.maximumConcurrency = request.maximumConcurrency
+        }
+        if fifo && settings.batchSize > fifoMaximumBatchSize {
+            throw SpoolError(.invalidParameterValue, "Batch size must be between 1 and 10 for FIFO queue event sources.")
+        }
+        if settings.batchSize > 10 && settings.maximumBatchingWindowSeconds == 0 {
+            throw SpoolError(.invalidParameterValue, "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10")
+        }
+        return settings
+    }
+}

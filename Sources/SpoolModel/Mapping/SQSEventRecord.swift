@@ -1,0 +1,76 @@
+import Foundation
+
+/// One message as the AWS SQS event hands it to a function (`Records[]` of reference §4.1).
+public struct SQSEventRecord: Sendable, Encodable {
+    public struct Attribute: Sendable, Encodable {
+        var stringValue: String?
+        var binaryValue: String?
+        var stringListValues: [String] = []
+        var binaryListValues: [String] = []
+        var dataType: String
+    }
+
+    public var messageId: String
+    public var receiptHandle: String
+    public var body: String
+    public var attributes: [String: String]
+    public var messageAttributes: [String: Attribute]
+    public var md5OfMessageAttributes: String?
+    public var md5OfBody: String
+    public var eventSource = "aws:sqs"
+    public var eventSourceARN: String
+    public var awsRegion: String
+
+    /// The record for a received message; `senderID` is the account that sent it.
+    public init(_ message: ReceivedMessage, queueARN: String, identity: AWSIdentity) {
+        messageId = message.messageID
+        receiptHandle = message.receipt.encoded
+        body = message.body
+        var attributes: [String: String] = [
+            "ApproximateReceiveCount": String(message.receiveCount),
+            "SentTimestamp": String(message.sentAt),
+            "SenderId": identity.accountID,
+            "ApproximateFirstReceiveTimestamp": String(message.firstReceivedAt),
+        ]
+        attributes["SequenceNumber"] = message.sequenceNumber
+        attributes["MessageGroupId"] = message.groupID
+        attributes["MessageDeduplicationId"] = message.deduplicationID
+        attributes["AWSTraceHeader"] = message.systemAttributes["AWSTraceHeader"]?.stringValue
+        attributes["DeadLetterQueueSourceArn"] = message.deadLetterSourceARN
+        self.attributes = attributes
+        messageAttributes = message.attributes.mapValues { value in
+            Attribute(stringValue: value.stringValue, binaryValue: value.binaryValue?.base64EncodedString(), dataType: value.dataType)
+        }
+        md5OfMessageAttributes = MessageDigest.attributes(message.attributes)
+        md5OfBody = MessageDigest.body(message.body)
+        eventSourceARN = queueARN
+        awsRegion = identity.region
+    }
+
+    /// The record's JSON as it goes into the event.
+    public func json() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return (try? encoder.encode(self)) ?? Data("{}".utf8)
+    }
+
+    /// The record as filters see it: its JSON, with `body` parsed when it is a JSON object.
+    public func filterValue(json: Data) -> [String: FilterValue] {
+        guard let object = try? JSONSerialization.jsonObject(with: json), case .object(var fields) = FilterValue(foundation: object) else {
+            return [:]
+        }
+        if let parsed = FilterValue.parse(body), case .object = parsed { fields["body"] = parsed }
+        return fields
+    }
+
+    /// `{"Records":[…]}` from records already encoded.
+    public static func event(_ records: [Data]) -> Data {
+        var data = Data("{\"Records\":[".utf8)
+        for (index, record) in records.enumerated() {
+            if index > 0 { data.append(UInt8(ascii: ",")) }
+            data.append(record)
+        }
+        data.append(contentsOf: Array("]}".utf8))
+        return data
+    }
+}

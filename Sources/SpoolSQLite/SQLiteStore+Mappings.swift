@@ -1,0 +1,106 @@
+import GRDB
+import SpoolModel
+import SpoolStorage
+
+/// Event source mappings, one row each.
+extension SQLiteStore: MappingStore {
+    public func createMapping(_ mapping: EventSourceMapping) async throws -> EventSourceMapping {
+        try await write { db in
+            if let existing = try String.fetchOne(
+                db, sql: "SELECT uuid FROM event_source_mapping WHERE function_name = ? AND source_arn = ?",
+                arguments: [mapping.functionName, mapping.sourceARN]
+            ) {
+                throw SpoolError(.resourceConflict, """
+                    An event source mapping with SQS arn (" \(mapping.sourceARN) ") and function (" \(mapping.functionName) ") already exists. \
+                    Please update or delete the existing mapping with UUID \(existing)
+                    """)
+            }
+            try db.execute(sql: """
+                INSERT INTO event_source_mapping (uuid, function_name, function_qualifier, source_arn, state, state_reason, enabled,
+                  batch_size, window_seconds, response_types, filters, maximum_concurrency, created_at, last_modified)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: Self.columns(mapping) + [mapping.lastModified, mapping.lastModified])
+            return mapping
+        }
+    }
+
+    public func mapping(uuid: String) async throws -> EventSourceMapping? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM event_source_mapping WHERE uuid = ?", arguments: [uuid]).map(Self.mapping)
+        }
+    }
+
+    public func listMappings(_ params: ListMappingsParams) async throws -> [EventSourceMapping] {
+        try await read { db in
+            var clauses = ["uuid > ?"]
+            var arguments: StatementArguments = [params.afterUUID ?? ""]
+            if let function = params.functionName {
+                clauses.append("function_name = ?")
+                _ = arguments.append(contentsOf: [function])
+            }
+            if let source = params.sourceARN {
+                clauses.append("source_arn = ?")
+                _ = arguments.append(contentsOf: [source])
+            }
+            _ = arguments.append(contentsOf: [params.limit])
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM event_source_mapping WHERE \(clauses.joined(separator: " AND ")) ORDER BY uuid LIMIT ?",
+                arguments: arguments
+            ).map(Self.mapping)
+        }
+    }
+
+    public func updateMapping(_ params: UpdateMappingParams) async throws -> EventSourceMapping? {
+        try await write { db in
+            guard var mapping = try Row.fetchOne(db, sql: "SELECT * FROM event_source_mapping WHERE uuid = ?", arguments: [params.uuid])
+                .map(Self.mapping)
+            else { return nil }
+            try params.change(&mapping)
+            mapping.lastModified = params.now
+            try db.execute(sql: """
+                UPDATE event_source_mapping SET function_name = ?2, function_qualifier = ?3, source_arn = ?4, state = ?5, state_reason = ?6,
+                  enabled = ?7, batch_size = ?8, window_seconds = ?9, response_types = ?10, filters = ?11, maximum_concurrency = ?12,
+                  last_modified = ?13
+                WHERE uuid = ?1
+                """, arguments: Self.columns(mapping) + [mapping.lastModified])
+            return mapping
+        }
+    }
+
+    public func settleMapping(uuid: String, from: MappingState, to: MappingState, now: Millis) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "UPDATE event_source_mapping SET state = ? WHERE uuid = ? AND state = ?",
+                           arguments: [to.rawValue, uuid, from.rawValue])
+            return db.changesCount == 1
+        }
+    }
+
+    public func removeMapping(uuid: String) async throws {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM event_source_mapping WHERE uuid = ? AND state = 'Deleting'", arguments: [uuid])
+        }
+    }
+
+    /// The columns from `uuid` to `maximum_concurrency`, in table order.
+    static func columns(_ mapping: EventSourceMapping) -> StatementArguments {
+        let settings = mapping.settings
+        return [
+            mapping.uuid, mapping.functionName, mapping.functionQualifier, mapping.sourceARN, mapping.state.rawValue,
+            mapping.stateTransitionReason, mapping.enabled, settings.batchSize, settings.maximumBatchingWindowSeconds,
+            ColumnJSON.encode(settings.functionResponseTypes), ColumnJSON.encode(settings.filters), settings.maximumConcurrency,
+        ]
+    }
+
+    static func mapping(_ row: Row) -> EventSourceMapping {
+        let settings = MappingSettings(
+            batchSize: row["batch_size"], maximumBatchingWindowSeconds: row["window_seconds"],
+            functionResponseTypes: ColumnJSON.decode([String].self, row["response_types"]) ?? [],
+            filters: ColumnJSON.decode([String].self, row["filters"]) ?? [], maximumConcurrency: row["maximum_concurrency"]
+        )
+        return EventSourceMapping(
+            uuid: row["uuid"], functionName: row["function_name"], functionQualifier: row["function_qualifier"],
+            sourceARN: row["source_arn"], state: MappingState(rawValue: row["state"]) ?? .disabled, stateTransitionReason: row["state_reason"],
+            settings: settings, enabled: row["enabled"], lastModified: row["last_modified"]
+        )
+    }
+}
