@@ -26,6 +26,16 @@ extension QueueStoreConformance {
             try await f.delete(queue, [current.receipt])
             try require(try await f.counts(queue) == QueueCounts(visible: 0, inFlight: 0, delayed: 0), "current receipt deletes")
         },
+        check("a released message is visible at once, its receive uncounted, and a stale release changes nothing") { f in
+            let queue = try await f.create("release")
+            try await f.send(queue, ["x"])
+            let first = try await f.receive(queue, visibility: 300)[0]
+            try await f.store.releaseMessages(DeleteMessagesParams(queueID: queue.id, receipts: [first.receipt], now: f.clock.now()))
+            let again = try await f.receive(queue, visibility: 300)
+            try require(again.count == 1 && again[0].receiveCount == 1, "released and received again as a first receive: \(again)")
+            try await f.store.releaseMessages(DeleteMessagesParams(queueID: queue.id, receipts: [first.receipt], now: f.clock.now()))
+            try require(try await f.counts(queue).inFlight == 1, "the stale receipt released nothing")
+        },
         check("counts split visible, in flight and delayed") { f in
             let queue = try await f.create("counts")
             try await f.send(queue, ["a", "b"])

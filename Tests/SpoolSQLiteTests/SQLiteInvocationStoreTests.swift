@@ -51,3 +51,11 @@ extension SQLiteInvocationStoreTests {
         }
     }
 }
+
+@Suite("SQLite mapping store")
+struct SQLiteMappingStoreTests {
+    @Test("keeps every MappingStore promise", arguments: MappingStoreConformance.checks)
+    func conformance(_ check: MappingStoreConformance.Check) async throws {
+        try await SQLiteInvocationStoreTests.withStore { store, _ in try await check.run(on: store) }
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SpoolEngine
+import SpoolExecutor
+import SpoolModel
+import SpoolSQLite
+import SpoolStorage
+import Synchronization
+import Testing
+
+@Suite("Queue event source mappings: batches, partial failures, filters, concurrency, state changes")
+struct QueueMappingTests {
+    /// Every batch a function received (message bodies), with a stream to wait on.
+    final class Batches: Sendable {
+        let seen = Mutex<[[String]]>([])
+        let running = Mutex((now: 0, peak: 0))
+        let stream: AsyncStream<[String]>
+        let continuation: AsyncStream<[String]>.Continuation
+
+        init() {
+            (stream, continuation) = AsyncStream.makeStream(of: [String].self)
+        }
+
+        /// Records the batch and returns its records.
+        func record(_ payload: ByteBuffer) throws -> [[String: Any]] {
+            let event = try JSONSerialization.jsonObject(with: Data(buffer: payload)) as? [String: Any]
+            let records = event?["Records"] as? [[String: Any]] ?? []
+            let bodies = records.compactMap { $0["body"] as? String }
+            seen.withLock { $0.append(bodies) }
+            continuation.yield(bodies)
+            return records
+        }
+
+        /// Waits until batches holding `count` records in all have arrived (20 s at most).
+        func wait(records count: Int) async throws {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    var total = self.seen.withLock { $0.reduce(0) { $0 + $1.count } }
+                    var iterator = self.stream.makeAsyncIterator()
+                    while total < count, let batch = await iterator.next() { total += batch.count }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(20))
+                    throw CancellationError()
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+
+        var all: [String] { seen.withLock { $0.flatMap { $0 } } }
+    }
+
+    struct Harness {
+        let store: SQLiteStore
+        let queues: QueueService
+        let mappings: EventSourceMappings
+
+        func send(_ queue: String, _ bodies: [String], group: String? = nil) async throws {
+            for chunk in stride(from: 0, to: bodies.count, by: 10) {
+                let messages = bodies[chunk..<min(chunk + 10, bodies.count)].map { body in
+                    OutgoingMessage(body: body, groupID: group, deduplicationID: group == nil ? nil : UUID().uuidString)
+                }
+                _ = try await queues.send(queueName: queue, messages: Array(messages))
+            }
+        }
+
+        func counts(_ queue: String) async throws -> QueueCounts {
+            try await store.counts(queueID: try await queues.queue(named: queue).id, now: WallClock().now())
+        }
+
+        /// Polls (every 10 ms, up to 20 s) until `condition` holds.
+        func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if try await condition() { return }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            Issue.record("never happened: \(what)")
+        }
+
+        func map(_ queue: String, to function: String, _ change: (inout MappingRequest) -> Void = { _ in }) async throws -> EventSourceMapping {
+            var request = MappingRequest()
+            change(&request)
+            return try await mappings.create(sourceARN: "arn:aws:sqs:us-east-1:000000000000:\(queue)", functionName: function, request: request)
+        }
+    }
+
+    func withMappings(functions: [String: InProcessExecutor.Handler], queues names: [String: [String: String]],
+                      _ body: (Harness) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-esm-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStore(directory: directory)
+        let executor = InProcessExecutor(handlers: functions)
+        let registry = FunctionRegistry(store: store, executor: executor, limiter: ConcurrencyLimiter(accountLimit: 1000),
+                                        codeRoot: directory + "/functions", identity: AWSIdentity())
+        for name in functions.keys {
+            try await registry.declare(FunctionDefinition(name: name, executor: .inProcess, source: .embedded, timeoutSeconds: 30,
+                                                          revisionID: "r", lastModified: 1))
+        }
+        let queues = QueueService(store: store, identity: AWSIdentity())
+        for (name, attributes) in names { _ = try await queues.createQueue(name: name, attributes: attributes, tags: [:]) }
+        let supervisor = MappingSupervisor(store: store, registry: registry, queues: queues, executor: executor)
+        let harness = Harness(store: store, queues: queues,
+                              mappings: EventSourceMappings(store: store, registry: registry, queues: queues, supervisor: supervisor))
+        let group = ServiceGroup(services: [supervisor], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            do {
+                try await body(harness)
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test("delivers every message as the SQS event in batches no larger than BatchSize, and deletes them")
+    func delivers() async throws {
+        let batches = Batches()
+        let payloads = Mutex<[Data]>([])
+        try await withMappings(functions: ["f": { payload, _ in
+            _ = try batches.record(payload)
+            payloads.withLock { $0.append(Data(buffer: payload)) }
+            return ByteBuffer(string: "{}")
+        }], queues: ["q": [:]]) { harness in
+            try await harness.send("q", (0..<25).map { "m\($0)" })
+            let mapping = try await harness.map("q", to: "f")
+            #expect(mapping.state == .creating && mapping.settings.batchSize == 10)
+            try await batches.wait(records: 25)
+            #expect(Set(batches.all) == Set((0..<25).map { "m\($0)" }))
+            #expect(batches.seen.withLock { $0.allSatisfy { $0.count <= 10 } })
+            try await harness.eventually("every message deleted") { try await harness.counts("q") == QueueCounts(visible: 0, inFlight: 0, delayed: 0) }
+            #expect(try await harness.mappings.get(mapping.uuid).state == .enabled)
+            let first = try #require(payloads.withLock { $0.first })
+            let event = try #require(try JSONSerialization.jsonObject(with: first) as? [String: Any])
+            let record = try #require((event["Records"] as? [[String: Any]])?.first)
+            #expect(record["eventSource"] as? String == "aws:sqs")
+            #expect(record["eventSourceARN"] as? String == "arn:aws:sqs:us-east-1:000000000000:q")
+            #expect(record["awsRegion"] as? String == "us-east-1")
+            #expect((record["attributes"] as? [String: String])?["ApproximateReceiveCount"] == "1")
+            #expect(record["md5OfBody"] as? String != nil && record["receiptHandle"] as? String != nil)
+        }
+    }
+
+    @Test("with ReportBatchItemFailures only the reported messages stay, and a malformed response keeps the whole batch")
+    func partialFailures() async throws {
+        let batches = Batches()
+        try await withMappings(functions: ["f": { payload, _ in
+            let records = try batches.record(payload)
+            if records.contains(where: { $0["body"] as? String == "garbage" }) { return ByteBuffer(string: "{\"batchItemFailures\": [{}]}") }
+            let failed = records.filter { ($0["body"] as? String)?.hasPrefix("bad") == true }.map { ["itemIdentifier": $0["messageId"] as! String] }
+            return ByteBuffer(data: try JSONSerialization.data(withJSONObject: ["batchItemFailures": failed]))
+        }], queues: ["q": ["VisibilityTimeout": "300"], "r": ["VisibilityTimeout": "300"]]) { harness in
+            try await harness.send("q", ["good1", "bad1", "good2", "bad2", "good3"])
+            _ = try await harness.map("q", to: "f") { $0.functionResponseTypes = ["ReportBatchItemFailures"] }
+            try await batches.wait(records: 5)
+            try await harness.eventually("only the two reported messages are left, in flight") {
+                try await harness.counts("q") == QueueCounts(visible: 0, inFlight: 2, delayed: 0)
+            }
+            try await harness.send("r", ["garbage", "fine"])
+            _ = try await harness.map("r", to: "f") { $0.functionResponseTypes = ["ReportBatchItemFailures"] }
+            try await batches.wait(records: 7)
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await harness.counts("r") == QueueCounts(visible: 0, inFlight: 2, delayed: 0))
+        }
+    }
+
+    @Test("messages no filter matches are deleted without running the function")
+    func filters() async throws {
+        let batches = Batches()
+        try await withMappings(functions: ["f": { payload, _ in _ = try batches.record(payload); return ByteBuffer(string: "null") }],
+                               queues: ["q": [:]]) { harness in
+            _ = try await harness.map("q", to: "f") { $0.filters = [#"{"body": {"kind": ["order"]}}"#, #"{"body": [{"prefix": "urgent"}]}"#] }
+            try await harness.send("q", [#"{"kind": "order", "n": 1}"#, #"{"kind": "refund"}"#, "urgent: call", "plain", #"{"kind": "order", "n": 2}"#])
+            try await batches.wait(records: 3)
+            try await harness.eventually("the queue is empty") { try await harness.counts("q") == QueueCounts(visible: 0, inFlight: 0, delayed: 0) }
+            #expect(Set(batches.all) == [#"{"kind": "order", "n": 1}"#, "urgent: call", #"{"kind": "order", "n": 2}"#])
+        }
+    }
+
+    @Test("ScalingConfig.MaximumConcurrency bounds the batches running at once")
+    func maximumConcurrency() async throws {
+        let batches = Batches()
+        try await withMappings(functions: ["f": { payload, _ in
+            batches.running.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+            try await Task.sleep(for: .milliseconds(20))
+            batches.running.withLock { $0.now -= 1 }
+            _ = try batches.record(payload)
+            return ByteBuffer(string: "{}")
+        }], queues: ["q": [:]]) { harness in
+            try await harness.send("q", (0..<30).map { "m\($0)" })
+            _ = try await harness.map("q", to: "f") { $0.batchSize = 1; $0.scalingConfigGiven = true; $0.maximumConcurrency = 2 }
+            try await batches.wait(records: 30)
+            #expect(batches.running.withLock { $0.peak } == 2)
+        }
+    }
+
+    @Test("a FIFO mapping keeps every group in order")
+    func fifoOrder() async throws {
+        let batches = Batches()
+        try await withMappings(functions: ["f": { payload, _ in
+            _ = try batches.record(payload)
+            try await Task.sleep(for: .milliseconds(2))
+            return ByteBuffer(string: "{}")
+        }], queues: ["q.fifo": ["FifoQueue": "true"]]) { harness in
+            for group in ["a", "b", "c"] { try await harness.send("q.fifo", (0..<12).map { "\(group)-\($0)" }, group: group) }
+            _ = try await harness.map("q.fifo", to: "f") { $0.batchSize = 3 }
+            try await batches.wait(records: 36)
+            for group in ["a", "b", "c"] {
+                let order = batches.all.filter { $0.hasPrefix(group + "-") }
+                #expect(order == (0..<12).map { "\(group)-\($0)" })
+            }
+        }
+    }
+
+    @Test("disabling stops delivery, enabling resumes it, an update applies live, deleting removes the mapping")
+    func stateChanges() async throws {
+        let batches = Batches()
+        try await withMappings(functions: ["f": { payload, _ in _ = try batches.record(payload); return ByteBuffer(string: "{}") }],
+                               queues: ["q": [:]]) { harness in
+            let mapping = try await harness.map("q", to: "f")
+            try await harness.send("q", ["one"])
+            try await batches.wait(records: 1)
+            var disable = MappingRequest()
+            disable.enabled = false
+            #expect(try await harness.mappings.update(mapping.uuid, functionName: nil, request: disable).state == .disabling)
+            try await harness.eventually("disabled") { try await harness.mappings.get(mapping.uuid).state == .disabled }
+            try await harness.send("q", (0..<6).map { "later\($0)" })
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(batches.all == ["one"], "nothing is delivered while disabled")
+            var enable = MappingRequest()
+            enable.enabled = true
+            enable.batchSize = 2
+            #expect(try await harness.mappings.update(mapping.uuid, functionName: nil, request: enable).state == .enabling)
+            try await batches.wait(records: 7)
+            #expect(batches.seen.withLock { $0.dropFirst().allSatisfy { $0.count <= 2 } }, "the new batch size applies")
+            #expect(try await harness.mappings.delete(mapping.uuid).state == .deleting)
+            try await harness.eventually("removed") { (try? await harness.mappings.get(mapping.uuid)) == nil }
+            try await harness.send("q", ["after delete"])
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await harness.counts("q").visible == 1, "a deleted mapping delivers nothing")
+        }
+    }
+}
