@@ -348,3 +348,30 @@ def test_disable_update_and_delete_take_effect_on_the_running_poller(lam, sqs, t
     send(sqs, url, ["after delete"])
     time.sleep(1)
     assert depth(sqs, url) == (1, 0) and len(bodies(batch_file)) == 31
+
+
+def test_a_sigkill_mid_batch_loses_nothing_and_mappings_resume_after_restart(binary, tmp_path_factory, tmp_path):
+    from conftest import SpoolProcess
+    import signal as signals
+    process = SpoolProcess(binary, tmp_path_factory.mktemp("spool-esm-crash") / "data")
+    process.start()
+    try:
+        lam, sqs = make_client(process.endpoint, "lambda"), make_client(process.endpoint)
+        # Each batch takes a second, so the kill lands while messages are leased and the function is running.
+        name, batch_file = recording_function(lam, tmp_path, sleep=1, timeout=2)
+        url, arn = new_queue(sqs, VisibilityTimeout=2)
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, BatchSize=2)
+        send(sqs, url, [f"k{i}" for i in range(8)])
+        wait_until(lambda: depth(sqs, url)[1] > 0, timeout=30)
+        process.stop(signals.SIGKILL)
+        delivered_before = set(bodies(batch_file))
+        process.start()
+        lam, sqs = make_client(process.endpoint, "lambda"), make_client(process.endpoint)
+        [mapping] = lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
+        assert mapping["State"] == "Enabled"
+        # Leased messages come back when their lease ends; the restarted poller delivers every message.
+        wait_until(lambda: set(bodies(batch_file)) == {f"k{i}" for i in range(8)}, timeout=60)
+        wait_until(lambda: depth(sqs, url) == (0, 0), timeout=30)
+        assert delivered_before <= set(bodies(batch_file))
+    finally:
+        process.stop()
