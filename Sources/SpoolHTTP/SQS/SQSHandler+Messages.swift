@@ -97,17 +97,7 @@ extension SQSHandler {
     }
 
     func systemAttributes(of message: ReceivedMessage, requested: [String]) -> [String: String] {
-        var all: [String: String] = [
-            "SenderId": queues.identity.accountID,
-            "SentTimestamp": String(message.sentAt),
-            "ApproximateReceiveCount": String(message.receiveCount),
-            "ApproximateFirstReceiveTimestamp": String(message.firstReceivedAt),
-        ]
-        all["SequenceNumber"] = message.sequenceNumber
-        all["MessageDeduplicationId"] = message.deduplicationID
-        all["MessageGroupId"] = message.groupID
-        all["AWSTraceHeader"] = message.systemAttributes["AWSTraceHeader"]?.stringValue
-        all["DeadLetterQueueSourceArn"] = message.deadLetterSourceARN
+        let all = message.systemAttributeValues(senderID: queues.identity.accountID)
         if requested.contains("All") { return all }
         return all.filter { requested.contains($0.key) }
     }

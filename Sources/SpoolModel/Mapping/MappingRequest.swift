@@ -35,21 +35,11 @@ public enum MappingRules {
         }
         var settings = current
         if let size = request.batchSize {
-            guard size >= batchSizeRange.lowerBound else {
-                throw SpoolError.validation(field: "batchSize", value: "\(size)", constraint: "Member must have value greater than or equal to 1")
-            }
-            guard size <= batchSizeRange.upperBound else {
-                throw SpoolError.validation(field: "batchSize", value: "\(size)", constraint: "Member must have value less than or equal to 10000")
-            }
+            try check(size, in: batchSizeRange, field: "batchSize")
             settings.batchSize = size
         }
         if let window = request.maximumBatchingWindowSeconds {
-            guard window >= windowRange.lowerBound else {
-                throw SpoolError.validation(field: "maximumBatchingWindowInSeconds", value: "\(window)", constraint: "Member must have value greater than or equal to 0")
-            }
-            guard window <= windowRange.upperBound else {
-                throw SpoolError.validation(field: "maximumBatchingWindowInSeconds", value: "\(window)", constraint: "Member must have value less than or equal to 300")
-            }
+            try check(window, in: windowRange, field: "maximumBatchingWindowInSeconds")
             settings.maximumBatchingWindowSeconds = window
         }
         if let types = request.functionResponseTypes {
@@ -74,12 +64,7 @@ public enum MappingRules {
         }
         if request.scalingConfigGiven {
             if let value = request.maximumConcurrency {
-                guard value >= maximumConcurrencyRange.lowerBound else {
-                    throw SpoolError.validation(field: "scalingConfig.maximumConcurrency", value: "\(value)", constraint: "Member must have value greater than or equal to 2")
-                }
-                guard value <= maximumConcurrencyRange.upperBound else {
-                    throw SpoolError.validation(field: "scalingConfig.maximumConcurrency", value: "\(value)", constraint: "Member must have value less than or equal to 1000")
-                }
+                try check(value, in: maximumConcurrencyRange, field: "scalingConfig.maximumConcurrency")
             }
             settings.maximumConcurrency = request.maximumConcurrency
         }
@@ -90,5 +75,15 @@ public enum MappingRules {
             throw SpoolError(.invalidParameterValue, "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10")
         }
         return settings
+    }
+
+    /// A number outside its model range, worded as AWS's request validator words it.
+    static func check(_ value: Int, in range: ClosedRange<Int>, field: String) throws(SpoolError) {
+        guard value >= range.lowerBound else {
+            throw SpoolError.validation(field: field, value: "\(value)", constraint: "Member must have value greater than or equal to \(range.lowerBound)")
+        }
+        guard value <= range.upperBound else {
+            throw SpoolError.validation(field: field, value: "\(value)", constraint: "Member must have value less than or equal to \(range.upperBound)")
+        }
     }
 }

@@ -21,23 +21,12 @@ public struct SQSEventRecord: Sendable, Encodable {
     public var eventSourceARN: String
     public var awsRegion: String
 
-    /// The record for a received message; `senderID` is the account that sent it.
+    /// The record for a received message, sent by the account of `identity`.
     public init(_ message: ReceivedMessage, queueARN: String, identity: AWSIdentity) {
         messageId = message.messageID
         receiptHandle = message.receipt.encoded
         body = message.body
-        var attributes: [String: String] = [
-            "ApproximateReceiveCount": String(message.receiveCount),
-            "SentTimestamp": String(message.sentAt),
-            "SenderId": identity.accountID,
-            "ApproximateFirstReceiveTimestamp": String(message.firstReceivedAt),
-        ]
-        attributes["SequenceNumber"] = message.sequenceNumber
-        attributes["MessageGroupId"] = message.groupID
-        attributes["MessageDeduplicationId"] = message.deduplicationID
-        attributes["AWSTraceHeader"] = message.systemAttributes["AWSTraceHeader"]?.stringValue
-        attributes["DeadLetterQueueSourceArn"] = message.deadLetterSourceARN
-        self.attributes = attributes
+        attributes = message.systemAttributeValues(senderID: identity.accountID)
         messageAttributes = message.attributes.mapValues { value in
             Attribute(stringValue: value.stringValue, binaryValue: value.binaryValue?.base64EncodedString(), dataType: value.dataType)
         }

@@ -72,6 +72,25 @@ public struct ReceivedMessage: Sendable, Equatable {
     }
 }
 
+extension ReceivedMessage {
+    /// Every system attribute SQS reports for this message (ReceiveMessage's `Attributes`, the SQS event's
+    /// `attributes`), by name; `senderID` is the account that sent it.
+    public func systemAttributeValues(senderID: String) -> [String: String] {
+        var all: [String: String] = [
+            "SenderId": senderID,
+            "SentTimestamp": String(sentAt),
+            "ApproximateReceiveCount": String(receiveCount),
+            "ApproximateFirstReceiveTimestamp": String(firstReceivedAt),
+        ]
+        all["SequenceNumber"] = sequenceNumber
+        all["MessageDeduplicationId"] = deduplicationID
+        all["MessageGroupId"] = groupID
+        all["AWSTraceHeader"] = systemAttributes["AWSTraceHeader"]?.stringValue
+        all["DeadLetterQueueSourceArn"] = deadLetterSourceARN
+        return all
+    }
+}
+
 /// FIFO sequence numbers: 20 decimal digits, increasing per queue.
 public enum SequenceNumber {
     public static func format(_ value: Int64) -> String {
