@@ -55,6 +55,7 @@ struct QueueMappingTests {
 
     struct Harness {
         let store: SQLiteStore
+        let registry: FunctionRegistry
         let queues: QueueService
         let mappings: EventSourceMappings
 
@@ -103,7 +104,7 @@ struct QueueMappingTests {
         let queues = QueueService(store: store, identity: AWSIdentity())
         for (name, attributes) in names { _ = try await queues.createQueue(name: name, attributes: attributes, tags: [:]) }
         let supervisor = MappingSupervisor(store: store, registry: registry, queues: queues, executor: executor)
-        let harness = Harness(store: store, queues: queues,
+        let harness = Harness(store: store, registry: registry, queues: queues,
                               mappings: EventSourceMappings(store: store, registry: registry, queues: queues, supervisor: supervisor))
         let group = ServiceGroup(services: [supervisor], logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -197,6 +198,47 @@ struct QueueMappingTests {
             _ = try await harness.map("q", to: "f") { $0.batchSize = 1; $0.scalingConfigGiven = true; $0.maximumConcurrency = 2 }
             try await batches.wait(records: 30)
             #expect(batches.running.withLock { $0.peak } == 2)
+        }
+    }
+
+    @Test("without ScalingConfig five batches run at once to start with, and reserved concurrency bounds a mapping")
+    func defaultScalingAndReservedConcurrency() async throws {
+        let free = Batches()
+        let reserved = Batches()
+        func slow(_ batches: Batches) -> InProcessExecutor.Handler {
+            { payload, _ in
+                batches.running.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+                try await Task.sleep(for: .milliseconds(200))
+                batches.running.withLock { $0.now -= 1 }
+                _ = try batches.record(payload)
+                return ByteBuffer(string: "{}")
+            }
+        }
+        try await withMappings(functions: ["free": slow(free), "reserved": slow(reserved)], queues: ["a": [:], "b": [:]]) { harness in
+            _ = try await harness.registry.putReservedConcurrency(FunctionReference(name: "reserved"), value: 1)
+            try await harness.send("a", (0..<10).map { "a\($0)" })
+            try await harness.send("b", (0..<4).map { "b\($0)" })
+            _ = try await harness.map("a", to: "free") { $0.batchSize = 1 }
+            _ = try await harness.map("b", to: "reserved") { $0.batchSize = 1 }
+            try await free.wait(records: 10)
+            try await reserved.wait(records: 4)
+            // Five to start with; 200 ms of backlog earns a sixth (300 a minute), which a slow machine may reach.
+            #expect((MappingScaling.initial...MappingScaling.initial + 1).contains(free.running.withLock { $0.peak }))
+            #expect(reserved.running.withLock { $0.peak } == 1)
+        }
+    }
+
+    @Test("a batch that would pass 6 MB is handed over early and the rest waits for the next")
+    func payloadLimit() async throws {
+        let batches = Batches()
+        try await withMappings(functions: ["f": { payload, _ in _ = try batches.record(payload); return ByteBuffer(string: "{}") }],
+                               queues: ["q": [:]]) { harness in
+            let body = String(repeating: "x", count: 1_000_000)
+            try await harness.send("q", (0..<8).map { "\($0)" + body })
+            _ = try await harness.map("q", to: "f") { $0.batchSize = 10; $0.maximumBatchingWindowSeconds = 1 }
+            try await batches.wait(records: 8)
+            #expect(batches.seen.withLock { $0.map(\.count) } == [6, 2])
+            try await harness.eventually("all deleted") { try await harness.counts("q") == QueueCounts(visible: 0, inFlight: 0, delayed: 0) }
         }
     }
 

@@ -36,7 +36,7 @@ final class QueuePoller: Sendable {
     }
 
     /// How long a poller with nothing to do sleeps at most before looking again (a safety net: sends wake it).
-    static let idleWaitMillis: Millis = 20_000
+    static let idleWaitMillis: Millis = 60_000
 
     init(mapping: EventSourceMapping, registry: FunctionRegistry, queues: QueueService, executor: any FunctionExecutor, logger: Logger) {
         self.uuid = mapping.uuid
