@@ -6,15 +6,7 @@ import SpoolStorage
 extension SQLiteStore: MappingStore {
     public func createMapping(_ mapping: EventSourceMapping) async throws -> EventSourceMapping {
         try await write { db in
-            if let existing = try String.fetchOne(
-                db, sql: "SELECT uuid FROM event_source_mapping WHERE function_name = ? AND source_arn = ?",
-                arguments: [mapping.functionName, mapping.sourceARN]
-            ) {
-                throw SpoolError(.resourceConflict, """
-                    An event source mapping with SQS arn (" \(mapping.sourceARN) ") and function (" \(mapping.functionName) ") already exists. \
-                    Please update or delete the existing mapping with UUID \(existing)
-                    """)
-            }
+            try Self.refuseDuplicate(db, of: mapping)
             try db.execute(sql: """
                 INSERT INTO event_source_mapping (uuid, function_name, function_qualifier, source_arn, state, state_reason, enabled,
                   batch_size, window_seconds, response_types, filters, maximum_concurrency, created_at, last_modified)
@@ -55,7 +47,9 @@ extension SQLiteStore: MappingStore {
             guard var mapping = try Row.fetchOne(db, sql: "SELECT * FROM event_source_mapping WHERE uuid = ?", arguments: [params.uuid])
                 .map(Self.mapping)
             else { return nil }
+            let before = mapping
             try params.change(&mapping)
+            if mapping.functionName != before.functionName { try Self.refuseDuplicate(db, of: mapping) }
             mapping.lastModified = params.now
             try db.execute(sql: """
                 UPDATE event_source_mapping SET function_name = ?2, function_qualifier = ?3, source_arn = ?4, state = ?5, state_reason = ?6,
@@ -79,6 +73,18 @@ extension SQLiteStore: MappingStore {
         try await write { db in
             try db.execute(sql: "DELETE FROM event_source_mapping WHERE uuid = ? AND state = 'Deleting'", arguments: [uuid])
         }
+    }
+
+    /// One mapping per source and function, as Lambda allows; the conflict names the mapping that exists.
+    static func refuseDuplicate(_ db: Database, of mapping: EventSourceMapping) throws {
+        guard let existing = try String.fetchOne(
+            db, sql: "SELECT uuid FROM event_source_mapping WHERE function_name = ? AND source_arn = ? AND uuid != ?",
+            arguments: [mapping.functionName, mapping.sourceARN, mapping.uuid]
+        ) else { return }
+        throw SpoolError(.resourceConflict, """
+            An event source mapping with SQS arn (" \(mapping.sourceARN) ") and function (" \(mapping.functionName) ") already exists. \
+            Please update or delete the existing mapping with UUID \(existing)
+            """)
     }
 
     /// The columns from `uuid` to `maximum_concurrency`, in table order.

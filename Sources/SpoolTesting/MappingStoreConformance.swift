@@ -41,6 +41,13 @@ public enum MappingStoreConformance {
                 }
                 _ = try await store.createMapping(mapping("c", function: "g"))
                 try expect(try await store.listMappings(ListMappingsParams()).map(\.uuid) == ["a", "c"], "both distinct mappings are stored")
+                do {
+                    _ = try await store.updateMapping(UpdateMappingParams(uuid: "c", now: 2) { $0.functionName = "f" })
+                    try expect(false, "an update made a duplicate")
+                } catch let error as SpoolError {
+                    try expect(error.code == .resourceConflict && error.message.contains("UUID a"), "error: \(error)")
+                }
+                try expect(try await store.mapping(uuid: "c")?.functionName == "g", "the refused update changed nothing")
             },
             Check(name: "lists by function and by source, in pages after a UUID") { store in
                 for (uuid, function, source) in [("1", "f", "s1"), ("2", "g", "s1"), ("3", "f", "s2"), ("4", "f", "s3")] {

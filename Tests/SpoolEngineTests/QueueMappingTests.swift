@@ -89,12 +89,32 @@ struct QueueMappingTests {
         }
     }
 
-    func withMappings(functions: [String: InProcessExecutor.Handler], queues names: [String: [String: String]],
+    /// Answers "every environment is busy" to the first `throttles` invocations, then runs the in-process handlers.
+    final class ThrottlingExecutor: FunctionExecutor {
+        let inner: InProcessExecutor
+        let throttles: Mutex<Int>
+
+        init(inner: InProcessExecutor, throttles: Int) {
+            self.inner = inner
+            self.throttles = Mutex(throttles)
+        }
+
+        func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
+            let throttled = throttles.withLock { remaining in
+                defer { remaining -= 1 }
+                return remaining > 0
+            }
+            if throttled { return .error(.systemFailure(.atCapacity), type: "Spool.AtCapacity", message: "busy") }
+            return await inner.invoke(request)
+        }
+    }
+
+    func withMappings(functions: [String: InProcessExecutor.Handler], queues names: [String: [String: String]], throttles: Int = 0,
                       _ body: (Harness) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-esm-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteStore(directory: directory)
-        let executor = InProcessExecutor(handlers: functions)
+        let executor = ThrottlingExecutor(inner: InProcessExecutor(handlers: functions), throttles: throttles)
         let registry = FunctionRegistry(store: store, executor: executor, limiter: ConcurrencyLimiter(accountLimit: 1000),
                                         codeRoot: directory + "/functions", identity: AWSIdentity())
         for name in functions.keys {
@@ -239,6 +259,38 @@ struct QueueMappingTests {
             try await batches.wait(records: 8)
             #expect(batches.seen.withLock { $0.map(\.count) } == [6, 2])
             try await harness.eventually("all deleted") { try await harness.counts("q") == QueueCounts(visible: 0, inFlight: 0, delayed: 0) }
+        }
+    }
+
+    @Test("a batch the executor had no room for goes back at once, its receive not counted toward maxReceiveCount")
+    func throttledBatches() async throws {
+        let batches = Batches()
+        let payloads = Mutex<[Data]>([])
+        try await withMappings(functions: ["f": { payload, _ in
+            _ = try batches.record(payload)
+            payloads.withLock { $0.append(Data(buffer: payload)) }
+            return ByteBuffer(string: "{}")
+        }], queues: ["dlq": [:], "q": ["VisibilityTimeout": "300",
+                                       "RedrivePolicy": #"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":"1"}"#]],
+                               throttles: 3) { harness in
+            try await harness.send("q", ["only"])
+            _ = try await harness.map("q", to: "f")
+            try await batches.wait(records: 1)
+            let first = try #require(payloads.withLock { $0.first })
+            let event = try #require(try JSONSerialization.jsonObject(with: first) as? [String: Any])
+            let record = try #require((event["Records"] as? [[String: Any]])?.first)
+            #expect((record["attributes"] as? [String: String])?["ApproximateReceiveCount"] == "1", "three throttles did not count")
+            try await harness.eventually("deleted, not redriven") { try await harness.counts("q") == QueueCounts(visible: 0, inFlight: 0, delayed: 0) }
+            #expect(try await harness.counts("dlq").visible == 0)
+        }
+    }
+
+    @Test("a queue whose visibility timeout is shorter than the function's timeout is refused, as Lambda does")
+    func visibilityShorterThanTimeout() async throws {
+        try await withMappings(functions: ["f": { payload, _ in payload }], queues: ["short": ["VisibilityTimeout": "10"]]) { harness in
+            await #expect(throws: SpoolError(.invalidParameterValue, "Queue visibility timeout: 10 seconds is less than Function timeout: 30 seconds")) {
+                _ = try await harness.map("short", to: "f")
+            }
         }
     }
 

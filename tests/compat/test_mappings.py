@@ -212,6 +212,10 @@ def test_unknown_function_queue_and_fifo_batch_size_are_rejected(lam, sqs, tmp_p
         lam.create_event_source_mapping(EventSourceArn=queue_arn("no-such-queue"), FunctionName=name)
     assert error_of(no_queue)[2] == ("Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. "
                                      "SQS Error Message: The specified queue does not exist.")
+    _, short_arn = new_queue(sqs, VisibilityTimeout=5)
+    with pytest.raises(ClientError) as short:
+        lam.create_event_source_mapping(EventSourceArn=short_arn, FunctionName=name)
+    assert error_of(short) == ("InvalidParameterValueException", 400, "Queue visibility timeout: 5 seconds is less than Function timeout: 30 seconds")
     _, fifo_arn = new_queue(sqs, fifo=True)
     with pytest.raises(ClientError) as fifo:
         lam.create_event_source_mapping(EventSourceArn=fifo_arn, FunctionName=name, BatchSize=20, MaximumBatchingWindowInSeconds=1)

@@ -30,6 +30,7 @@ public final class EventSourceMappings: Sendable {
         let function = try await resolveFunction(functionName)
         guard let sourceARN, !sourceARN.isEmpty else { throw SpoolError(.invalidParameterValue, "Unrecognized event source.") }
         let queue = try await resolveQueue(sourceARN)
+        try await checkVisibility(queue, function: function)
         let settings = try MappingRules.apply(request, to: MappingSettings(), fifo: queue.isFIFO)
         let enabled = request.enabled ?? true
         let mapping = EventSourceMapping(
@@ -53,6 +54,7 @@ public final class EventSourceMappings: Sendable {
         let current = try await get(uuid)
         let function = try await functionName.asyncMap { try await self.resolveFunction($0) }
         let queue = try await resolveQueue(current.sourceARN)
+        try await checkVisibility(queue, function: function ?? FunctionReference(name: current.functionName))
         let settings = try MappingRules.apply(request, to: current.settings, fifo: queue.isFIFO)
         let updated = try await store.updateMapping(UpdateMappingParams(uuid: uuid, now: registry.clock.now()) { mapping in
             guard mapping.state != .deleting else {
@@ -110,6 +112,16 @@ public final class EventSourceMappings: Sendable {
             throw SpoolError(.invalidParameterValue, "Function does not exist")
         }
         return reference
+    }
+
+    /// Lambda refuses a queue whose visibility timeout is shorter than the function's timeout: a batch could
+    /// come back while the function still works on it.
+    func checkVisibility(_ queue: QueueRecord, function: FunctionReference) async throws {
+        let timeout = try await registry.function(FunctionReference(name: function.name)).timeoutSeconds
+        let visibility = queue.attributes.visibilityTimeout
+        guard visibility >= timeout else {
+            throw SpoolError(.invalidParameterValue, "Queue visibility timeout: \(visibility) seconds is less than Function timeout: \(timeout) seconds")
+        }
     }
 
     /// The Spool queue an SQS ARN names, with Lambda's errors for other sources.
