@@ -379,3 +379,23 @@ def test_a_sigkill_mid_batch_loses_nothing_and_mappings_resume_after_restart(bin
         assert delivered_before <= set(bodies(batch_file))
     finally:
         process.stop()
+
+
+def test_sigterm_lets_a_running_batch_finish_and_settle(binary, tmp_path_factory, tmp_path):
+    from conftest import SpoolProcess
+    process = SpoolProcess(binary, tmp_path_factory.mktemp("spool-esm-term") / "data")
+    process.start()
+    try:
+        lam, sqs = make_client(process.endpoint, "lambda"), make_client(process.endpoint)
+        name, batch_file = recording_function(lam, tmp_path, sleep=1, timeout=30)
+        url, arn = new_queue(sqs, VisibilityTimeout=60)
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)
+        send(sqs, url, ["graceful"])
+        wait_until(lambda: depth(sqs, url) == (0, 1), timeout=30)
+        assert process.stop() == 0
+        assert bodies(batch_file) == ["graceful"], "the batch ran to its end before the server stopped"
+        process.start()
+        sqs = make_client(process.endpoint)
+        assert depth(sqs, url) == (0, 0), "and it was deleted: nothing waits for a second delivery"
+    finally:
+        process.stop()

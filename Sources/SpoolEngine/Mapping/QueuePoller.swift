@@ -84,7 +84,8 @@ final class QueuePoller: Sendable {
     /// Sleeps until the queue or the poller is signalled after the generations seen, or `timeout` passes.
     func wait(queueID: Int64?, queueSeen: UInt64, seen: UInt64, timeout: Millis) async {
         await withTaskGroup(of: Void.self) { group in
-            if let queueID {
+            // Closed queue signals (shutdown under way) return at once: waiting on them would spin.
+            if let queueID, !queues.signals.isClosed {
                 group.addTask { await self.queues.signals.wait(queueID, seen: queueSeen, timeoutMillis: timeout) }
             }
             group.addTask { await self.wakeups.wait(0, seen: seen, timeoutMillis: timeout) }
