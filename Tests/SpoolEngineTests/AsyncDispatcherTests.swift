@@ -94,18 +94,7 @@ struct AsyncDispatcherTests {
                 destinationsGiven: true, onSuccess: "arn:aws:sqs:us-east-1:000000000000:ok", onFailure: "arn:aws:sqs:us-east-1:000000000000:failed"))
         }
         try await beforeStart(harness)
-        let group = ServiceGroup(services: [dispatcher], logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            do {
-                try await body(harness)
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
+        try await withRunning([dispatcher]) { try await body(harness) }
     }
 
     @Test("every event is delivered once and its success record reaches the on-success queue")

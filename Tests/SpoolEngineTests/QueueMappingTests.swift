@@ -15,6 +15,8 @@ struct QueueMappingTests {
     /// Every batch a function received (message bodies), with a stream to wait on.
     final class Batches: Sendable {
         let seen = Mutex<[[String]]>([])
+        /// Every event as the function received it.
+        let payloads = Mutex<[Data]>([])
         let running = Mutex((now: 0, peak: 0))
         let stream: AsyncStream<[String]>
         let continuation: AsyncStream<[String]>.Continuation
@@ -25,6 +27,7 @@ struct QueueMappingTests {
 
         /// Records the batch and returns its records.
         func record(_ payload: ByteBuffer) throws -> [[String: Any]] {
+            payloads.withLock { $0.append(Data(buffer: payload)) }
             let event = try JSONSerialization.jsonObject(with: Data(buffer: payload)) as? [String: Any]
             let records = event?["Records"] as? [[String: Any]] ?? []
             let bodies = records.compactMap { $0["body"] as? String }
@@ -51,6 +54,13 @@ struct QueueMappingTests {
         }
 
         var all: [String] { seen.withLock { $0.flatMap { $0 } } }
+
+        /// The first record of the first event.
+        func firstRecord() throws -> [String: Any] {
+            let first = try #require(payloads.withLock { $0.first })
+            let event = try #require(try JSONSerialization.jsonObject(with: first) as? [String: Any])
+            return try #require((event["Records"] as? [[String: Any]])?.first)
+        }
     }
 
     struct Harness {
@@ -126,27 +136,14 @@ struct QueueMappingTests {
         let supervisor = MappingSupervisor(store: store, registry: registry, queues: queues, executor: executor)
         let harness = Harness(store: store, registry: registry, queues: queues,
                               mappings: EventSourceMappings(store: store, registry: registry, queues: queues, supervisor: supervisor))
-        let group = ServiceGroup(services: [supervisor], logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            do {
-                try await body(harness)
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
+        try await withRunning([supervisor]) { try await body(harness) }
     }
 
     @Test("delivers every message as the SQS event in batches no larger than BatchSize, and deletes them")
     func delivers() async throws {
         let batches = Batches()
-        let payloads = Mutex<[Data]>([])
         try await withMappings(functions: ["f": { payload, _ in
             _ = try batches.record(payload)
-            payloads.withLock { $0.append(Data(buffer: payload)) }
             return ByteBuffer(string: "{}")
         }], queues: ["q": [:]]) { harness in
             try await harness.send("q", (0..<25).map { "m\($0)" })
@@ -157,9 +154,7 @@ struct QueueMappingTests {
             #expect(batches.seen.withLock { $0.allSatisfy { $0.count <= 10 } })
             try await harness.eventually("every message deleted") { try await harness.counts("q") == QueueCounts(visible: 0, inFlight: 0, delayed: 0) }
             #expect(try await harness.mappings.get(mapping.uuid).state == .enabled)
-            let first = try #require(payloads.withLock { $0.first })
-            let event = try #require(try JSONSerialization.jsonObject(with: first) as? [String: Any])
-            let record = try #require((event["Records"] as? [[String: Any]])?.first)
+            let record = try batches.firstRecord()
             #expect(record["eventSource"] as? String == "aws:sqs")
             #expect(record["eventSourceARN"] as? String == "arn:aws:sqs:us-east-1:000000000000:q")
             #expect(record["awsRegion"] as? String == "us-east-1")
@@ -265,10 +260,8 @@ struct QueueMappingTests {
     @Test("a batch the executor had no room for goes back at once, its receive not counted toward maxReceiveCount")
     func throttledBatches() async throws {
         let batches = Batches()
-        let payloads = Mutex<[Data]>([])
         try await withMappings(functions: ["f": { payload, _ in
             _ = try batches.record(payload)
-            payloads.withLock { $0.append(Data(buffer: payload)) }
             return ByteBuffer(string: "{}")
         }], queues: ["dlq": [:], "q": ["VisibilityTimeout": "300",
                                        "RedrivePolicy": #"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":"1"}"#]],
@@ -276,9 +269,7 @@ struct QueueMappingTests {
             try await harness.send("q", ["only"])
             _ = try await harness.map("q", to: "f")
             try await batches.wait(records: 1)
-            let first = try #require(payloads.withLock { $0.first })
-            let event = try #require(try JSONSerialization.jsonObject(with: first) as? [String: Any])
-            let record = try #require((event["Records"] as? [[String: Any]])?.first)
+            let record = try batches.firstRecord()
             #expect((record["attributes"] as? [String: String])?["ApproximateReceiveCount"] == "1", "three throttles did not count")
             try await harness.eventually("deleted, not redriven") { try await harness.counts("q") == QueueCounts(visible: 0, inFlight: 0, delayed: 0) }
             #expect(try await harness.counts("dlq").visible == 0)

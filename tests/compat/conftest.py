@@ -7,6 +7,7 @@ import subprocess
 import time
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -84,6 +85,17 @@ class SpoolProcess:
         code = self.stop()
         self.start()
         return code
+
+
+@contextmanager
+def served(binary, tmp_path_factory, label, **env):
+    """A server of its own on a fresh data dir, stopped when the test ends however it ends."""
+    process = SpoolProcess(binary, tmp_path_factory.mktemp(label) / "data", extra_env=env)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 @pytest.fixture(scope="session")

@@ -5,24 +5,12 @@ import signal
 import subprocess
 import threading
 import time
-from contextlib import contextmanager
 
 import pytest
 
 from asyncfixtures import ALWAYS_FAILS, COUNTING_HANDLER, attempts, make_queue, receive, records, wait_until
-from conftest import SpoolProcess, make_client
+from conftest import make_client, served
 from functions import create_python, function_name, package
-
-
-@contextmanager
-def served(binary, tmp_path_factory, label, **env):
-    """A server of its own on a fresh data dir, stopped when the test ends however it ends."""
-    process = SpoolProcess(binary, tmp_path_factory.mktemp(label) / "data", extra_env=env)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def cli(binary, server, *arguments) -> subprocess.CompletedProcess:

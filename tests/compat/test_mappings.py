@@ -2,6 +2,7 @@
 the mapping API, batches and windows, partial batch failures with aws-lambda-powertools, poison messages through the
 dead-letter queue and back, filters, maximum concurrency, FIFO order, and disable/update/delete."""
 import json
+import signal
 import time
 import uuid
 
@@ -10,7 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from asyncfixtures import queue_arn, function_arn, wait_until
-from conftest import make_client
+from conftest import make_client, served
 from functions import ROLE, create_python, package
 
 # Appends one JSON line per batch to $BATCH_FILE: start and end times and the bodies; fails when a body asks it to.
@@ -355,11 +356,7 @@ def test_disable_update_and_delete_take_effect_on_the_running_poller(lam, sqs, t
 
 
 def test_a_sigkill_mid_batch_loses_nothing_and_mappings_resume_after_restart(binary, tmp_path_factory, tmp_path):
-    from conftest import SpoolProcess
-    import signal as signals
-    process = SpoolProcess(binary, tmp_path_factory.mktemp("spool-esm-crash") / "data")
-    process.start()
-    try:
+    with served(binary, tmp_path_factory, "spool-esm-crash") as process:
         lam, sqs = make_client(process.endpoint, "lambda"), make_client(process.endpoint)
         # Each batch takes a second, so the kill lands while messages are leased and the function is running.
         name, batch_file = recording_function(lam, tmp_path, sleep=1, timeout=2)
@@ -367,7 +364,7 @@ def test_a_sigkill_mid_batch_loses_nothing_and_mappings_resume_after_restart(bin
         lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, BatchSize=2)
         send(sqs, url, [f"k{i}" for i in range(8)])
         wait_until(lambda: depth(sqs, url)[1] > 0, timeout=30)
-        process.stop(signals.SIGKILL)
+        process.stop(signal.SIGKILL)
         delivered_before = set(bodies(batch_file))
         process.start()
         lam, sqs = make_client(process.endpoint, "lambda"), make_client(process.endpoint)
@@ -377,15 +374,10 @@ def test_a_sigkill_mid_batch_loses_nothing_and_mappings_resume_after_restart(bin
         wait_until(lambda: set(bodies(batch_file)) == {f"k{i}" for i in range(8)}, timeout=60)
         wait_until(lambda: depth(sqs, url) == (0, 0), timeout=30)
         assert delivered_before <= set(bodies(batch_file))
-    finally:
-        process.stop()
 
 
 def test_sigterm_lets_a_running_batch_finish_and_settle(binary, tmp_path_factory, tmp_path):
-    from conftest import SpoolProcess
-    process = SpoolProcess(binary, tmp_path_factory.mktemp("spool-esm-term") / "data")
-    process.start()
-    try:
+    with served(binary, tmp_path_factory, "spool-esm-term") as process:
         lam, sqs = make_client(process.endpoint, "lambda"), make_client(process.endpoint)
         name, batch_file = recording_function(lam, tmp_path, sleep=1, timeout=30)
         url, arn = new_queue(sqs, VisibilityTimeout=60)
@@ -397,5 +389,3 @@ def test_sigterm_lets_a_running_batch_finish_and_settle(binary, tmp_path_factory
         process.start()
         sqs = make_client(process.endpoint)
         assert depth(sqs, url) == (0, 0), "and it was deleted: nothing waits for a second delivery"
-    finally:
-        process.stop()
