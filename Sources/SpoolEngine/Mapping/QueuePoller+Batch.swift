@@ -34,7 +34,7 @@ extension QueuePoller {
             return nil
         }
         guard let queue = await currentQueue(mapping) else {
-            logger.warning("the mapping's queue does not exist", metadata: ["source": "\(mapping.sourceARN)"])
+            problem("the mapping's queue does not exist", ["source": "\(mapping.sourceARN)"])
             await pause(5_000)
             return nil
         }
@@ -46,7 +46,7 @@ extension QueuePoller {
         do {
             definition = try await registry.function(FunctionReference(name: mapping.functionName))
         } catch {
-            logger.warning("the mapping's function cannot be read", metadata: ["function": "\(mapping.functionName)", "error": "\(error)"])
+            problem("the mapping's function cannot be read", ["function": "\(mapping.functionName)", "error": "\(error)"])
             await pause(1_000)
             return nil
         }
@@ -66,6 +66,7 @@ extension QueuePoller {
                 return nil
             }
             state.withLock { state in
+                state.problem = nil
                 state.active += 1
                 state.scaling.observe(backlogged: backlogged && state.active >= limit, now: registry.clock.now())
             }
@@ -73,7 +74,7 @@ extension QueuePoller {
         } catch {
             registry.limiter.release(permit)
             if let error = error as? SpoolError, error.code == .queueDoesNotExist { forgetQueue() }
-            logger.error("cannot lease messages", metadata: ["error": "\(error)"])
+            problem("cannot lease messages", ["error": "\(error)"])
             await pause(1_000)
             return nil
         }

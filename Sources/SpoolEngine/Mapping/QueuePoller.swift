@@ -33,6 +33,8 @@ final class QueuePoller: Sendable {
         /// The executor was at capacity: no new batch before this time, unless a batch finishes first.
         var pausedUntil: Millis = 0
         var queue: QueueRecord?
+        /// The last problem logged, so that a poller retrying every second logs it once, not every time.
+        var problem: String?
     }
 
     /// How long a poller with nothing to do sleeps at most before looking again (a safety net: sends wake it).
@@ -107,6 +109,16 @@ final class QueuePoller: Sendable {
         else { return nil }
         state.withLock { $0.queue = queue }
         return queue
+    }
+
+    /// Logs a problem that keeps the poller from leasing, once until a batch goes through again.
+    func problem(_ message: Logger.Message, _ metadata: Logger.Metadata) {
+        let text = message.description
+        let isNew = state.withLock { state in
+            defer { state.problem = text }
+            return state.problem != text
+        }
+        if isNew { logger.warning(message, metadata: metadata) }
     }
 
     func forgetQueue() {
