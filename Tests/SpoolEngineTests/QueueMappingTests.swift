@@ -132,7 +132,9 @@ struct QueueMappingTests {
                                                           revisionID: "r", lastModified: 1))
         }
         let queues = QueueService(store: store, identity: AWSIdentity())
-        for (name, attributes) in names { _ = try await queues.createQueue(name: name, attributes: attributes, tags: [:]) }
+        // Dead-letter targets first: a redrive policy must name a queue that exists.
+        let ordered = names.sorted { ($0.value["RedrivePolicy"] == nil ? 0 : 1, $0.key) < ($1.value["RedrivePolicy"] == nil ? 0 : 1, $1.key) }
+        for (name, attributes) in ordered { _ = try await queues.createQueue(name: name, attributes: attributes, tags: [:]) }
         let supervisor = MappingSupervisor(store: store, registry: registry, queues: queues, executor: executor)
         let harness = Harness(store: store, registry: registry, queues: queues,
                               mappings: EventSourceMappings(store: store, registry: registry, queues: queues, supervisor: supervisor))
