@@ -287,6 +287,21 @@ struct QueueMappingTests {
         }
     }
 
+    @Test("a mapping whose queue and function are gone can still be disabled and deleted")
+    func orphanedMapping() async throws {
+        try await withMappings(functions: ["f": { payload, _ in payload }], queues: ["gone": [:]]) { harness in
+            let mapping = try await harness.map("gone", to: "f")
+            try await harness.queues.deleteQueue(name: "gone")
+            try await harness.registry.delete(FunctionReference(name: "f"))
+            var disable = MappingRequest()
+            disable.enabled = false
+            #expect(try await harness.mappings.update(mapping.uuid, functionName: nil, request: disable).state == .disabling)
+            try await harness.eventually("disabled") { try await harness.mappings.get(mapping.uuid).state == .disabled }
+            _ = try await harness.mappings.delete(mapping.uuid)
+            try await harness.eventually("removed") { (try? await harness.mappings.get(mapping.uuid)) == nil }
+        }
+    }
+
     @Test("a FIFO mapping keeps every group in order")
     func fifoOrder() async throws {
         let batches = Batches()

@@ -53,9 +53,12 @@ public final class EventSourceMappings: Sendable {
     public func update(_ uuid: String, functionName: String?, request: MappingRequest) async throws -> EventSourceMapping {
         let current = try await get(uuid)
         let function = try await functionName.asyncMap { try await self.resolveFunction($0) }
-        let queue = try await resolveQueue(current.sourceARN)
-        try await checkVisibility(queue, function: function ?? FunctionReference(name: current.functionName))
-        let settings = try MappingRules.apply(request, to: current.settings, fifo: queue.isFIFO)
+        // A mapping whose queue or function is gone can still be changed (disabled, above all); the visibility
+        // rule applies while both exist. FIFO queue names end in `.fifo`.
+        if let queue = try? await resolveQueue(current.sourceARN) {
+            try await checkVisibility(queue, function: function ?? FunctionReference(name: current.functionName))
+        }
+        let settings = try MappingRules.apply(request, to: current.settings, fifo: current.sourceARN.hasSuffix(".fifo"))
         let updated = try await store.updateMapping(UpdateMappingParams(uuid: uuid, now: registry.clock.now()) { mapping in
             guard mapping.state != .deleting else {
                 throw SpoolError(.resourceInUse, "Cannot update the event source mapping because it is being deleted.")
@@ -117,7 +120,7 @@ public final class EventSourceMappings: Sendable {
     /// Lambda refuses a queue whose visibility timeout is shorter than the function's timeout: a batch could
     /// come back while the function still works on it.
     func checkVisibility(_ queue: QueueRecord, function: FunctionReference) async throws {
-        let timeout = try await registry.function(FunctionReference(name: function.name)).timeoutSeconds
+        guard let timeout = try? await registry.function(FunctionReference(name: function.name)).timeoutSeconds else { return }
         let visibility = queue.attributes.visibilityTimeout
         guard visibility >= timeout else {
             throw SpoolError(.invalidParameterValue, "Queue visibility timeout: \(visibility) seconds is less than Function timeout: \(timeout) seconds")
