@@ -302,6 +302,25 @@ struct QueueMappingTests {
         }
     }
 
+    @Test("a changed visibility timeout applies to the next lease")
+    func changedVisibility() async throws {
+        let batches = Batches()
+        try await withMappings(functions: ["f": { payload, _ in
+            _ = try batches.record(payload)
+            throw CancellationError()
+        }], queues: ["q": ["VisibilityTimeout": "300"]]) { harness in
+            _ = try await harness.map("q", to: "f")
+            try await Task.sleep(for: .milliseconds(100))  // the poller is running and has read the queue
+            try await harness.queues.setAttributes(name: "q", attributes: ["VisibilityTimeout": "40"])
+            try await harness.send("q", ["fails"])
+            try await batches.wait(records: 1)
+            let queue = try await harness.queues.queue(named: "q")
+            let now = WallClock().now()
+            let visibleAt = try #require(try await harness.store.nextVisibleAt(queueID: queue.id, now: now))
+            #expect(visibleAt - now <= 40_000, "leased for \(visibleAt - now) ms")
+        }
+    }
+
     @Test("a FIFO mapping keeps every group in order")
     func fifoOrder() async throws {
         let batches = Batches()

@@ -39,11 +39,6 @@ public final class MappingSupervisor: Service, Sendable {
         wakeups.signal(0)
     }
 
-    /// The poller of a mapping, while one runs (for tests and the admin API).
-    func poller(_ uuid: String) -> QueuePoller? {
-        state.withLock { $0.pollers[uuid] }
-    }
-
     public func run() async throws {
         var after: String?
         while true {

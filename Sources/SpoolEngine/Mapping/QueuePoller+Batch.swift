@@ -73,7 +73,6 @@ extension QueuePoller {
             return Batch(items: items, queue: queue, mapping: mapping, definition: definition, permit: permit)
         } catch {
             registry.limiter.release(permit)
-            if let error = error as? SpoolError, error.code == .queueDoesNotExist { forgetQueue() }
             problem("cannot lease messages", ["error": "\(error)"])
             await pause(1_000)
             return nil

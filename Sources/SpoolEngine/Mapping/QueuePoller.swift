@@ -32,7 +32,6 @@ final class QueuePoller: Sendable {
         var active = 0
         /// The executor was at capacity: no new batch before this time, unless a batch finishes first.
         var pausedUntil: Millis = 0
-        var queue: QueueRecord?
         /// The last problem logged, so that a poller retrying every second logs it once, not every time.
         var problem: String?
     }
@@ -64,13 +63,9 @@ final class QueuePoller: Sendable {
     func stop() {
         state.withLock { $0.stopped = true }
         wakeups.signal(0)
-        if let queue = state.withLock({ $0.queue }) { queues.signals.signal(queue.id) }
     }
 
     var isStopped: Bool { state.withLock { $0.stopped } || Task.isCancelled }
-
-    /// Batches running now.
-    var activeBatches: Int { state.withLock { $0.active } }
 
     func run() async {
         logger.debug("poller started")
@@ -101,14 +96,11 @@ final class QueuePoller: Sendable {
         await wait(queueID: nil, queueSeen: 0, seen: wakeups.generation(0), timeout: millis)
     }
 
-    /// The mapping's queue, looked up again after it failed (deleted and recreated under the same name).
+    /// The mapping's queue as it is now: read for every batch, so that a changed visibility timeout (or a
+    /// queue deleted and recreated under the same name) applies to the next lease.
     func currentQueue(_ mapping: EventSourceMapping) async -> QueueRecord? {
-        if let queue = state.withLock({ $0.queue }) { return queue }
-        guard let name = registry.identity.queueName(fromARN: mapping.sourceARN),
-              let queue = try? await queues.store.queue(named: name)
-        else { return nil }
-        state.withLock { $0.queue = queue }
-        return queue
+        guard let name = registry.identity.queueName(fromARN: mapping.sourceARN) else { return nil }
+        return try? await queues.store.queue(named: name)
     }
 
     /// Logs a problem that keeps the poller from leasing, once until a batch goes through again.
@@ -119,10 +111,6 @@ final class QueuePoller: Sendable {
             return state.problem != text
         }
         if isNew { logger.warning(message, metadata: metadata) }
-    }
-
-    func forgetQueue() {
-        state.withLock { $0.queue = nil }
     }
 }
 
