@@ -31,7 +31,7 @@ struct MappingRulesTests {
         #expect(message { $0.functionResponseTypes = ["Other"] }?.contains("enum value set: [ReportBatchItemFailures]") == true)
         #expect(message { $0.filters = [#"{"a": "x"}"#] } == "Invalid filter pattern definition.")
         #expect(message { $0.filters = Array(repeating: #"{"a": ["x"]}"#, count: 6) }?.contains("maximum number of filters") == true)
-        #expect(message { $0.inapplicable = ["DestinationConfig"] } == "Unsupported DestinationConfig parameter for given event source mapping type.")
+        #expect(message { $0.given = ["DestinationConfig"] } == "Unsupported DestinationConfig parameter for given event source mapping type.")
         #expect(message { $0.unsupported = ["Tags"] }?.contains("not supported yet") == true)
     }
 

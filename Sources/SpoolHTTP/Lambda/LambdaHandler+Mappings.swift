@@ -75,10 +75,24 @@ extension LambdaHandler {
             result.scalingConfigGiven = true
             result.maximumConcurrency = scaling.MaximumConcurrency
         }
-        result.inapplicable = MappingInput.streamMembers.filter(keys.contains)
+        result.startingPosition = input.StartingPosition
+        result.startingPositionTimestamp = input.StartingPositionTimestamp
+        result.parallelizationFactor = input.ParallelizationFactor
+        result.bisectBatchOnFunctionError = input.BisectBatchOnFunctionError
+        result.maximumRetryAttempts = input.MaximumRetryAttempts
+        result.maximumRecordAgeSeconds = input.MaximumRecordAgeInSeconds
+        result.tumblingWindowSeconds = input.TumblingWindowInSeconds
+        if let destination = input.DestinationConfig {
+            result.destinationConfigGiven = true
+            result.onFailureDestination = destination.OnFailure?.Destination
+            result.onSuccessGiven = destination.OnSuccess?.Destination != nil
+        }
+        result.given = keys
         result.unsupported = MappingInput.unimplementedMembers.filter(keys.contains)
-        if !creating, keys.contains("EventSourceArn") {
-            throw SpoolError(.invalidParameterValue, "EventSourceArn cannot be updated.")
+        if !creating {
+            for member in ["EventSourceArn", "StartingPosition", "StartingPositionTimestamp"] where keys.contains(member) {
+                throw SpoolError(.invalidParameterValue, "\(member) cannot be updated.")
+            }
         }
         return (input, result)
     }
@@ -87,6 +101,11 @@ extension LambdaHandler {
         struct Filter: Decodable { var Pattern: String? }
         struct Criteria: Decodable { var Filters: [Filter]? }
         struct Scaling: Decodable { var MaximumConcurrency: Int? }
+        struct Target: Decodable { var Destination: String? }
+        struct Destinations: Decodable {
+            var OnFailure: Target?
+            var OnSuccess: Target?
+        }
         var EventSourceArn: String?
         var FunctionName: String?
         var Enabled: Bool?
@@ -95,15 +114,16 @@ extension LambdaHandler {
         var FunctionResponseTypes: [String]?
         var FilterCriteria: Criteria?
         var ScalingConfig: Scaling?
+        var StartingPosition: String?
+        var StartingPositionTimestamp: Double?
+        var ParallelizationFactor: Int?
+        var BisectBatchOnFunctionError: Bool?
+        var MaximumRetryAttempts: Int?
+        var MaximumRecordAgeInSeconds: Int?
+        var TumblingWindowInSeconds: Int?
+        var DestinationConfig: Destinations?
 
-        /// Members that belong to stream, Kafka, MQ or DocumentDB sources: a queue mapping rejects them.
-        static let streamMembers = [
-            "StartingPosition", "StartingPositionTimestamp", "ParallelizationFactor", "BisectBatchOnFunctionError",
-            "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "DestinationConfig", "TumblingWindowInSeconds", "Topics", "Queues",
-            "SourceAccessConfigurations", "SelfManagedEventSource", "SelfManagedKafkaEventSourceConfig",
-            "AmazonManagedKafkaEventSourceConfig", "DocumentDBEventSourceConfig",
-        ]
-        /// Members Lambda accepts for queue mappings that Spool does not implement yet.
+        /// Members Lambda accepts that Spool does not implement yet.
         static let unimplementedMembers = ["Tags", "KMSKeyArn", "MetricsConfig", "ProvisionedPollerConfig"]
     }
 
@@ -123,6 +143,19 @@ extension LambdaHandler {
         var StateTransitionReason: String
         var FilterCriteria: Criteria?
         var ScalingConfig: Scaling?
+        // Stream mappings only.
+        var ParallelizationFactor: Int?
+        var StartingPosition: String?
+        var StartingPositionTimestamp: Double?
+        var LastProcessingResult: String?
+        var DestinationConfig: DestinationConfigOutput?
+        var MaximumRecordAgeInSeconds: Int?
+        var BisectBatchOnFunctionError: Bool?
+        var MaximumRetryAttempts: Int?
+        var TumblingWindowInSeconds: Int?
+
+        struct OnFailureOutput: Encodable { var Destination: String? }
+        struct DestinationConfigOutput: Encodable { var OnFailure: OnFailureOutput }
 
         init(_ mapping: EventSourceMapping, identity: AWSIdentity) {
             UUID = mapping.uuid
@@ -137,6 +170,17 @@ extension LambdaHandler {
             StateTransitionReason = mapping.stateTransitionReason
             FilterCriteria = mapping.settings.filters.isEmpty ? nil : Criteria(Filters: mapping.settings.filters.map { Filter(Pattern: $0) })
             ScalingConfig = mapping.settings.maximumConcurrency.map { Scaling(MaximumConcurrency: $0) }
+            if let stream = mapping.settings.stream {
+                ParallelizationFactor = stream.parallelizationFactor
+                StartingPosition = stream.startingPosition.rawValue
+                StartingPositionTimestamp = stream.startingPositionTimestamp.map { Double($0) / 1_000 }
+                LastProcessingResult = mapping.lastProcessingResult
+                DestinationConfig = DestinationConfigOutput(OnFailure: OnFailureOutput(Destination: stream.onFailureDestination))
+                MaximumRecordAgeInSeconds = stream.maximumRecordAgeSeconds
+                BisectBatchOnFunctionError = stream.bisectBatchOnFunctionError
+                MaximumRetryAttempts = stream.maximumRetryAttempts
+                TumblingWindowInSeconds = stream.tumblingWindowSeconds
+            }
         }
     }
 

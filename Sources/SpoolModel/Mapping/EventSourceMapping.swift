@@ -12,9 +12,12 @@ public struct EventSourceMapping: Sendable, Equatable {
     /// Whether the user wants the mapping to run (`Enabled`); the state follows it.
     public var enabled: Bool
     public var lastModified: Millis
+    /// Streams: `No records processed`, `OK`, or `PROBLEM: …`, as the poller last reported it.
+    public var lastProcessingResult: String
 
     public init(uuid: String, functionName: String, functionQualifier: String?, sourceARN: String, state: MappingState,
-                stateTransitionReason: String, settings: MappingSettings, enabled: Bool, lastModified: Millis) {
+                stateTransitionReason: String, settings: MappingSettings, enabled: Bool, lastModified: Millis,
+                lastProcessingResult: String = MappingResult.noRecords) {
         self.uuid = uuid
         self.functionName = functionName
         self.functionQualifier = functionQualifier
@@ -24,7 +27,11 @@ public struct EventSourceMapping: Sendable, Equatable {
         self.settings = settings
         self.enabled = enabled
         self.lastModified = lastModified
+        self.lastProcessingResult = lastProcessingResult
     }
+
+    /// Whether the mapping reads a stream (its settings carry the stream members).
+    public var isStream: Bool { settings.stream != nil }
 
     /// `arn:aws:lambda:REGION:ACCOUNT:event-source-mapping:UUID`.
     public func arn(_ identity: AWSIdentity) -> String {
@@ -37,7 +44,7 @@ public struct EventSourceMapping: Sendable, Equatable {
     }
 }
 
-/// The tunable part of a queue mapping, validated.
+/// The tunable part of a mapping, validated.
 public struct MappingSettings: Sendable, Equatable {
     public var batchSize: Int
     public var maximumBatchingWindowSeconds: Int
@@ -47,14 +54,25 @@ public struct MappingSettings: Sendable, Equatable {
     public var filters: [String]
     /// `ScalingConfig.MaximumConcurrency`: concurrent batches at most; `nil` lets the poller scale by itself.
     public var maximumConcurrency: Int?
+    /// The settings of a stream mapping; `nil` for a queue mapping.
+    public var stream: StreamMappingSettings?
 
     public init(batchSize: Int = 10, maximumBatchingWindowSeconds: Int = 0, functionResponseTypes: [String] = [],
-                filters: [String] = [], maximumConcurrency: Int? = nil) {
+                filters: [String] = [], maximumConcurrency: Int? = nil, stream: StreamMappingSettings? = nil) {
         self.batchSize = batchSize
         self.maximumBatchingWindowSeconds = maximumBatchingWindowSeconds
         self.functionResponseTypes = functionResponseTypes
         self.filters = filters
         self.maximumConcurrency = maximumConcurrency
+        self.stream = stream
+    }
+
+    /// What a new mapping starts from: batches of 10 for queues, 100 for streams.
+    public static func defaults(for source: MappingSource) -> MappingSettings {
+        switch source {
+        case .queue: return MappingSettings()
+        case .stream: return MappingSettings(batchSize: 100, stream: StreamMappingSettings())
+        }
     }
 
     public var reportsBatchItemFailures: Bool { functionResponseTypes.contains("ReportBatchItemFailures") }
@@ -63,4 +81,11 @@ public struct MappingSettings: Sendable, Equatable {
     public func patterns() -> [FilterPattern] {
         filters.compactMap { try? FilterPattern($0) }
     }
+}
+
+/// The values of `LastProcessingResult`.
+public enum MappingResult {
+    public static let noRecords = "No records processed"
+    public static let ok = "OK"
+    public static let functionFailed = "PROBLEM: Function call failed"
 }

@@ -9,15 +9,56 @@ public struct MappingRequest: Sendable {
     /// `ScalingConfig` given; its `MaximumConcurrency` (`nil` inside removes the limit).
     public var scalingConfigGiven = false
     public var maximumConcurrency: Int?
-    /// Names of fields that were given but do not apply to queue sources (`StartingPosition`, `DestinationConfig`, …).
-    public var inapplicable: [String] = []
+    /// Stream members (`nil` = not given).
+    public var startingPosition: String?
+    /// `StartingPositionTimestamp`, epoch seconds.
+    public var startingPositionTimestamp: Double?
+    public var parallelizationFactor: Int?
+    public var bisectBatchOnFunctionError: Bool?
+    public var maximumRetryAttempts: Int?
+    public var maximumRecordAgeSeconds: Int?
+    public var tumblingWindowSeconds: Int?
+    /// `DestinationConfig` given; its `OnFailure.Destination` (`nil` or empty removes it).
+    public var destinationConfigGiven = false
+    public var onFailureDestination: String?
+    /// `DestinationConfig.OnSuccess` was given (Lambda accepts it only for Kafka sources).
+    public var onSuccessGiven = false
+    /// The names of the members the request carried, to reject those that do not apply to the source.
+    public var given: Set<String> = []
     /// Names of fields Spool does not implement yet (`Tags`, `KMSKeyArn`, …).
     public var unsupported: [String] = []
 
     public init() {}
 }
 
-/// Lambda's rules for queue mapping settings, with AWS's wording.
+/// The kind of source a mapping reads.
+public enum MappingSource: Sendable, Equatable {
+    case queue(fifo: Bool)
+    case stream
+
+    /// The members a request may carry for this kind of source (beside `FunctionName`, `Enabled`,
+    /// `EventSourceArn` and the members Spool does not implement).
+    var members: Set<String> {
+        let common: Set<String> = ["BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes", "FilterCriteria"]
+        switch self {
+        case .queue: return common.union(["ScalingConfig"])
+        case .stream:
+            return common.union(["StartingPosition", "StartingPositionTimestamp", "ParallelizationFactor", "BisectBatchOnFunctionError",
+                                 "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "DestinationConfig", "TumblingWindowInSeconds"])
+        }
+    }
+
+    /// Every member that belongs to some kind of source, in the order they are reported.
+    public static let sourceMembers = [
+        "BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes", "FilterCriteria", "ScalingConfig",
+        "StartingPosition", "StartingPositionTimestamp", "ParallelizationFactor", "BisectBatchOnFunctionError",
+        "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "DestinationConfig", "TumblingWindowInSeconds", "Topics", "Queues",
+        "SourceAccessConfigurations", "SelfManagedEventSource", "SelfManagedKafkaEventSourceConfig",
+        "AmazonManagedKafkaEventSourceConfig", "DocumentDBEventSourceConfig",
+    ]
+}
+
+/// Lambda's rules for mapping settings, with AWS's wording.
 public enum MappingRules {
     public static let batchSizeRange = 1...10_000
     public static let fifoMaximumBatchSize = 10
@@ -29,11 +70,22 @@ public enum MappingRules {
 
     /// Applies a request to settings (defaults on create) and checks the result for a queue source.
     public static func apply(_ request: MappingRequest, to current: MappingSettings, fifo: Bool) throws(SpoolError) -> MappingSettings {
+        try apply(request, to: current, source: .queue(fifo: fifo))
+    }
+
+    /// Applies a request to settings (`MappingSettings.defaults(for:)` on create) and checks the result.
+    public static func apply(_ request: MappingRequest, to current: MappingSettings, source: MappingSource) throws(SpoolError) -> MappingSettings {
         if let field = request.unsupported.first { throw SpoolError.notSupportedYet("The \(field) parameter of event source mappings") }
-        if let field = request.inapplicable.first {
+        let allowed = source.members
+        if let field = MappingSource.sourceMembers.first(where: { request.given.contains($0) && !allowed.contains($0) }) {
             throw SpoolError(.invalidParameterValue, "Unsupported \(field) parameter for given event source mapping type.")
         }
         var settings = current
+        if case .stream = source {
+            var stream = settings.stream ?? StreamMappingSettings()
+            try StreamMappingRules.apply(request, to: &stream)
+            settings.stream = stream
+        }
         if let size = request.batchSize {
             try check(size, in: batchSizeRange, field: "batchSize")
             settings.batchSize = size
@@ -68,6 +120,7 @@ public enum MappingRules {
             }
             settings.maximumConcurrency = request.maximumConcurrency
         }
+        guard case .queue(let fifo) = source else { return settings }
         if fifo && settings.batchSize > fifoMaximumBatchSize {
             throw SpoolError(.invalidParameterValue, "Batch size must be between 1 and 10 for FIFO queue event sources.")
         }
