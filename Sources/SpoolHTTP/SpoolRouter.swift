@@ -42,15 +42,17 @@ public enum SpoolRouter {
 
     /// - Parameters:
     ///   - queues: the SQS capability.
+    ///   - streams: the Kinesis capability.
     ///   - lambda: functions, invocation and dead letters, for the Lambda API and the admin API.
     ///   - defaultBaseURL: `http://host:port`, for queue URLs when a request has no `Host` header.
     public static func build(
-        queues: QueueService, lambda: LambdaServices, health: HealthInfo,
+        queues: QueueService, streams: StreamService, lambda: LambdaServices, health: HealthInfo,
         defaultBaseURL: String, logger: Logger = Logger(label: "spool.http")
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))
         let sqs = SQSHandler(queues: queues, defaultBaseURL: defaultBaseURL, logger: logger)
+        let kinesis = KinesisHandler(streams: streams, logger: logger)
         LambdaHandler(registry: lambda.registry, invoker: lambda.invoker, asyncInvocations: lambda.asyncInvocations,
                       eventInvokeConfigs: lambda.eventInvokeConfigs, mappings: lambda.mappings, defaultBaseURL: defaultBaseURL, logger: logger)
             .addRoutes(to: router)
@@ -64,6 +66,9 @@ public enum SpoolRouter {
             let host = request.head.authority
             if target.hasPrefix("AmazonSQS.") {
                 return await sqs.handle(operation: String(target.dropFirst("AmazonSQS.".count)), body: body, host: host)
+            }
+            if target.hasPrefix(KinesisHandler.targetPrefix) {
+                return await kinesis.handle(operation: String(target.dropFirst(KinesisHandler.targetPrefix.count)), body: body)
             }
             let error = SpoolError(.unknownOperation, target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
             return sqs.errorResponse(error, .init(body: body, baseURL: defaultBaseURL, requestID: "unknown"))

@@ -13,6 +13,7 @@ enum SQLiteMigrations {
         ("0003_functions", String(decoding: PackageResources._003_functions_sql, as: UTF8.self)),
         ("0004_async_invocations", String(decoding: PackageResources._004_async_invocations_sql, as: UTF8.self)),
         ("0005_event_source_mappings", String(decoding: PackageResources._005_event_source_mappings_sql, as: UTF8.self)),
+        ("0006_streams", String(decoding: PackageResources._006_streams_sql, as: UTF8.self)),
     ]
 
     static var migrator: DatabaseMigrator {

@@ -132,6 +132,16 @@ extension SQLiteStore: InvocationStore {
             try db.cachedStatement(sql: "INSERT INTO destination_delivery (url, body, created_at, visible_at) VALUES (?, ?, ?, ?)")
                 .execute(arguments: [url, body, now, now])
             outcome.postsQueued += 1
+        case .putRecord(let streamName, let partitionKey, let data):
+            guard let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, shard_count FROM stream WHERE name = ? AND deleted_at IS NULL"), arguments: [streamName]
+            ) else {
+                outcome.undelivered.append("stream \(streamName) does not exist")
+                return
+            }
+            let shard = ShardMap(shardCount: row["shard_count"]).shard(partitionKey: partitionKey, explicitHashKey: nil)
+            _ = try append(db, streamID: row["id"], records: [NewStreamRecord(shardIndex: shard, partitionKey: partitionKey, data: data)], now: now)
+            outcome.streamsPut.append(row["id"])
         case .deadLetter(let letter):
             try db.cachedStatement(sql: """
                 INSERT INTO dead_letter (request_id, function_name, qualifier, payload, reason, attempts, last_error, enqueued_at,

@@ -9,9 +9,18 @@ extension SQLiteStore: MappingStore {
             try Self.refuseDuplicate(db, of: mapping)
             try db.execute(sql: """
                 INSERT INTO event_source_mapping (uuid, function_name, function_qualifier, source_arn, state, state_reason, enabled,
-                  batch_size, window_seconds, response_types, filters, maximum_concurrency, created_at, last_modified)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  batch_size, window_seconds, response_types, filters, maximum_concurrency, stream_settings, created_at, last_modified)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: Self.columns(mapping) + [mapping.lastModified, mapping.lastModified])
+            if let stream = mapping.settings.stream {
+                // The starting position is resolved now, so that LATEST means the records put after this call.
+                guard let row = try Row.fetchOne(db, sql: "SELECT id, shard_count FROM stream WHERE name = ? AND deleted_at IS NULL",
+                                                 arguments: [Self.streamName(mapping.sourceARN)]) else {
+                    throw SpoolError(.invalidParameterValue, "Stream not found: \(mapping.sourceARN)")
+                }
+                try Self.replaceCheckpoints(db, mappingUUID: mapping.uuid, rows: try Self.initialCheckpoints(
+                    db, streamID: row["id"], shardCount: row["shard_count"], settings: stream))
+            }
             return mapping
         }
     }
@@ -54,9 +63,15 @@ extension SQLiteStore: MappingStore {
             try db.execute(sql: """
                 UPDATE event_source_mapping SET function_name = ?2, function_qualifier = ?3, source_arn = ?4, state = ?5, state_reason = ?6,
                   enabled = ?7, batch_size = ?8, window_seconds = ?9, response_types = ?10, filters = ?11, maximum_concurrency = ?12,
-                  last_modified = ?13
+                  stream_settings = ?13, last_modified = ?14
                 WHERE uuid = ?1
                 """, arguments: Self.columns(mapping) + [mapping.lastModified])
+            if let factor = mapping.settings.stream?.parallelizationFactor, factor != before.settings.stream?.parallelizationFactor {
+                try Self.regroupLanes(db, mappingUUID: mapping.uuid, factor: factor)
+            }
+            if mapping.state == .deleting {
+                try db.execute(sql: "DELETE FROM stream_checkpoint WHERE mapping_uuid = ?", arguments: [mapping.uuid])
+            }
             return mapping
         }
     }
@@ -72,7 +87,27 @@ extension SQLiteStore: MappingStore {
     public func removeMapping(uuid: String) async throws {
         try await write { db in
             try db.execute(sql: "DELETE FROM event_source_mapping WHERE uuid = ? AND state = 'Deleting'", arguments: [uuid])
+            if db.changesCount == 1 { try db.execute(sql: "DELETE FROM stream_checkpoint WHERE mapping_uuid = ?", arguments: [uuid]) }
         }
+    }
+
+    /// A new ParallelizationFactor regroups partition keys into lanes: every new lane of a shard starts where
+    /// the slowest old lane stood, so no record is skipped (some may be handed over again).
+    static func regroupLanes(_ db: Database, mappingUUID: String, factor: Int) throws {
+        let shards = try Row.fetchAll(db, sql: """
+            SELECT stream_id, shard_index, min(position) AS position FROM stream_checkpoint WHERE mapping_uuid = ? GROUP BY shard_index
+            """, arguments: [mappingUUID])
+        let rows = shards.flatMap { row in
+            (0..<factor).map { lane in
+                StreamCheckpointRow(streamID: row["stream_id"], shardIndex: row["shard_index"], lane: lane, position: row["position"])
+            }
+        }
+        try replaceCheckpoints(db, mappingUUID: mappingUUID, rows: rows)
+    }
+
+    /// The stream name in `arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`.
+    static func streamName(_ arn: String) -> String {
+        arn.range(of: ":stream/").map { String(arn[$0.upperBound...]) } ?? arn
     }
 
     /// One mapping per source and function, as Lambda allows; the conflict names the mapping that exists.
@@ -81,19 +116,26 @@ extension SQLiteStore: MappingStore {
             db, sql: "SELECT uuid FROM event_source_mapping WHERE function_name = ? AND source_arn = ? AND uuid != ?",
             arguments: [mapping.functionName, mapping.sourceARN, mapping.uuid]
         ) else { return }
+        if mapping.settings.stream != nil {
+            throw SpoolError(.resourceConflict, """
+                The event source arn (" \(mapping.sourceARN) ") and function (" \(mapping.functionName) ") provided mapping already exists. \
+                Please update or delete the existing mapping with UUID \(existing)
+                """)
+        }
         throw SpoolError(.resourceConflict, """
             An event source mapping with SQS arn (" \(mapping.sourceARN) ") and function (" \(mapping.functionName) ") already exists. \
             Please update or delete the existing mapping with UUID \(existing)
             """)
     }
 
-    /// The columns from `uuid` to `maximum_concurrency`, in table order.
+    /// The columns from `uuid` to `stream_settings`, in table order.
     static func columns(_ mapping: EventSourceMapping) -> StatementArguments {
         let settings = mapping.settings
         return [
             mapping.uuid, mapping.functionName, mapping.functionQualifier, mapping.sourceARN, mapping.state.rawValue,
             mapping.stateTransitionReason, mapping.enabled, settings.batchSize, settings.maximumBatchingWindowSeconds,
             ColumnJSON.encode(settings.functionResponseTypes), ColumnJSON.encode(settings.filters), settings.maximumConcurrency,
+            settings.stream.map { ColumnJSON.encode($0) },
         ]
     }
 
@@ -101,12 +143,13 @@ extension SQLiteStore: MappingStore {
         let settings = MappingSettings(
             batchSize: row["batch_size"], maximumBatchingWindowSeconds: row["window_seconds"],
             functionResponseTypes: ColumnJSON.decode([String].self, row["response_types"]) ?? [],
-            filters: ColumnJSON.decode([String].self, row["filters"]) ?? [], maximumConcurrency: row["maximum_concurrency"]
+            filters: ColumnJSON.decode([String].self, row["filters"]) ?? [], maximumConcurrency: row["maximum_concurrency"],
+            stream: ColumnJSON.decode(StreamMappingSettings.self, row["stream_settings"])
         )
         return EventSourceMapping(
             uuid: row["uuid"], functionName: row["function_name"], functionQualifier: row["function_qualifier"],
             sourceARN: row["source_arn"], state: MappingState(rawValue: row["state"]) ?? .disabled, stateTransitionReason: row["state_reason"],
-            settings: settings, enabled: row["enabled"], lastModified: row["last_modified"]
+            settings: settings, enabled: row["enabled"], lastModified: row["last_modified"], lastProcessingResult: row["last_result"]
         )
     }
 }

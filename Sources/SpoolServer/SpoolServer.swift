@@ -17,6 +17,8 @@ public struct SpoolServer: Sendable {
     public let configuration: SpoolConfiguration
     public let store: SQLiteStore
     public let queues: QueueService
+    /// The Kinesis capability.
+    public let streams: StreamService
     public let functions: FunctionRegistry
     public let invoker: FunctionInvoker
     /// Asynchronous invocation: intake, dispatch, settings, dead letters and http destinations.
@@ -42,6 +44,7 @@ public struct SpoolServer: Sendable {
         self.logger = logger
         self.store = try SQLiteStore(directory: configuration.dataDir, durability: configuration.durability, logger: logger)
         self.queues = QueueService(store: store, identity: configuration.identity, logger: logger)
+        self.streams = StreamService(store: store, identity: configuration.identity, logger: logger)
         var settings = ProcessExecutorSettings()
         settings.pythonExecutable = configuration.python
         settings.initTimeout = .seconds(configuration.initTimeoutSeconds)
@@ -65,8 +68,8 @@ public struct SpoolServer: Sendable {
                                           queueSignals: queues.signals, deliveryWakeups: deliverer.wakeups, settings: asyncSettings, logger: logger)
         self.asyncInvocations = AsyncInvocations(store: store, registry: functions, dispatcher: dispatcher, settings: asyncSettings)
         self.deadLetters = DeadLetters(store: store, dispatcher: dispatcher)
-        self.mappingSupervisor = MappingSupervisor(store: store, registry: functions, queues: queues, executor: executor, logger: logger)
-        self.mappings = EventSourceMappings(store: store, registry: functions, queues: queues, supervisor: mappingSupervisor)
+        self.mappingSupervisor = MappingSupervisor(store: store, registry: functions, queues: queues, streams: streams, executor: executor, logger: logger)
+        self.mappings = EventSourceMappings(store: store, registry: functions, queues: queues, streams: streams, supervisor: mappingSupervisor)
     }
 
     /// Loads stored functions and applies the ones declared in the configuration file and by the embedding program.
@@ -90,6 +93,7 @@ public struct SpoolServer: Sendable {
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = SpoolRouter.build(
             queues: queues,
+            streams: streams,
             lambda: .init(registry: functions, invoker: invoker, asyncInvocations: asyncInvocations, eventInvokeConfigs: eventInvokeConfigs,
                           deadLetters: deadLetters, mappings: mappings),
             health: .init(version: Self.version, durability: configuration.durability.rawValue),

@@ -135,9 +135,10 @@ struct QueueMappingTests {
         // Dead-letter targets first: a redrive policy must name a queue that exists.
         let ordered = names.sorted { ($0.value["RedrivePolicy"] == nil ? 0 : 1, $0.key) < ($1.value["RedrivePolicy"] == nil ? 0 : 1, $1.key) }
         for (name, attributes) in ordered { _ = try await queues.createQueue(name: name, attributes: attributes, tags: [:]) }
-        let supervisor = MappingSupervisor(store: store, registry: registry, queues: queues, executor: executor)
+        let streams = StreamService(store: store, identity: AWSIdentity())
+        let supervisor = MappingSupervisor(store: store, registry: registry, queues: queues, streams: streams, executor: executor)
         let harness = Harness(store: store, registry: registry, queues: queues,
-                              mappings: EventSourceMappings(store: store, registry: registry, queues: queues, supervisor: supervisor))
+                              mappings: EventSourceMappings(store: store, registry: registry, queues: queues, streams: streams, supervisor: supervisor))
         try await withRunning([supervisor]) { try await body(harness) }
     }
 

@@ -8,12 +8,14 @@ public final class EventSourceMappings: Sendable {
     let store: any MappingStore
     let registry: FunctionRegistry
     let queues: QueueService
+    let streams: StreamService
     let supervisor: MappingSupervisor
 
-    public init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, supervisor: MappingSupervisor) {
+    public init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService, supervisor: MappingSupervisor) {
         self.store = store
         self.registry = registry
         self.queues = queues
+        self.streams = streams
         self.supervisor = supervisor
     }
 
@@ -29,13 +31,27 @@ public final class EventSourceMappings: Sendable {
         }
         let function = try await resolveFunction(functionName)
         guard let sourceARN, !sourceARN.isEmpty else { throw SpoolError(.invalidParameterValue, "Unrecognized event source.") }
-        let queue = try await resolveQueue(sourceARN)
-        try await checkVisibility(queue, function: function)
-        let settings = try MappingRules.apply(request, to: MappingSettings(), fifo: queue.isFIFO)
+        let source: MappingSource
+        if sourceARN.hasPrefix("arn:aws:kinesis:") {
+            try await resolveStream(sourceARN)
+            guard request.startingPosition != nil else {
+                throw SpoolError(.invalidParameterValue, "StartingPosition is required for Kinesis event sources.")
+            }
+            if let timestamp = request.startingPositionTimestamp, Millis(timestamp * 1_000) > registry.clock.now() {
+                throw SpoolError(.invalidParameterValue, "StartingPositionTimestamp cannot be in the future.")
+            }
+            source = .stream
+        } else {
+            let queue = try await resolveQueue(sourceARN)
+            try await checkVisibility(queue, function: function)
+            source = .queue(fifo: queue.isFIFO)
+        }
+        let settings = try MappingRules.apply(request, to: MappingSettings.defaults(for: source), source: source)
+        try checkDestination(settings)
         let enabled = request.enabled ?? true
         let mapping = EventSourceMapping(
             uuid: UUID().uuidString.lowercased(), functionName: function.name, functionQualifier: function.qualifier,
-            sourceARN: sourceARN, state: enabled ? .creating : .disabled, stateTransitionReason: "USER_INITIATED",
+            sourceARN: sourceARN, state: enabled ? .creating : .disabled, stateTransitionReason: source == .stream ? "User action" : "USER_INITIATED",
             settings: settings, enabled: enabled, lastModified: registry.clock.now()
         )
         let created = try await store.createMapping(mapping)
@@ -55,10 +71,12 @@ public final class EventSourceMappings: Sendable {
         let function = try await functionName.asyncMap { try await self.resolveFunction($0) }
         // A mapping whose queue or function is gone can still be changed (disabled, above all); the visibility
         // rule applies while both exist. FIFO queue names end in `.fifo`.
-        if let queue = try? await resolveQueue(current.sourceARN) {
+        let source: MappingSource = current.isStream ? .stream : .queue(fifo: current.sourceARN.hasSuffix(".fifo"))
+        if !current.isStream, let queue = try? await resolveQueue(current.sourceARN) {
             try await checkVisibility(queue, function: function ?? FunctionReference(name: current.functionName))
         }
-        let settings = try MappingRules.apply(request, to: current.settings, fifo: current.sourceARN.hasSuffix(".fifo"))
+        let settings = try MappingRules.apply(request, to: current.settings, source: source)
+        try checkDestination(settings)
         let updated = try await store.updateMapping(UpdateMappingParams(uuid: uuid, now: registry.clock.now()) { mapping in
             guard mapping.state != .deleting else {
                 throw SpoolError(.resourceInUse, "Cannot update the event source mapping because it is being deleted.")
@@ -75,7 +93,7 @@ public final class EventSourceMappings: Sendable {
                 mapping.state = .updating
             }
             mapping.enabled = enabled
-            mapping.stateTransitionReason = "USER_INITIATED"
+            mapping.stateTransitionReason = mapping.isStream ? "User action" : "USER_INITIATED"
         })
         guard let updated else { throw Self.notFound }
         supervisor.notify(uuid)
@@ -86,7 +104,7 @@ public final class EventSourceMappings: Sendable {
     public func delete(_ uuid: String) async throws -> EventSourceMapping {
         let deleted = try await store.updateMapping(UpdateMappingParams(uuid: uuid, now: registry.clock.now()) { mapping in
             mapping.state = .deleting
-            mapping.stateTransitionReason = "USER_INITIATED"
+            mapping.stateTransitionReason = mapping.isStream ? "User action" : "USER_INITIATED"
         })
         guard let deleted else { throw Self.notFound }
         supervisor.notify(uuid)
@@ -127,6 +145,27 @@ public final class EventSourceMappings: Sendable {
         }
     }
 
+    /// Checks that the Spool stream a Kinesis ARN names exists.
+    func resolveStream(_ arn: String) async throws {
+        guard let name = identity.streamName(fromARN: arn), try await streams.store.stream(named: name) != nil else {
+            if arn.contains(":stream/") && arn.split(separator: "/").count > 2 {
+                throw SpoolError.notSupportedYet("Kinesis stream consumers (enhanced fan-out) as event sources")
+            }
+            throw SpoolError(.invalidParameterValue, "Stream not found: \(arn)")
+        }
+    }
+
+    /// A stream mapping's on-failure destination must be a Spool queue or stream of this account and region.
+    func checkDestination(_ settings: MappingSettings) throws {
+        guard let destination = settings.stream?.onFailureDestination else { return }
+        if identity.queueName(fromARN: destination) != nil || identity.streamName(fromARN: destination) != nil { return }
+        let parts = destination.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count >= 6, parts[0] == "arn", ["sns", "s3", "kafka"].contains(parts[2]) {
+            throw SpoolError.notSupportedYet("On-failure destinations of type \(parts[2])")
+        }
+        throw SpoolError(.invalidParameterValue, "The destination ARN \(destination) is invalid: Spool delivers to queues and streams of account \(identity.accountID) in \(identity.region).")
+    }
+
     /// The Spool queue an SQS ARN names, with Lambda's errors for other sources.
     func resolveQueue(_ arn: String) async throws -> QueueRecord {
         let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
@@ -140,7 +179,7 @@ public final class EventSourceMappings: Sendable {
                     """)
             }
             return queue
-        case "kinesis", "dynamodb", "kafka", "mq", "rds":
+        case "dynamodb", "kafka", "mq", "rds":
             throw SpoolError.notSupportedYet("Event sources of type \(parts[2])")
         default:
             throw SpoolError(.invalidParameterValue, "Unrecognized event source.")

@@ -12,6 +12,7 @@ public final class MappingSupervisor: Service, Sendable {
     let store: any MappingStore
     let registry: FunctionRegistry
     let queues: QueueService
+    let streams: StreamService
     let executor: any FunctionExecutor
     let logger: Logger
     let wakeups = QueueSignals()
@@ -20,15 +21,16 @@ public final class MappingSupervisor: Service, Sendable {
     struct State {
         /// Mappings whose stored row changed and must be applied.
         var pending: Set<String> = []
-        var pollers: [String: QueuePoller] = [:]
+        var pollers: [String: any MappingPoller] = [:]
         var stopping = false
     }
 
-    public init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, executor: any FunctionExecutor,
+    public init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService, executor: any FunctionExecutor,
                 logger: Logger = Logger(label: "spool.mappings")) {
         self.store = store
         self.registry = registry
         self.queues = queues
+        self.streams = streams
         self.executor = executor
         self.logger = logger
     }
@@ -78,7 +80,7 @@ public final class MappingSupervisor: Service, Sendable {
     private var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
 
     /// Brings one mapping's poller in line with its stored row; returns a poller to start, if any.
-    private func apply(_ uuid: String) async -> QueuePoller? {
+    private func apply(_ uuid: String) async -> (any MappingPoller)? {
         let mapping: EventSourceMapping?
         do {
             mapping = try await store.mapping(uuid: uuid)
@@ -99,7 +101,9 @@ public final class MappingSupervisor: Service, Sendable {
                 return nil
             }
             if running != nil { return nil }  // still draining after a stop: `ended` re-applies the mapping
-            let poller = QueuePoller(mapping: mapping, registry: registry, queues: queues, executor: executor, logger: logger)
+            let poller: any MappingPoller = mapping.isStream
+                ? StreamPoller(mapping: mapping, registry: registry, streams: streams, queues: queues, executor: executor, logger: logger)
+                : QueuePoller(mapping: mapping, registry: registry, queues: queues, executor: executor, logger: logger)
             state.withLock { $0.pollers[uuid] = poller }
             await settle(mapping, to: .enabled)
             return poller
@@ -130,7 +134,7 @@ public final class MappingSupervisor: Service, Sendable {
     }
 
     /// A poller returned: forget it and apply the mapping's row again (settle `Disabled`, remove, or restart).
-    private func ended(_ poller: QueuePoller) {
+    private func ended(_ poller: any MappingPoller) {
         state.withLock { state in
             if state.pollers[poller.uuid] === poller { state.pollers[poller.uuid] = nil }
         }

@@ -3,16 +3,17 @@ import ServiceLifecycle
 import SpoolModel
 import SpoolStorage
 
-/// Removes messages past their queue's retention period and idempotency keys past their window, in
+/// Removes messages past their queue's retention period, stream records past their stream's, the records of
+/// deleted streams, and idempotency keys past their window, in
 /// small batches so that no long transaction stalls writers, on a fixed interval.
 public struct RetentionSweeper: Service {
-    let store: any QueueStore & InvocationStore
+    let store: any QueueStore & InvocationStore & StreamStore
     let clock: any SpoolClock
     let interval: Duration
     let batchSize: Int
     let logger: Logger
 
-    public init(store: any QueueStore & InvocationStore, clock: any SpoolClock = WallClock(), interval: Duration = .seconds(30), batchSize: Int = 1000, logger: Logger = Logger(label: "spool.retention")) {
+    public init(store: any QueueStore & InvocationStore & StreamStore, clock: any SpoolClock = WallClock(), interval: Duration = .seconds(30), batchSize: Int = 1000, logger: Logger = Logger(label: "spool.retention")) {
         self.store = store
         self.clock = clock
         self.interval = interval
@@ -39,6 +40,13 @@ public struct RetentionSweeper: Service {
                 if removed < batchSize { break }
             }
             if total > 0 { logger.info("expired messages removed", metadata: ["count": "\(total)"]) }
+            var trimmed = 0
+            while !Task.isCancelled {
+                let removed = try await store.trimStreams(now: clock.now(), limit: batchSize)
+                trimmed += removed
+                if removed < batchSize { break }
+            }
+            if trimmed > 0 { logger.info("expired stream records removed", metadata: ["count": "\(trimmed)"]) }
             while !Task.isCancelled, try await store.pruneIdempotencyKeys(now: clock.now(), limit: batchSize) == batchSize {}
         } catch {
             logger.error("retention sweep failed", metadata: ["error": "\(error)"])

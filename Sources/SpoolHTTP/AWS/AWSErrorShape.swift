@@ -25,13 +25,32 @@ struct AWSErrorShape {
         case .serialization: return .init(status: .badRequest, type: "SerializationException", queryCode: "MalformedInput", fault: "Sender")
         case .storageFailure, .serviceFailure: return .init(status: .internalServerError, type: "InternalFailure", queryCode: "InternalFailure", fault: "Receiver")
         case .resourceConflict, .resourceInUse, .validation, .requestTooLarge, .invalidRequestContent, .tooManyRequests, .preconditionFailed,
-             .provisionedConcurrencyConfigNotFound:
+             .provisionedConcurrencyConfigNotFound, .invalidArgument, .expiredIterator:
             return .init(status: .badRequest, type: error.code.rawValue, queryCode: error.code.rawValue, fault: "Sender")
         case .queueDeletedRecently, .messageNotInflight, .unsupportedOperation, .tooManyEntriesInBatchRequest, .emptyBatchRequest,
              .batchEntryIdsNotDistinct, .invalidBatchEntryId, .batchRequestTooLong:
             return .init(status: .badRequest, type: error.code.rawValue, queryCode: legacy + error.code.rawValue, fault: "Sender")
         case .invalidAttributeName, .invalidAttributeValue, .receiptHandleIsInvalid, .invalidMessageContents, .invalidAddress:
             return .init(status: .badRequest, type: error.code.rawValue, queryCode: error.code.rawValue, fault: "Sender")
+        }
+    }
+
+    /// The Kinesis shape of an error: status 400 and the modelled `__type` for everything the client caused.
+    static func kinesis(_ error: SpoolError) -> AWSErrorShape {
+        func client(_ type: String) -> AWSErrorShape { .init(status: .badRequest, type: type, queryCode: type, fault: "Sender") }
+        switch error.code {
+        case .resourceNotFound, .queueDoesNotExist: return client("ResourceNotFoundException")
+        case .resourceInUse, .resourceConflict: return client("ResourceInUseException")
+        case .invalidArgument, .invalidParameterValue, .invalidAttributeValue, .invalidAttributeName: return client("InvalidArgumentException")
+        case .validation, .missingParameter, .requestTooLarge: return client("ValidationException")
+        case .expiredIterator: return client("ExpiredIteratorException")
+        case .overLimit, .tooManyRequests: return client("LimitExceededException")
+        case .serialization: return client("SerializationException")
+        case .unknownOperation: return client("UnknownOperationException")
+        case .unsupportedOperation: return client("UnsupportedOperationException")
+        case .storageFailure, .serviceFailure:
+            return .init(status: .internalServerError, type: "InternalFailure", queryCode: "InternalFailure", fault: "Receiver")
+        default: return client(error.code.rawValue)
         }
     }
 }

@@ -41,7 +41,7 @@ enum AWSJSON {
     }
 
     static func errorResponse(_ shape: AWSErrorShape, message: String, namespace: String, contentType: String, requestID: String, queryCompatible: Bool) -> Response {
-        let body: [String: String] = ["__type": "\(namespace)#\(shape.type)", "message": message]
+        let body: [String: String] = ["__type": namespace.isEmpty ? shape.type : "\(namespace)#\(shape.type)", "message": message]
         var headers: HTTPFields = [.contentType: contentType, Self.requestID: requestID]
         if queryCompatible { headers[Self.queryError] = "\(shape.queryCode);\(shape.fault)" }
         let data = encode(body)

@@ -37,6 +37,8 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         case preconditionFailed = "PreconditionFailedException"
         case provisionedConcurrencyConfigNotFound = "ProvisionedConcurrencyConfigNotFoundException"
         case serviceFailure = "ServiceException"
+        case invalidArgument = "InvalidArgumentException"
+        case expiredIterator = "ExpiredIteratorException"
     }
 
     public var code: Code

@@ -1,6 +1,6 @@
 /// What only stream mappings have: where they start, how they read a shard and how they give up.
-public struct StreamMappingSettings: Sendable, Equatable {
-    public enum StartingPosition: String, Sendable, Equatable, CaseIterable {
+public struct StreamMappingSettings: Sendable, Equatable, Codable {
+    public enum StartingPosition: String, Sendable, Equatable, CaseIterable, Codable {
         case trimHorizon = "TRIM_HORIZON"
         case latest = "LATEST"
         case atTimestamp = "AT_TIMESTAMP"

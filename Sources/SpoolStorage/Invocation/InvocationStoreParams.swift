@@ -1,3 +1,4 @@
+import Foundation
 import SpoolModel
 
 // The inputs and results of `InvocationStore` operations; each input carries `now`.
@@ -116,6 +117,8 @@ public enum InvocationEffect: Sendable, Equatable {
     case post(url: String, body: String)
     /// Keep the event in the dead-letter table.
     case deadLetter(DeadLetter)
+    /// Append a record to a Spool stream (stream mappings' on-failure destination).
+    case putRecord(streamName: String, partitionKey: String, data: Data)
 }
 
 public struct SettleInvocationParams: Sendable {
@@ -142,6 +145,8 @@ public struct SettleOutcome: Sendable, Equatable {
     public var queuesSent: [Int64]
     /// Functions that received an event, with its request id.
     public var functionsInvoked: [String]
+    /// Streams that received a record, so their readers can be woken.
+    public var streamsPut: [Int64] = []
     /// Records written to the http delivery outbox.
     public var postsQueued: Int
     /// Effects that could not be applied (a destination that no longer exists), described for the log.

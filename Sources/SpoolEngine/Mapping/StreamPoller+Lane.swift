@@ -1,0 +1,349 @@
+import Foundation
+import NIOCore
+import SpoolExecutor
+import SpoolModel
+import SpoolStorage
+
+/// One lane of one shard: its checkpoint, its open tumbling window, its retry state.
+struct StreamLane: Sendable {
+    let stream: StreamInfo
+    let shardIndex: Int
+    let lane: Int
+    let layout: Int
+    var position: Int64
+    var windowStart: Millis?
+    var windowState: String?
+    var retry = StreamRetryState()
+    /// When the batching window of a batch still filling opened.
+    var fillingSince: Millis?
+    /// No attempt before this time (back-off after a failure).
+    var notBefore: Millis = 0
+
+    init(poller: StreamPoller, stream: StreamInfo, checkpoint: StreamCheckpointRow, layout: Int) {
+        self.stream = stream
+        self.shardIndex = checkpoint.shardIndex
+        self.lane = checkpoint.lane
+        self.layout = layout
+        self.position = checkpoint.position
+        self.windowStart = checkpoint.windowStart
+        self.windowState = checkpoint.windowState
+    }
+
+    var shardID: String { ShardMap.shardID(shardIndex) }
+}
+
+/// What a lane read: its records in order, and how far the scan got (records of other lanes or that no filter
+/// matched, up to there, are done as soon as the lane's are).
+struct LaneScan {
+    var records: [StreamRecord]
+    var scannedThrough: Int64
+    /// The scan reached the end of the shard.
+    var exhausted: Bool
+
+    /// The checkpoint once the first `count` records are done.
+    func end(after count: Int) -> Int64 {
+        count >= records.count ? scannedThrough : records[count].position - 1
+    }
+}
+
+extension StreamPoller {
+    func runLane(_ start: StreamLane) async {
+        var lane = start
+        while !isStopped && state.withLock({ $0.layout }) == lane.layout {
+            do {
+                try await step(&lane)
+            } catch {
+                problem("cannot read or settle a stream batch", ["error": "\(error)", "shard": "\(lane.shardID)"])
+                await pause(1_000)
+            }
+        }
+    }
+
+    /// One turn of a lane: read, then hand a batch to the function and settle it, or wait.
+    private func step(_ lane: inout StreamLane) async throws {
+        let streamSeen = streams.signals.generation(lane.stream.id)
+        let seen = wakeups.generation(0)
+        let (mapping, patterns) = state.withLock { ($0.mapping, $0.patterns) }
+        guard let settings = mapping.settings.stream else { return await pause(1_000) }
+        var now = registry.clock.now()
+        if lane.notBefore > now {
+            return await wait(streamID: nil, streamSeen: 0, seen: seen, timeout: lane.notBefore - now)
+        }
+        let want = lane.retry.nextBatchSize(batchSize: mapping.settings.batchSize)
+        let scan = try await read(lane, want: want, factor: settings.parallelizationFactor, patterns: patterns)
+        now = registry.clock.now()
+        iteratorAge.record(scan.records.first.map { Double(max(0, now - $0.arrivalMillis)) } ?? 0)
+
+        // Records past the age limit are given up before the function sees them.
+        let expired = settings.retryPolicy.expiredPrefix(arrivals: scan.records.map(\.arrivalMillis), now: now)
+        if expired > 0 {
+            let records = Array(scan.records.prefix(expired))
+            try await discard(records, condition: .recordAgeExceeded, through: scan.end(after: expired), lane: &lane, mapping: mapping, settings: settings)
+            return
+        }
+
+        let window = settings.tumblingWindowSeconds
+        if scan.records.isEmpty {
+            if scan.scannedThrough > lane.position {
+                // Only other lanes' records, or records no filter matched: pass them.
+                try await advance(&lane, to: scan.scannedThrough, window: .keep, result: nil)
+                return
+            }
+            if window > 0, let start = lane.windowStart {
+                let end = start + Millis(window) * 1_000
+                if now >= end {
+                    try await invoke([], scan: scan, lane: &lane, mapping: mapping, settings: settings,
+                                     window: KinesisEvent.Window(startMillis: start, endMillis: end, state: lane.windowState ?? "{}",
+                                                                 shardID: lane.shardID, isFinal: true))
+                    return
+                }
+                return await wait(streamID: lane.stream.id, streamSeen: streamSeen, seen: seen, timeout: end - now)
+            }
+            return await wait(streamID: lane.stream.id, streamSeen: streamSeen, seen: seen, timeout: Self.idleWaitMillis)
+        }
+
+        // A batching window holds a batch that is not full open for more records.
+        let batchingMillis = Millis(mapping.settings.maximumBatchingWindowSeconds) * 1_000
+        if batchingMillis > 0 && scan.records.count < want && scan.exhausted {
+            let since = lane.fillingSince ?? now
+            lane.fillingSince = since
+            if now < since + batchingMillis {
+                return await wait(streamID: lane.stream.id, streamSeen: streamSeen, seen: seen, timeout: since + batchingMillis - now)
+            }
+        }
+        lane.fillingSince = nil
+
+        guard window > 0 else {
+            try await invoke(Array(scan.records.prefix(want)), scan: scan, lane: &lane, mapping: mapping, settings: settings, window: nil)
+            return
+        }
+        // Tumbling windows: a batch holds records of one window; the window's last invocation is marked final.
+        let current = lane.windowStart ?? StreamCheckpoint.windowStart(scan.records[0].arrivalMillis, windowSeconds: window)
+        let end = current + Millis(window) * 1_000
+        let inWindow = scan.records.prefix { StreamCheckpoint.windowStart($0.arrivalMillis, windowSeconds: window) == current }
+        let batch = Array(inWindow.prefix(want))
+        let laterRecords = inWindow.count < scan.records.count
+        let ended = now >= end || laterRecords
+        let final = ended && batch.count == inWindow.count
+        if !ended || batch.count > 0 || final {
+            try await invoke(batch, scan: scan, lane: &lane, mapping: mapping, settings: settings,
+                             window: KinesisEvent.Window(startMillis: current, endMillis: end, state: lane.windowState ?? "{}",
+                                                         shardID: lane.shardID, isFinal: final))
+        }
+    }
+
+    /// Reads the lane's next records: those of its partition keys that a filter matches (all when there are no
+    /// filters), up to `want` and 6 MB of event.
+    private func read(_ lane: StreamLane, want: Int, factor: Int, patterns: [FilterPattern]) async throws -> LaneScan {
+        var scan = LaneScan(records: [], scannedThrough: lane.position, exhausted: false)
+        var bytes = 0
+        let cutoff = lane.stream.retentionCutoff(now: registry.clock.now())
+        for _ in 0..<16 {
+            let limit = min(10_000, factor == 1 && patterns.isEmpty ? want - scan.records.count : max(100, (want - scan.records.count) * factor))
+            let chunk = try await streams.store.readRecords(ReadRecordsParams(
+                streamID: lane.stream.id, shardIndex: lane.shardIndex, afterPosition: scan.scannedThrough, limit: limit,
+                maximumBytes: MappingRules.maximumEventBytes, notBefore: cutoff))
+            for record in chunk {
+                if factor > 1 && StreamCheckpoint.lane(partitionKey: record.partitionKey, factor: factor) != lane.lane {
+                    scan.scannedThrough = record.position
+                    continue
+                }
+                if !patterns.isEmpty && !patterns.contains(where: { $0.matches(Self.filterValue(record, stream: lane.stream)) }) {
+                    scan.scannedThrough = record.position
+                    continue
+                }
+                // base64 grows data by a third; the rest of a record's JSON is about 500 bytes.
+                let size = (record.data.count + 2) / 3 * 4 + record.partitionKey.utf8.count + 500
+                if !scan.records.isEmpty && bytes + size > MappingRules.maximumEventBytes { return scan }
+                bytes += size
+                scan.records.append(record)
+                scan.scannedThrough = record.position
+                if scan.records.count == want { return scan }
+            }
+            if chunk.count < limit {
+                scan.exhausted = true
+                return scan
+            }
+        }
+        return scan
+    }
+
+    /// A record as filters see it: its Kinesis metadata, with `data` parsed when it is a JSON object.
+    static func filterValue(_ record: StreamRecord, stream: StreamInfo) -> [String: FilterValue] {
+        var fields: [String: FilterValue] = [
+            "partitionKey": .string(record.partitionKey),
+            "sequenceNumber": .string(stream.sequenceNumber(record)),
+            "kinesisSchemaVersion": .string("1.0"),
+        ]
+        if let text = String(data: record.data, encoding: .utf8), let value = FilterValue.parse(text), case .object = value {
+            fields["data"] = value
+        } else {
+            fields["data"] = .string(record.data.base64EncodedString())
+        }
+        return fields
+    }
+
+    /// Hands a batch to the function and settles what came back.
+    private func invoke(_ records: [StreamRecord], scan: LaneScan, lane: inout StreamLane, mapping: EventSourceMapping,
+                        settings: StreamMappingSettings, window: KinesisEvent.Window?) async throws {
+        let definition: FunctionDefinition
+        do {
+            definition = try await registry.function(FunctionReference(name: mapping.functionName))
+        } catch {
+            problem("the mapping's function cannot be read", ["function": "\(mapping.functionName)", "error": "\(error)"])
+            return await pause(1_000)
+        }
+        guard let permit = try? registry.limiter.acquire(definition.name) else {
+            return await pause(definition.reservedConcurrency == 0 ? 1_000 : 50)
+        }
+        defer { registry.limiter.release(permit) }
+        let arn = mapping.sourceARN
+        let texts = records.map { record in
+            KinesisEvent.record(record, sequenceNumber: lane.stream.sequenceNumber(record), streamARN: arn, roleARN: definition.role,
+                                region: registry.identity.region)
+        }
+        let event = KinesisEvent.event(texts, window: window, streamARN: arn)
+        let request = InvocationRequest(requestID: UUID().uuidString.lowercased(), function: definition,
+                                        invokedFunctionARN: mapping.functionARN(registry.identity), payload: ByteBuffer(data: event))
+        lane.retry.invoked()
+        StreamMappingMetrics.batches.increment()
+        let outcome = await executor.invoke(request)
+        state.withLock { $0.problem = nil }
+        let count = records.count
+        let end = scan.end(after: count)
+
+        var failedFrom: Int?
+        var windowChange = SettleStreamBatchParams.WindowChange.keep
+        switch outcome.status {
+        case .success:
+            let response = Data(buffer: outcome.payload)
+            if let window {
+                guard let state = Self.windowState(response) else {
+                    logger.warning("a tumbling-window response has no state object; the batch failed")
+                    failedFrom = 0
+                    break
+                }
+                windowChange = window.isFinal ? .close : .open(start: window.startMillis, state: state)
+            }
+            if mapping.settings.reportsBatchItemFailures && count > 0 {
+                let numbers = Dictionary(uniqueKeysWithValues: records.enumerated().map { (lane.stream.sequenceNumber($1), $0) })
+                switch BatchResponse.parse(response, identifiers: Set(numbers.keys)) {
+                case .succeeded: break
+                case .partial(let failed): failedFrom = failed.compactMap { numbers[$0] }.min() ?? 0
+                case .failed(let reason):
+                    logger.warning("the batch response is malformed; the whole batch failed", metadata: ["reason": "\(reason)"])
+                    failedFrom = 0
+                }
+            }
+        case .functionError, .timedOut, .systemFailure(.crashed):
+            failedFrom = 0
+        case .systemFailure(.atCapacity), .systemFailure(.shuttingDown):
+            // The function never ran: try again soon, without using a retry.
+            lane.notBefore = registry.clock.now() + 200
+            return
+        case .systemFailure:
+            problem("the function could not be run", ["status": "\(outcome.status)"])
+            lane.notBefore = registry.clock.now() + 1_000
+            return
+        }
+
+        guard let failedFrom else {
+            try await advance(&lane, to: end, window: windowChange, result: MappingResult.ok)
+            StreamMappingMetrics.records.increment(by: count)
+            lane.retry.advanced(by: count)
+            return
+        }
+        StreamMappingMetrics.failedBatches.increment()
+        if failedFrom > 0 {
+            // Partial success: the checkpoint moves to just before the lowest failed record.
+            try await advance(&lane, to: StreamCheckpoint.beforeFailure(lowestFailedPosition: records[failedFrom].position, current: lane.position),
+                              window: windowChange, result: MappingResult.functionFailed)
+            StreamMappingMetrics.records.increment(by: failedFrom)
+            lane.retry.advanced(by: failedFrom)
+        }
+        let failing = Array(records[failedFrom...])
+        switch lane.retry.failed(count: failing.count, policy: settings.retryPolicy) {
+        case .retry, .bisected:
+            if failedFrom == 0 { try await advance(&lane, to: lane.position, window: .keep, result: MappingResult.functionFailed) }
+            lane.notBefore = registry.clock.now() + lane.retry.backoffMillis
+        case .discard:
+            if failing.isEmpty {
+                // A final window invocation that kept failing: the window is closed without its state.
+                try await advance(&lane, to: lane.position, window: .close, result: MappingResult.functionFailed)
+                lane.retry.advanced(by: 1)
+                return
+            }
+            try await discard(failing, condition: .retryAttemptsExhausted, through: scan.end(after: count), lane: &lane,
+                              mapping: mapping, settings: settings, functionError: "Unhandled")
+        }
+    }
+
+    /// The `state` member of a tumbling-window response, as JSON; `nil` when it is missing.
+    static func windowState(_ response: Data) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: response) as? [String: Any], let state = object["state"],
+              !(state is NSNull), let data = try? JSONSerialization.data(withJSONObject: state, options: [.fragmentsAllowed, .sortedKeys])
+        else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Gives records up: the on-failure record goes to the destination and the checkpoint passes them, together.
+    private func discard(_ records: [StreamRecord], condition: StreamFailureRecord.Condition, through end: Int64, lane: inout StreamLane,
+                         mapping: EventSourceMapping, settings: StreamMappingSettings, functionError: String? = nil) async throws {
+        guard let first = records.first, let last = records.last else { return }
+        let record = StreamFailureRecord(
+            requestID: UUID().uuidString.lowercased(), functionARN: mapping.functionARN(registry.identity), condition: condition,
+            approximateInvokeCount: lane.retry.invokeCount, functionError: functionError, timestamp: registry.clock.now(),
+            shardID: lane.shardID, startSequenceNumber: lane.stream.sequenceNumber(first), endSequenceNumber: lane.stream.sequenceNumber(last),
+            firstArrival: first.arrivalMillis, lastArrival: last.arrivalMillis, batchSize: records.count, streamARN: mapping.sourceARN)
+        var effects: [InvocationEffect] = []
+        if let destination = settings.onFailureDestination {
+            let body = record.json()
+            if let queue = registry.identity.queueName(fromARN: destination) {
+                effects.append(.sendMessage(queueName: queue, message: OutgoingMessage(body: body)))
+            } else if let stream = registry.identity.streamName(fromARN: destination) {
+                effects.append(.putRecord(streamName: stream, partitionKey: record.requestID, data: Data(body.utf8)))
+            }
+        }
+        logger.warning("stream records given up", metadata: [
+            "condition": "\(condition.rawValue)", "shard": "\(lane.shardID)", "records": "\(records.count)",
+            "first": "\(record.startSequenceNumber)", "destination": "\(settings.onFailureDestination ?? "none")",
+        ])
+        let outcome = try await settle(&lane, to: end, window: .keep, result: MappingResult.functionFailed, effects: effects)
+        if !outcome.undelivered.isEmpty {
+            logger.error("the on-failure record could not be delivered", metadata: ["problems": "\(outcome.undelivered)"])
+        }
+        StreamMappingMetrics.discarded.increment(by: records.count)
+        lane.retry.discarded(count: max(1, records.count))
+    }
+
+    private func advance(_ lane: inout StreamLane, to position: Int64, window: SettleStreamBatchParams.WindowChange, result: String?) async throws {
+        _ = try await settle(&lane, to: position, window: window, result: result, effects: [])
+    }
+
+    /// Writes the lane's new checkpoint (and window, result, effects) in one transaction. When the stored
+    /// checkpoint is not where the lane thought (the mapping was deleted or regrouped), the lane stops.
+    @discardableResult
+    private func settle(_ lane: inout StreamLane, to position: Int64, window: SettleStreamBatchParams.WindowChange, result: String?,
+                        effects: [InvocationEffect]) async throws -> SettleOutcome {
+        let outcome = try await streams.store.settleStreamBatch(SettleStreamBatchParams(
+            mappingUUID: uuid, shardIndex: lane.shardIndex, lane: lane.lane, expectedPosition: lane.position, newPosition: position,
+            window: window, result: result, effects: effects, now: registry.clock.now()))
+        guard outcome.settled else {
+            state.withLock { $0.layout += 1 }
+            return outcome
+        }
+        lane.position = position
+        switch window {
+        case .keep: break
+        case .open(let start, let text):
+            lane.windowStart = start
+            lane.windowState = text
+        case .close:
+            lane.windowStart = nil
+            lane.windowState = nil
+        }
+        for queue in outcome.queuesSent { queues.signals.signal(queue) }
+        for stream in outcome.streamsPut { streams.signals.signal(stream) }
+        return outcome
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import Metrics
+import SpoolExecutor
+import SpoolModel
+import SpoolStorage
+import Synchronization
+
+/// Feeds one stream mapping's function: every shard (split into `ParallelizationFactor` lanes by partition
+/// key) is read in order from its durable checkpoint, in batches handed to the function as the Kinesis event.
+///
+/// A lane settles each batch by advancing its checkpoint in the transaction that also writes what the batch
+/// caused (the on-failure record, `LastProcessingResult`, the tumbling window's state). On a function error
+/// the lane blocks and retries with back-off, bisecting the batch when asked, until the batch succeeds or the
+/// retry or age limit gives it up to the on-failure destination. A crash loses nothing: lanes resume from the
+/// checkpoint, so a batch in flight runs again (at least once).
+final class StreamPoller: MappingPoller {
+    let uuid: String
+    let registry: FunctionRegistry
+    let streams: StreamService
+    let queues: QueueService
+    let executor: any FunctionExecutor
+    let logger: Logger
+    /// Channel 0: stop, settings changed.
+    let wakeups = QueueSignals()
+    let state: Mutex<State>
+    let iteratorAge: Gauge
+
+    struct State {
+        var mapping: EventSourceMapping
+        var patterns: [FilterPattern]
+        var stopped = false
+        /// Bumped when lanes must be rebuilt (a new ParallelizationFactor).
+        var layout = 0
+        var problem: String?
+    }
+
+    static let idleWaitMillis: Millis = 60_000
+
+    init(mapping: EventSourceMapping, registry: FunctionRegistry, streams: StreamService, queues: QueueService, executor: any FunctionExecutor,
+         logger: Logger) {
+        self.uuid = mapping.uuid
+        self.registry = registry
+        self.streams = streams
+        self.queues = queues
+        self.executor = executor
+        var logger = logger
+        logger[metadataKey: "mapping"] = "\(mapping.uuid)"
+        self.logger = logger
+        self.iteratorAge = Gauge(label: "spool_mapping_iterator_age_milliseconds", dimensions: [("mapping", mapping.uuid)])
+        self.state = Mutex(State(mapping: mapping, patterns: mapping.settings.patterns()))
+    }
+
+    func update(_ mapping: EventSourceMapping) {
+        state.withLock { state in
+            if state.mapping.settings.stream?.parallelizationFactor != mapping.settings.stream?.parallelizationFactor { state.layout += 1 }
+            state.mapping = mapping
+            state.patterns = mapping.settings.patterns()
+        }
+        wakeups.signal(0)
+    }
+
+    func stop() {
+        state.withLock { $0.stopped = true }
+        wakeups.signal(0)
+    }
+
+    var isStopped: Bool { state.withLock { $0.stopped } || Task.isCancelled }
+
+    var streamName: String {
+        let arn = state.withLock { $0.mapping.sourceARN }
+        return registry.identity.streamName(fromARN: arn) ?? arn
+    }
+
+    func run() async {
+        logger.debug("stream poller started")
+        while !isStopped {
+            let layout = state.withLock { $0.layout }
+            guard let stream = try? await streams.store.stream(named: streamName) else {
+                problem("the mapping's stream does not exist", ["stream": "\(streamName)"])
+                await pause(5_000)
+                continue
+            }
+            let rows: [StreamCheckpointRow]
+            do {
+                rows = try await checkpoints(for: stream)
+            } catch {
+                problem("cannot read the mapping's checkpoints", ["error": "\(error)"])
+                await pause(1_000)
+                continue
+            }
+            if rows.isEmpty {
+                await pause(1_000)
+                continue
+            }
+            await withDiscardingTaskGroup { group in
+                for row in rows {
+                    group.addTask { await self.runLane(StreamLane(poller: self, stream: stream, checkpoint: row, layout: layout)) }
+                }
+            }
+        }
+        logger.debug("stream poller stopped")
+    }
+
+    /// The mapping's checkpoints for this stream; when there are none for it (the stream was created again
+    /// under the mapping's name), every shard starts at the mapping's starting position.
+    func checkpoints(for stream: StreamInfo) async throws -> [StreamCheckpointRow] {
+        let rows = try await streams.store.checkpoints(mappingUUID: uuid)
+        if !rows.isEmpty && rows.allSatisfy({ $0.streamID == stream.id }) { return rows }
+        let settings = state.withLock { $0.mapping.settings.stream } ?? StreamMappingSettings()
+        return try await streams.store.startCheckpoints(mappingUUID: uuid, streamID: stream.id, settings: settings)
+    }
+
+    /// Sleeps until the stream is written, the poller is signalled, or `timeout` passes.
+    func wait(streamID: Int64?, streamSeen: UInt64, seen: UInt64, timeout: Millis) async {
+        await withTaskGroup(of: Void.self) { group in
+            if let streamID, !streams.signals.isClosed {
+                group.addTask { await self.streams.signals.wait(streamID, seen: streamSeen, timeoutMillis: timeout) }
+            }
+            group.addTask { await self.wakeups.wait(0, seen: seen, timeoutMillis: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func pause(_ millis: Millis) async {
+        await wait(streamID: nil, streamSeen: 0, seen: wakeups.generation(0), timeout: millis)
+    }
+
+    func problem(_ message: Logger.Message, _ metadata: Logger.Metadata) {
+        let text = message.description
+        let isNew = state.withLock { state in
+            defer { state.problem = text }
+            return state.problem != text
+        }
+        if isNew { logger.warning(message, metadata: metadata) }
+    }
+}
+
+/// Counters of what stream mappings did.
+enum StreamMappingMetrics {
+    static let batches = Counter(label: "spool_stream_mapping_batches_total")
+    static let failedBatches = Counter(label: "spool_stream_mapping_failed_batches_total")
+    static let records = Counter(label: "spool_stream_mapping_records_total")
+    static let discarded = Counter(label: "spool_stream_mapping_records_discarded_total")
+}

@@ -1,0 +1,220 @@
+import Foundation
+import Hummingbird
+import Logging
+import SpoolEngine
+import SpoolModel
+import SpoolStorage
+
+/// The Kinesis JSON 1.1 facade: decodes `Kinesis_20131202.<Operation>` requests, calls the stream service and
+/// answers in the shapes botocore parses, errors included.
+struct KinesisHandler: Sendable {
+    let streams: StreamService
+    let logger: Logger
+
+    static let contentType = "application/x-amz-json-1.1"
+    static let targetPrefix = "Kinesis_20131202."
+
+    func handle(operation: String, body: ByteBuffer) async -> Response {
+        let requestID = UUID().uuidString.lowercased()
+        do {
+            return try await dispatch(operation, body, requestID)
+        } catch let error as SpoolError {
+            if error.code == .storageFailure { logger.error("kinesis request failed", metadata: ["operation": "\(operation)", "error": "\(error)"]) }
+            return errorResponse(error, requestID)
+        } catch {
+            logger.error("kinesis request failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
+            return errorResponse(.storage(error), requestID)
+        }
+    }
+
+    func errorResponse(_ error: SpoolError, _ requestID: String) -> Response {
+        AWSJSON.errorResponse(.kinesis(error), message: error.message, namespace: "", contentType: Self.contentType,
+                              requestID: requestID, queryCompatible: false)
+    }
+
+    private func ok(_ value: some Encodable, _ requestID: String) -> Response {
+        AWSJSON.response(value, contentType: Self.contentType, requestID: requestID)
+    }
+
+    private func dispatch(_ operation: String, _ body: ByteBuffer, _ id: String) async throws -> Response {
+        func input<T: Decodable>(_ type: T.Type) throws -> T { try AWSJSON.decode(type, from: body) }
+        switch operation {
+        case "CreateStream":
+            let request = try input(KinesisWire.CreateStreamInput.self)
+            if let tags = request.Tags, !tags.isEmpty { throw SpoolError.notSupportedYet("Stream tags") }
+            try await streams.createStream(name: request.StreamName, shardCount: request.ShardCount, mode: request.StreamModeDetails?.StreamMode)
+            return ok(EmptyOutput(), id)
+        case "DeleteStream":
+            let request = try input(KinesisWire.StreamRef.self)
+            try await streams.deleteStream(name: request.StreamName, arn: request.StreamARN)
+            return ok(EmptyOutput(), id)
+        case "DescribeStream":
+            return ok(try await describeStream(try input(KinesisWire.DescribeStreamInput.self)), id)
+        case "DescribeStreamSummary":
+            let request = try input(KinesisWire.StreamRef.self)
+            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            return ok(KinesisWire.DescribeStreamSummaryOutput(StreamDescriptionSummary: .init(
+                StreamName: stream.name, StreamARN: arn(stream), StreamModeDetails: .init(StreamMode: stream.mode),
+                RetentionPeriodHours: stream.retentionHours, StreamCreationTimestamp: seconds(stream.createdAt),
+                OpenShardCount: stream.shardCount)), id)
+        case "ListStreams":
+            return ok(try await listStreams(try input(KinesisWire.ListStreamsInput.self)), id)
+        case "ListShards":
+            return ok(try await listShards(try input(KinesisWire.ListShardsInput.self)), id)
+        case "PutRecord":
+            let request = try input(KinesisWire.PutRecordInput.self)
+            if let ordering = request.SequenceNumberForOrdering, !StreamSequenceNumber.matchesModelPattern(ordering) {
+                throw SpoolError.validation(field: "sequenceNumberForOrdering", value: ordering, constraint: "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})")
+            }
+            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            // Records of one shard always get increasing numbers, which is what SequenceNumberForOrdering asks for.
+            let placed = try await streams.put([.init(data: request.Data, partitionKey: request.PartitionKey, explicitHashKey: request.ExplicitHashKey)],
+                                               into: stream, field: "")
+            return ok(KinesisWire.PutRecordOutput(ShardId: placed[0].shardID, SequenceNumber: placed[0].sequenceNumber), id)
+        case "PutRecords":
+            let request = try input(KinesisWire.PutRecordsInput.self)
+            guard StreamLimits.putRecordsEntries.contains(request.Records.count) else {
+                throw SpoolError.validation(field: "records", value: "\(request.Records.count) records",
+                                            constraint: request.Records.isEmpty ? "Member must have length greater than or equal to 1" : "Member must have length less than or equal to 500")
+            }
+            let total = request.Records.reduce(0) { $0 + $1.Data.count + $1.PartitionKey.utf8.count }
+            guard total <= StreamLimits.putRecordsBytes else {
+                throw SpoolError(.invalidArgument, "Records size exceeds 10 MB limit")
+            }
+            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let placed = try await streams.put(request.Records.map { .init(data: $0.Data, partitionKey: $0.PartitionKey, explicitHashKey: $0.ExplicitHashKey) },
+                                               into: stream, field: "records")
+            return ok(KinesisWire.PutRecordsOutput(Records: placed.map { .init(SequenceNumber: $0.sequenceNumber, ShardId: $0.shardID) }), id)
+        case "GetShardIterator":
+            let request = try input(KinesisWire.GetShardIteratorInput.self)
+            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let iterator = try await streams.shardIterator(stream: stream, shardID: request.ShardId, type: request.ShardIteratorType,
+                                                           sequenceNumber: request.StartingSequenceNumber, timestamp: request.Timestamp)
+            return ok(KinesisWire.GetShardIteratorOutput(ShardIterator: iterator), id)
+        case "GetRecords":
+            let request = try input(KinesisWire.GetRecordsInput.self)
+            let limit = request.Limit ?? StreamLimits.getRecordsLimit.upperBound
+            guard StreamLimits.getRecordsLimit.contains(limit) else {
+                throw SpoolError.validation(field: "limit", value: "\(limit)", constraint: limit < 1
+                    ? "Member must have value greater than or equal to 1" : "Member must have value less than or equal to 10000")
+            }
+            let page = try await streams.records(iterator: request.ShardIterator, limit: limit)
+            let records = page.records.map { record in
+                KinesisWire.Record(SequenceNumber: page.stream.sequenceNumber(record), ApproximateArrivalTimestamp: seconds(record.arrivalMillis),
+                                   Data: record.data.base64EncodedString(), PartitionKey: record.partitionKey)
+            }
+            return ok(KinesisWire.GetRecordsOutput(Records: records, NextShardIterator: page.next, MillisBehindLatest: page.millisBehind), id)
+        case "IncreaseStreamRetentionPeriod", "DecreaseStreamRetentionPeriod":
+            let request = try input(KinesisWire.RetentionInput.self)
+            try await streams.changeRetention(name: request.StreamName, arn: request.StreamARN, hours: request.RetentionPeriodHours,
+                                              increase: operation.hasPrefix("Increase"))
+            return ok(EmptyOutput(), id)
+        case "AddTagsToStream", "RemoveTagsFromStream", "ListTagsForStream", "TagResource", "UntagResource", "ListTagsForResource":
+            throw SpoolError.notSupportedYet("\(operation) (stream tags)")
+        case "MergeShards", "SplitShard", "UpdateShardCount", "UpdateStreamMode":
+            throw SpoolError.notSupportedYet("\(operation) (resharding)")
+        case "RegisterStreamConsumer", "DeregisterStreamConsumer", "DescribeStreamConsumer", "ListStreamConsumers", "SubscribeToShard":
+            throw SpoolError.notSupportedYet("\(operation) (enhanced fan-out consumers)")
+        case "StartStreamEncryption", "StopStreamEncryption", "EnableEnhancedMonitoring", "DisableEnhancedMonitoring",
+             "PutResourcePolicy", "GetResourcePolicy", "DeleteResourcePolicy", "DescribeLimits", "DescribeAccountSettings",
+             "UpdateAccountSettings", "UpdateMaxRecordSize", "UpdateStreamWarmThroughput":
+            throw SpoolError.notSupportedYet(operation)
+        default:
+            throw SpoolError(.unknownOperation, "The action \(operation) is not valid for this endpoint.")
+        }
+    }
+
+    func arn(_ stream: StreamInfo) -> String { streams.identity.streamARN(stream.name) }
+
+    func seconds(_ millis: Millis) -> Double { Double(millis) / 1_000 }
+
+    func shards(_ stream: StreamInfo, after: Int?, limit: Int) -> [KinesisWire.Shard] {
+        let map = stream.shardMap
+        let first = (after ?? -1) + 1
+        guard first < stream.shardCount else { return [] }
+        return (first..<min(stream.shardCount, first + limit)).map { index in
+            let range = map.range(index)
+            let start = StreamSequenceNumber(streamCreatedSeconds: stream.createdAt / 1_000, shardIndex: index, position: 0, arrivalMillis: stream.createdAt)
+            return KinesisWire.Shard(ShardId: ShardMap.shardID(index),
+                                     HashKeyRange: .init(StartingHashKey: String(range.lowerBound), EndingHashKey: String(range.upperBound)),
+                                     SequenceNumberRange: .init(StartingSequenceNumber: start.text))
+        }
+    }
+
+    func describeStream(_ request: KinesisWire.DescribeStreamInput) async throws -> KinesisWire.DescribeStreamOutput {
+        let limit = request.Limit ?? 100
+        guard (1...10_000).contains(limit) else {
+            throw SpoolError.validation(field: "limit", value: "\(limit)", constraint: "Member must have value between 1 and 10000")
+        }
+        let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+        let after = try request.ExclusiveStartShardId.map { try shardIndex($0) }
+        let page = shards(stream, after: after, limit: limit)
+        let last = page.last.flatMap { ShardMap.shardIndex($0.ShardId) } ?? (after ?? -1)
+        return KinesisWire.DescribeStreamOutput(StreamDescription: .init(
+            StreamName: stream.name, StreamARN: arn(stream), StreamModeDetails: .init(StreamMode: stream.mode), Shards: page,
+            HasMoreShards: last < stream.shardCount - 1, RetentionPeriodHours: stream.retentionHours,
+            StreamCreationTimestamp: seconds(stream.createdAt)))
+    }
+
+    func shardIndex(_ id: String) throws -> Int {
+        guard let index = ShardMap.shardIndex(id) else {
+            throw SpoolError.validation(field: "exclusiveStartShardId", value: id, constraint: "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+        }
+        return index
+    }
+
+    func listStreams(_ request: KinesisWire.ListStreamsInput) async throws -> KinesisWire.ListStreamsOutput {
+        let limit = request.Limit ?? 100
+        guard (1...10_000).contains(limit) else {
+            throw SpoolError.validation(field: "limit", value: "\(limit)", constraint: "Member must have value between 1 and 10000")
+        }
+        var after = request.ExclusiveStartStreamName
+        if let token = request.NextToken {
+            guard let data = Data(base64Encoded: token), let name = String(data: data, encoding: .utf8) else {
+                throw SpoolError(.invalidArgument, "Invalid NextToken.")
+            }
+            after = name
+        }
+        let page = try await streams.listStreams(after: after, limit: limit)
+        return KinesisWire.ListStreamsOutput(
+            StreamNames: page.streams.map(\.name), HasMoreStreams: page.hasMore,
+            NextToken: page.hasMore ? page.streams.last.map { Data($0.name.utf8).base64EncodedString() } : nil,
+            StreamSummaries: page.streams.map {
+                .init(StreamName: $0.name, StreamARN: arn($0), StreamModeDetails: .init(StreamMode: $0.mode), StreamCreationTimestamp: seconds($0.createdAt))
+            })
+    }
+
+    /// ListShards: every shard of a Spool stream is open (no resharding), so every filter lists them all.
+    func listShards(_ request: KinesisWire.ListShardsInput) async throws -> KinesisWire.ListShardsOutput {
+        let limit = request.MaxResults ?? 1_000
+        guard (1...10_000).contains(limit) else {
+            throw SpoolError.validation(field: "maxResults", value: "\(limit)", constraint: "Member must have value between 1 and 10000")
+        }
+        if let filter = request.ShardFilter {
+            let types = ["AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TIMESTAMP", "FROM_TIMESTAMP"]
+            guard types.contains(filter.Type) else {
+                throw SpoolError.validation(field: "shardFilter.type", value: filter.Type, constraint: "Member must satisfy enum value set: [\(types.joined(separator: ", "))]")
+            }
+        }
+        var after: Int?
+        let stream: StreamInfo
+        if let token = request.NextToken {
+            if request.StreamName != nil || request.StreamARN != nil {
+                throw SpoolError(.invalidArgument, "NextToken and StreamName cannot be provided together.")
+            }
+            guard let data = Data(base64Encoded: token), case let parts = String(decoding: data, as: UTF8.self).split(separator: "|"),
+                  parts.count == 2, let index = Int(parts[1])
+            else { throw SpoolError(.invalidArgument, "Invalid ShardIterator.") }
+            stream = try await streams.stream(name: String(parts[0]), arn: nil)
+            after = index
+        } else {
+            stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            if let id = request.ExclusiveStartShardId { after = try shardIndex(id) }
+            if let filter = request.ShardFilter, filter.Type == "AFTER_SHARD_ID", let id = filter.ShardId { after = try shardIndex(id) }
+        }
+        let page = shards(stream, after: after, limit: limit)
+        let last = page.last.flatMap { ShardMap.shardIndex($0.ShardId) } ?? stream.shardCount
+        let next = last < stream.shardCount - 1 ? Data("\(stream.name)|\(last)".utf8).base64EncodedString() : nil
+        return KinesisWire.ListShardsOutput(Shards: page, NextToken: next)
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+
+/// Request and response members of the Kinesis operations Spool serves, named as the service model names them.
+enum KinesisWire {
+    struct StreamRef: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+    }
+
+    struct ModeDetails: Codable { var StreamMode: String }
+
+    struct CreateStreamInput: Decodable {
+        var StreamName: String
+        var ShardCount: Int?
+        var StreamModeDetails: ModeDetails?
+        var Tags: [String: String]?
+    }
+
+    struct DescribeStreamInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var Limit: Int?
+        var ExclusiveStartShardId: String?
+    }
+
+    struct ListStreamsInput: Decodable {
+        var Limit: Int?
+        var ExclusiveStartStreamName: String?
+        var NextToken: String?
+    }
+
+    struct ShardFilter: Decodable {
+        var `Type`: String
+        var ShardId: String?
+        var Timestamp: Double?
+    }
+
+    struct ListShardsInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var NextToken: String?
+        var ExclusiveStartShardId: String?
+        var MaxResults: Int?
+        var ShardFilter: ShardFilter?
+        var StreamCreationTimestamp: Double?
+    }
+
+    struct PutRecordInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var Data: Data
+        var PartitionKey: String
+        var ExplicitHashKey: String?
+        var SequenceNumberForOrdering: String?
+    }
+
+    struct PutRecordsEntry: Decodable {
+        var Data: Data
+        var PartitionKey: String
+        var ExplicitHashKey: String?
+    }
+
+    struct PutRecordsInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var Records: [PutRecordsEntry]
+    }
+
+    struct GetShardIteratorInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var ShardId: String
+        var ShardIteratorType: String
+        var StartingSequenceNumber: String?
+        var Timestamp: Double?
+    }
+
+    struct GetRecordsInput: Decodable {
+        var ShardIterator: String
+        var Limit: Int?
+        var StreamARN: String?
+    }
+
+    struct RetentionInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var RetentionPeriodHours: Int
+    }
+
+    struct HashKeyRange: Encodable {
+        var StartingHashKey: String
+        var EndingHashKey: String
+    }
+
+    struct SequenceNumberRange: Encodable {
+        var StartingSequenceNumber: String
+    }
+
+    struct Shard: Encodable {
+        var ShardId: String
+        var HashKeyRange: HashKeyRange
+        var SequenceNumberRange: SequenceNumberRange
+    }
+
+    struct EnhancedMetrics: Encodable { var ShardLevelMetrics: [String] = [] }
+
+    struct StreamDescription: Encodable {
+        var StreamName: String
+        var StreamARN: String
+        var StreamStatus = "ACTIVE"
+        var StreamModeDetails: ModeDetails
+        var Shards: [Shard]
+        var HasMoreShards: Bool
+        var RetentionPeriodHours: Int
+        var StreamCreationTimestamp: Double
+        var EnhancedMonitoring = [EnhancedMetrics()]
+        var EncryptionType = "NONE"
+    }
+
+    struct DescribeStreamOutput: Encodable { var StreamDescription: StreamDescription }
+
+    struct StreamDescriptionSummary: Encodable {
+        var StreamName: String
+        var StreamARN: String
+        var StreamStatus = "ACTIVE"
+        var StreamModeDetails: ModeDetails
+        var RetentionPeriodHours: Int
+        var StreamCreationTimestamp: Double
+        var EnhancedMonitoring = [EnhancedMetrics()]
+        var EncryptionType = "NONE"
+        var OpenShardCount: Int
+        var ConsumerCount = 0
+    }
+
+    struct DescribeStreamSummaryOutput: Encodable { var StreamDescriptionSummary: StreamDescriptionSummary }
+
+    struct StreamSummary: Encodable {
+        var StreamName: String
+        var StreamARN: String
+        var StreamStatus = "ACTIVE"
+        var StreamModeDetails: ModeDetails
+        var StreamCreationTimestamp: Double
+    }
+
+    struct ListStreamsOutput: Encodable {
+        var StreamNames: [String]
+        var HasMoreStreams: Bool
+        var NextToken: String?
+        var StreamSummaries: [StreamSummary]
+    }
+
+    struct ListShardsOutput: Encodable {
+        var Shards: [Shard]
+        var NextToken: String?
+    }
+
+    struct PutRecordOutput: Encodable {
+        var ShardId: String
+        var SequenceNumber: String
+        var EncryptionType = "NONE"
+    }
+
+    struct PutRecordsResultEntry: Encodable {
+        var SequenceNumber: String
+        var ShardId: String
+    }
+
+    struct PutRecordsOutput: Encodable {
+        var FailedRecordCount = 0
+        var Records: [PutRecordsResultEntry]
+        var EncryptionType = "NONE"
+    }
+
+    struct GetShardIteratorOutput: Encodable { var ShardIterator: String }
+
+    struct Record: Encodable {
+        var SequenceNumber: String
+        var ApproximateArrivalTimestamp: Double
+        var Data: String
+        var PartitionKey: String
+    }
+
+    struct GetRecordsOutput: Encodable {
+        var Records: [Record]
+        var NextShardIterator: String
+        var MillisBehindLatest: Int64
+    }
+}

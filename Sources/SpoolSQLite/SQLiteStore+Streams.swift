@@ -1,0 +1,253 @@
+import Foundation
+import GRDB
+import SpoolModel
+import SpoolStorage
+
+/// Streams: shards of append-only records, read by position; mapping checkpoints settled with their effects.
+extension SQLiteStore: StreamStore {
+    public func createStream(_ params: CreateStreamParams) async throws -> StreamInfo {
+        try await write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM stream WHERE name = ? AND deleted_at IS NULL", arguments: [params.name]) == true {
+                throw SpoolError(.resourceInUse, "Stream \(params.name) already exists.")
+            }
+            try db.execute(sql: """
+                INSERT INTO stream (name, shard_count, retention_hours, mode, created_at) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [params.name, params.shardCount, StreamLimits.defaultRetentionHours, params.mode, params.now])
+            let id = db.lastInsertedRowID
+            for index in 0..<params.shardCount {
+                try db.execute(sql: "INSERT INTO stream_shard (stream_id, shard_index) VALUES (?, ?)", arguments: [id, index])
+            }
+            return StreamInfo(id: id, name: params.name, shardCount: params.shardCount, retentionHours: StreamLimits.defaultRetentionHours,
+                              mode: params.mode, createdAt: params.now)
+        }
+    }
+
+    public func stream(named name: String) async throws -> StreamInfo? {
+        try await read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM stream WHERE name = ? AND deleted_at IS NULL"), arguments: [name])
+                .map(Self.streamInfo)
+        }
+    }
+
+    public func listStreams(after: String?, limit: Int) async throws -> [StreamInfo] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM stream WHERE deleted_at IS NULL AND name > ? ORDER BY name LIMIT ?",
+                             arguments: [after ?? "", limit]).map(Self.streamInfo)
+        }
+    }
+
+    public func deleteStream(name: String, now: Millis) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "UPDATE stream SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL", arguments: [now, name])
+            return db.changesCount == 1
+        }
+    }
+
+    public func setStreamRetention(name: String, hours: Int) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE stream SET retention_hours = ? WHERE name = ? AND deleted_at IS NULL", arguments: [hours, name])
+        }
+    }
+
+    public func putRecords(_ params: PutRecordsParams) async throws -> [Int64] {
+        try await write { db in try Self.append(db, streamID: params.streamID, records: params.records, now: params.now) }
+    }
+
+    /// Appends records inside a transaction: each shard's positions are reserved in one statement.
+    static func append(_ db: Database, streamID: Int64, records: [NewStreamRecord], now: Millis) throws -> [Int64] {
+        var counts: [Int: Int64] = [:]
+        for record in records { counts[record.shardIndex, default: 0] += 1 }
+        var next: [Int: Int64] = [:]
+        for (shard, count) in counts {
+            guard let first = try Int64.fetchOne(
+                db.cachedStatement(sql: """
+                    UPDATE stream_shard SET next_position = next_position + ?
+                    WHERE stream_id = ? AND shard_index = ? AND EXISTS (SELECT 1 FROM stream WHERE id = ? AND deleted_at IS NULL)
+                    RETURNING next_position - ?
+                    """),
+                arguments: [count, streamID, shard, streamID, count]
+            ) else { throw SpoolError(.resourceNotFound, "The stream does not exist.") }
+            next[shard] = first
+        }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO stream_record (stream_id, shard_index, position, partition_key, data, arrival_at) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        var positions: [Int64] = []
+        positions.reserveCapacity(records.count)
+        for record in records {
+            let position = next[record.shardIndex]!
+            next[record.shardIndex] = position + 1
+            try insert.execute(arguments: [streamID, record.shardIndex, position, record.partitionKey, record.data, now])
+            positions.append(position)
+        }
+        return positions
+    }
+
+    public func readRecords(_ params: ReadRecordsParams) async throws -> [StreamRecord] {
+        try await read { db in
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: """
+                    SELECT position, partition_key, data, arrival_at FROM stream_record
+                    WHERE stream_id = ? AND shard_index = ? AND position > ? AND arrival_at >= ?
+                    ORDER BY position LIMIT ?
+                    """),
+                arguments: [params.streamID, params.shardIndex, params.afterPosition, params.notBefore, params.limit]
+            )
+            var records: [StreamRecord] = []
+            var bytes = 0
+            while let row = try rows.next() {
+                let data: Data = row[2]
+                let key: String = row[1]
+                bytes += data.count + key.utf8.count
+                if !records.isEmpty && bytes > params.maximumBytes { break }
+                records.append(StreamRecord(shardIndex: params.shardIndex, position: row[0], partitionKey: key, data: data, arrivalMillis: row[3]))
+            }
+            return records
+        }
+    }
+
+    public func shardExtents(streamID: Int64, notBefore: Millis) async throws -> [ShardExtent] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT shard_index, next_position FROM stream_shard WHERE stream_id = ? ORDER BY shard_index",
+                             arguments: [streamID]).map { row in
+                let shard: Int = row[0]
+                let first = try Int64.fetchOne(db.cachedStatement(sql: """
+                    SELECT position FROM stream_record WHERE stream_id = ? AND shard_index = ? AND arrival_at >= ? ORDER BY position LIMIT 1
+                    """), arguments: [streamID, shard, notBefore])
+                let last = try Millis.fetchOne(db.cachedStatement(sql: """
+                    SELECT arrival_at FROM stream_record WHERE stream_id = ? AND shard_index = ? ORDER BY position DESC LIMIT 1
+                    """), arguments: [streamID, shard])
+                return ShardExtent(shardIndex: shard, firstPosition: first, nextPosition: row[1], lastArrival: last)
+            }
+        }
+    }
+
+    public func position(before timestamp: Millis, streamID: Int64, shardIndex: Int) async throws -> Int64 {
+        try await read { db in try Self.position(db, before: timestamp, streamID: streamID, shardIndex: shardIndex) }
+    }
+
+    /// Arrival times grow with positions (one writer stamps them), so the first record at or after the time is
+    /// found by walking the shard in order; -1 when every record is at or after it.
+    static func position(_ db: Database, before timestamp: Millis, streamID: Int64, shardIndex: Int) throws -> Int64 {
+        let first = try Int64.fetchOne(db.cachedStatement(sql: """
+            SELECT position FROM stream_record WHERE stream_id = ? AND shard_index = ? AND arrival_at >= ? ORDER BY position LIMIT 1
+            """), arguments: [streamID, shardIndex, timestamp])
+        if let first { return first - 1 }
+        return try Int64.fetchOne(db.cachedStatement(sql: "SELECT next_position FROM stream_shard WHERE stream_id = ? AND shard_index = ?"),
+                                  arguments: [streamID, shardIndex]).map { $0 - 1 } ?? -1
+    }
+
+    public func checkpoints(mappingUUID: String) async throws -> [StreamCheckpointRow] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM stream_checkpoint WHERE mapping_uuid = ? ORDER BY shard_index, lane",
+                             arguments: [mappingUUID]).map(Self.checkpoint)
+        }
+    }
+
+    public func startCheckpoints(mappingUUID: String, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow] {
+        try await write { db in
+            guard let count = try Int.fetchOne(db, sql: "SELECT shard_count FROM stream WHERE id = ? AND deleted_at IS NULL", arguments: [streamID]),
+                  try Bool.fetchOne(db, sql: "SELECT 1 FROM event_source_mapping WHERE uuid = ? AND state != 'Deleting'", arguments: [mappingUUID]) == true
+            else { return [] }
+            let rows = try Self.initialCheckpoints(db, streamID: streamID, shardCount: count, settings: settings)
+            try Self.replaceCheckpoints(db, mappingUUID: mappingUUID, rows: rows)
+            return rows
+        }
+    }
+
+    static func replaceCheckpoints(_ db: Database, mappingUUID: String, rows: [StreamCheckpointRow]) throws {
+        try db.execute(sql: "DELETE FROM stream_checkpoint WHERE mapping_uuid = ?", arguments: [mappingUUID])
+        for row in rows {
+            try db.execute(sql: """
+                INSERT INTO stream_checkpoint (mapping_uuid, stream_id, shard_index, lane, position, window_start, window_state)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [mappingUUID, row.streamID, row.shardIndex, row.lane, row.position, row.windowStart, row.windowState])
+        }
+    }
+
+    public func settleStreamBatch(_ params: SettleStreamBatchParams) async throws -> SettleOutcome {
+        try await write { db in
+            var assignments = "position = :new"
+            var arguments: [String: (any DatabaseValueConvertible)?] = [
+                "new": params.newPosition, "uuid": params.mappingUUID, "shard": params.shardIndex, "lane": params.lane,
+                "expected": params.expectedPosition,
+            ]
+            switch params.window {
+            case .keep: break
+            case .open(let start, let state):
+                assignments += ", window_start = :start, window_state = :state"
+                arguments["start"] = start
+                arguments["state"] = state
+            case .close:
+                assignments += ", window_start = NULL, window_state = NULL"
+            }
+            try db.execute(sql: """
+                UPDATE stream_checkpoint SET \(assignments)
+                WHERE mapping_uuid = :uuid AND shard_index = :shard AND lane = :lane AND position = :expected
+                """, arguments: StatementArguments(arguments))
+            guard db.changesCount == 1 else { return SettleOutcome(settled: false) }
+            if let result = params.result {
+                try db.cachedStatement(sql: "UPDATE event_source_mapping SET last_result = ? WHERE uuid = ? AND last_result != ?")
+                    .execute(arguments: [result, params.mappingUUID, result])
+            }
+            var outcome = SettleOutcome(settled: true)
+            for effect in params.effects { try Self.apply(effect, db, now: params.now, outcome: &outcome) }
+            return outcome
+        }
+    }
+
+    public func trimStreams(now: Millis, limit: Int) async throws -> Int {
+        try await write { db in
+            var removed = 0
+            for row in try Row.fetchAll(db, sql: "SELECT id, shard_count, retention_hours, deleted_at FROM stream") {
+                guard removed < limit else { break }
+                let id: Int64 = row["id"]
+                let deleted = (row["deleted_at"] as Millis?) != nil
+                let cutoff = deleted ? Millis.max : now - (row["retention_hours"] as Millis) * 3_600_000
+                for shard in 0..<(row["shard_count"] as Int) where removed < limit {
+                    try db.cachedStatement(sql: """
+                        DELETE FROM stream_record WHERE id IN (
+                          SELECT id FROM stream_record WHERE stream_id = ? AND shard_index = ? ORDER BY position LIMIT ?
+                        ) AND arrival_at < ?
+                        """).execute(arguments: [id, shard, limit - removed, cutoff])
+                    removed += db.changesCount
+                }
+                if deleted, try Bool.fetchOne(db, sql: "SELECT 1 FROM stream_record WHERE stream_id = ? LIMIT 1", arguments: [id]) != true {
+                    try db.execute(sql: "DELETE FROM stream_shard WHERE stream_id = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM stream WHERE id = ?", arguments: [id])
+                }
+            }
+            return removed
+        }
+    }
+
+    static func streamInfo(_ row: Row) -> StreamInfo {
+        StreamInfo(id: row["id"], name: row["name"], shardCount: row["shard_count"], retentionHours: row["retention_hours"],
+                   mode: row["mode"], createdAt: row["created_at"])
+    }
+
+    static func checkpoint(_ row: Row) -> StreamCheckpointRow {
+        StreamCheckpointRow(streamID: row["stream_id"], shardIndex: row["shard_index"], lane: row["lane"], position: row["position"],
+                            windowStart: row["window_start"], windowState: row["window_state"])
+    }
+
+    /// The first checkpoints of a stream mapping: every shard and lane at the mapping's starting position.
+    static func initialCheckpoints(_ db: Database, streamID: Int64, shardCount: Int, settings: StreamMappingSettings) throws -> [StreamCheckpointRow] {
+        var rows: [StreamCheckpointRow] = []
+        for shard in 0..<shardCount {
+            let position: Int64
+            switch settings.startingPosition {
+            case .trimHorizon: position = -1
+            case .latest:
+                position = try Int64.fetchOne(db.cachedStatement(sql: "SELECT next_position FROM stream_shard WHERE stream_id = ? AND shard_index = ?"),
+                                              arguments: [streamID, shard]).map { $0 - 1 } ?? -1
+            case .atTimestamp:
+                position = try Self.position(db, before: settings.startingPositionTimestamp ?? 0, streamID: streamID, shardIndex: shard)
+            }
+            for lane in 0..<settings.parallelizationFactor {
+                rows.append(StreamCheckpointRow(streamID: streamID, shardIndex: shard, lane: lane, position: position))
+            }
+        }
+        return rows
+    }
+}

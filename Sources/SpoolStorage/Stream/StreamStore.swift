@@ -1,0 +1,184 @@
+import Foundation
+import SpoolModel
+
+/// A stream as stored.
+public struct StreamInfo: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var shardCount: Int
+    public var retentionHours: Int
+    /// `PROVISIONED` or `ON_DEMAND`.
+    public var mode: String
+    public var createdAt: Millis
+
+    public init(id: Int64, name: String, shardCount: Int, retentionHours: Int, mode: String, createdAt: Millis) {
+        self.id = id
+        self.name = name
+        self.shardCount = shardCount
+        self.retentionHours = retentionHours
+        self.mode = mode
+        self.createdAt = createdAt
+    }
+
+    public var shardMap: ShardMap { ShardMap(shardCount: shardCount) }
+
+    /// Records that arrived before this time have expired.
+    public func retentionCutoff(now: Millis) -> Millis { now - Millis(retentionHours) * 3_600_000 }
+
+    public func sequenceNumber(_ record: StreamRecord) -> String { record.sequenceNumber(streamCreatedMillis: createdAt).text }
+}
+
+/// One shard's extent: the oldest record still kept, the position the next record takes, the newest arrival.
+public struct ShardExtent: Sendable, Equatable {
+    public var shardIndex: Int
+    /// `nil` when the shard holds no record.
+    public var firstPosition: Int64?
+    public var nextPosition: Int64
+    public var lastArrival: Millis?
+
+    public init(shardIndex: Int, firstPosition: Int64?, nextPosition: Int64, lastArrival: Millis?) {
+        self.shardIndex = shardIndex
+        self.firstPosition = firstPosition
+        self.nextPosition = nextPosition
+        self.lastArrival = lastArrival
+    }
+}
+
+/// A lane's durable place in a shard.
+public struct StreamCheckpointRow: Sendable, Equatable {
+    public var streamID: Int64
+    public var shardIndex: Int
+    public var lane: Int
+    public var position: Int64
+    public var windowStart: Millis?
+    public var windowState: String?
+
+    public init(streamID: Int64, shardIndex: Int, lane: Int, position: Int64, windowStart: Millis? = nil, windowState: String? = nil) {
+        self.streamID = streamID
+        self.shardIndex = shardIndex
+        self.lane = lane
+        self.position = position
+        self.windowStart = windowStart
+        self.windowState = windowState
+    }
+}
+
+/// Durable Kinesis-style streams: shards of append-only records, and mapping checkpoints.
+public protocol StreamStore: Sendable {
+    /// Creates a stream, or throws `ResourceInUseException` when a live one has the name.
+    func createStream(_ params: CreateStreamParams) async throws -> StreamInfo
+    func stream(named name: String) async throws -> StreamInfo?
+    /// Live streams ordered by name, after `after`.
+    func listStreams(after: String?, limit: Int) async throws -> [StreamInfo]
+    /// Marks the stream deleted (its records go in the background); `false` when there is no such stream.
+    func deleteStream(name: String, now: Millis) async throws -> Bool
+    func setStreamRetention(name: String, hours: Int) async throws
+    /// Appends records, in request order per shard; returns each record's position.
+    func putRecords(_ params: PutRecordsParams) async throws -> [Int64]
+    /// Records of one shard after a position, oldest first, not older than `notBefore`.
+    func readRecords(_ params: ReadRecordsParams) async throws -> [StreamRecord]
+    func shardExtents(streamID: Int64, notBefore: Millis) async throws -> [ShardExtent]
+    /// The last position of a shard whose record arrived before `timestamp` (-1 when none).
+    func position(before timestamp: Millis, streamID: Int64, shardIndex: Int) async throws -> Int64
+    func checkpoints(mappingUUID: String) async throws -> [StreamCheckpointRow]
+    /// Sets a mapping's checkpoints for a stream to its starting position, every shard and lane (a mapping
+    /// that finds its stream created again under the same name starts over on it).
+    func startCheckpoints(mappingUUID: String, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow]
+    /// Advances a lane's checkpoint and applies what the batch caused, in one transaction; `false` (and
+    /// nothing done) when the checkpoint is no longer where the poller read it.
+    func settleStreamBatch(_ params: SettleStreamBatchParams) async throws -> SettleOutcome
+    /// Deletes expired records and the records of deleted streams, at most `limit`; returns how many.
+    func trimStreams(now: Millis, limit: Int) async throws -> Int
+}
+
+public struct CreateStreamParams: Sendable {
+    public var name: String
+    public var shardCount: Int
+    public var mode: String
+    public var now: Millis
+
+    public init(name: String, shardCount: Int, mode: String, now: Millis) {
+        self.name = name
+        self.shardCount = shardCount
+        self.mode = mode
+        self.now = now
+    }
+}
+
+/// One record to append, its shard already chosen.
+public struct NewStreamRecord: Sendable {
+    public var shardIndex: Int
+    public var partitionKey: String
+    public var data: Data
+
+    public init(shardIndex: Int, partitionKey: String, data: Data) {
+        self.shardIndex = shardIndex
+        self.partitionKey = partitionKey
+        self.data = data
+    }
+}
+
+public struct PutRecordsParams: Sendable {
+    public var streamID: Int64
+    public var records: [NewStreamRecord]
+    public var now: Millis
+
+    public init(streamID: Int64, records: [NewStreamRecord], now: Millis) {
+        self.streamID = streamID
+        self.records = records
+        self.now = now
+    }
+}
+
+public struct ReadRecordsParams: Sendable {
+    public var streamID: Int64
+    public var shardIndex: Int
+    /// Records after this position (-1: from the oldest kept).
+    public var afterPosition: Int64
+    public var limit: Int
+    /// Stop before the total data passes this many bytes (at least one record is returned).
+    public var maximumBytes: Int
+    public var notBefore: Millis
+
+    public init(streamID: Int64, shardIndex: Int, afterPosition: Int64, limit: Int, maximumBytes: Int, notBefore: Millis) {
+        self.streamID = streamID
+        self.shardIndex = shardIndex
+        self.afterPosition = afterPosition
+        self.limit = limit
+        self.maximumBytes = maximumBytes
+        self.notBefore = notBefore
+    }
+}
+
+public struct SettleStreamBatchParams: Sendable {
+    public enum WindowChange: Sendable, Equatable {
+        case keep
+        case open(start: Millis, state: String)
+        case close
+    }
+
+    public var mappingUUID: String
+    public var shardIndex: Int
+    public var lane: Int
+    /// The checkpoint the batch was read from; the settle applies only if it is still there.
+    public var expectedPosition: Int64
+    public var newPosition: Int64
+    public var window: WindowChange
+    /// `LastProcessingResult` to record.
+    public var result: String?
+    public var effects: [InvocationEffect]
+    public var now: Millis
+
+    public init(mappingUUID: String, shardIndex: Int, lane: Int, expectedPosition: Int64, newPosition: Int64, window: WindowChange = .keep,
+                result: String?, effects: [InvocationEffect] = [], now: Millis) {
+        self.mappingUUID = mappingUUID
+        self.shardIndex = shardIndex
+        self.lane = lane
+        self.expectedPosition = expectedPosition
+        self.newPosition = newPosition
+        self.window = window
+        self.result = result
+        self.effects = effects
+        self.now = now
+    }
+}
