@@ -56,7 +56,7 @@ public enum SpoolRouter {
         LambdaHandler(registry: lambda.registry, invoker: lambda.invoker, asyncInvocations: lambda.asyncInvocations,
                       eventInvokeConfigs: lambda.eventInvokeConfigs, mappings: lambda.mappings, defaultBaseURL: defaultBaseURL, logger: logger)
             .addRoutes(to: router)
-        AdminHandler(deadLetters: lambda.deadLetters, logger: logger).addRoutes(to: router)
+        AdminHandler(deadLetters: lambda.deadLetters, mappings: lambda.mappings, logger: logger).addRoutes(to: router)
         router.get("/health") { _, _ -> Response in
             AWSJSON.response(health, contentType: "application/json", requestID: "health")
         }

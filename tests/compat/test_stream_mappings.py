@@ -392,3 +392,28 @@ def test_disabling_keeps_the_position_and_enabling_resumes(lam, kinesis, tmp_pat
     assert data(batch_file) == ["one"]
     lam.update_event_source_mapping(UUID=mapping, Enabled=True)
     wait_until(lambda: data(batch_file) == ["one", "two", "three"], timeout=30)
+
+
+def shard_progress(endpoint, mapping):
+    import urllib.request
+    with urllib.request.urlopen(f"{endpoint}/spool/v1/mappings/{mapping}/shards") as response:
+        return json.loads(response.read())
+
+
+def test_iterator_age_and_checkpoints_are_visible(server, lam, kinesis, tmp_path):
+    stream, arn = new_stream(kinesis)
+    name, batch_file = recording_function(lam, tmp_path)
+    numbers = put(kinesis, stream, ["a", "b"])
+    mapping = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="TRIM_HORIZON")["UUID"]
+    wait_until(lambda: data(batch_file) == ["a", "b"], timeout=30)
+    wait_until(lambda: shard_progress(server.endpoint, mapping)["Shards"][0]["CheckpointSequenceNumber"] is not None, timeout=10)
+    [shard] = shard_progress(server.endpoint, mapping)["Shards"]
+    assert shard["ShardId"] == "shardId-000000000000" and shard["RecordsBehind"] == 0 and shard["IteratorAgeMilliseconds"] == 0
+    assert int(shard["CheckpointSequenceNumber"][18:37]) == int(numbers[1][18:37]), "the checkpoint is the last record's position"
+    # A poison record with unlimited retries blocks the shard: the iterator age grows.
+    put(kinesis, stream, ["poison", "c"])
+    time.sleep(1.5)
+    progress = shard_progress(server.endpoint, mapping)
+    assert progress["LastProcessingResult"] == "PROBLEM: Function call failed"
+    assert progress["Shards"][0]["RecordsBehind"] == 2 and progress["Shards"][0]["IteratorAgeMilliseconds"] >= 1000
+    lam.update_event_source_mapping(UUID=mapping, Enabled=False)

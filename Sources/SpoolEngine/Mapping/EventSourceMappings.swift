@@ -124,6 +124,41 @@ public final class EventSourceMappings: Sendable {
 
     static let notFound = SpoolError(.resourceNotFound, "The resource you requested does not exist.")
 
+    /// Where a stream mapping stands in one shard lane.
+    public struct ShardProgress: Sendable {
+        public var shardID: String
+        public var lane: Int
+        /// The sequence number of the last record done, `nil` before the first.
+        public var checkpoint: String?
+        /// How old the next record to process is (0 when the lane is caught up): Lambda's `IteratorAge`.
+        public var iteratorAgeMillis: Millis
+        /// Records of the shard after the checkpoint (all lanes').
+        public var recordsBehind: Int64
+    }
+
+    /// A stream mapping's checkpoints and iterator age per shard lane (the admin API's view).
+    public func shardProgress(_ uuid: String) async throws -> (mapping: EventSourceMapping, shards: [ShardProgress]) {
+        let mapping = try await get(uuid)
+        guard mapping.isStream, let name = identity.streamName(fromARN: mapping.sourceARN),
+              let stream = try await streams.store.stream(named: name) else { return (mapping, []) }
+        let now = registry.clock.now()
+        let cutoff = stream.retentionCutoff(now: now)
+        let extents = try await streams.store.shardExtents(streamID: stream.id, notBefore: cutoff)
+        var shards: [ShardProgress] = []
+        for row in try await streams.store.checkpoints(mappingUUID: uuid) where row.streamID == stream.id {
+            let next = try await streams.store.readRecords(ReadRecordsParams(
+                streamID: stream.id, shardIndex: row.shardIndex, afterPosition: row.position, limit: 1, maximumBytes: 1, notBefore: cutoff)).first
+            let done = row.position >= 0
+                ? StreamSequenceNumber(streamCreatedSeconds: stream.createdAt / 1_000, shardIndex: row.shardIndex, position: row.position, arrivalMillis: 0)
+                : nil
+            let nextPosition = extents.first { $0.shardIndex == row.shardIndex }?.nextPosition ?? 0
+            shards.append(ShardProgress(
+                shardID: ShardMap.shardID(row.shardIndex), lane: row.lane, checkpoint: done?.text,
+                iteratorAgeMillis: next.map { max(0, now - $0.arrivalMillis) } ?? 0, recordsBehind: max(0, nextPosition - 1 - row.position)))
+        }
+        return (mapping, shards)
+    }
+
     /// The function a mapping names; Lambda answers 400 `Function does not exist` rather than 404 here.
     func resolveFunction(_ name: String) async throws -> FunctionReference {
         let reference = try FunctionReference.parse(name, identity: identity)

@@ -6,12 +6,14 @@ import NIOCore
 import SpoolEngine
 import SpoolModel
 
-/// Spool's native admin API under `/spool/v1/`: dead letters (list, show, replay, purge).
+/// Spool's native admin API under `/spool/v1/`: dead letters (list, show, replay, purge) and stream mappings'
+/// progress per shard.
 ///
 /// Replay and purge answer with a stream of newline-delimited JSON progress objects, one per chunk,
 /// the last with `"done": true`, so one request can work through any number of dead letters.
 struct AdminHandler: Sendable {
     let deadLetters: DeadLetters
+    let mappings: EventSourceMappings
     let logger: Logger
 
     /// The most dead letters one list request returns.
@@ -33,6 +35,16 @@ struct AdminHandler: Sendable {
                 let filter = try input.filter()
                 let force = input.force ?? false
                 return self.stream { progress in try await self.deadLetters.replay(filter, force: force, progress: progress) }
+            }
+        }
+        router.get("spool/v1/mappings/:uuid/shards") { _, context in
+            await self.respond {
+                let (mapping, shards) = try await self.mappings.shardProgress(context.parameters.get("uuid") ?? "")
+                return Self.json(AdminWire.ShardProgressOutput(
+                    UUID: mapping.uuid, EventSourceArn: mapping.sourceARN, State: mapping.state.rawValue,
+                    LastProcessingResult: mapping.isStream ? mapping.lastProcessingResult : nil,
+                    Shards: shards.map { .init(ShardId: $0.shardID, Lane: $0.lane, CheckpointSequenceNumber: $0.checkpoint,
+                                                IteratorAgeMilliseconds: $0.iteratorAgeMillis, RecordsBehind: $0.recordsBehind) }))
             }
         }
         router.post("spool/v1/dead-letters/purge") { request, _ in

@@ -98,4 +98,20 @@ public enum AdminWire {
         }
         public var error: Detail
     }
+
+    /// `GET /spool/v1/mappings/{uuid}/shards`: a stream mapping's checkpoint and iterator age per shard lane.
+    struct ShardProgressOutput: Encodable {
+        struct Shard: Encodable {
+            var ShardId: String
+            var Lane: Int
+            var CheckpointSequenceNumber: String?
+            var IteratorAgeMilliseconds: Int64
+            var RecordsBehind: Int64
+        }
+        var UUID: String
+        var EventSourceArn: String
+        var State: String
+        var LastProcessingResult: String?
+        var Shards: [Shard]
+    }
 }
