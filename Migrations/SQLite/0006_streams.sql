@@ -46,6 +46,9 @@ CREATE TABLE stream_checkpoint (
     shard_index  INTEGER NOT NULL,
     lane         INTEGER NOT NULL CHECK (lane BETWEEN 0 AND 9),
     position     INTEGER NOT NULL CHECK (position >= -1),
+    -- Bumped when the lanes are regrouped (a new ParallelizationFactor), so that a lane of the old grouping
+    -- can never settle on a row of the new one.
+    epoch        INTEGER NOT NULL DEFAULT 0,
     -- Tumbling windows: the start of the open window and the state the function last returned (JSON).
     window_start INTEGER,
     window_state TEXT,

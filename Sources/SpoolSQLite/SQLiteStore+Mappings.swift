@@ -95,11 +95,12 @@ extension SQLiteStore: MappingStore {
     /// the slowest old lane stood, so no record is skipped (some may be handed over again).
     static func regroupLanes(_ db: Database, mappingUUID: String, factor: Int) throws {
         let shards = try Row.fetchAll(db, sql: """
-            SELECT stream_id, shard_index, min(position) AS position FROM stream_checkpoint WHERE mapping_uuid = ? GROUP BY shard_index
+            SELECT stream_id, shard_index, min(position) AS position, max(epoch) + 1 AS epoch FROM stream_checkpoint
+            WHERE mapping_uuid = ? GROUP BY shard_index
             """, arguments: [mappingUUID])
         let rows = shards.flatMap { row in
             (0..<factor).map { lane in
-                StreamCheckpointRow(streamID: row["stream_id"], shardIndex: row["shard_index"], lane: lane, position: row["position"])
+                StreamCheckpointRow(streamID: row["stream_id"], shardIndex: row["shard_index"], lane: lane, position: row["position"], epoch: row["epoch"])
             }
         }
         try replaceCheckpoints(db, mappingUUID: mappingUUID, rows: rows)

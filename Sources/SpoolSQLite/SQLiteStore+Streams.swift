@@ -159,9 +159,9 @@ extension SQLiteStore: StreamStore {
         try db.execute(sql: "DELETE FROM stream_checkpoint WHERE mapping_uuid = ?", arguments: [mappingUUID])
         for row in rows {
             try db.execute(sql: """
-                INSERT INTO stream_checkpoint (mapping_uuid, stream_id, shard_index, lane, position, window_start, window_state)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [mappingUUID, row.streamID, row.shardIndex, row.lane, row.position, row.windowStart, row.windowState])
+                INSERT INTO stream_checkpoint (mapping_uuid, stream_id, shard_index, lane, position, epoch, window_start, window_state)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [mappingUUID, row.streamID, row.shardIndex, row.lane, row.position, row.epoch, row.windowStart, row.windowState])
         }
     }
 
@@ -170,7 +170,7 @@ extension SQLiteStore: StreamStore {
             var assignments = "position = :new"
             var arguments: [String: (any DatabaseValueConvertible)?] = [
                 "new": params.newPosition, "uuid": params.mappingUUID, "shard": params.shardIndex, "lane": params.lane,
-                "expected": params.expectedPosition,
+                "expected": params.expectedPosition, "epoch": params.expectedEpoch,
             ]
             switch params.window {
             case .keep: break
@@ -183,7 +183,7 @@ extension SQLiteStore: StreamStore {
             }
             try db.execute(sql: """
                 UPDATE stream_checkpoint SET \(assignments)
-                WHERE mapping_uuid = :uuid AND shard_index = :shard AND lane = :lane AND position = :expected
+                WHERE mapping_uuid = :uuid AND shard_index = :shard AND lane = :lane AND position = :expected AND epoch = :epoch
                 """, arguments: StatementArguments(arguments))
             guard db.changesCount == 1 else { return SettleOutcome(settled: false) }
             if let result = params.result {
@@ -228,7 +228,7 @@ extension SQLiteStore: StreamStore {
 
     static func checkpoint(_ row: Row) -> StreamCheckpointRow {
         StreamCheckpointRow(streamID: row["stream_id"], shardIndex: row["shard_index"], lane: row["lane"], position: row["position"],
-                            windowStart: row["window_start"], windowState: row["window_state"])
+                            epoch: row["epoch"], windowStart: row["window_start"], windowState: row["window_state"])
     }
 
     /// The first checkpoints of a stream mapping: every shard and lane at the mapping's starting position.

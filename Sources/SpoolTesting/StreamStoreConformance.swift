@@ -116,7 +116,10 @@ public enum StreamStoreConformance {
                                                                               newPosition: 4, result: nil, now: 1))
                 _ = try await store.updateMapping(UpdateMappingParams(uuid: "m", now: 2) { $0.settings.stream?.parallelizationFactor = 3 })
                 let rows = try await store.checkpoints(mappingUUID: "m")
-                try expect(rows.map(\.lane) == [0, 1, 2] && rows.allSatisfy { $0.position == 4 }, "regrouped: \(rows)")
+                try expect(rows.map(\.lane) == [0, 1, 2] && rows.allSatisfy { $0.position == 4 && $0.epoch == 1 }, "regrouped: \(rows)")
+                let old = try await store.settleStreamBatch(SettleStreamBatchParams(mappingUUID: "m", shardIndex: 0, lane: 1, expectedPosition: 4,
+                                                                                    newPosition: 9, result: nil, now: 2))
+                try expect(!old.settled, "a lane of the old grouping cannot settle on the new one")
                 try expect(try await store.mapping(uuid: "m")?.settings.stream?.parallelizationFactor == 3, "settings stored")
                 _ = try await store.updateMapping(UpdateMappingParams(uuid: "m", now: 3) { $0.state = .deleting })
                 try expect(try await store.checkpoints(mappingUUID: "m").isEmpty, "checkpoints go with the mapping")

@@ -11,6 +11,7 @@ struct StreamLane: Sendable {
     let lane: Int
     let layout: Int
     var position: Int64
+    let epoch: Int64
     var windowStart: Millis?
     var windowState: String?
     var retry = StreamRetryState()
@@ -25,6 +26,7 @@ struct StreamLane: Sendable {
         self.lane = checkpoint.lane
         self.layout = layout
         self.position = checkpoint.position
+        self.epoch = checkpoint.epoch
         self.windowStart = checkpoint.windowStart
         self.windowState = checkpoint.windowState
     }
@@ -326,7 +328,7 @@ extension StreamPoller {
     private func settle(_ lane: inout StreamLane, to position: Int64, window: SettleStreamBatchParams.WindowChange, result: String?,
                         effects: [InvocationEffect]) async throws -> SettleOutcome {
         let outcome = try await streams.store.settleStreamBatch(SettleStreamBatchParams(
-            mappingUUID: uuid, shardIndex: lane.shardIndex, lane: lane.lane, expectedPosition: lane.position, newPosition: position,
+            mappingUUID: uuid, shardIndex: lane.shardIndex, lane: lane.lane, expectedPosition: lane.position, expectedEpoch: lane.epoch, newPosition: position,
             window: window, result: result, effects: effects, now: registry.clock.now()))
         guard outcome.settled else {
             state.withLock { $0.layout += 1 }

@@ -50,14 +50,17 @@ public struct StreamCheckpointRow: Sendable, Equatable {
     public var shardIndex: Int
     public var lane: Int
     public var position: Int64
+    /// Changes when the lanes are regrouped; a settle names the epoch it read.
+    public var epoch: Int64
     public var windowStart: Millis?
     public var windowState: String?
 
-    public init(streamID: Int64, shardIndex: Int, lane: Int, position: Int64, windowStart: Millis? = nil, windowState: String? = nil) {
+    public init(streamID: Int64, shardIndex: Int, lane: Int, position: Int64, epoch: Int64 = 0, windowStart: Millis? = nil, windowState: String? = nil) {
         self.streamID = streamID
         self.shardIndex = shardIndex
         self.lane = lane
         self.position = position
+        self.epoch = epoch
         self.windowStart = windowStart
         self.windowState = windowState
     }
@@ -160,8 +163,9 @@ public struct SettleStreamBatchParams: Sendable {
     public var mappingUUID: String
     public var shardIndex: Int
     public var lane: Int
-    /// The checkpoint the batch was read from; the settle applies only if it is still there.
+    /// The checkpoint the batch was read from (position and epoch); the settle applies only if it is still there.
     public var expectedPosition: Int64
+    public var expectedEpoch: Int64
     public var newPosition: Int64
     public var window: WindowChange
     /// `LastProcessingResult` to record.
@@ -169,12 +173,13 @@ public struct SettleStreamBatchParams: Sendable {
     public var effects: [InvocationEffect]
     public var now: Millis
 
-    public init(mappingUUID: String, shardIndex: Int, lane: Int, expectedPosition: Int64, newPosition: Int64, window: WindowChange = .keep,
-                result: String?, effects: [InvocationEffect] = [], now: Millis) {
+    public init(mappingUUID: String, shardIndex: Int, lane: Int, expectedPosition: Int64, expectedEpoch: Int64 = 0, newPosition: Int64,
+                window: WindowChange = .keep, result: String?, effects: [InvocationEffect] = [], now: Millis) {
         self.mappingUUID = mappingUUID
         self.shardIndex = shardIndex
         self.lane = lane
         self.expectedPosition = expectedPosition
+        self.expectedEpoch = expectedEpoch
         self.newPosition = newPosition
         self.window = window
         self.result = result
