@@ -409,7 +409,7 @@ def test_iterator_age_and_checkpoints_are_visible(server, lam, kinesis, tmp_path
     wait_until(lambda: shard_progress(server.endpoint, mapping)["Shards"][0]["CheckpointSequenceNumber"] is not None, timeout=10)
     [shard] = shard_progress(server.endpoint, mapping)["Shards"]
     assert shard["ShardId"] == "shardId-000000000000" and shard["RecordsBehind"] == 0 and shard["IteratorAgeMilliseconds"] == 0
-    assert int(shard["CheckpointSequenceNumber"][18:37]) == int(numbers[1][18:37]), "the checkpoint is the last record's position"
+    assert shard["CheckpointSequenceNumber"] == numbers[1], "the checkpoint is the last record done"
     # A poison record with unlimited retries blocks the shard: the iterator age grows.
     put(kinesis, stream, ["poison", "c"])
     time.sleep(1.5)

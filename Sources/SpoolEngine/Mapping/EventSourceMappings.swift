@@ -148,12 +148,15 @@ public final class EventSourceMappings: Sendable {
         for row in try await streams.store.checkpoints(mappingUUID: uuid) where row.streamID == stream.id {
             let next = try await streams.store.readRecords(ReadRecordsParams(
                 streamID: stream.id, shardIndex: row.shardIndex, afterPosition: row.position, limit: 1, maximumBytes: 1, notBefore: cutoff)).first
-            let done = row.position >= 0
-                ? StreamSequenceNumber(streamCreatedSeconds: stream.createdAt / 1_000, shardIndex: row.shardIndex, position: row.position, arrivalMillis: 0)
-                : nil
+            // The checkpoint as the sequence number of its record (while that record is kept).
+            let last = row.position < 0 ? nil : try await streams.store.readRecords(ReadRecordsParams(
+                streamID: stream.id, shardIndex: row.shardIndex, afterPosition: row.position - 1, limit: 1, maximumBytes: 1, notBefore: 0)).first
+            let done = last.flatMap { $0.position == row.position ? stream.sequenceNumber($0) : nil }
+                ?? (row.position < 0 ? nil : StreamSequenceNumber(streamCreatedSeconds: stream.createdAt / 1_000, shardIndex: row.shardIndex,
+                                                                  position: row.position, arrivalMillis: 0).text)
             let nextPosition = extents.first { $0.shardIndex == row.shardIndex }?.nextPosition ?? 0
             shards.append(ShardProgress(
-                shardID: ShardMap.shardID(row.shardIndex), lane: row.lane, checkpoint: done?.text,
+                shardID: ShardMap.shardID(row.shardIndex), lane: row.lane, checkpoint: done,
                 iteratorAgeMillis: next.map { max(0, now - $0.arrivalMillis) } ?? 0, recordsBehind: max(0, nextPosition - 1 - row.position)))
         }
         return (mapping, shards)
