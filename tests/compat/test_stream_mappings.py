@@ -59,7 +59,10 @@ def handler(event, context):
     state["invocations"] = state.get("invocations", 0) + 1
     with open(os.environ["BATCH_FILE"], "a") as batches:
         batches.write(json.dumps({"records": [], "window": event["window"], "final": event["isFinalInvokeForWindow"],
-                                  "state": state, "shardId": event["shardId"], "n": len(event["Records"])}) + "\\n")
+                                  "early": event["isWindowTerminatedEarly"], "n": len(event["Records"]), "shardId": event["shardId"],
+                                  "state": {k: v for k, v in state.items() if k != "pad"}}) + "\\n")
+    if os.environ.get("BIG") and not event["isFinalInvokeForWindow"]:
+        state["pad"] = "x" * 1100000
     return {"state": state}
 """
 
@@ -463,3 +466,16 @@ def test_a_new_parallelization_factor_applies_to_the_running_mapping(lam, kinesi
         # Regrouping may hand a few records over again, never out of order after the first pass.
         first_seen = sorted(set(numbers), key=numbers.index)
         assert first_seen == list(range(20))
+
+
+def test_a_state_over_one_megabyte_ends_the_window_early(lam, kinesis, tmp_path):
+    stream, arn = new_stream(kinesis)
+    name, batch_file = recording_function(lam, tmp_path, source=WINDOW_HANDLER, BIG=1)
+    lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="LATEST", TumblingWindowInSeconds=300)
+    time.sleep(0.5)
+    put(kinesis, stream, ["one"])
+    wait_until(lambda: len(batches(batch_file)) >= 2, timeout=30)
+    first, second = batches(batch_file)[:2]
+    assert (first["final"], first["early"], first["n"]) == (False, False, 1)
+    assert (second["final"], second["early"], second["n"]) == (True, True, 0)
+    assert second["state"]["count"] == 1 and second["window"] == first["window"], "the early end carries the window's state"

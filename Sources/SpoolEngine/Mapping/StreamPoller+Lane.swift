@@ -49,6 +49,9 @@ struct LaneScan {
 }
 
 extension StreamPoller {
+    /// A tumbling window's state may reach 1 MB; a larger one ends the window early.
+    static let maximumWindowStateBytes = 1_048_576
+
     func runLane(_ start: StreamLane) async {
         var lane = start
         while !isStopped && state.withLock({ $0.layout }) == lane.layout {
@@ -85,6 +88,13 @@ extension StreamPoller {
         }
 
         let window = settings.tumblingWindowSeconds
+        if window > 0, let start = lane.windowStart, (lane.windowState?.utf8.count ?? 0) > Self.maximumWindowStateBytes {
+            // The state outgrew its limit: the window ends now, with a final invocation that says so.
+            try await invoke([], scan: scan, lane: &lane, mapping: mapping, settings: settings,
+                             window: KinesisEvent.Window(startMillis: start, endMillis: start + Millis(window) * 1_000, state: lane.windowState ?? "{}",
+                                                         shardID: lane.shardID, isFinal: true, terminatedEarly: true))
+            return
+        }
         if scan.records.isEmpty {
             if scan.scannedThrough > lane.position {
                 // Only other lanes' records, or records no filter matched: pass them.
