@@ -79,7 +79,7 @@ struct KinesisHandler: Sendable {
             }
             let total = request.Records.reduce(0) { $0 + $1.Data.count + $1.PartitionKey.utf8.count }
             guard total <= StreamLimits.putRecordsBytes else {
-                throw SpoolError(.invalidArgument, "Records size exceeds 10 MB limit")
+                throw SpoolError(.invalidArgument, "Records size exceeds 5 MB limit")
             }
             let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
             let placed = try await streams.put(request.Records.map { .init(data: $0.Data, partitionKey: $0.PartitionKey, explicitHashKey: $0.ExplicitHashKey) },
@@ -204,7 +204,7 @@ struct KinesisHandler: Sendable {
             }
             guard let data = Data(base64Encoded: token), case let parts = String(decoding: data, as: UTF8.self).split(separator: "|"),
                   parts.count == 2, let index = Int(parts[1])
-            else { throw SpoolError(.invalidArgument, "Invalid ShardIterator.") }
+            else { throw SpoolError(.invalidArgument, "Invalid NextToken.") }
             stream = try await streams.stream(name: String(parts[0]), arn: nil)
             after = index
         } else {

@@ -28,8 +28,8 @@ public enum StreamLimits {
     public static let maximumRecordBytes = 1_048_576
     public static let partitionKeyLength = 1...256
     public static let putRecordsEntries = 1...500
-    /// A PutRecords request carries at most 10 MiB of data and partition keys.
-    public static let putRecordsBytes = 10 * 1_048_576
+    /// A PutRecords request carries at most 5 MiB of data and partition keys.
+    public static let putRecordsBytes = 5 * 1_048_576
     public static let getRecordsLimit = 1...10_000
     public static let getRecordsBytes = 10 * 1_048_576
     /// Shards per stream; Kinesis's default account quota for a stream is far larger, Spool keeps it small.
