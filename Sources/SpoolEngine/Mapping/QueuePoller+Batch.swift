@@ -30,7 +30,7 @@ extension QueuePoller {
         }
         let now = registry.clock.now()
         if pausedUntil > now {
-            await wait(queueID: nil, queueSeen: 0, seen: seen, timeout: pausedUntil - now)
+            await wait(on: nil, seen: seen, timeout: pausedUntil - now)
             return nil
         }
         guard let queue = await currentQueue(mapping) else {
@@ -39,7 +39,7 @@ extension QueuePoller {
             return nil
         }
         guard active < limit else {
-            await wait(queueID: nil, queueSeen: 0, seen: seen, timeout: Self.idleWaitMillis)
+            await wait(on: nil, seen: seen, timeout: Self.idleWaitMillis)
             return nil
         }
         let definition: FunctionDefinition
@@ -61,12 +61,12 @@ extension QueuePoller {
                 registry.limiter.release(permit)
                 if case .idle(let queueSeen, let seen, let until) = gathered {
                     // Idle pollers hold no concurrency slot: synchronous invocations may use it meanwhile.
-                    await wait(queueID: queue.id, queueSeen: queueSeen, seen: seen, timeout: max(1, until - registry.clock.now()))
+                    await wait(on: queues.signals, channel: queue.id, sourceSeen: queueSeen, seen: seen, timeout: max(1, until - registry.clock.now()))
                 }
                 return nil
             }
+            rest.clearProblem()
             state.withLock { state in
-                state.problem = nil
                 state.active += 1
                 state.scaling.observe(backlogged: backlogged && state.active >= limit, now: registry.clock.now())
             }
@@ -127,7 +127,7 @@ extension QueuePoller {
                 state.withLock { $0.scaling.idle(now: now) }
                 return .idle(queueSeen: queueSeen, seen: seen, until: until)
             }
-            await wait(queueID: queue.id, queueSeen: queueSeen, seen: seen, timeout: max(1, min(until, deadline) - now))
+            await wait(on: queues.signals, channel: queue.id, sourceSeen: queueSeen, seen: seen, timeout: max(1, min(until, deadline) - now))
             if isStopped { break }
         }
         if isStopped {

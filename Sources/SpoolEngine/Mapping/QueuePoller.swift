@@ -20,8 +20,7 @@ final class QueuePoller: Sendable {
     let queues: QueueService
     let executor: any FunctionExecutor
     let logger: Logger
-    /// Channel 0: stop, settings changed, a batch finished.
-    let wakeups = QueueSignals()
+    let rest: PollerRest
     let state: Mutex<State>
 
     struct State {
@@ -32,8 +31,6 @@ final class QueuePoller: Sendable {
         var active = 0
         /// The executor was at capacity: no new batch before this time, unless a batch finishes first.
         var pausedUntil: Millis = 0
-        /// The last problem logged, so that a poller retrying every second logs it once, not every time.
-        var problem: String?
     }
 
     /// How long a poller with nothing to do sleeps at most before looking again (a safety net: sends wake it).
@@ -47,6 +44,7 @@ final class QueuePoller: Sendable {
         var logger = logger
         logger[metadataKey: "mapping"] = "\(mapping.uuid)"
         self.logger = logger
+        self.rest = PollerRest(logger: logger)
         self.state = Mutex(State(mapping: mapping, patterns: mapping.settings.patterns(), scaling: MappingScaling(now: registry.clock.now())))
     }
 
@@ -78,39 +76,11 @@ final class QueuePoller: Sendable {
         logger.debug("poller stopped")
     }
 
-    /// Sleeps until the queue or the poller is signalled after the generations seen, or `timeout` passes.
-    func wait(queueID: Int64?, queueSeen: UInt64, seen: UInt64, timeout: Millis) async {
-        await withTaskGroup(of: Void.self) { group in
-            // Closed queue signals (shutdown under way) return at once: waiting on them would spin.
-            if let queueID, !queues.signals.isClosed {
-                group.addTask { await self.queues.signals.wait(queueID, seen: queueSeen, timeoutMillis: timeout) }
-            }
-            group.addTask { await self.wakeups.wait(0, seen: seen, timeoutMillis: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
-    /// Sleeps `millis` unless stopped, updated or a batch finishes first.
-    func pause(_ millis: Millis) async {
-        await wait(queueID: nil, queueSeen: 0, seen: wakeups.generation(0), timeout: millis)
-    }
-
     /// The mapping's queue as it is now: read for every batch, so that a changed visibility timeout (or a
     /// queue deleted and recreated under the same name) applies to the next lease.
     func currentQueue(_ mapping: EventSourceMapping) async -> QueueRecord? {
         guard let name = registry.identity.queueName(fromARN: mapping.sourceARN) else { return nil }
         return try? await queues.store.queue(named: name)
-    }
-
-    /// Logs a problem that keeps the poller from leasing, once until a batch goes through again.
-    func problem(_ message: Logger.Message, _ metadata: Logger.Metadata) {
-        let text = message.description
-        let isNew = state.withLock { state in
-            defer { state.problem = text }
-            return state.problem != text
-        }
-        if isNew { logger.warning(message, metadata: metadata) }
     }
 }
 

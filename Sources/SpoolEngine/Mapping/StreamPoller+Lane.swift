@@ -72,7 +72,7 @@ extension StreamPoller {
         guard let settings = mapping.settings.stream else { return await pause(1_000) }
         var now = registry.clock.now()
         if lane.notBefore > now {
-            return await wait(streamID: nil, streamSeen: 0, seen: seen, timeout: lane.notBefore - now)
+            return await wait(on: nil, seen: seen, timeout: lane.notBefore - now)
         }
         let want = lane.retry.nextBatchSize(batchSize: mapping.settings.batchSize)
         let scan = try await read(lane, want: want, factor: settings.parallelizationFactor, patterns: patterns)
@@ -109,9 +109,9 @@ extension StreamPoller {
                                                                  shardID: lane.shardID, isFinal: true))
                     return
                 }
-                return await wait(streamID: lane.stream.id, streamSeen: streamSeen, seen: seen, timeout: end - now)
+                return await wait(on: streams.signals, channel: lane.stream.id, sourceSeen: streamSeen, seen: seen, timeout: end - now)
             }
-            return await wait(streamID: lane.stream.id, streamSeen: streamSeen, seen: seen, timeout: Self.idleWaitMillis)
+            return await wait(on: streams.signals, channel: lane.stream.id, sourceSeen: streamSeen, seen: seen, timeout: Self.idleWaitMillis)
         }
 
         // A batching window holds a batch that is not full open for more records.
@@ -120,7 +120,7 @@ extension StreamPoller {
             let since = lane.fillingSince ?? now
             lane.fillingSince = since
             if now < since + batchingMillis {
-                return await wait(streamID: lane.stream.id, streamSeen: streamSeen, seen: seen, timeout: since + batchingMillis - now)
+                return await wait(on: streams.signals, channel: lane.stream.id, sourceSeen: streamSeen, seen: seen, timeout: since + batchingMillis - now)
             }
         }
         lane.fillingSince = nil
@@ -220,7 +220,7 @@ extension StreamPoller {
         lane.retry.invoked()
         StreamMappingMetrics.batches.increment()
         let outcome = await executor.invoke(request)
-        state.withLock { $0.problem = nil }
+        rest.clearProblem()
         let count = records.count
         let end = scan.end(after: count)
 

@@ -21,8 +21,7 @@ final class StreamPoller: MappingPoller {
     let queues: QueueService
     let executor: any FunctionExecutor
     let logger: Logger
-    /// Channel 0: stop, settings changed.
-    let wakeups = QueueSignals()
+    let rest: PollerRest
     let state: Mutex<State>
     let iteratorAge: Gauge
 
@@ -32,7 +31,6 @@ final class StreamPoller: MappingPoller {
         var stopped = false
         /// Bumped when lanes must be rebuilt (a new ParallelizationFactor).
         var layout = 0
-        var problem: String?
     }
 
     static let idleWaitMillis: Millis = 60_000
@@ -47,6 +45,7 @@ final class StreamPoller: MappingPoller {
         var logger = logger
         logger[metadataKey: "mapping"] = "\(mapping.uuid)"
         self.logger = logger
+        self.rest = PollerRest(logger: logger)
         self.iteratorAge = Gauge(label: "spool_mapping_iterator_age_milliseconds", dimensions: [("mapping", mapping.uuid)])
         self.state = Mutex(State(mapping: mapping, patterns: mapping.settings.patterns()))
     }
@@ -109,31 +108,6 @@ final class StreamPoller: MappingPoller {
         if !rows.isEmpty && rows.allSatisfy({ $0.streamID == stream.id }) { return rows }
         let settings = state.withLock { $0.mapping.settings.stream } ?? StreamMappingSettings()
         return try await streams.store.startCheckpoints(mappingUUID: uuid, streamID: stream.id, settings: settings)
-    }
-
-    /// Sleeps until the stream is written, the poller is signalled, or `timeout` passes.
-    func wait(streamID: Int64?, streamSeen: UInt64, seen: UInt64, timeout: Millis) async {
-        await withTaskGroup(of: Void.self) { group in
-            if let streamID, !streams.signals.isClosed {
-                group.addTask { await self.streams.signals.wait(streamID, seen: streamSeen, timeoutMillis: timeout) }
-            }
-            group.addTask { await self.wakeups.wait(0, seen: seen, timeoutMillis: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
-    func pause(_ millis: Millis) async {
-        await wait(streamID: nil, streamSeen: 0, seen: wakeups.generation(0), timeout: millis)
-    }
-
-    func problem(_ message: Logger.Message, _ metadata: Logger.Metadata) {
-        let text = message.description
-        let isNew = state.withLock { state in
-            defer { state.problem = text }
-            return state.problem != text
-        }
-        if isNew { logger.warning(message, metadata: metadata) }
     }
 }
 

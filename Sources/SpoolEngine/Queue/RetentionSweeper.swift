@@ -33,23 +33,24 @@ public struct RetentionSweeper: Service {
     /// One full sweep: batches until a batch comes back short.
     public func sweep() async {
         do {
-            var total = 0
-            while !Task.isCancelled {
-                let removed = try await store.pruneExpiredMessages(now: clock.now(), limit: batchSize)
-                total += removed
-                if removed < batchSize { break }
-            }
-            if total > 0 { logger.info("expired messages removed", metadata: ["count": "\(total)"]) }
-            var trimmed = 0
-            while !Task.isCancelled {
-                let removed = try await store.trimStreams(now: clock.now(), limit: batchSize)
-                trimmed += removed
-                if removed < batchSize { break }
-            }
-            if trimmed > 0 { logger.info("expired stream records removed", metadata: ["count": "\(trimmed)"]) }
+            let messages = try await drain { try await store.pruneExpiredMessages(now: clock.now(), limit: batchSize) }
+            if messages > 0 { logger.info("expired messages removed", metadata: ["count": "\(messages)"]) }
+            let records = try await drain { try await store.trimStreams(now: clock.now(), limit: batchSize) }
+            if records > 0 { logger.info("expired stream records removed", metadata: ["count": "\(records)"]) }
             while !Task.isCancelled, try await store.pruneIdempotencyKeys(now: clock.now(), limit: batchSize) == batchSize {}
         } catch {
             logger.error("retention sweep failed", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Runs one pruning step until it removes less than a batch; returns how many rows went.
+    private func drain(_ step: () async throws -> Int) async throws -> Int {
+        var total = 0
+        while !Task.isCancelled {
+            let removed = try await step()
+            total += removed
+            if removed < batchSize { break }
+        }
+        return total
     }
 }
