@@ -479,3 +479,46 @@ def test_a_state_over_one_megabyte_ends_the_window_early(lam, kinesis, tmp_path)
     assert (first["final"], first["early"], first["n"]) == (False, False, 1)
     assert (second["final"], second["early"], second["n"]) == (True, True, 0)
     assert second["state"]["count"] == 1 and second["window"] == first["window"], "the early end carries the window's state"
+
+
+def test_reported_failures_count_as_retries_and_end_in_the_destination(lam, kinesis, sqs, tmp_path):
+    always_fail = PARTIAL_HANDLER.replace('data not in seen', 'True')
+    stream, arn = new_stream(kinesis)
+    name, batch_file = recording_function(lam, tmp_path, source=always_fail)
+    destination = f"fail-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=destination)["QueueUrl"]
+    numbers = put(kinesis, stream, ["a", "bad-b", "c"])
+    lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="TRIM_HORIZON", MaximumRetryAttempts=1,
+                                    FunctionResponseTypes=["ReportBatchItemFailures"],
+                                    DestinationConfig={"OnFailure": {"Destination": queue_arn(destination)}})
+    [record] = failure_records(sqs, url, 1)
+    info = record["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (numbers[1], numbers[2], 2)
+    assert [[r[2] for r in batch["records"]] for batch in batches(batch_file)] == [["a", "bad-b", "c"], ["bad-b", "c"]]
+
+
+def test_a_batching_window_gathers_records_put_one_by_one(lam, kinesis, tmp_path):
+    stream, arn = new_stream(kinesis)
+    name, batch_file = recording_function(lam, tmp_path)
+    enabled(lam, lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="LATEST", BatchSize=100,
+                                                 MaximumBatchingWindowInSeconds=2)["UUID"])
+    for i in range(5):
+        put(kinesis, stream, [f"w{i}"])
+        time.sleep(0.1)
+    wait_until(lambda: len(data(batch_file)) == 5, timeout=30)
+    assert [len(batch["records"]) for batch in batches(batch_file)] == [5]
+
+
+def test_sigterm_lets_a_running_stream_batch_finish_and_settle(binary, tmp_path_factory, tmp_path):
+    with served(binary, tmp_path_factory, "spool-stream-term") as process:
+        lam, kinesis = make_client(process.endpoint, "lambda"), make_client(process.endpoint, "kinesis")
+        stream, arn = new_stream(kinesis)
+        name, batch_file = recording_function(lam, tmp_path, SLEEP_AFTER=1)
+        put(kinesis, stream, ["graceful"])
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="TRIM_HORIZON")
+        wait_until(lambda: data(batch_file) == ["graceful"], timeout=30)
+        assert process.stop() == 0
+        process.start()
+        put(make_client(process.endpoint, "kinesis"), stream, ["next"])
+        wait_until(lambda: "next" in data(batch_file), timeout=30)
+        assert data(batch_file) == ["graceful", "next"], "the batch settled before the server stopped: it is not handed over again"
