@@ -8,6 +8,8 @@ CREATE TABLE stream (
     retention_hours INTEGER NOT NULL CHECK (retention_hours BETWEEN 24 AND 8760),
     -- Mirrors the StreamModeDetails Spool accepts.
     mode            TEXT    NOT NULL CHECK (mode IN ('PROVISIONED', 'ON_DEMAND')),
+    -- JSON object of the stream's tags.
+    tags            TEXT    NOT NULL DEFAULT '{}',
     created_at      INTEGER NOT NULL,
     -- Set by DeleteStream; the retention sweeper then removes the records and the row in small batches.
     deleted_at      INTEGER

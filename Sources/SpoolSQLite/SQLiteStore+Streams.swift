@@ -11,14 +11,14 @@ extension SQLiteStore: StreamStore {
                 throw SpoolError(.resourceInUse, "Stream \(params.name) already exists.")
             }
             try db.execute(sql: """
-                INSERT INTO stream (name, shard_count, retention_hours, mode, created_at) VALUES (?, ?, ?, ?, ?)
-                """, arguments: [params.name, params.shardCount, StreamLimits.defaultRetentionHours, params.mode, params.now])
+                INSERT INTO stream (name, shard_count, retention_hours, mode, tags, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [params.name, params.shardCount, StreamLimits.defaultRetentionHours, params.mode, ColumnJSON.encode(params.tags), params.now])
             let id = db.lastInsertedRowID
             for index in 0..<params.shardCount {
                 try db.execute(sql: "INSERT INTO stream_shard (stream_id, shard_index) VALUES (?, ?)", arguments: [id, index])
             }
             return StreamInfo(id: id, name: params.name, shardCount: params.shardCount, retentionHours: StreamLimits.defaultRetentionHours,
-                              mode: params.mode, createdAt: params.now)
+                              mode: params.mode, createdAt: params.now, tags: params.tags)
         }
     }
 
@@ -46,6 +46,29 @@ extension SQLiteStore: StreamStore {
     public func setStreamRetention(name: String, hours: Int) async throws {
         try await write { db in
             try db.execute(sql: "UPDATE stream SET retention_hours = ? WHERE name = ? AND deleted_at IS NULL", arguments: [hours, name])
+        }
+    }
+
+    public func tagStream(name: String, tags: [String: String], account: String) async throws {
+        try await write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, tags FROM stream WHERE name = ? AND deleted_at IS NULL", arguments: [name]) else {
+                throw SpoolError(.resourceNotFound, "Stream \(name) under account \(account) not found.")
+            }
+            let existing = ColumnJSON.decode([String: String].self, row["tags"]) ?? [:]
+            try StreamTags.validate(tags, existing: existing, stream: name, account: account)
+            try db.execute(sql: "UPDATE stream SET tags = ? WHERE id = ?",
+                           arguments: [ColumnJSON.encode(existing.merging(tags) { $1 }), row["id"] as Int64])
+        }
+    }
+
+    public func untagStream(name: String, keys: [String]) async throws {
+        try await write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, tags FROM stream WHERE name = ? AND deleted_at IS NULL", arguments: [name]) else {
+                return
+            }
+            var tags = ColumnJSON.decode([String: String].self, row["tags"]) ?? [:]
+            for key in keys { tags.removeValue(forKey: key) }
+            try db.execute(sql: "UPDATE stream SET tags = ? WHERE id = ?", arguments: [ColumnJSON.encode(tags), row["id"] as Int64])
         }
     }
 
@@ -223,7 +246,7 @@ extension SQLiteStore: StreamStore {
 
     static func streamInfo(_ row: Row) -> StreamInfo {
         StreamInfo(id: row["id"], name: row["name"], shardCount: row["shard_count"], retentionHours: row["retention_hours"],
-                   mode: row["mode"], createdAt: row["created_at"])
+                   mode: row["mode"], createdAt: row["created_at"], tags: ColumnJSON.decode([String: String].self, row["tags"]) ?? [:])
     }
 
     static func checkpoint(_ row: Row) -> StreamCheckpointRow {

@@ -49,6 +49,16 @@ public enum StreamStoreConformance {
                 _ = try await store.createStream(CreateStreamParams(name: "t", shardCount: 1, mode: "ON_DEMAND", now: 6_000))
                 try expect(try await store.listStreams(after: nil, limit: 10).map(\.name) == ["s", "t"], "listed by name")
                 try expect(try await store.listStreams(after: "s", limit: 10).map(\.name) == ["t"], "after a name")
+                try await store.tagStream(name: "t", tags: ["a": "1", "b": "2"], account: "0")
+                try await store.untagStream(name: "t", keys: ["a"])
+                try expect(try await store.stream(named: "t")?.tags == ["b": "2"], "tags added and removed")
+                do {
+                    try await store.tagStream(name: "t", tags: Dictionary(uniqueKeysWithValues: (0..<50).map { ("k\($0)", "v") }), account: "0")
+                    try expect(false, "a 51st tag was stored")
+                } catch let error as SpoolError {
+                    try expect(error.code == .invalidArgument, "error \(error)")
+                }
+                try expect(try await store.stream(named: "t")?.tags == ["b": "2"], "a refused tagging changes nothing")
                 try expect(try await store.deleteStream(name: "s", now: 7_000), "deleted")
                 try expect(try await store.stream(named: "s") == nil, "gone")
                 try expect(try await !store.deleteStream(name: "s", now: 7_000), "deleting twice finds nothing")

@@ -162,7 +162,7 @@ def test_errors_have_kinesis_codes_and_messages(kinesis, kinesis_unchecked):
         kinesis.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="AT_SEQUENCE_NUMBER",
                                    StartingSequenceNumber="12345")
     with pytest.raises(ClientError) as failure:
-        kinesis.add_tags_to_stream(StreamName=name, Tags={"team": "a"})
+        kinesis.split_shard(StreamName=name, ShardToSplit="shardId-000000000000", NewStartingHashKey="1")
     assert error_of(failure)[0] == "UnsupportedOperationException" and "not supported yet" in error_of(failure)[2]
     # Nothing accepted before was lost to the bad requests.
     kinesis.put_record(StreamName=name, Data=b"kept", PartitionKey="p")
@@ -181,3 +181,24 @@ def test_retention_is_changed_in_the_right_direction_only(kinesis):
     with pytest.raises(kinesis.exceptions.InvalidArgumentException):
         kinesis.increase_stream_retention_period(StreamName=name, RetentionPeriodHours=9000)
     assert kinesis.describe_stream(StreamName=name)["StreamDescription"]["RetentionPeriodHours"] == 24
+
+
+def test_tags_on_create_and_after(kinesis):
+    name = f"tagged-{uuid.uuid4().hex[:8]}"
+    kinesis.create_stream(StreamName=name, ShardCount=1, Tags={"team": "data", "env": "dev"})
+    listed = kinesis.list_tags_for_stream(StreamName=name)
+    assert listed["Tags"] == [{"Key": "env", "Value": "dev"}, {"Key": "team", "Value": "data"}] and listed["HasMoreTags"] is False
+    kinesis.add_tags_to_stream(StreamName=name, Tags={"team": "platform", "cost": "42"})
+    page = kinesis.list_tags_for_stream(StreamName=name, Limit=2)
+    assert page["Tags"] == [{"Key": "cost", "Value": "42"}, {"Key": "env", "Value": "dev"}] and page["HasMoreTags"] is True
+    assert kinesis.list_tags_for_stream(StreamName=name, ExclusiveStartTagKey="env")["Tags"] == [{"Key": "team", "Value": "platform"}]
+    kinesis.remove_tags_from_stream(StreamName=name, TagKeys=["env", "absent"])
+    arn = f"arn:aws:kinesis:us-east-1:000000000000:stream/{name}"
+    kinesis.tag_resource(ResourceARN=arn, Tags={"owner": "me"})
+    kinesis.untag_resource(ResourceARN=arn, TagKeys=["cost"])
+    assert kinesis.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "owner", "Value": "me"}, {"Key": "team", "Value": "platform"}]
+    with pytest.raises(kinesis.exceptions.InvalidArgumentException):
+        kinesis.add_tags_to_stream(StreamName=name, Tags={f"k{i}": "v" for i in range(49)})
+    assert len(kinesis.list_tags_for_stream(StreamName=name)["Tags"]) == 2, "the refused call added nothing"
+    with pytest.raises(kinesis.exceptions.ResourceNotFoundException):
+        kinesis.list_tags_for_stream(StreamName="no-such-stream")

@@ -27,8 +27,9 @@ public final class StreamService: Sendable {
     // MARK: Streams
 
     /// CreateStream: `ON_DEMAND` streams (and requests naming no shard count) get 4 shards, as Kinesis starts them.
-    public func createStream(name: String, shardCount: Int?, mode: String?) async throws {
+    public func createStream(name: String, shardCount: Int?, mode: String?, tags: [String: String] = [:]) async throws {
         try checkName(name)
+        try StreamTags.validate(tags, existing: [:], stream: name, account: identity.accountID)
         let mode = mode ?? (shardCount == nil ? "ON_DEMAND" : "PROVISIONED")
         guard mode == "PROVISIONED" || mode == "ON_DEMAND" else {
             throw SpoolError.validation(field: "streamModeDetails.streamMode", value: mode, constraint: "Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]")
@@ -41,7 +42,7 @@ public final class StreamService: Sendable {
             throw SpoolError(.overLimit, "This request would exceed the shard limit for the account \(identity.accountID) in \(identity.region). Current shard count for the account: 0. Limit: \(StreamLimits.shardCount.upperBound).")
         }
         do {
-            _ = try await store.createStream(CreateStreamParams(name: name, shardCount: count, mode: mode, now: clock.now()))
+            _ = try await store.createStream(CreateStreamParams(name: name, shardCount: count, mode: mode, tags: tags, now: clock.now()))
         } catch let error as SpoolError where error.code == .resourceInUse {
             throw SpoolError(.resourceInUse, "Stream \(name) under account \(identity.accountID) already exists.")
         }
@@ -91,6 +92,16 @@ public final class StreamService: Sendable {
             throw SpoolError(.invalidArgument, "Requested retention period (\(hours) hours) for stream \(stream.name) can not be longer than existing retention period (\(stream.retentionHours) hours). Use IncreaseRetentionPeriod API.")
         }
         try await store.setStreamRetention(name: stream.name, hours: hours)
+    }
+
+    // MARK: Tags
+
+    public func tag(_ stream: StreamInfo, tags: [String: String]) async throws {
+        try await store.tagStream(name: stream.name, tags: tags, account: identity.accountID)
+    }
+
+    public func untag(_ stream: StreamInfo, keys: [String]) async throws {
+        try await store.untagStream(name: stream.name, keys: keys)
     }
 
     // MARK: Records

@@ -41,8 +41,8 @@ struct KinesisHandler: Sendable {
         switch operation {
         case "CreateStream":
             let request = try input(KinesisWire.CreateStreamInput.self)
-            if let tags = request.Tags, !tags.isEmpty { throw SpoolError.notSupportedYet("Stream tags") }
-            try await streams.createStream(name: request.StreamName, shardCount: request.ShardCount, mode: request.StreamModeDetails?.StreamMode)
+            try await streams.createStream(name: request.StreamName, shardCount: request.ShardCount, mode: request.StreamModeDetails?.StreamMode,
+                                           tags: request.Tags ?? [:])
             return ok(EmptyOutput(), id)
         case "DeleteStream":
             let request = try input(KinesisWire.StreamRef.self)
@@ -109,8 +109,39 @@ struct KinesisHandler: Sendable {
             try await streams.changeRetention(name: request.StreamName, arn: request.StreamARN, hours: request.RetentionPeriodHours,
                                               increase: operation.hasPrefix("Increase"))
             return ok(EmptyOutput(), id)
-        case "AddTagsToStream", "RemoveTagsFromStream", "ListTagsForStream", "TagResource", "UntagResource", "ListTagsForResource":
-            throw SpoolError.notSupportedYet("\(operation) (stream tags)")
+        case "AddTagsToStream":
+            let request = try input(KinesisWire.AddTagsInput.self)
+            try checkTagCount(request.Tags.count, field: "tags", maximum: 200)
+            try await streams.tag(try await streams.stream(name: request.StreamName, arn: request.StreamARN), tags: request.Tags)
+            return ok(EmptyOutput(), id)
+        case "RemoveTagsFromStream":
+            let request = try input(KinesisWire.RemoveTagsInput.self)
+            try checkTagCount(request.TagKeys.count, field: "tagKeys", maximum: 50)
+            try await streams.untag(try await streams.stream(name: request.StreamName, arn: request.StreamARN), keys: request.TagKeys)
+            return ok(EmptyOutput(), id)
+        case "ListTagsForStream":
+            let request = try input(KinesisWire.ListTagsForStreamInput.self)
+            let limit = request.Limit ?? 50
+            guard (1...50).contains(limit) else {
+                throw SpoolError.validation(field: "limit", value: "\(limit)", constraint: "Member must have value between 1 and 50")
+            }
+            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let after = stream.tags.keys.sorted().filter { request.ExclusiveStartTagKey == nil || $0 > request.ExclusiveStartTagKey! }
+            return ok(KinesisWire.ListTagsForStreamOutput(Tags: after.prefix(limit).map { .init(Key: $0, Value: stream.tags[$0]!) },
+                                                          HasMoreTags: after.count > limit), id)
+        case "TagResource":
+            let request = try input(KinesisWire.TagResourceInput.self)
+            try checkTagCount(request.Tags.count, field: "tags", maximum: 200)
+            try await streams.tag(try await resource(request.ResourceARN), tags: request.Tags)
+            return ok(EmptyOutput(), id)
+        case "UntagResource":
+            let request = try input(KinesisWire.UntagResourceInput.self)
+            try checkTagCount(request.TagKeys.count, field: "tagKeys", maximum: 50)
+            try await streams.untag(try await resource(request.ResourceARN), keys: request.TagKeys)
+            return ok(EmptyOutput(), id)
+        case "ListTagsForResource":
+            let stream = try await resource(try input(KinesisWire.ResourceInput.self).ResourceARN)
+            return ok(KinesisWire.ListTagsForResourceOutput(Tags: stream.tags.keys.sorted().map { .init(Key: $0, Value: stream.tags[$0]!) }), id)
         case "MergeShards", "SplitShard", "UpdateShardCount", "UpdateStreamMode":
             throw SpoolError.notSupportedYet("\(operation) (resharding)")
         case "RegisterStreamConsumer", "DeregisterStreamConsumer", "DescribeStreamConsumer", "ListStreamConsumers", "SubscribeToShard":
@@ -125,6 +156,19 @@ struct KinesisHandler: Sendable {
     }
 
     func arn(_ stream: StreamInfo) -> String { streams.identity.streamARN(stream.name) }
+
+    /// The stream a `ResourceARN` names; consumer ARNs are refused as not supported yet.
+    func resource(_ arn: String) async throws -> StreamInfo {
+        if arn.contains("/consumer/") { throw SpoolError.notSupportedYet("Tags of stream consumers") }
+        return try await streams.stream(name: nil, arn: arn)
+    }
+
+    func checkTagCount(_ count: Int, field: String, maximum: Int) throws {
+        guard (1...maximum).contains(count) else {
+            throw SpoolError.validation(field: field, value: "\(count) entries", constraint: count < 1
+                ? "Member must have length greater than or equal to 1" : "Member must have length less than or equal to \(maximum)")
+        }
+    }
 
     func seconds(_ millis: Millis) -> Double { Double(millis) / 1_000 }
 

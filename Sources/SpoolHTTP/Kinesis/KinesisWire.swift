@@ -87,6 +87,49 @@ enum KinesisWire {
         var RetentionPeriodHours: Int
     }
 
+    struct AddTagsInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var Tags: [String: String]
+    }
+
+    struct RemoveTagsInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var TagKeys: [String]
+    }
+
+    struct ListTagsForStreamInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var ExclusiveStartTagKey: String?
+        var Limit: Int?
+    }
+
+    struct TagResourceInput: Decodable {
+        var ResourceARN: String
+        var Tags: [String: String]
+    }
+
+    struct UntagResourceInput: Decodable {
+        var ResourceARN: String
+        var TagKeys: [String]
+    }
+
+    struct ResourceInput: Decodable { var ResourceARN: String }
+
+    struct Tag: Encodable {
+        var Key: String
+        var Value: String
+    }
+
+    struct ListTagsForStreamOutput: Encodable {
+        var Tags: [Tag]
+        var HasMoreTags: Bool
+    }
+
+    struct ListTagsForResourceOutput: Encodable { var Tags: [Tag] }
+
     struct HashKeyRange: Encodable {
         var StartingHashKey: String
         var EndingHashKey: String

@@ -10,14 +10,16 @@ public struct StreamInfo: Sendable, Equatable {
     /// `PROVISIONED` or `ON_DEMAND`.
     public var mode: String
     public var createdAt: Millis
+    public var tags: [String: String]
 
-    public init(id: Int64, name: String, shardCount: Int, retentionHours: Int, mode: String, createdAt: Millis) {
+    public init(id: Int64, name: String, shardCount: Int, retentionHours: Int, mode: String, createdAt: Millis, tags: [String: String] = [:]) {
         self.id = id
         self.name = name
         self.shardCount = shardCount
         self.retentionHours = retentionHours
         self.mode = mode
         self.createdAt = createdAt
+        self.tags = tags
     }
 
     public var shardMap: ShardMap { ShardMap(shardCount: shardCount) }
@@ -76,6 +78,9 @@ public protocol StreamStore: Sendable {
     /// Marks the stream deleted (its records go in the background); `false` when there is no such stream.
     func deleteStream(name: String, now: Millis) async throws -> Bool
     func setStreamRetention(name: String, hours: Int) async throws
+    /// Adds (or overwrites) tags, checked against the limits in the same transaction.
+    func tagStream(name: String, tags: [String: String], account: String) async throws
+    func untagStream(name: String, keys: [String]) async throws
     /// Appends records, in request order per shard; returns each record's position.
     func putRecords(_ params: PutRecordsParams) async throws -> [Int64]
     /// Records of one shard after a position, oldest first, not older than `notBefore`.
@@ -98,12 +103,14 @@ public struct CreateStreamParams: Sendable {
     public var name: String
     public var shardCount: Int
     public var mode: String
+    public var tags: [String: String]
     public var now: Millis
 
-    public init(name: String, shardCount: Int, mode: String, now: Millis) {
+    public init(name: String, shardCount: Int, mode: String, tags: [String: String] = [:], now: Millis) {
         self.name = name
         self.shardCount = shardCount
         self.mode = mode
+        self.tags = tags
         self.now = now
     }
 }
