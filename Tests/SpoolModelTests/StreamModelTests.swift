@@ -128,8 +128,10 @@ import Testing
         #expect(state.backoffMillis == 0)
     }
 
-    @Test func backoffDoubles() {
+    @Test func backoffDoublesAndBisectionDoesNotWait() {
         var state = StreamRetryState()
+        _ = state.failed(count: 4, policy: StreamRetryPolicy(bisectOnError: true))
+        #expect(state.backoffMillis == 0)
         _ = state.failed(count: 1, policy: StreamRetryPolicy())
         #expect(state.backoffMillis == 500)
         _ = state.failed(count: 1, policy: StreamRetryPolicy())

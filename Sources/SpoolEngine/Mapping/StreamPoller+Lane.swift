@@ -136,7 +136,8 @@ extension StreamPoller {
         let batch = Array(inWindow.prefix(want))
         let laterRecords = inWindow.count < scan.records.count
         let ended = now >= end || laterRecords
-        let final = ended && batch.count == inWindow.count
+        // Final only when nothing more of the window can follow: a later record was read, or the shard was read to its end.
+        let final = ended && batch.count == inWindow.count && (laterRecords || scan.exhausted)
         if !ended || batch.count > 0 || final {
             try await invoke(batch, scan: scan, lane: &lane, mapping: mapping, settings: settings,
                              window: KinesisEvent.Window(startMillis: current, endMillis: end, state: lane.windowState ?? "{}",
@@ -226,6 +227,9 @@ extension StreamPoller {
 
         var failedFrom: Int?
         var windowChange = SettleStreamBatchParams.WindowChange.keep
+        /// On partial success the window stays open with the new state, even after a final invocation: its
+        /// failed records come back in it.
+        var partialWindowChange = SettleStreamBatchParams.WindowChange.keep
         switch outcome.status {
         case .success:
             let response = Data(buffer: outcome.payload)
@@ -236,6 +240,7 @@ extension StreamPoller {
                     break
                 }
                 windowChange = window.isFinal ? .close : .open(start: window.startMillis, state: state)
+                partialWindowChange = .open(start: window.startMillis, state: state)
             }
             if mapping.settings.reportsBatchItemFailures && count > 0 {
                 let numbers = Dictionary(uniqueKeysWithValues: records.enumerated().map { (lane.stream.sequenceNumber($1), $0) })
@@ -269,7 +274,7 @@ extension StreamPoller {
         if failedFrom > 0 {
             // Partial success: the checkpoint moves to just before the lowest failed record.
             try await advance(&lane, to: StreamCheckpoint.beforeFailure(lowestFailedPosition: records[failedFrom].position, current: lane.position),
-                              window: windowChange, result: MappingResult.functionFailed)
+                              window: partialWindowChange, result: MappingResult.functionFailed)
             StreamMappingMetrics.records.increment(by: failedFrom)
             lane.retry.advanced(by: failedFrom)
         }

@@ -31,7 +31,7 @@ public struct StreamRetryState: Sendable, Equatable {
     public private(set) var retries = 0
     /// Invocations that included the current batch's first record (`approximateInvokeCount`).
     public private(set) var invokeCount = 0
-    /// Consecutive failures, for the back-off between attempts (bisection included).
+    /// Consecutive failures of batches that could not be split, for the back-off between retries.
     public private(set) var consecutiveFailures = 0
 
     public init() {}
@@ -56,13 +56,14 @@ public struct StreamRetryState: Sendable, Equatable {
 
     /// The function failed on the head batch of `count` records.
     public mutating func failed(count: Int, policy: StreamRetryPolicy) -> Decision {
-        consecutiveFailures += 1
         if policy.bisectOnError && count > 1 {
+            // The first half runs at once: it is a different batch, not a retry of this one.
             let first = (count + 1) / 2
             if !splits.isEmpty { splits.removeFirst() }
             splits.insert(contentsOf: [first, count - first], at: 0)
             return .bisected(first: first, second: count - first)
         }
+        consecutiveFailures += 1
         if policy.maximumRetryAttempts >= 0 && retries >= policy.maximumRetryAttempts { return .discard }
         retries += 1
         return .retry
