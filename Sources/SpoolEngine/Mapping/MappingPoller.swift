@@ -7,19 +7,25 @@ protocol MappingPoller: AnyObject, Sendable {
     var uuid: String { get }
     /// New settings take effect from the next batch.
     func update(_ mapping: EventSourceMapping)
-    /// No new batch starts; batches already handed to the function finish and settle.
-    func stop()
-    var isStopped: Bool { get }
     func run() async
     var rest: PollerRest { get }
 }
 
-/// What every poller has for waiting: its own wake-up channel (stop, settings changed, a batch finished), and a
-/// memory of the last problem it logged, so that a poller retrying every second logs a problem once.
+/// What every poller has for waiting: its own wake-up channel (stop, settings changed, a batch finished), its
+/// stop flag, and a memory of the last problem it logged, so that a poller retrying every second logs a problem once.
 final class PollerRest: Sendable {
     let wakeups = QueueSignals()
     let logger: Logger
     private let lastProblem = Mutex<String?>(nil)
+    private let stopped = Atomic<Bool>(false)
+
+    /// No new batch starts; batches already handed to the function finish and settle.
+    func stop() {
+        stopped.store(true, ordering: .sequentiallyConsistent)
+        wakeups.signal(0)
+    }
+
+    var isStopped: Bool { stopped.load(ordering: .sequentiallyConsistent) || Task.isCancelled }
 
     init(logger: Logger) {
         self.logger = logger
@@ -41,6 +47,11 @@ final class PollerRest: Sendable {
 
 extension MappingPoller {
     var wakeups: QueueSignals { rest.wakeups }
+
+    /// No new batch starts; batches already handed to the function finish and settle.
+    func stop() { rest.stop() }
+
+    var isStopped: Bool { rest.isStopped }
 
     func problem(_ message: Logger.Message, _ metadata: Logger.Metadata) { rest.problem(message, metadata) }
 

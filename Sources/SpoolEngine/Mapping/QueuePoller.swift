@@ -27,7 +27,6 @@ final class QueuePoller: Sendable {
         var mapping: EventSourceMapping
         var patterns: [FilterPattern]
         var scaling: MappingScaling
-        var stopped = false
         var active = 0
         /// The executor was at capacity: no new batch before this time, unless a batch finishes first.
         var pausedUntil: Millis = 0
@@ -57,13 +56,6 @@ final class QueuePoller: Sendable {
         wakeups.signal(0)
     }
 
-    /// Stops leasing messages at once; batches already handed to the function finish and settle.
-    func stop() {
-        state.withLock { $0.stopped = true }
-        wakeups.signal(0)
-    }
-
-    var isStopped: Bool { state.withLock { $0.stopped } || Task.isCancelled }
 
     func run() async {
         logger.debug("poller started")

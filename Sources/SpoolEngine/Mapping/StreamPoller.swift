@@ -28,7 +28,6 @@ final class StreamPoller: MappingPoller {
     struct State {
         var mapping: EventSourceMapping
         var patterns: [FilterPattern]
-        var stopped = false
         /// Bumped when lanes must be rebuilt (a new ParallelizationFactor).
         var layout = 0
     }
@@ -59,12 +58,6 @@ final class StreamPoller: MappingPoller {
         wakeups.signal(0)
     }
 
-    func stop() {
-        state.withLock { $0.stopped = true }
-        wakeups.signal(0)
-    }
-
-    var isStopped: Bool { state.withLock { $0.stopped } || Task.isCancelled }
 
     var streamName: String {
         let arn = state.withLock { $0.mapping.sourceARN }
