@@ -262,8 +262,7 @@ extension SQLiteStore: StreamStore {
             switch settings.startingPosition {
             case .trimHorizon: position = -1
             case .latest:
-                position = try Int64.fetchOne(db.cachedStatement(sql: "SELECT next_position FROM stream_shard WHERE stream_id = ? AND shard_index = ?"),
-                                              arguments: [streamID, shard]).map { $0 - 1 } ?? -1
+                position = try Self.position(db, before: .max, streamID: streamID, shardIndex: shard)
             case .atTimestamp:
                 position = try Self.position(db, before: settings.startingPositionTimestamp ?? 0, streamID: streamID, shardIndex: shard)
             }

@@ -94,7 +94,7 @@ import Testing
             }
             if state.failed(count: size, policy: policy) == .discard {
                 discarded += batch
-                state.discarded(count: size)
+                state.advanced(by: size)
                 next += size
             }
         }

@@ -152,8 +152,7 @@ public final class EventSourceMappings: Sendable {
             let last = row.position < 0 ? nil : try await streams.store.readRecords(ReadRecordsParams(
                 streamID: stream.id, shardIndex: row.shardIndex, afterPosition: row.position - 1, limit: 1, maximumBytes: 1, notBefore: 0)).first
             let done = last.flatMap { $0.position == row.position ? stream.sequenceNumber($0) : nil }
-                ?? (row.position < 0 ? nil : StreamSequenceNumber(streamCreatedSeconds: stream.createdAt / 1_000, shardIndex: row.shardIndex,
-                                                                  position: row.position, arrivalMillis: 0).text)
+                ?? (row.position < 0 ? nil : stream.sequenceNumber(shardIndex: row.shardIndex, position: row.position, arrivalMillis: 0))
             let nextPosition = extents.first { $0.shardIndex == row.shardIndex }?.nextPosition ?? 0
             shards.append(ShardProgress(
                 shardID: ShardMap.shardID(row.shardIndex), lane: row.lane, checkpoint: done,

@@ -330,7 +330,7 @@ extension StreamPoller {
             logger.error("the on-failure record could not be delivered", metadata: ["problems": "\(outcome.undelivered)"])
         }
         StreamMappingMetrics.discarded.increment(by: records.count)
-        lane.retry.discarded(count: max(1, records.count))
+        lane.retry.advanced(by: max(1, records.count))
     }
 
     private func advance(_ lane: inout StreamLane, to position: Int64, window: SettleStreamBatchParams.WindowChange, result: String?) async throws {

@@ -161,9 +161,8 @@ public final class StreamService: Sendable {
         recordsPut.increment(by: records.count)
         signals.signal(stream.id)
         return zip(records, positions).map { record, position in
-            let number = StreamSequenceNumber(streamCreatedSeconds: stream.createdAt / 1_000, shardIndex: record.shardIndex,
-                                              position: position, arrivalMillis: now)
-            return Placement(shardID: ShardMap.shardID(record.shardIndex), sequenceNumber: number.text)
+            Placement(shardID: ShardMap.shardID(record.shardIndex),
+                      sequenceNumber: stream.sequenceNumber(shardIndex: record.shardIndex, position: position, arrivalMillis: now))
         }
     }
 
@@ -180,8 +179,8 @@ public final class StreamService: Sendable {
         case "TRIM_HORIZON":
             after = -1
         case "LATEST":
-            let extents = try await store.shardExtents(streamID: stream.id, notBefore: stream.retentionCutoff(now: now))
-            after = (extents.first { $0.shardIndex == shard }?.nextPosition ?? 0) - 1
+            // Every record arrived before the end of time: the last position of the shard.
+            after = try await store.position(before: .max, streamID: stream.id, shardIndex: shard)
         case "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER":
             guard let text = sequenceNumber else {
                 throw SpoolError(.invalidArgument, "The StartingSequenceNumber parameter is required for the \(type) shard iterator type.")
@@ -226,11 +225,10 @@ public final class StreamService: Sendable {
         next.issuedAt = now
         if let last = records.last { next.after = last.position }
         var behind: Millis = 0
-        if let last = records.last {
-            let extents = try await store.shardExtents(streamID: stream.id, notBefore: stream.retentionCutoff(now: now))
-            if let extent = extents.first(where: { $0.shardIndex == iterator.shardIndex }), extent.nextPosition - 1 > last.position {
-                behind = max(0, now - last.arrivalMillis)
-            }
+        // Behind when the shard has a record after the last one returned (a newer record is never expired).
+        if let last = records.last, try await !store.readRecords(ReadRecordsParams(
+            streamID: stream.id, shardIndex: iterator.shardIndex, afterPosition: last.position, limit: 1, maximumBytes: 1, notBefore: 0)).isEmpty {
+            behind = max(0, now - last.arrivalMillis)
         }
         return (stream, records, next.encoded, behind)
     }

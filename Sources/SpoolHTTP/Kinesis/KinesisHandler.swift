@@ -178,10 +178,10 @@ struct KinesisHandler: Sendable {
         guard first < stream.shardCount else { return [] }
         return (first..<min(stream.shardCount, first + limit)).map { index in
             let range = map.range(index)
-            let start = StreamSequenceNumber(streamCreatedSeconds: stream.createdAt / 1_000, shardIndex: index, position: 0, arrivalMillis: stream.createdAt)
             return KinesisWire.Shard(ShardId: ShardMap.shardID(index),
                                      HashKeyRange: .init(StartingHashKey: String(range.lowerBound), EndingHashKey: String(range.upperBound)),
-                                     SequenceNumberRange: .init(StartingSequenceNumber: start.text))
+                                     SequenceNumberRange: .init(StartingSequenceNumber: stream.sequenceNumber(
+                                         shardIndex: index, position: 0, arrivalMillis: stream.createdAt)))
         }
     }
 

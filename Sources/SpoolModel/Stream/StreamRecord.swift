@@ -16,11 +16,6 @@ public struct StreamRecord: Sendable, Equatable {
         self.data = data
         self.arrivalMillis = arrivalMillis
     }
-
-    /// The sequence number clients see, in a stream created at `streamCreatedMillis`.
-    public func sequenceNumber(streamCreatedMillis: Millis) -> StreamSequenceNumber {
-        StreamSequenceNumber(streamCreatedSeconds: streamCreatedMillis / 1_000, shardIndex: shardIndex, position: position, arrivalMillis: arrivalMillis)
-    }
 }
 
 /// Kinesis limits that the API and the pollers enforce.

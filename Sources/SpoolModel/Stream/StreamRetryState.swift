@@ -69,7 +69,8 @@ public struct StreamRetryState: Sendable, Equatable {
         return .retry
     }
 
-    /// The first `count` records of the head batch were processed or discarded: the checkpoint passed them.
+    /// The first `count` records of the head batch were processed, or given up to the on-failure destination:
+    /// the checkpoint passed them.
     public mutating func advanced(by count: Int) {
         guard count > 0 else { return }
         if let head = splits.first {
@@ -79,14 +80,6 @@ public struct StreamRetryState: Sendable, Equatable {
         invokeCount = 0
         consecutiveFailures = 0
     }
-
-    /// The head batch was abandoned (its records went to the on-failure destination).
-    public mutating func discarded(count: Int) {
-        advanced(by: count)
-    }
-
-    /// Forget everything (the checkpoint moved under the lane, or its settings changed).
-    public mutating func reset() { self = StreamRetryState() }
 
     /// The pause before the next attempt: 0.5 s doubling to 30 s.
     public var backoffMillis: Millis {

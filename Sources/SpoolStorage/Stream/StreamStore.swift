@@ -27,7 +27,14 @@ public struct StreamInfo: Sendable, Equatable {
     /// Records that arrived before this time have expired.
     public func retentionCutoff(now: Millis) -> Millis { now - Millis(retentionHours) * 3_600_000 }
 
-    public func sequenceNumber(_ record: StreamRecord) -> String { record.sequenceNumber(streamCreatedMillis: createdAt).text }
+    public func sequenceNumber(_ record: StreamRecord) -> String {
+        sequenceNumber(shardIndex: record.shardIndex, position: record.position, arrivalMillis: record.arrivalMillis)
+    }
+
+    /// The sequence number of the record at `position` of a shard of this stream.
+    public func sequenceNumber(shardIndex: Int, position: Int64, arrivalMillis: Millis) -> String {
+        StreamSequenceNumber(streamCreatedSeconds: createdAt / 1_000, shardIndex: shardIndex, position: position, arrivalMillis: arrivalMillis).text
+    }
 }
 
 /// One shard's extent: the oldest record still kept, the position the next record takes, the newest arrival.
