@@ -33,11 +33,19 @@ public struct SpoolServer: Sendable {
     /// The executor of functions run as child processes; its environments stop with the server.
     public let processExecutor: ProcessExecutor
     let inProcess: InProcessExecutor
+    /// The benchmark's no-op function and its report routes, when the server runs for `spool bench`.
+    let benchProbe: BenchProbe?
     let logger: Logger
 
     /// Opens the data directory; fails if the database belongs to a newer Spool.
-    /// - Parameter inProcessFunctions: Swift closures to run as functions of those names (embedding, tests).
-    public init(configuration: SpoolConfiguration, inProcessFunctions: [String: InProcessExecutor.Handler] = [:], logger: Logger? = nil) throws {
+    /// - Parameters:
+    ///   - inProcessFunctions: Swift closures to run as functions of those names (embedding, tests).
+    ///   - benchProbe: adds the benchmark's no-op function `spool-bench-noop` and its `/spool/v1/bench` routes.
+    public init(configuration: SpoolConfiguration, inProcessFunctions: [String: InProcessExecutor.Handler] = [:],
+                benchProbe: BenchProbe? = nil, logger: Logger? = nil) throws {
+        var inProcessFunctions = inProcessFunctions
+        inProcessFunctions.merge(benchProbe?.handlers ?? [:]) { mine, _ in mine }
+        self.benchProbe = benchProbe
         var logger = logger ?? Logger(label: "spool")
         logger.logLevel = configuration.logLevel
         self.configuration = configuration
@@ -100,6 +108,7 @@ public struct SpoolServer: Sendable {
             defaultBaseURL: "http://\(configuration.host):\(configuration.port)",
             logger: logger
         )
+        benchProbe?.addRoutes(to: router)
         let logger = logger
         return Application(
             router: router,

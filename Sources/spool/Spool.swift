@@ -9,7 +9,7 @@ struct Spool: AsyncParsableCommand {
         commandName: "spool",
         abstract: "Durable, self-hosted AWS Lambda async queues and event sources, with SQS-compatible queues.",
         version: SpoolServer.version,
-        subcommands: [Serve.self, DeadLettersCommand.self]
+        subcommands: [Serve.self, DeadLettersCommand.self, BenchCommand.self]
     )
 }
 
@@ -31,6 +31,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "full (default) or normal: how hard each commit works to survive power loss (SPOOL_DURABILITY).")
     var durability: String?
 
+    @Flag(name: .customLong("bench-probe"), help: .hidden)
+    var benchProbe = false
+
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var flags: [String: String] = [:]
@@ -46,7 +49,7 @@ struct Serve: AsyncParsableCommand {
         }
         let server: SpoolServer
         do {
-            server = try SpoolServer(configuration: settings)
+            server = try SpoolServer(configuration: settings, benchProbe: benchProbe ? BenchProbe() : nil)
         } catch {
             FileHandle.standardError.write(Data("spool: \(error)\n".utf8))
             throw ExitCode(2)
