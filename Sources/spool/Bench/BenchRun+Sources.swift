@@ -122,7 +122,9 @@ extension BenchRun {
                     }
                 }
                 let (fill, server) = try await target.measured {
+                    let issued = AtomicCounter()
                     let fill = await BenchLoad.closed(workers: connections, seconds: 3_600, total: total) { _, _ in
+                        guard issued.increment() < total / 500 else { return -1 }
                         let answer = try await target.call("Kinesis_20131202.PutRecords", put).json()
                         guard (answer["FailedRecordCount"] as? Int ?? 1) == 0 else { throw BenchTarget.Failure(description: "PutRecords failed records") }
                         return 500

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -14,33 +13,26 @@ final class BenchTarget: Sendable {
     }
 
     let endpoint: String
-    let http: HTTPClient
+    let http: BenchConnectionPool
     /// The server process `spool bench` started, if it did.
     private let child: Process?
     private let directory: String?
 
-    private init(endpoint: String, http: HTTPClient, child: Process?, directory: String?) {
+    private init(endpoint: String, child: Process?, directory: String?) throws {
         self.endpoint = endpoint
-        self.http = http
+        guard let url = URL(string: endpoint), url.scheme == "http", let host = url.host else {
+            throw Failure(description: "--endpoint must be http://HOST:PORT, not \(endpoint)")
+        }
+        self.http = BenchConnectionPool(host: host, port: url.port ?? 80)
         self.child = child
         self.directory = directory
     }
 
-    /// A client that keeps up to `connections` connections open to the server.
-    static func client(connections: Int) -> HTTPClient {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: max(connections, 1))
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
-        configuration.decompression = .disabled
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }
-
     /// The server at `endpoint`, which must have been started with `--bench-probe`.
     static func existing(_ endpoint: String, connections: Int) async throws -> BenchTarget {
-        let target = BenchTarget(endpoint: endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint,
-                                 http: client(connections: connections), child: nil, directory: nil)
+        let target = try BenchTarget(endpoint: endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint, child: nil, directory: nil)
         guard (try? await target.request(.GET, "/spool/v1/bench"))?.status == 200 else {
-            try? await target.http.shutdown()
+            target.http.close()
             throw Failure(description: "\(endpoint) does not serve /spool/v1/bench: start it with `spool serve --bench-probe`")
         }
         return target
@@ -62,7 +54,7 @@ final class BenchTarget: Sendable {
         process.standardError = FileHandle(forWritingAtPath: "\(directory)/server.log")
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let target = BenchTarget(endpoint: "http://127.0.0.1:\(port)", http: client(connections: connections), child: process, directory: directory)
+        let target = try BenchTarget(endpoint: "http://127.0.0.1:\(port)", child: process, directory: directory)
         let up = try await BenchLoad.until(timeout: 60) {
             guard process.isRunning else { return true }
             return (try? await target.request(.GET, "/health"))?.status == 200
@@ -77,7 +69,7 @@ final class BenchTarget: Sendable {
 
     /// Stops the server this benchmark started (SIGTERM, then SIGKILL after 20 s) and removes its data.
     func stop() async {
-        try? await http.shutdown()
+        http.close()
         guard let child else { return }
         if child.isRunning {
             kill(child.processIdentifier, SIGTERM)
@@ -105,25 +97,16 @@ final class BenchTarget: Sendable {
 
     // MARK: HTTP
 
-    struct Answer {
-        var status: UInt
-        var headers: HTTPHeaders
-        var body: ByteBuffer
-
-        func json() -> [String: Any] {
-            (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
-        }
-    }
+    typealias Answer = BenchAnswer
 
     func request(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: ByteBuffer? = nil) async throws -> Answer {
-        var request = HTTPClientRequest(url: endpoint + path)
-        request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(body) }
-        let response = try await http.execute(request, timeout: .seconds(120))
-        let answer = try await response.body.collect(upTo: 64 * 1_048_576)
-        return Answer(status: response.status.code, headers: response.headers, body: answer)
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+        head.headers.add(name: "Host", value: hostHeader)
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        return try await http.request(head, body: body)
     }
+
+    private var hostHeader: String { String(endpoint.dropFirst("http://".count)) }
 
     /// Sends `request`, failing unless the answer is 2xx.
     @discardableResult
@@ -183,5 +166,12 @@ final class BenchTarget: Sendable {
 
     func resetProbe() async throws {
         try await expect(.POST, "/spool/v1/bench/reset")
+    }
+}
+
+extension BenchAnswer {
+    /// The body as a JSON object, empty when it is not one.
+    func json() -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
     }
 }
