@@ -22,6 +22,7 @@ public final class BenchProbe: Sendable {
 
     struct State {
         var invocations = 0
+        var records = 0
         var latencies: [Int64] = []
         var released = false
     }
@@ -29,6 +30,8 @@ public final class BenchProbe: Sendable {
     /// What the probe reports.
     public struct Report: Sendable, Codable {
         public var invocations: Int
+        /// Records in the SQS and Kinesis events the functions were given.
+        public var records: Int
         /// Send-to-start latencies in microseconds, sorted ascending.
         public var latencyMicros: [Int64]
     }
@@ -49,8 +52,10 @@ public final class BenchProbe: Sendable {
         { [self] payload, _ in
             let started = Self.wallMicros()
             let sent = Self.sentMicros(payload)
+            let records = Self.recordCount(payload)
             state.withLock { state in
                 state.invocations += 1
+                state.records += records
                 if let sent, state.latencies.count < Self.sampleLimit { state.latencies.append(started - sent) }
             }
             return ByteBuffer(string: "null")
@@ -59,8 +64,8 @@ public final class BenchProbe: Sendable {
 
     /// The count, and with `latencies` every latency sample, sorted.
     func report(latencies: Bool) -> Report {
-        let (invocations, samples) = state.withLock { ($0.invocations, latencies ? $0.latencies : []) }
-        return Report(invocations: invocations, latencyMicros: samples.sorted())
+        let (invocations, records, samples) = state.withLock { ($0.invocations, $0.records, latencies ? $0.latencies : []) }
+        return Report(invocations: invocations, records: records, latencyMicros: samples.sorted())
     }
 
     func reset() {
@@ -88,6 +93,28 @@ public final class BenchProbe: Sendable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000
+    }
+
+    /// How many times `"eventSource":"aws:` occurs: once per record of an SQS or Kinesis event.
+    static func recordCount(_ payload: ByteBuffer) -> Int {
+        let needle = Array(#""eventSource":"aws:"#.utf8)
+        return payload.withUnsafeReadableBytes { bytes in
+            guard let base = bytes.baseAddress else { return 0 }
+            var count = 0
+            var offset = 0
+            // memchr finds each candidate quote; the needle is compared only there.
+            while offset + needle.count <= bytes.count, let found = memchr(base + offset, Int32(needle[0]), bytes.count - offset) {
+                let at = base.distance(to: UnsafeRawPointer(found))
+                guard at + needle.count <= bytes.count else { break }
+                if memcmp(found, needle, needle.count) == 0 {
+                    count += 1
+                    offset = at + needle.count
+                } else {
+                    offset = at + 1
+                }
+            }
+            return count
+        }
     }
 
     /// The digits after a leading `{"t":`, if the payload starts so.

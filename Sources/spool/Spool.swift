@@ -35,7 +35,7 @@ struct Serve: AsyncParsableCommand {
     var benchProbe = false
 
     func run() async throws {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        LoggingSystem.bootstrap(SpoolLogHandler.init)
         var flags: [String: String] = [:]
         flags["host"] = host
         flags["port"] = port.map(String.init)

@@ -114,4 +114,24 @@ struct FilterPatternTests {
         #expect(!text.matches(record(#"{"kind": "order"}"#)))
         #expect(try FilterPattern(#"{"eventSource": ["aws:sqs"], "attributes": {"ApproximateReceiveCount": ["1"]}}"#).matches(record("x")))
     }
+
+    @Test("an SQS record is written exactly as JSONEncoder would write it, escapes and attributes included")
+    func sqsRecordJSON() throws {
+        let receipt = ReceiptHandle(queueID: 1, rowID: 7, epoch: 3, messageID: "m-1")
+        let message = ReceivedMessage(
+            messageID: "m-1", receipt: receipt, body: "line\n\"quoted\" tab\t é / \\ \u{01}",
+            attributes: ["b": MessageAttributeValue(dataType: "Binary", binaryValue: Data([0, 255])),
+                         "a/s": MessageAttributeValue(dataType: "String.custom", stringValue: "v\"1")],
+            systemAttributes: [:], sentAt: 1, firstReceivedAt: 2, receiveCount: 1, groupID: "g", deduplicationID: "d",
+            sequenceNumber: "18", deadLetterSourceARN: nil)
+        for record in [SQSEventRecord(message, queueARN: "arn:aws:sqs:us-east-1:000000000000:q/x", identity: AWSIdentity()),
+                       SQSEventRecord(ReceivedMessage(messageID: "m", receipt: receipt, body: "plain", attributes: [:], systemAttributes: [:],
+                                                      sentAt: 1, firstReceivedAt: 2, receiveCount: 1, groupID: nil, deduplicationID: nil,
+                                                      sequenceNumber: nil, deadLetterSourceARN: nil),
+                                      queueARN: "arn:aws:sqs:us-east-1:000000000000:q", identity: AWSIdentity())] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+            #expect(String(decoding: record.json(), as: UTF8.self) == String(decoding: try encoder.encode(record), as: UTF8.self))
+        }
+    }
 }

@@ -128,7 +128,8 @@ struct LambdaHandler: Sendable {
     /// The function named by the `:name` path parameter (percent-decoded) and the `Qualifier` query parameter.
     func reference(_ context: BasicRequestContext, _ request: Request?) throws -> FunctionReference {
         let raw = context.parameters.get("name") ?? ""
-        let name = raw.removingPercentEncoding ?? raw
+        // Foundation's percent decoding costs more than the rest of the lookup; most names have nothing to decode.
+        let name = raw.utf8.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
         let reference = try FunctionReference.parse(name, identity: registry.identity)
         return try reference.resolvingQualifier(request?.uri.queryParameters["Qualifier"].map(String.init))
     }

@@ -8,6 +8,16 @@ public struct SQSEventRecord: Sendable, Encodable {
         var stringListValues: [String] = []
         var binaryListValues: [String] = []
         var dataType: String
+
+        /// The attribute's JSON, keys sorted.
+        var json: String {
+            var members = [("binaryListValues", "[" + binaryListValues.map(JSONText.quoted).joined(separator: ",") + "]")]
+            if let binaryValue { members.append(("binaryValue", JSONText.quoted(binaryValue))) }
+            members.append(("dataType", JSONText.quoted(dataType)))
+            members.append(("stringListValues", "[" + stringListValues.map(JSONText.quoted).joined(separator: ",") + "]"))
+            if let stringValue { members.append(("stringValue", JSONText.quoted(stringValue))) }
+            return SQSEventRecord.object(members)
+        }
     }
 
     public var messageId: String
@@ -36,11 +46,22 @@ public struct SQSEventRecord: Sendable, Encodable {
         awsRegion = identity.region
     }
 
-    /// The record's JSON as it goes into the event.
+    /// The record's JSON as it goes into the event: what `JSONEncoder` makes of it with sorted keys and
+    /// unescaped slashes, written directly (the encoder was a fifth of a queue mapping's CPU time).
     public func json() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return (try? encoder.encode(self)) ?? Data("{}".utf8)
+        var text = "{\"attributes\":" + Self.object(attributes.sorted { $0.key < $1.key }.map { ($0.key, JSONText.quoted($0.value)) })
+        text += ",\"awsRegion\":" + JSONText.quoted(awsRegion) + ",\"body\":" + JSONText.quoted(body)
+        text += ",\"eventSource\":" + JSONText.quoted(eventSource) + ",\"eventSourceARN\":" + JSONText.quoted(eventSourceARN)
+        text += ",\"md5OfBody\":" + JSONText.quoted(md5OfBody)
+        if let md5OfMessageAttributes { text += ",\"md5OfMessageAttributes\":" + JSONText.quoted(md5OfMessageAttributes) }
+        text += ",\"messageAttributes\":" + Self.object(messageAttributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) })
+        text += ",\"messageId\":" + JSONText.quoted(messageId) + ",\"receiptHandle\":" + JSONText.quoted(receiptHandle) + "}"
+        return Data(text.utf8)
+    }
+
+    /// `{"key":value,…}` of members whose values are JSON already.
+    static func object(_ members: [(String, String)]) -> String {
+        "{" + members.map { JSONText.quoted($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
     }
 
     /// The record as filters see it: its JSON, with `body` parsed when it is a JSON object.
