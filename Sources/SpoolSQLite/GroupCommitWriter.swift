@@ -8,6 +8,11 @@ import Synchronization
 /// transaction, each inside its own savepoint so that one failing write rolls back only itself.
 /// A caller resumes only after the transaction holding its write has committed. Under load this
 /// turns many requests into one fsync; idle, every write is its own commit.
+///
+/// A write may say it need not survive power loss (`durable: false`): a lease, whose loss only makes
+/// a message or event deliverable again. A group made only of such writes commits with
+/// `synchronous=NORMAL` — no fsync of its own — on a `synchronous=FULL` store; the next durable commit
+/// flushes the WAL, its frames included. Durable writes are unaffected.
 final class GroupCommitWriter: Sendable {
     private struct State {
         var pending: [any PendingWrite] = []
@@ -22,8 +27,12 @@ final class GroupCommitWriter: Sendable {
     /// The largest number of writes committed together, bounding the latency of one group.
     let maximumGroupSize: Int
 
-    init(pool: DatabasePool, maximumGroupSize: Int = 512) {
+    /// Whether the connection runs with `synchronous=FULL`, so that lease-only groups can skip the fsync.
+    private let fullDurability: Bool
+
+    init(pool: DatabasePool, fullDurability: Bool, maximumGroupSize: Int = 512) {
         self.pool = pool
+        self.fullDurability = fullDurability
         self.maximumGroupSize = maximumGroupSize
     }
 
@@ -31,9 +40,10 @@ final class GroupCommitWriter: Sendable {
     var committedTransactions: Int { commits.load(ordering: .relaxed) }
 
     /// Runs `body` in the next group transaction and returns its result once that transaction committed.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// - Parameter durable: `false` for a write whose loss in a power failure loses nothing acknowledged.
+    func write<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let write = TypedWrite(body: body, continuation: continuation)
+            let write = TypedWrite(body: body, durable: durable, continuation: continuation)
             let startDrain = state.withLock { state in
                 state.pending.append(write)
                 if state.draining { return false }
@@ -57,7 +67,10 @@ final class GroupCommitWriter: Sendable {
             }
             if group.isEmpty { return }
             var commitError: (any Error)?
+            let relaxed = fullDurability && !group.contains(where: \.durable)
             do {
+                if relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                defer { if relaxed { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 try db.inTransaction(.immediate) {
                     for write in group { write.perform(db) }
                     return .commit
@@ -74,6 +87,7 @@ final class GroupCommitWriter: Sendable {
 }
 
 private protocol PendingWrite: Sendable {
+    var durable: Bool { get }
     func perform(_ db: Database)
     func complete(commitError: (any Error)?)
 }
@@ -81,11 +95,13 @@ private protocol PendingWrite: Sendable {
 /// One caller's write. Mutated only on the writer's queue, then read once to resume the caller.
 private final class TypedWrite<T: Sendable>: PendingWrite, @unchecked Sendable {
     let body: @Sendable (Database) throws -> T
+    let durable: Bool
     let continuation: CheckedContinuation<T, any Error>
     var result: Result<T, any Error>?
 
-    init(body: @escaping @Sendable (Database) throws -> T, continuation: CheckedContinuation<T, any Error>) {
+    init(body: @escaping @Sendable (Database) throws -> T, durable: Bool, continuation: CheckedContinuation<T, any Error>) {
         self.body = body
+        self.durable = durable
         self.continuation = continuation
     }
 

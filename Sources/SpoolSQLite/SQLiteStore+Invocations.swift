@@ -49,7 +49,8 @@ extension SQLiteStore: InvocationStore {
     }
 
     public func claimInvocations(_ params: ClaimInvocationsParams) async throws -> [ClaimedInvocation] {
-        try await write { db in
+        // A lease lost in a power failure only lets the events run again: no fsync of its own.
+        try await write(durable: false) { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: Self.invocationClaimSQL), arguments: [
                 "leaseUntil": params.leaseUntil, "function": params.functionName, "now": params.now, "limit": params.limit,
             ])

@@ -107,7 +107,9 @@ extension SQLiteStore {
     }
 
     public func receiveMessages(_ params: ReceiveMessagesParams) async throws -> ReceiveOutcome {
-        try await write { db in
+        // A lease (with the redrives it triggers) lost in a power failure only makes messages receivable
+        // again, as an expired visibility timeout would: no fsync of its own.
+        try await write(durable: false) { db in
             let queue = try QueueRuntime.fetch(db, id: params.queueID)
             let visibility = params.visibilityTimeout.map { Millis($0) * 1000 } ?? queue.visibility
             let attemptID = queue.fifo ? params.attemptID : nil

@@ -31,7 +31,7 @@ public final class SQLiteStore: Sendable {
         self.path = path
         self.durability = durability
         self.pool = pool
-        self.writer = GroupCommitWriter(pool: pool)
+        self.writer = GroupCommitWriter(pool: pool, fullDurability: durability == .full)
         logger.info("store opened", metadata: ["path": "\(path)", "synchronous": "\(durability.rawValue)"])
     }
 
@@ -41,9 +41,10 @@ public final class SQLiteStore: Sendable {
         try self.init(path: (directory as NSString).appendingPathComponent("spool.sqlite"), durability: durability, logger: logger)
     }
 
-    /// The `synchronous` pragma as the writer connection reports it (0 off, 1 normal, 2 full).
-    public func writerSynchronousLevel() async throws -> Int {
-        try await writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    /// The `synchronous` pragma as the writer connection reports it (0 off, 1 normal, 2 full), inside a
+    /// durable write or, with `durable: false`, inside a lease-only group.
+    public func writerSynchronousLevel(durable: Bool = true) async throws -> Int {
+        try await writer.write(durable: durable) { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// The journal mode, `wal` for every Spool store.
@@ -62,8 +63,9 @@ public final class SQLiteStore: Sendable {
     }
 
     /// Runs a write through the group committer, mapping unexpected errors to storage failures.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await Self.asSpoolErrors { try await writer.write(body) }
+    /// - Parameter durable: `false` only for leases (see `GroupCommitWriter`).
+    func write<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.asSpoolErrors { try await writer.write(durable: durable, body) }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

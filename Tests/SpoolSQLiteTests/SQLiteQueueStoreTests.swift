@@ -35,6 +35,25 @@ struct SQLiteQueueStoreTests {
         }
     }
 
+    @Test("commits a lease-only group without its own fsync and goes back to FULL for the next durable write")
+    func leasesSkipTheFsync() async throws {
+        try await withTemporaryDirectory { directory in
+            let full = try SQLiteStore(directory: directory + "/full")
+            #expect(try await full.writerSynchronousLevel(durable: false) == 1)
+            #expect(try await full.writerSynchronousLevel() == 2)
+            // A durable write is never relaxed, whatever leases share its group.
+            for _ in 0..<20 {
+                async let lease = full.writerSynchronousLevel(durable: false)
+                async let durable = full.writerSynchronousLevel()
+                #expect(try await durable == 2)
+                _ = try await lease
+            }
+            #expect(try await full.writerSynchronousLevel() == 2)
+            let normal = try SQLiteStore(directory: directory + "/normal", durability: .normal)
+            #expect(try await normal.writerSynchronousLevel(durable: false) == 1)
+        }
+    }
+
     @Test("serves the standard claim from the claim index")
     func claimUsesIndex() async throws {
         try await withTemporaryDirectory { directory in
