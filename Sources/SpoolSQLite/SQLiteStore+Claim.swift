@@ -3,6 +3,7 @@ import SpoolModel
 
 /// The claim statements: one `UPDATE … RETURNING` each, leasing messages under a new epoch.
 extension SQLiteStore {
+    /// Read by position in `receivedMessage`: keep the order.
     static let receivedColumns = """
         id, queue_id, message_id, body, attributes, system_attributes, sent_at, first_received_at, receive_count,
         lease_epoch, group_id, dedup_id, sequence_number, dead_letter_source_arn

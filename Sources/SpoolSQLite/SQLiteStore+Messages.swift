@@ -165,18 +165,27 @@ extension SQLiteStore {
         return ids.count
     }
 
+    /// A message from a row of `receivedColumns`, read by position (a lookup by name lowercases the
+    /// name for every column of every row, which cost more than the claim itself).
     static func receivedMessage(_ row: Row) -> ReceivedMessage {
-        let sequence: Int64? = row["sequence_number"]
+        let sequence: Int64? = row[12]
+        let messageID: String = row[2]
         return ReceivedMessage(
-            messageID: row["message_id"],
-            receipt: ReceiptHandle(queueID: row["queue_id"], rowID: row["id"], epoch: row["lease_epoch"], messageID: row["message_id"]),
-            body: row["body"],
-            attributes: ColumnJSON.decode([String: MessageAttributeValue].self, row["attributes"]) ?? [:],
-            systemAttributes: ColumnJSON.decode([String: MessageAttributeValue].self, row["system_attributes"]) ?? [:],
-            sentAt: row["sent_at"], firstReceivedAt: row["first_received_at"], receiveCount: row["receive_count"],
-            groupID: row["group_id"], deduplicationID: row["dedup_id"], sequenceNumber: sequence.map(SequenceNumber.format),
-            deadLetterSourceARN: row["dead_letter_source_arn"]
+            messageID: messageID,
+            receipt: ReceiptHandle(queueID: row[1], rowID: row[0], epoch: row[9], messageID: messageID),
+            body: row[3],
+            attributes: attributeMap(row[4]),
+            systemAttributes: attributeMap(row[5]),
+            sentAt: row[6], firstReceivedAt: row[7], receiveCount: row[8],
+            groupID: row[10], deduplicationID: row[11], sequenceNumber: sequence.map(SequenceNumber.format),
+            deadLetterSourceARN: row[13]
         )
+    }
+
+    /// A stored attribute map; most messages have none, stored as `{}`.
+    private static func attributeMap(_ text: String?) -> [String: MessageAttributeValue] {
+        guard let text, text != "{}" else { return [:] }
+        return ColumnJSON.decode([String: MessageAttributeValue].self, text) ?? [:]
     }
 
     public func nextVisibleAt(queueID: Int64, now: Millis) async throws -> Millis? {

@@ -22,11 +22,11 @@ extension QueuePoller {
     }
 
     /// Leases the next batch, or waits (for messages, a free slot, the end of a pause) and returns `nil`.
-    func nextBatch() async -> Batch? {
+    /// A gatherer other than the primary one does not wait for messages: it goes back to waiting for a backlog.
+    func nextBatch(primary: Bool = true) async -> Batch? {
         let seen = wakeups.generation(0)
-        let (mapping, patterns, limit, active, pausedUntil) = state.withLock { state in
-            (state.mapping, state.patterns, state.scaling.limit(maximumConcurrency: state.mapping.settings.maximumConcurrency),
-             state.active, state.pausedUntil)
+        let (mapping, patterns, limit, pausedUntil) = state.withLock { state in
+            (state.mapping, state.patterns, state.scaling.limit(maximumConcurrency: state.mapping.settings.maximumConcurrency), state.pausedUntil)
         }
         let now = registry.clock.now()
         if pausedUntil > now {
@@ -38,42 +38,63 @@ extension QueuePoller {
             await pause(5_000)
             return nil
         }
-        guard active < limit else {
+        // The slot is taken before leasing, so that gatherers side by side never run more batches than allowed.
+        let reserved = state.withLock { state in
+            guard state.active < limit else { return false }
+            state.active += 1
+            return true
+        }
+        guard reserved else {
             await wait(on: nil, seen: seen, timeout: Self.idleWaitMillis)
             return nil
         }
+        var held = true
+        /// Gives the slot back when no batch came of it; before waiting, so that a wait holds no slot.
+        func unreserve() {
+            guard held else { return }
+            held = false
+            state.withLock { $0.active -= 1 }
+            wakeups.signal(0)
+        }
+        defer { unreserve() }
         let definition: FunctionDefinition
         do {
             definition = try await registry.function(FunctionReference(name: mapping.functionName))
         } catch {
             problem("the mapping's function cannot be read", ["function": "\(mapping.functionName)", "error": "\(error)"])
+            unreserve()
             await pause(1_000)
             return nil
         }
         guard let permit = try? registry.limiter.acquire(definition.name) else {
             // The function's reserved concurrency (or the account's) is in use: the messages wait in the queue.
+            unreserve()
             await pause(definition.reservedConcurrency == 0 ? 1_000 : 50)
             return nil
         }
         do {
             let gathered = try await gather(queue: queue, mapping: mapping, patterns: patterns, definition: definition)
             guard case .batch(let items, let backlogged) = gathered else {
+                noteBacklog(false)
                 registry.limiter.release(permit)
-                if case .idle(let queueSeen, let seen, let until) = gathered {
+                unreserve()
+                if primary, case .idle(let queueSeen, let seen, let until) = gathered {
                     // Idle pollers hold no concurrency slot: synchronous invocations may use it meanwhile.
                     await wait(on: queues.signals, channel: queue.id, sourceSeen: queueSeen, seen: seen, timeout: max(1, until - registry.clock.now()))
                 }
                 return nil
             }
             rest.clearProblem()
+            noteBacklog(backlogged)
             state.withLock { state in
-                state.active += 1
                 state.scaling.observe(backlogged: backlogged && state.active >= limit, now: registry.clock.now())
             }
+            held = false
             return Batch(items: items, queue: queue, mapping: mapping, definition: definition, permit: permit)
         } catch {
             registry.limiter.release(permit)
             problem("cannot lease messages", ["error": "\(error)"])
+            unreserve()
             await pause(1_000)
             return nil
         }

@@ -30,7 +30,13 @@ final class QueuePoller: Sendable {
         var active = 0
         /// The executor was at capacity: no new batch before this time, unless a batch finishes first.
         var pausedUntil: Millis = 0
+        /// The last lease filled its chunk: more messages are waiting than one gatherer keeps up with.
+        var backlogged = false
     }
+
+    /// Gatherers that lease batches side by side while the queue is backlogged; one when it is not, so
+    /// that batching windows collect one batch at a time. Their leases share the writer's group commits.
+    static let gatherers = 4
 
     /// How long a poller with nothing to do sleeps at most before looking again (a safety net: sends wake it).
     static let idleWaitMillis: Millis = 60_000
@@ -59,13 +65,39 @@ final class QueuePoller: Sendable {
 
     func run() async {
         logger.debug("poller started")
-        await withDiscardingTaskGroup { group in
-            while !isStopped {
-                guard let batch = await nextBatch() else { continue }
-                group.addTask { await self.process(batch) }
+        await withDiscardingTaskGroup { gatherers in
+            for index in 0..<Self.gatherers {
+                gatherers.addTask { await self.gather(primary: index == 0) }
             }
         }
         logger.debug("poller stopped")
+    }
+
+    /// One gatherer's loop: lease a batch, hand it to a task of its own, repeat. Only the primary gatherer
+    /// runs while the queue is not backlogged.
+    private func gather(primary: Bool) async {
+        await withDiscardingTaskGroup { group in
+            while !isStopped {
+                if !primary {
+                    let seen = wakeups.generation(0)
+                    if !state.withLock({ $0.backlogged }) {
+                        await wait(on: nil, seen: seen, timeout: Self.idleWaitMillis)
+                        continue
+                    }
+                }
+                guard let batch = await nextBatch(primary: primary) else { continue }
+                group.addTask { await self.process(batch) }
+            }
+        }
+    }
+
+    /// Records whether the last lease left messages waiting, waking the other gatherers when it did.
+    func noteBacklog(_ backlogged: Bool) {
+        let rising = state.withLock { state in
+            defer { state.backlogged = backlogged }
+            return backlogged && !state.backlogged
+        }
+        if rising { wakeups.signal(0) }
     }
 
     /// The mapping's queue as it is now: read for every batch, so that a changed visibility timeout (or a

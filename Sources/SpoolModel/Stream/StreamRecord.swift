@@ -38,7 +38,10 @@ public enum StreamLimits {
 /// A quoted JSON string, without an encoder for the common plain-ASCII case.
 public enum JSONText {
     public static func quoted(_ text: String) -> String {
-        let plain = text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
+        var text = text
+        let plain = text.withUTF8 { bytes in
+            bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
+        }
         if plain { return "\"" + text + "\"" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .withoutEscapingSlashes
