@@ -15,9 +15,13 @@ public struct InvocationRequest: Sendable {
     public var clientContext: String?
     /// An X-Ray trace header, `Root=1-…;Parent=…;Sampled=0`.
     public var traceID: String
+    /// The caller reads the invocation's log (`LogType: Tail`): lines the function prints after its
+    /// response must be waited for. Without it the answer returns as soon as the response arrived.
+    public var logTail: Bool
 
     public init(requestID: String, function: FunctionDefinition, invokedFunctionARN: String, payload: ByteBuffer,
-                clientContext: String? = nil, traceID: String = TraceID.make()) {
+                clientContext: String? = nil, traceID: String = TraceID.make(), logTail: Bool = false) {
+        self.logTail = logTail
         self.requestID = requestID
         self.function = function
         self.invokedFunctionARN = invokedFunctionARN

@@ -35,9 +35,10 @@ struct FunctionFixture {
         return FunctionFixture(directory: directory, definition: definition)
     }
 
-    func request(_ payload: String = "{}", id: String = UUID().uuidString.lowercased()) -> InvocationRequest {
+    /// A request whose caller reads the log (`LogType: Tail`), as these tests do.
+    func request(_ payload: String = "{}", id: String = UUID().uuidString.lowercased(), logTail: Bool = true) -> InvocationRequest {
         InvocationRequest(requestID: id, function: definition, invokedFunctionARN: AWSIdentity().functionARN(definition.name),
-                          payload: ByteBuffer(string: payload))
+                          payload: ByteBuffer(string: payload), logTail: logTail)
     }
 
     func remove() {

@@ -30,8 +30,11 @@ public struct FunctionInvoker: Sendable {
         /// `X-Amz-Client-Context`, base64 as sent.
         public var clientContext: String?
         public var requestID: String
+        /// `LogType: Tail`: the answer carries the log, so it waits for the function's last lines.
+        public var logTail: Bool
 
-        public init(function: FunctionReference, payload: ByteBuffer, clientContext: String?, requestID: String) {
+        public init(function: FunctionReference, payload: ByteBuffer, clientContext: String?, requestID: String, logTail: Bool = false) {
+            self.logTail = logTail
             self.function = function
             self.payload = payload
             self.clientContext = clientContext
@@ -58,7 +61,7 @@ public struct FunctionInvoker: Sendable {
         var arn = registry.identity.functionARN(definition.name)
         if let qualifier = request.function.qualifier { arn += ":" + qualifier }
         let invocation = InvocationRequest(requestID: request.requestID, function: definition, invokedFunctionARN: arn,
-                                           payload: payload, clientContext: clientContext)
+                                           payload: payload, clientContext: clientContext, logTail: request.logTail)
         let outcome = await executor.invoke(invocation)
         if outcome.status == .systemFailure(.atCapacity) {
             throw SpoolError.throttled("Rate Exceeded.", reason: "ConcurrentInvocationLimitExceeded")

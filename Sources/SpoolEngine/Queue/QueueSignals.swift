@@ -62,6 +62,8 @@ public final class QueueSignals: Sendable {
     /// Waits until the channel is signalled after `seen`, `timeoutMillis` pass, or the signals close.
     public func wait(_ channel: Int64, seen: UInt64, timeoutMillis: Millis) async {
         guard timeoutMillis > 0 else { return }
+        // Signalled already (the usual case under load, when a waiter looks again at once): no timer, no tasks.
+        guard state.withLock({ !$0.closed && ($0.channels[channel]?.generation ?? 0) == seen }) else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForSignal(channel, seen: seen) }
             group.addTask { try? await Task.sleep(for: .milliseconds(timeoutMillis)) }

@@ -42,7 +42,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     // MARK: FunctionExecutor
 
     public func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
-        await invoke(request, waitForLogs: true)
+        await invoke(request, waitForLogs: request.logTail)
     }
 
     /// Runs an invocation; `waitForLogs` lets the function's last lines reach the log before it is closed.

@@ -30,7 +30,8 @@ extension LambdaHandler {
         } catch {
             throw SpoolError(.requestTooLarge, "Request must be smaller than \(FunctionLimits.syncPayloadBytes) bytes for the InvokeFunction operation")
         }
-        let invocation = FunctionInvoker.Request(function: reference, payload: payload, clientContext: request.headers[Self.clientContext], requestID: id)
+        let invocation = FunctionInvoker.Request(function: reference, payload: payload, clientContext: request.headers[Self.clientContext], requestID: id,
+                                                 logTail: log == "Tail")
         if type == "DryRun" {
             _ = try await invoker.validate(invocation)
             return Response(status: .noContent, headers: [AWSJSON.requestID: id])

@@ -78,46 +78,49 @@ extension BenchRun {
                 coldRow.rate = coldRow.seconds > 0 ? Double(cold) / coldRow.seconds : 0
                 coldRow.extra = ["init duration p50 ms": initDurations.sorted().dropFirst(initDurations.count / 2).first ?? 0]
                 report.rows.append(coldRow)
-                let overheads = AgeSamples()
                 let durations = AgeSamples()
                 let latencies = AgeSamples()
+                let tailLatencies = AgeSamples()
                 let (warm, server) = try await target.measured {
                     await BenchLoad.closed(workers: 1, seconds: duration) { _, _ in
-                        // A pause first, so that the environment is idle and waiting for its next event, as a
-                        // warm environment between events is (a shell bootstrap needs a while to get back to it).
+                        // A pause before each invoke, so that the environment is idle and waiting for its next
+                        // event, as a warm environment between events is (a shell bootstrap needs a while to get
+                        // back to it). One plain invoke (what a caller waits), then one with LogType Tail for the
+                        // handler's own Duration from the REPORT line.
                         try await Task.sleep(for: .milliseconds(Self.warmPauseMillis))
-                        let (elapsed, report) = try await invokeSync(target, name)
-                        let handler = Self.reportValue("Duration", in: report) ?? 0
+                        let (elapsed, _) = try await invokeSync(target, name, tail: false)
                         latencies.add(Int(elapsed))
-                        durations.add(Int(handler * 1_000))
-                        overheads.add(Int(Double(elapsed) / 1_000 - handler * 1_000))
+                        try await Task.sleep(for: .milliseconds(Self.warmPauseMillis))
+                        let (tailElapsed, report) = try await invokeSync(target, name, tail: true)
+                        tailLatencies.add(Int(tailElapsed))
+                        durations.add(Int((Self.reportValue("Duration", in: report) ?? 0) * 1_000_000))
                         return 1
                     }
                 }
                 var warmRow = row("\(runtime) warm", unit: "invokes", warm, latencyOf: "Invoke", server: server)
                 warmRow.latency = LatencySummary(nanoseconds: latencies.sorted.map(Int64.init))
                 warmRow.rate = 0
-                let added = overheads.sorted
-                let handlerTimes = durations.sorted
-                if !added.isEmpty {
-                    warmRow.extra = ["added p50 ms": Double(added[added.count / 2]) / 1_000, "added p99 ms": Double(added[added.count * 99 / 100]) / 1_000,
-                                     "handler Duration p50 ms": Double(handlerTimes[handlerTimes.count / 2]) / 1_000]
+                let handler = LatencySummary(nanoseconds: durations.sorted.map(Int64.init))
+                let tail = LatencySummary(nanoseconds: tailLatencies.sorted.map(Int64.init))
+                if let latency = warmRow.latency, let handler, let tail {
+                    warmRow.extra = ["added p50 ms": latency.p50 - handler.p50, "added p99 ms": latency.p99 - handler.p50,
+                                     "handler Duration p50 ms": handler.p50, "with LogType Tail p50 ms": tail.p50]
                 }
                 report.rows.append(warmRow)
             }
         }
         report.notes.append("warm: one invoke at a time, each \(Self.warmPauseMillis) ms after the last answer (rate not meaningful)")
-        report.notes.append("added: the client's Invoke latency minus the Duration in the function's REPORT line (the handler's own time)")
+        report.notes.append("added: the Invoke latency minus the handler's Duration (REPORT line of the LogType Tail invokes, p50)")
     }
 
     /// The pause before each warm invoke.
     static let warmPauseMillis = 50
 
-    /// A synchronous Invoke with `LogType: Tail`: the latency in nanoseconds and the REPORT line's text.
-    func invokeSync(_ target: BenchTarget, _ name: String) async throws -> (Int64, String) {
+    /// A synchronous Invoke, with `LogType: Tail` when `tail`: the latency in nanoseconds and the log's text.
+    func invokeSync(_ target: BenchTarget, _ name: String, tail: Bool = true) async throws -> (Int64, String) {
         let clock = ContinuousClock()
         let started = clock.now
-        let answer = try await target.request(.POST, "/2015-03-31/functions/\(name)/invocations", headers: [("X-Amz-Log-Type", "Tail")],
+        let answer = try await target.request(.POST, "/2015-03-31/functions/\(name)/invocations", headers: [("X-Amz-Log-Type", tail ? "Tail" : "None")],
                                               body: ByteBuffer(string: #"{"k":1}"#))
         let elapsed = BenchLoad.nanoseconds(clock.now - started)
         guard answer.status == 200, answer.headers["X-Amz-Function-Error"].isEmpty else {
