@@ -40,6 +40,20 @@ extension SQLiteStore: InvocationStore {
                 ON CONFLICT(function_name, key) DO UPDATE SET request_id = excluded.request_id, expires_at = excluded.expires_at
                 """).execute(arguments: [invocation.functionName, key, invocation.requestID, invocation.idempotencyExpiresAt])
         }
+        if let leaseUntil = invocation.leaseUntil {
+            // Stored as the claim would leave it: running, leased, epoch 1, started once.
+            try db.cachedStatement(sql: """
+                INSERT INTO invocation (request_id, function_name, qualifier, payload, state, enqueued_at, visible_at, lease_epoch,
+                                        invoke_count, replay_of)
+                VALUES (?, ?, ?, ?, '\(InvocationState.running.rawValue)', ?, ?, 1, 1, ?)
+                """).execute(arguments: [invocation.requestID, invocation.functionName, invocation.qualifier, invocation.payload, now, leaseUntil,
+                                         invocation.replayOf])
+            let claimed = ClaimedInvocation(
+                id: db.lastInsertedRowID, epoch: 1, requestID: invocation.requestID, functionName: invocation.functionName,
+                qualifier: invocation.qualifier, payload: invocation.payload, enqueuedAt: now, invokeCount: 1, functionErrors: 0,
+                systemRetries: 0, lastError: nil, replayOf: invocation.replayOf)
+            return EnqueuedInvocation(requestID: invocation.requestID, stored: true, claimed: claimed)
+        }
         try db.cachedStatement(sql: """
             INSERT INTO invocation (request_id, function_name, qualifier, payload, state, enqueued_at, visible_at, replay_of)
             VALUES (?, ?, ?, ?, '\(InvocationState.queued.rawValue)', ?, ?, ?)

@@ -112,6 +112,35 @@ struct AsyncDispatcherTests {
         }
     }
 
+    @Test("an event arriving with a slot free is stored claimed and started without a claim transaction; with none free it waits its turn")
+    func directHandOff() async throws {
+        let gate = Journal()
+        let release = Mutex(false)
+        try await withDispatcher(functions: ["held": { payload, _ in
+            gate.record("held")
+            while !release.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            return payload
+        }], reserved: ["held": 1]) { harness in
+            // Let the dispatcher's first look at the (empty) store finish.
+            try await Task.sleep(for: .milliseconds(200))
+            let before = try await harness.store.commitCount()
+            _ = try await harness.enqueue("held")
+            for _ in 0..<400 where gate.starts.withLock({ $0.count }) < 1 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(gate.starts.withLock { $0.count } == 1)
+            // One commit stored it, already claimed: no claim transaction before it started.
+            #expect(try await harness.store.commitCount() - before == 1)
+            // The slot is taken: the next event is stored waiting and runs after the first, through a claim.
+            _ = try await harness.enqueue("held")
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(gate.starts.withLock { $0.count } == 1)
+            release.withLock { $0 = true }
+            let records = try await harness.receive("ok", count: 2).map(harness.record)
+            let contexts = records.compactMap { $0["requestContext"] as? [String: Any] }
+            #expect(contexts.allSatisfy { $0["approximateInvokeCount"] as? Int == 1 })
+            #expect(gate.starts.withLock { $0.count } == 2)
+        }
+    }
+
     @Test("one busy function does not starve another")
     func fairness() async throws {
         let journal = Journal()

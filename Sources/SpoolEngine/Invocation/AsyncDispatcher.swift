@@ -28,6 +28,8 @@ public final class AsyncDispatcher: Service, Sendable {
     let logger: Logger
     let wakeups = QueueSignals()
     let state = Mutex(State())
+    /// Events stored already claimed (`handOff`), for the run loop to start.
+    let direct: (stream: AsyncStream<Work>, continuation: AsyncStream<Work>.Continuation) = AsyncStream.makeStream()
 
     struct State {
         /// The earliest time each function may have a claimable event.
@@ -40,6 +42,8 @@ public final class AsyncDispatcher: Service, Sendable {
         var paused: [String: Millis] = [:]
         var lastServed = ""
         var stopping = false
+        /// The run loop is running and takes events handed to it directly.
+        var running = false
     }
 
     /// How often a function with due events that it could not claim (no free slot: a synchronous
@@ -78,8 +82,10 @@ public final class AsyncDispatcher: Service, Sendable {
         for name in try await store.functionsWithInvocations() {
             if let at = try await store.earliestInvocation(function: name) { notify(function: name, visibleAt: at) }
         }
+        state.withLock { $0.running = true }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                group.addTask { await self.runHandedOff() }
                 while !self.isStopping {
                     let seen = self.wakeups.generation(0)
                     let now = self.registry.clock.now()
@@ -100,8 +106,12 @@ public final class AsyncDispatcher: Service, Sendable {
                 // Leaving the group waits for every running event: a started invocation is finished and settled.
             }
         } onGracefulShutdown: {
-            self.state.withLock { $0.stopping = true }
+            self.state.withLock {
+                $0.stopping = true
+                $0.running = false
+            }
             self.wakeups.close()
+            self.direct.continuation.finish()
         }
         logger.info("async dispatcher stopped")
     }
@@ -134,7 +144,44 @@ public final class AsyncDispatcher: Service, Sendable {
         }
     }
 
-    private typealias Work = (ClaimedInvocation, FunctionDefinition, ConcurrencyLimiter.Permit)
+    typealias Work = (ClaimedInvocation, FunctionDefinition, ConcurrencyLimiter.Permit)
+
+    // MARK: Direct hand-off
+
+    /// A concurrency slot for an event about to be stored, when it can run at once: the dispatcher is
+    /// running, the function has no event due now (those go first) and is not paused, and a slot is free.
+    /// The event is then stored already claimed and handed over with `handOff`, sparing a claim
+    /// transaction and a wake-up between the commit and the start.
+    public func reserveDirect(_ definition: FunctionDefinition, now: Millis) -> ConcurrencyLimiter.Permit? {
+        guard definition.reservedConcurrency != 0 else { return nil }
+        let free = state.withLock { state in
+            state.running && !state.stopping && (state.due[definition.name] ?? .max) > now && state.paused[definition.name, default: 0] <= now
+        }
+        guard free else { return nil }
+        return try? registry.limiter.acquire(definition.name)
+    }
+
+    /// Gives back a slot `reserveDirect` took for an event that was not stored claimed.
+    public func unreserve(_ permit: ConcurrencyLimiter.Permit) {
+        registry.limiter.release(permit)
+    }
+
+    /// Starts an event stored already claimed with the slot `reserveDirect` gave. If the dispatcher is
+    /// stopping, the event keeps its lease until the next start releases it.
+    public func handOff(_ invocation: ClaimedInvocation, definition: FunctionDefinition, permit: ConcurrencyLimiter.Permit) {
+        if case .terminated = direct.continuation.yield((invocation, definition, permit)) {
+            registry.limiter.release(permit)
+        }
+    }
+
+    /// Runs the events handed over directly until shutdown; leaving waits for the running ones.
+    private func runHandedOff() async {
+        await withDiscardingTaskGroup { group in
+            for await (invocation, definition, permit) in direct.stream {
+                group.addTask { await self.execute(invocation, definition: definition, permit: permit) }
+            }
+        }
+    }
 
     /// Claims up to `claimBatch` events of one function, one per free slot. `full` says more may be waiting.
     private func dispatch(_ name: String, now: Millis) async -> (work: [Work], full: Bool) {

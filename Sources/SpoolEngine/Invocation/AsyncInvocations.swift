@@ -54,16 +54,30 @@ public struct AsyncInvocations: Sendable {
             }
         }
         let now = registry.clock.now()
-        let invocation = NewInvocation(
+        var invocation = NewInvocation(
             requestID: request.requestID, functionName: definition.name, qualifier: request.function.qualifier, payload: payload,
             idempotencyKey: request.idempotencyKey, idempotencyExpiresAt: now + settings.idempotencyWindow
         )
-        let result = try await store.enqueueInvocations(EnqueueInvocationsParams(invocations: [invocation], now: now))[0]
+        // With a slot free and nothing of the function waiting, the event is stored claimed and started at once.
+        let permit = dispatcher.reserveDirect(definition, now: now)
+        if permit != nil { invocation.leaseUntil = now + Millis(definition.timeoutSeconds) * 1_000 + settings.leaseMargin }
+        let result: EnqueuedInvocation
+        do {
+            result = try await store.enqueueInvocations(EnqueueInvocationsParams(invocations: [invocation], now: now))[0]
+        } catch {
+            if let permit { dispatcher.unreserve(permit) }
+            throw error
+        }
         if result.stored {
             AsyncMetrics.received.increment()
-            dispatcher.notify(function: definition.name, visibleAt: now)
         } else {
             AsyncMetrics.duplicates.increment()
+        }
+        if let permit, let claimed = result.claimed {
+            dispatcher.handOff(claimed, definition: definition, permit: permit)
+        } else {
+            if let permit { dispatcher.unreserve(permit) }
+            if result.stored { dispatcher.notify(function: definition.name, visibleAt: now) }
         }
         return result
     }

@@ -14,9 +14,12 @@ public struct NewInvocation: Sendable, Equatable {
     public var idempotencyExpiresAt: Millis
     /// The dead letter this event replays.
     public var replayOf: Int64?
+    /// Stored already claimed, leased until then: the dispatcher runs it at once without a claim of its own.
+    public var leaseUntil: Millis?
 
     public init(requestID: String, functionName: String, qualifier: String?, payload: String, idempotencyKey: String? = nil,
-                idempotencyExpiresAt: Millis = 0, replayOf: Int64? = nil) {
+                idempotencyExpiresAt: Millis = 0, replayOf: Int64? = nil, leaseUntil: Millis? = nil) {
+        self.leaseUntil = leaseUntil
         self.requestID = requestID
         self.functionName = functionName
         self.qualifier = qualifier
@@ -43,10 +46,13 @@ public struct EnqueuedInvocation: Sendable, Equatable {
     public var requestID: String
     /// `false` when an idempotency key repeated and nothing was stored.
     public var stored: Bool
+    /// The event as claimed, when it was stored with a lease (`NewInvocation.leaseUntil`).
+    public var claimed: ClaimedInvocation?
 
-    public init(requestID: String, stored: Bool) {
+    public init(requestID: String, stored: Bool, claimed: ClaimedInvocation? = nil) {
         self.requestID = requestID
         self.stored = stored
+        self.claimed = claimed
     }
 }
 
