@@ -5,12 +5,20 @@ public enum KinesisEvent {
     /// One record of `Records[]`.
     public static func record(_ record: StreamRecord, sequenceNumber: String, streamARN: String, roleARN: String, region: String) -> String {
         let shardID = ShardMap.shardID(record.shardIndex)
-        var text = "{\"kinesis\":{\"kinesisSchemaVersion\":\"1.0\",\"partitionKey\":" + JSONText.quoted(record.partitionKey)
-        text += ",\"sequenceNumber\":\"" + sequenceNumber + "\",\"data\":\"" + record.data.base64EncodedString()
-        text += "\",\"approximateArrivalTimestamp\":" + JSONText.epochSeconds(record.arrivalMillis)
-        text += "},\"eventSource\":\"aws:kinesis\",\"eventVersion\":\"1.0\",\"eventID\":\"" + shardID + ":" + sequenceNumber
-        text += "\",\"eventName\":\"aws:kinesis:record\",\"invokeIdentityArn\":" + JSONText.quoted(roleARN)
-        text += ",\"awsRegion\":" + JSONText.quoted(region) + ",\"eventSourceARN\":" + JSONText.quoted(streamARN) + "}"
+        let data = record.data.base64EncodedString()
+        // Appended into one reserved buffer: a chain of `+` made a new string per piece.
+        var text = ""
+        text.reserveCapacity(data.utf8.count + record.partitionKey.utf8.count + streamARN.utf8.count + roleARN.utf8.count + 400)
+        for piece in [
+            "{\"kinesis\":{\"kinesisSchemaVersion\":\"1.0\",\"partitionKey\":", JSONText.quoted(record.partitionKey),
+            ",\"sequenceNumber\":\"", sequenceNumber, "\",\"data\":\"", data,
+            "\",\"approximateArrivalTimestamp\":", JSONText.epochSeconds(record.arrivalMillis),
+            "},\"eventSource\":\"aws:kinesis\",\"eventVersion\":\"1.0\",\"eventID\":\"", shardID, ":", sequenceNumber,
+            "\",\"eventName\":\"aws:kinesis:record\",\"invokeIdentityArn\":", JSONText.quoted(roleARN),
+            ",\"awsRegion\":", JSONText.quoted(region), ",\"eventSourceARN\":", JSONText.quoted(streamARN), "}",
+        ] {
+            text += piece
+        }
         return text
     }
 
@@ -36,14 +44,22 @@ public enum KinesisEvent {
 
     /// `{"Records":[…]}`, with the window members when the mapping has tumbling windows.
     public static func event(_ records: [String], window: Window? = nil, streamARN: String) -> Data {
-        var text = "{\"Records\":[" + records.joined(separator: ",") + "]"
+        // One buffer, sized up front: a batch can be megabytes.
+        var data = Data(capacity: records.reduce(64) { $0 + $1.utf8.count + 1 } + (window.map { $0.state.utf8.count + 300 } ?? 0))
+        data.append(contentsOf: #"{"Records":["#.utf8)
+        for (index, record) in records.enumerated() {
+            if index > 0 { data.append(UInt8(ascii: ",")) }
+            data.append(contentsOf: record.utf8)
+        }
+        var text = "]"
         if let window {
             text += ",\"window\":{\"start\":\"" + InvocationRecord.iso8601(window.startMillis) + "\",\"end\":\""
             text += InvocationRecord.iso8601(window.endMillis) + "\"},\"state\":" + window.state
             text += ",\"shardId\":\"" + window.shardID + "\",\"eventSourceARN\":" + JSONText.quoted(streamARN)
             text += ",\"isFinalInvokeForWindow\":\(window.isFinal),\"isWindowTerminatedEarly\":\(window.terminatedEarly)"
         }
-        return Data((text + "}").utf8)
+        data.append(contentsOf: (text + "}").utf8)
+        return data
     }
 }
 

@@ -20,9 +20,22 @@ public struct StreamSequenceNumber: Sendable, Hashable, Comparable {
 
     public static let length = 56
 
+    /// The 56 digits, written into one buffer (every record of every event needs it).
     public var text: String {
-        "49" + Self.padded(streamCreatedSeconds, 10) + Self.padded(Int64(shardIndex), 6) + Self.padded(position, 19)
-            + Self.padded(arrivalMillis, 13) + "000000"
+        String(unsafeUninitializedCapacity: Self.length) { buffer in
+            buffer[0] = UInt8(ascii: "4")
+            buffer[1] = UInt8(ascii: "9")
+            var end = 2
+            for (value, width) in [(streamCreatedSeconds, 10), (Int64(shardIndex), 6), (position, 19), (arrivalMillis, 13), (0, 6)] {
+                var rest = UInt64(max(0, value))
+                for offset in stride(from: end + width - 1, through: end, by: -1) {
+                    buffer[offset] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                end += width
+            }
+            return end
+        }
     }
 
     /// Reads a sequence number Spool issued; `nil` for anything else.
