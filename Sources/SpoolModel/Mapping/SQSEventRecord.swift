@@ -49,14 +49,17 @@ public struct SQSEventRecord: Sendable, Encodable {
     /// The record's JSON as it goes into the event: what `JSONEncoder` makes of it with sorted keys and
     /// unescaped slashes, written directly (the encoder was a fifth of a queue mapping's CPU time).
     public func json() -> Data {
-        var text = "{\"attributes\":" + Self.object(attributes.sorted { $0.key < $1.key }.map { ($0.key, JSONText.quoted($0.value)) })
-        text += ",\"awsRegion\":" + JSONText.quoted(awsRegion) + ",\"body\":" + JSONText.quoted(body)
-        text += ",\"eventSource\":" + JSONText.quoted(eventSource) + ",\"eventSourceARN\":" + JSONText.quoted(eventSourceARN)
-        text += ",\"md5OfBody\":" + JSONText.quoted(md5OfBody)
-        if let md5OfMessageAttributes { text += ",\"md5OfMessageAttributes\":" + JSONText.quoted(md5OfMessageAttributes) }
-        text += ",\"messageAttributes\":" + Self.object(messageAttributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) })
-        text += ",\"messageId\":" + JSONText.quoted(messageId) + ",\"receiptHandle\":" + JSONText.quoted(receiptHandle) + "}"
-        return Data(text.utf8)
+        var pieces = ["{\"attributes\":", Self.object(attributes.sorted { $0.key < $1.key }.map { ($0.key, JSONText.quoted($0.value)) }),
+                      ",\"awsRegion\":", JSONText.quoted(awsRegion), ",\"body\":", JSONText.quoted(body),
+                      ",\"eventSource\":", JSONText.quoted(eventSource), ",\"eventSourceARN\":", JSONText.quoted(eventSourceARN),
+                      ",\"md5OfBody\":", JSONText.quoted(md5OfBody)]
+        if let md5OfMessageAttributes { pieces += [",\"md5OfMessageAttributes\":", JSONText.quoted(md5OfMessageAttributes)] }
+        pieces += [",\"messageAttributes\":", Self.object(messageAttributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) }),
+                   ",\"messageId\":", JSONText.quoted(messageId), ",\"receiptHandle\":", JSONText.quoted(receiptHandle), "}"]
+        // Appended into one buffer sized up front, rather than a string per `+`.
+        var data = Data(capacity: pieces.reduce(0) { $0 + $1.utf8.count })
+        for piece in pieces { data.append(contentsOf: piece.utf8) }
+        return data
     }
 
     /// `{"key":value,…}` of members whose values are JSON already.
