@@ -18,9 +18,11 @@ public struct ProcessUsage: Sendable, Codable {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        let resident = residentBytes()
+        // The kernel updates the high-water mark lazily; it is never below what is resident now.
         return ProcessUsage(
-            pid: getpid(), version: version, durability: durability, residentBytes: residentBytes(),
-            peakResidentBytes: Int(usage.ru_maxrss) * 1_024, userCPUSeconds: seconds(usage.ru_utime), systemCPUSeconds: seconds(usage.ru_stime)
+            pid: getpid(), version: version, durability: durability, residentBytes: resident,
+            peakResidentBytes: max(Int(usage.ru_maxrss) * 1_024, resident), userCPUSeconds: seconds(usage.ru_utime), systemCPUSeconds: seconds(usage.ru_stime)
         )
     }
 
