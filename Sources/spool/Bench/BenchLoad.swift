@@ -57,9 +57,7 @@ enum BenchLoad {
                     return mine
                 }
             }
-            var all = LoadResult()
-            for await part in group { all.merge(part) }
-            return all
+            return await merged(&group)
         }
         result.seconds = elapsed(clock.now - start)
         return result
@@ -92,12 +90,17 @@ enum BenchLoad {
                     return mine
                 }
             }
-            var all = LoadResult()
-            for await part in group { all.merge(part) }
-            return all
+            return await merged(&group)
         }
         result.seconds = elapsed(clock.now - start)
         return result
+    }
+
+    /// Every worker's result, added up.
+    private static func merged(_ group: inout TaskGroup<LoadResult>) async -> LoadResult {
+        var all = LoadResult()
+        for await part in group { all.merge(part) }
+        return all
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

@@ -146,6 +146,10 @@ extension BenchRun {
                                  "all delivered after s": caughtUp]
                 report.rows.append(liveRow)
                 try await target.lambda(.DELETE, "/2015-03-31/event-source-mappings/\(live)")
+                // A deleted mapping goes through Deleting; the same source and function take a new one once it is gone.
+                _ = try await BenchLoad.until(timeout: 60) {
+                    try await target.request(.GET, "/2015-03-31/event-source-mappings/\(live)").status == 404
+                }
                 // Backlog: a new mapping reads the whole stream from the start.
                 let drainStart = clock.now
                 let (drain, drainServer) = try await target.measured {

@@ -135,36 +135,34 @@ struct BenchRun: Sendable {
             _ = await BenchLoad.closed(workers: connections, seconds: warmUp, operation)
             _ = try await waitForInvocations(target, atLeast: nil)
             // Peak: as many connections as asked, back to back; delivered/s counts until the last event started.
-            try await target.resetProbe()
-            let clock = ContinuousClock()
-            let started = clock.now
-            let ((peak, delivered), server) = try await target.measured {
-                let load = await BenchLoad.closed(workers: connections, seconds: duration, operation)
-                let count = try await waitForInvocations(target, atLeast: load.units)
-                return (load, count)
+            let peak = try await deliveredRow("peak, \(connections) connections", target) {
+                await BenchLoad.closed(workers: connections, seconds: duration, operation)
             }
-            let peakSeconds = BenchLoad.elapsed(clock.now - started)
-            var peakRow = BenchRow(label: "peak, \(connections) connections", unit: "events", count: delivered, seconds: peakSeconds,
-                                   rate: Double(delivered) / peakSeconds, latencyOf: "ingest-to-start",
-                                   latency: try await probeLatency(target), errors: peak.errors, server: server)
-            peakRow.extra = ["accepted/s": peak.rate, "ack p50 ms": peak.latency?.p50 ?? 0, "ack p99 ms": peak.latency?.p99 ?? 0]
-            report.rows.append(peakRow)
+            report.rows.append(peak)
             // Half of the peak rate, paced: the latency an event sees when the server is not saturated.
-            let rate = max(1, peakRow.rate / 2)
-            try await target.resetProbe()
-            let halfStart = clock.now
-            let ((half, halfDelivered), halfServer) = try await target.measured {
-                let load = await BenchLoad.paced(workers: connections, rate: rate, seconds: duration, operation)
-                return (load, try await waitForInvocations(target, atLeast: load.units))
-            }
-            let halfSeconds = BenchLoad.elapsed(clock.now - halfStart)
-            var halfRow = BenchRow(label: "half of peak, \(Int(rate))/s offered", unit: "events", count: halfDelivered, seconds: halfSeconds,
-                                   rate: Double(halfDelivered) / halfSeconds, latencyOf: "ingest-to-start",
-                                   latency: try await probeLatency(target), errors: half.errors, server: halfServer)
-            halfRow.extra = ["accepted/s": half.rate, "ack p50 ms": half.latency?.p50 ?? 0, "ack p99 ms": half.latency?.p99 ?? 0]
-            report.rows.append(halfRow)
+            let rate = max(1, peak.rate / 2)
+            report.rows.append(try await deliveredRow("half of peak, \(Int(rate))/s offered", target) {
+                await BenchLoad.paced(workers: connections, rate: rate, seconds: duration, operation)
+            })
         }
         report.notes.append("ingest-to-start: from the client stamping the event just before sending it to the in-process function starting")
+    }
+
+    /// Runs `load` of invokes to `spool-bench-noop` and reports the events delivered per second (until the
+    /// last one started) with their ingest-to-start latency; the acknowledgements go in the extra figures.
+    func deliveredRow(_ label: String, _ target: BenchTarget, _ load: () async -> LoadResult) async throws -> BenchRow {
+        try await target.resetProbe()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let ((sent, delivered), server) = try await target.measured {
+            let sent = await load()
+            return (sent, try await waitForInvocations(target, atLeast: sent.units))
+        }
+        let seconds = BenchLoad.elapsed(clock.now - started)
+        var row = BenchRow(label: label, unit: "events", count: delivered, seconds: seconds, rate: Double(delivered) / seconds,
+                           latencyOf: "ingest-to-start", latency: try await probeLatency(target), errors: sent.errors, server: server)
+        row.extra = ["accepted/s": sent.rate, "ack p50 ms": sent.latency?.p50 ?? 0, "ack p99 ms": sent.latency?.p99 ?? 0]
+        return row
     }
 
     /// Waits until the probe counted `atLeast` invocations (or, with `nil`, until the count stops rising); returns the count.
