@@ -121,11 +121,12 @@ struct AsyncDispatcherTests {
             while !release.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
             return payload
         }], reserved: ["held": 1]) { harness in
-            // Let the dispatcher's first look at the (empty) store finish.
-            try await Task.sleep(for: .milliseconds(200))
+            // The dispatcher's first look at the store (releasing old leases) is done once it takes hand-offs.
+            for _ in 0..<2_000 where !harness.dispatcher.takesHandOffs { try await Task.sleep(for: .milliseconds(5)) }
+            try #require(harness.dispatcher.takesHandOffs)
             let before = try await harness.store.commitCount()
             _ = try await harness.enqueue("held")
-            for _ in 0..<400 where gate.starts.withLock({ $0.count }) < 1 { try await Task.sleep(for: .milliseconds(5)) }
+            for _ in 0..<2_000 where gate.starts.withLock({ $0.count }) < 1 { try await Task.sleep(for: .milliseconds(5)) }
             #expect(gate.starts.withLock { $0.count } == 1)
             // One commit stored it, already claimed: no claim transaction before it started.
             #expect(try await harness.store.commitCount() - before == 1)

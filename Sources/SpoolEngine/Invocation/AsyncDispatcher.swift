@@ -161,6 +161,9 @@ public final class AsyncDispatcher: Service, Sendable {
         return try? registry.limiter.acquire(definition.name)
     }
 
+    /// Whether the run loop is up and takes events handed to it directly.
+    public var takesHandOffs: Bool { state.withLock { $0.running && !$0.stopping } }
+
     /// Gives back a slot `reserveDirect` took for an event that was not stored claimed.
     public func unreserve(_ permit: ConcurrencyLimiter.Permit) {
         registry.limiter.release(permit)
