@@ -23,36 +23,33 @@ struct LoadResult: Sendable {
 
 /// Drives concurrent workers, each doing one operation at a time.
 enum BenchLoad {
-    /// One operation of a worker: returns the units of work it did, or -1 when there is no more work;
-    /// throwing counts an error.
-    typealias Operation = @Sendable (_ worker: Int, _ iteration: Int) async throws -> Int
+    /// One operation of a worker: returns the units of work it did; throwing counts an error. `number`
+    /// counts the operations of the whole load from 0 (in `paced`, the worker's own).
+    typealias Operation = @Sendable (_ worker: Int, _ number: Int) async throws -> Int
 
-    /// Every worker repeats its operation back to back until `seconds` passed (or `total` units were done).
-    static func closed(workers: Int, seconds: Double, total: Int? = nil, _ operation: @escaping Operation) async -> LoadResult {
+    /// Every worker repeats its operation back to back until `seconds` passed, or until `operations`
+    /// operations were started in all.
+    static func closed(workers: Int, seconds: Double, operations: Int? = nil, _ operation: @escaping Operation) async -> LoadResult {
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + .milliseconds(Int64(seconds * 1_000))
-        let remaining = Remaining(total)
+        let issued = AtomicCounter()
         var result = await withTaskGroup(of: LoadResult.self) { group in
             for worker in 0..<workers {
                 group.addTask {
                     var mine = LoadResult()
-                    var iteration = 0
                     while clock.now < deadline {
-                        if remaining.isDone { break }
+                        let number = issued.increment()
+                        if let operations, number >= operations { break }
                         let began = clock.now
                         do {
-                            let units = try await operation(worker, iteration)
-                            if units < 0 { break }
-                            mine.units += units
-                            remaining.take(units)
+                            mine.units += try await operation(worker, number)
                         } catch {
                             mine.errors += 1
                             if mine.errors > 1_000 { break }
                         }
                         mine.latencies.append(nanoseconds(clock.now - began))
                         mine.operations += 1
-                        iteration += 1
                     }
                     return mine
                 }
@@ -121,19 +118,9 @@ enum BenchLoad {
     }
 }
 
-/// Units of work still to do, shared by the workers; without a total there is no end.
-final class Remaining: Sendable {
-    private let value: Atomic<Int>
-    private let bounded: Bool
-
-    init(_ total: Int?) {
-        value = Atomic(total ?? 0)
-        bounded = total != nil
-    }
-
-    var isDone: Bool { bounded && value.load(ordering: .relaxed) <= 0 }
-
-    func take(_ units: Int) {
-        value.subtract(units, ordering: .relaxed)
-    }
+/// A counter shared by concurrent workers.
+final class AtomicCounter: Sendable {
+    private let value = Mutex(0)
+    /// Returns the value before adding one.
+    func increment() -> Int { value.withLock { value in defer { value += 1 }; return value } }
 }

@@ -15,9 +15,7 @@ extension BenchRun {
         for waiting in [small, records] {
             try await withServer { target in
                 try await holdBacklog(target)
-                let filled = AtomicCounter()
-                let fill = await BenchLoad.closed(workers: connections, seconds: 3_600, total: waiting) { _, _ in
-                    guard filled.increment() < waiting else { return -1 }
+                let fill = await BenchLoad.closed(workers: connections, seconds: 3_600, operations: waiting) { _, _ in
                     try await invokeEvent(target, BenchProbe.holdFunctionName, stamped: false)
                     return 1
                 }

@@ -36,10 +36,7 @@ extension BenchRun {
         let rest = total % 10
         let last = rest > 0 ? sendBatch(url, count: rest) : batch
         let batches = (total + 9) / 10
-        let next = AtomicCounter()
-        return await BenchLoad.closed(workers: connections, seconds: 3_600, total: total) { _, _ in
-            let index = next.increment()
-            guard index < batches else { return -1 }
+        return await BenchLoad.closed(workers: connections, seconds: 3_600, operations: batches) { _, index in
             let isLast = index == batches - 1 && rest > 0
             try await target.call("AmazonSQS.SendMessageBatch", isLast ? last : batch)
             return isLast ? rest : 10
@@ -128,9 +125,7 @@ extension BenchRun {
                     }
                 }
                 let (fill, server) = try await target.measured {
-                    let issued = AtomicCounter()
-                    let fill = await BenchLoad.closed(workers: connections, seconds: 3_600, total: total) { _, _ in
-                        guard issued.increment() < total / 500 else { return -1 }
+                    let fill = await BenchLoad.closed(workers: connections, seconds: 3_600, operations: total / 500) { _, _ in
                         let answer = try await target.call("Kinesis_20131202.PutRecords", put).json()
                         guard (answer["FailedRecordCount"] as? Int ?? 1) == 0 else { throw BenchTarget.Failure(description: "PutRecords failed records") }
                         return 500
@@ -172,13 +167,6 @@ extension BenchRun {
         guard !shards.isEmpty else { return (0, 1) }
         return (shards.map { $0["IteratorAgeMilliseconds"] as? Int ?? 0 }.max() ?? 0, shards.map { $0["RecordsBehind"] as? Int ?? 0 }.reduce(0, +))
     }
-}
-
-/// A counter shared by concurrent workers.
-final class AtomicCounter: Sendable {
-    private let value = Mutex(0)
-    /// Returns the value before adding one.
-    func increment() -> Int { value.withLock { value in defer { value += 1 }; return value } }
 }
 
 /// Iterator ages sampled while a load runs.

@@ -43,9 +43,9 @@ struct BenchRun: Sendable {
     /// Runs `body` against a fresh server of `durability` (or the `--endpoint` server), stopped afterwards.
     func withServer<T>(durability: String? = nil, _ body: (BenchTarget) async throws -> T) async throws -> T {
         let target = if let endpoint {
-            try await BenchTarget.existing(endpoint, connections: connections)
+            try await BenchTarget.existing(endpoint)
         } else {
-            try await BenchTarget.start(durability: durability ?? self.durability, connections: connections)
+            try await BenchTarget.start(durability: durability ?? self.durability)
         }
         do {
             let value = try await body(target)

@@ -29,7 +29,7 @@ final class BenchTarget: Sendable {
     }
 
     /// The server at `endpoint`, which must have been started with `--bench-probe`.
-    static func existing(_ endpoint: String, connections: Int) async throws -> BenchTarget {
+    static func existing(_ endpoint: String) async throws -> BenchTarget {
         let target = try BenchTarget(endpoint: endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint, child: nil, directory: nil)
         guard (try? await target.request(.GET, "/spool/v1/bench"))?.status == 200 else {
             target.http.close()
@@ -39,14 +39,14 @@ final class BenchTarget: Sendable {
     }
 
     /// Starts `spool serve --bench-probe` on a free loopback port with a new data directory.
-    static func start(durability: String, connections: Int, extraArguments: [String] = []) async throws -> BenchTarget {
+    static func start(durability: String) async throws -> BenchTarget {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-bench-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = try freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", "\(directory)/data",
-                             "--durability", durability, "--bench-probe"] + extraArguments
+                             "--durability", durability, "--bench-probe"]
         var environment = ProcessInfo.processInfo.environment
         environment["SPOOL_LOG_LEVEL"] = environment["SPOOL_LOG_LEVEL"] ?? "warning"
         process.environment = environment
