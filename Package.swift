@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "spool",
             dependencies: [
-                "SpoolServer", "SpoolHTTP", "SpoolEngine",
+                "SpoolServer", "SpoolHTTP", "SpoolEngine", "SpoolModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),

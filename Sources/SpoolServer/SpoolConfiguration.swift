@@ -51,6 +51,12 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public var asyncIdempotencyWindowSeconds = 3_600
     /// `async.claimBatch`, `SPOOL_ASYNC_CLAIM_BATCH`: events of one function claimed per dispatch round (the fairness quantum).
     public var asyncClaimBatch = 10
+    /// `auth.credentials`, `SPOOL_AUTH_CREDENTIALS`: `KEYID:SECRET[,KEYID:SECRET…]`. When set, every API request must carry
+    /// a valid Signature Version 4 from one of them; when empty, Spool accepts unsigned requests.
+    public var credentials: [String: String] = [:]
+    /// `auth.allowUnsignedRemote`, `SPOOL_AUTH_ALLOW_UNSIGNED_REMOTE`, `--allow-unsigned-remote`: listen on a non-loopback
+    /// address without credentials. Off by default: start-up refuses it.
+    public var allowUnsignedRemote = false
     /// `functions.declared` (file only): functions declared in the configuration file, re-applied at every start.
     public var declaredFunctions: [DeclaredFunction] = []
     /// The folder of the configuration file, against which declared code directories are resolved.
@@ -140,6 +146,17 @@ public struct SpoolConfiguration: Sendable, Equatable {
         config.asyncIdempotencyWindowSeconds = try integer(reader, "async.idempotencyWindowSeconds", default: config.asyncIdempotencyWindowSeconds,
                                                            in: 1...604_800)
         config.asyncClaimBatch = try integer(reader, "async.claimBatch", default: config.asyncClaimBatch, in: 1...1_000)
+        config.credentials = try parseCredentials(reader.string(forKey: "auth.credentials", isSecret: true, default: ""))
+        let allow = reader.string(forKey: "auth.allowUnsignedRemote", default: "false").lowercased()
+        guard let allowed = ["true": true, "1": true, "false": false, "0": false][allow] else {
+            throw Invalid(key: "auth.allowUnsignedRemote", reason: "must be true or false, not '\(allow)'")
+        }
+        config.allowUnsignedRemote = allowed
+        if config.credentials.isEmpty, !config.allowUnsignedRemote, !isLoopback(config.host) {
+            throw Invalid(key: "host", reason: "\(config.host) is not a loopback address and no credentials are configured (auth.credentials, "
+                + "SPOOL_AUTH_CREDENTIALS): anyone who can reach it could use every API. Configure credentials, or pass --allow-unsigned-remote "
+                + "(auth.allowUnsignedRemote) to accept unsigned requests from the network")
+        }
         if let file {
             config.configurationDirectory = (URL(fileURLWithPath: file).standardizedFileURL.path as NSString).deletingLastPathComponent
             config.declaredFunctions = try declaredFunctions(inFile: file)
@@ -152,8 +169,27 @@ public struct SpoolConfiguration: Sendable, Equatable {
         "host", "port", "dataDir", "accountId", "region", "durability", "logLevel", "sqs.retentionSweepSeconds", "sqs.moveTaskChunk",
         "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
         "functions.shutdownGraceMs", "functions.python", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
-        "async.throttleMaxDelayMs", "async.idempotencyWindowSeconds", "async.claimBatch",
+        "async.throttleMaxDelayMs", "async.idempotencyWindowSeconds", "async.claimBatch", "auth.credentials", "auth.allowUnsignedRemote",
     ]
+
+    /// `KEYID:SECRET[,KEYID:SECRET…]` as secrets by key id.
+    static func parseCredentials(_ text: String) throws -> [String: String] {
+        var secrets: [String: String] = [:]
+        for entry in text.split(separator: ",") {
+            let parts = entry.trimmingCharacters(in: .whitespaces).split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty, (1...128).contains(parts[0].count),
+                  parts[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+            else { throw Invalid(key: "auth.credentials", reason: "each entry must be KEYID:SECRET with a key id of letters, digits and _") }
+            guard secrets[parts[0]] == nil else { throw Invalid(key: "auth.credentials", reason: "the key id \(parts[0]) is listed twice") }
+            secrets[parts[0]] = parts[1]
+        }
+        return secrets
+    }
+
+    /// Whether `host` only accepts connections from this machine.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
 
     /// swift-configuration reads scalar keys only; the `functions.declared` list is read separately, so the
     /// provider gets a copy of the file without it.

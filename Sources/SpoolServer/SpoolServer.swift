@@ -106,6 +106,7 @@ public struct SpoolServer: Sendable {
                           deadLetters: deadLetters, mappings: mappings),
             health: .init(version: Self.version, durability: configuration.durability.rawValue),
             defaultBaseURL: "http://\(configuration.host):\(configuration.port)",
+            verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(secrets: configuration.credentials, region: configuration.region),
             logger: logger
         )
         benchProbe?.addRoutes(to: router)
@@ -113,9 +114,14 @@ public struct SpoolServer: Sendable {
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Spool"),
-            onServerRunning: { channel in
+            onServerRunning: { [credentials = configuration.credentials] channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.notice("spool listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                if credentials.isEmpty {
+                    logger.warning("no credentials configured: unsigned requests are accepted (set SPOOL_AUTH_CREDENTIALS=KEYID:SECRET to require SigV4)")
+                } else {
+                    logger.notice("requests must be signed (SigV4)", metadata: ["keys": "\(credentials.keys.sorted().joined(separator: ","))"])
+                }
                 await onServerRunning(port)
             },
             logger: logger

@@ -2,10 +2,42 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import SpoolHTTP
+import SpoolModel
 
 /// Talks to a running server's admin API (`/spool/v1/…`), for the operator subcommands.
 struct AdminClient {
     let endpoint: String
+    /// Signs every request (SigV4, service `spool`) when credentials are known.
+    var signer: Signer? = .fromEnvironment()
+
+    /// The key a request is signed with: `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` as the aws CLI reads them,
+    /// else the first entry of `SPOOL_AUTH_CREDENTIALS`, the server's own setting; the region from `AWS_REGION`,
+    /// `AWS_DEFAULT_REGION` or `SPOOL_REGION` (default us-east-1).
+    struct Signer {
+        var accessKeyID: String
+        var secret: String
+        var region: String
+
+        static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Signer? {
+            let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? environment["SPOOL_REGION"] ?? "us-east-1"
+            if let key = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"], !key.isEmpty {
+                return Signer(accessKeyID: key, secret: secret, region: region)
+            }
+            guard let first = environment["SPOOL_AUTH_CREDENTIALS"]?.split(separator: ",").first else { return nil }
+            let parts = first.trimmingCharacters(in: .whitespaces).split(separator: ":", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? Signer(accessKeyID: parts[0], secret: parts[1], region: region) : nil
+        }
+
+        func sign(_ request: inout HTTPClientRequest, body: Data) {
+            guard let url = URLComponents(string: request.url), let host = url.host else { return }
+            var headers: [String: String] = ["host": url.port.map { "\(host):\($0)" } ?? host]
+            for (name, value) in request.headers { headers[name.lowercased()] = value }
+            SigV4.sign(method: request.method.rawValue, rawPath: url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath,
+                       rawQuery: url.percentEncodedQuery ?? "", headers: &headers, body: body, accessKeyID: accessKeyID, secret: secret,
+                       region: region, service: "spool")
+            for (name, value) in headers where request.headers[name].isEmpty { request.headers.add(name: name, value: value) }
+        }
+    }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -13,7 +45,7 @@ struct AdminClient {
 
     /// GETs `path` and decodes the JSON answer.
     func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
-        let response = try await send(HTTPClientRequest(url: endpoint + path))
+        let response = try await send(HTTPClientRequest(url: endpoint + path), body: Data())
         let body = try await response.body.collect(upTo: 64 * 1_048_576)
         try Self.check(response.status.code, body)
         return try JSONDecoder().decode(type, from: Data(buffer: body))
@@ -24,8 +56,9 @@ struct AdminClient {
         var request = HTTPClientRequest(url: endpoint + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
-        let response = try await send(request, timeout: .hours(24))
+        let data = try JSONEncoder().encode(body)
+        request.body = .bytes(ByteBuffer(data: data))
+        let response = try await send(request, body: data, timeout: .hours(24))
         guard response.status.code == 200 else {
             let error = try await response.body.collect(upTo: 1_048_576)
             try Self.check(response.status.code, error)
@@ -45,7 +78,9 @@ struct AdminClient {
         }
     }
 
-    private func send(_ request: HTTPClientRequest, timeout: TimeAmount = .seconds(60)) async throws -> HTTPClientResponse {
+    private func send(_ request: HTTPClientRequest, body: Data, timeout: TimeAmount = .seconds(60)) async throws -> HTTPClientResponse {
+        var request = request
+        signer?.sign(&request, body: body)
         do {
             return try await HTTPClient.shared.execute(request, timeout: timeout)
         } catch {

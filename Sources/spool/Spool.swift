@@ -31,6 +31,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "full (default) or normal: how hard each commit works to survive power loss (SPOOL_DURABILITY).")
     var durability: String?
 
+    @Flag(name: .customLong("allow-unsigned-remote"),
+          help: "Accept unsigned requests on a non-loopback address when no credentials are configured (SPOOL_AUTH_ALLOW_UNSIGNED_REMOTE).")
+    var allowUnsignedRemote = false
+
     @Flag(name: .customLong("bench-probe"), help: .hidden)
     var benchProbe = false
 
@@ -41,6 +45,7 @@ struct Serve: AsyncParsableCommand {
         flags["port"] = port.map(String.init)
         flags["dataDir"] = dataDir
         flags["durability"] = durability
+        if allowUnsignedRemote { flags["auth.allowUnsignedRemote"] = "true" }
         let settings: SpoolConfiguration
         do {
             settings = try await SpoolConfiguration.load(flags: flags, file: config)

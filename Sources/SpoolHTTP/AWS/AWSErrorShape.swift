@@ -32,6 +32,12 @@ struct AWSErrorShape {
             return .init(status: .badRequest, type: error.code.rawValue, queryCode: legacy + error.code.rawValue, fault: "Sender")
         case .invalidAttributeName, .invalidAttributeValue, .receiptHandleIsInvalid, .invalidMessageContents, .invalidAddress:
             return .init(status: .badRequest, type: error.code.rawValue, queryCode: error.code.rawValue, fault: "Sender")
+        case .invalidSignature: return .init(status: .forbidden, type: error.code.rawValue, queryCode: "SignatureDoesNotMatch", fault: "Sender")
+        case .incompleteSignature: return .init(status: .forbidden, type: error.code.rawValue, queryCode: "IncompleteSignature", fault: "Sender")
+        case .missingAuthenticationToken:
+            return .init(status: .forbidden, type: error.code.rawValue, queryCode: "MissingAuthenticationToken", fault: "Sender")
+        case .unrecognizedClient: return .init(status: .forbidden, type: error.code.rawValue, queryCode: "InvalidClientTokenId", fault: "Sender")
+        case .throttling: return .init(status: .tooManyRequests, type: "ThrottlingException", queryCode: "RequestThrottled", fault: "Sender")
         }
     }
 
@@ -46,6 +52,9 @@ struct AWSErrorShape {
         case .expiredIterator: return client("ExpiredIteratorException")
         case .overLimit, .tooManyRequests: return client("LimitExceededException")
         case .serialization: return client("SerializationException")
+        case .invalidSignature, .incompleteSignature, .missingAuthenticationToken, .unrecognizedClient:
+            return .init(status: .forbidden, type: error.code.rawValue, queryCode: error.code.rawValue, fault: "Sender")
+        case .throttling: return .init(status: .tooManyRequests, type: "ThrottlingException", queryCode: "ThrottlingException", fault: "Sender")
         case .unknownOperation: return client("UnknownOperationException")
         case .unsupportedOperation: return client("UnsupportedOperationException")
         case .storageFailure, .serviceFailure:

@@ -116,17 +116,24 @@ struct AdminHandler: Sendable {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: AWSJSON.encode(value))))
     }
 
+    /// `{"error": {"code", "message"}}` with the status the code calls for.
+    static func errorResponse(_ error: SpoolError) -> Response {
+        let status: HTTPResponse.Status = switch error.code {
+        case .resourceNotFound: .notFound
+        case .storageFailure, .serviceFailure: .internalServerError
+        case .invalidSignature, .incompleteSignature, .missingAuthenticationToken, .unrecognizedClient: .forbidden
+        case .throttling, .tooManyRequests: .tooManyRequests
+        default: .badRequest
+        }
+        return json(AdminWire.ErrorOutput(error: .init(code: error.code.rawValue, message: error.message)), status: status).retryingLater(if: error)
+    }
+
     func respond(_ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
         } catch let error as SpoolError {
-            let status: HTTPResponse.Status = switch error.code {
-            case .resourceNotFound: .notFound
-            case .storageFailure, .serviceFailure: .internalServerError
-            default: .badRequest
-            }
-            if status == .internalServerError { logger.error("admin request failed", metadata: ["error": "\(error)"]) }
-            return Self.json(AdminWire.ErrorOutput(error: .init(code: error.code.rawValue, message: error.message)), status: status)
+            if error.code == .storageFailure || error.code == .serviceFailure { logger.error("admin request failed", metadata: ["error": "\(error)"]) }
+            return Self.errorResponse(error)
         } catch {
             logger.error("admin request failed", metadata: ["error": "\(error)"])
             return Self.json(AdminWire.ErrorOutput(error: .init(code: "InternalFailure", message: "\(error)")), status: .internalServerError)

@@ -17,7 +17,9 @@ enum LambdaError {
         case .resourceInUse: return (.badRequest, "ResourceInUseException", false)
         case .requestTooLarge: return (.contentTooLarge, "RequestEntityTooLargeException", true)
         case .invalidRequestContent, .serialization: return (.badRequest, "InvalidRequestContentException", false)
-        case .tooManyRequests: return (.tooManyRequests, "TooManyRequestsException", false)
+        case .tooManyRequests, .throttling: return (.tooManyRequests, "TooManyRequestsException", false)
+        case .invalidSignature, .incompleteSignature, .missingAuthenticationToken, .unrecognizedClient:
+            return (.forbidden, error.code.rawValue, false)
         case .preconditionFailed: return (.preconditionFailed, "PreconditionFailedException", false)
         case .provisionedConcurrencyConfigNotFound: return (.notFound, "ProvisionedConcurrencyConfigNotFoundException", false)
         case .storageFailure, .serviceFailure: return (.internalServerError, "ServiceException", true)
@@ -33,6 +35,7 @@ enum LambdaError {
             body["Reason"] = reason
             headers[retryAfter] = "1"
         }
+        if error.code == .throttling { headers[retryAfter] = "1" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: AWSJSON.encode(body))))
     }
 }

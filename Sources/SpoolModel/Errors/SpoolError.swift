@@ -39,6 +39,12 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         case serviceFailure = "ServiceException"
         case invalidArgument = "InvalidArgumentException"
         case expiredIterator = "ExpiredIteratorException"
+        case invalidSignature = "InvalidSignatureException"
+        case incompleteSignature = "IncompleteSignatureException"
+        case missingAuthenticationToken = "MissingAuthenticationTokenException"
+        case unrecognizedClient = "UnrecognizedClientException"
+        /// Intake refused because the backlog or memory passed a configured limit.
+        case throttling = "ThrottlingException"
     }
 
     public var code: Code

@@ -1,0 +1,55 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SpoolModel
+
+/// Which of Spool's APIs a request is for, decided from its path and `X-Amz-Target` before any handler
+/// runs, so that checks in front of the handlers (signatures, overload) answer in that API's error shape.
+enum APIService: String, Sendable {
+    case lambda
+    case sqs
+    case kinesis
+    /// `/spool/v1/…`; signed with the service name `spool`.
+    case admin = "spool"
+
+    /// The service a request belongs to; `nil` for `/health`, which is always open.
+    static func of(_ request: Request) -> APIService? {
+        let path = request.uri.path
+        if path == "/health" { return nil }
+        if path.hasPrefix("/spool/") { return .admin }
+        if path == "/" || path.isEmpty {
+            let target = request.headers[AWSJSON.amzTarget] ?? ""
+            return target.hasPrefix(KinesisHandler.targetPrefix) ? .kinesis : .sqs
+        }
+        return .lambda
+    }
+
+    /// The service name a SigV4 credential scope must carry.
+    var signingName: String { rawValue }
+
+    /// `error` as this service's clients expect it.
+    func errorResponse(_ error: SpoolError, requestID: String = UUID().uuidString.lowercased()) -> Response {
+        switch self {
+        case .lambda:
+            return LambdaError.response(error, requestID: requestID)
+        case .sqs:
+            return AWSJSON.errorResponse(.sqs(error), message: error.message, namespace: "com.amazonaws.sqs", contentType: SQSHandler.contentType,
+                                         requestID: requestID, queryCompatible: true).retryingLater(if: error)
+        case .kinesis:
+            return AWSJSON.errorResponse(.kinesis(error), message: error.message, namespace: "", contentType: KinesisHandler.contentType,
+                                         requestID: requestID, queryCompatible: false).retryingLater(if: error)
+        case .admin:
+            return AdminHandler.errorResponse(error)
+        }
+    }
+}
+
+extension Response {
+    /// Adds `Retry-After: 1` to a throttling answer.
+    func retryingLater(if error: SpoolError) -> Response {
+        guard error.code == .throttling else { return self }
+        var response = self
+        response.headers[LambdaError.retryAfter] = "1"
+        return response
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import SpoolModel
+
+/// Refuses every API request that does not carry a valid Signature Version 4 from a configured credential,
+/// in the error shape of the API it was meant for. `/health` stays open.
+struct SignatureMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    let verifier: SigV4Verifier
+    /// The largest body read to hash it: a CreateFunction with a 50 MB zip; handlers apply their own smaller limits.
+    static let maximumBodyBytes = FunctionLimits.createRequestBytes
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let service = APIService.of(request) else { return try await next(request, context) }
+        let rawTarget = request.head.path ?? "/"
+        let split = rawTarget.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var headers: [String: [String]] = [:]
+        for field in request.headers { headers[field.name.canonicalName, default: []].append(field.value) }
+        if let authority = request.head.authority { headers["host"] = [authority] }
+        let rawQuery = split.count > 1 ? String(split[1]) : ""
+        // Nothing to check without a signature: refuse before reading a body.
+        guard headers["authorization"] != nil || rawQuery.contains("X-Amz-") else {
+            return service.errorResponse(SpoolError(.missingAuthenticationToken, "Missing Authentication Token"))
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: Self.maximumBodyBytes)
+        } catch {
+            return service.errorResponse(SpoolError(.requestTooLarge, "Request must be smaller than \(Self.maximumBodyBytes) bytes."))
+        }
+        let signed = SigV4.Request(method: request.method.rawValue, rawPath: String(split[0]), rawQuery: rawQuery, headers: headers,
+                                   payloadHash: SigV4.hexSHA256(body.readableBytesView))
+        do {
+            _ = try verifier.verify(signed, service: service.signingName, now: Date())
+        } catch {
+            return service.errorResponse(error)
+        }
+        return try await next(request, context)
+    }
+}
