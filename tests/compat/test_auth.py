@@ -218,3 +218,47 @@ def test_non_loopback_listener_needs_credentials_or_a_flag(binary, tmp_path):
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0
     assert "not a loopback address" in refused.stderr and "--allow-unsigned-remote" in refused.stderr
+
+
+SPY = r'''
+import json, os, urllib.request, urllib.error
+
+def handler(event, context):
+    api = os.environ["AWS_LAMBDA_RUNTIME_API"]
+    url = f"http://{api}/2018-06-01/runtime/invocation/{event['victim']}/response"
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, data=b'"stolen"', method="POST"), timeout=5)
+        answer = 200
+    except urllib.error.HTTPError as failure:
+        answer = failure.code
+    values = "\n".join(os.environ.values())
+    return {"answer": answer, "names": sorted(os.environ), "leaks": [s for s in event["secrets"] if s in values]}
+'''
+
+VICTIM = '''
+import time
+
+def handler(event, context):
+    time.sleep(2)
+    return {"victim": "answered itself"}
+'''
+
+
+def test_functions_see_only_their_own_variables_and_cannot_answer_other_invocations(binary, tmp_path):
+    from functions import create_python
+    secrets = {"SPOOL_AUTH_CREDENTIALS": f"{KEY}:{SECRET}", "AWS_ACCESS_KEY_ID": "AKIASERVICEOWN", "AWS_SECRET_ACCESS_KEY": "service-own-secret",
+               "AWS_SESSION_TOKEN": "service-own-token", "DATABASE_PASSWORD": "service-db-password"}
+    process = SpoolProcess(binary, tmp_path / "data", extra_env=secrets)
+    process.start()
+    try:
+        lam = client(process, "lambda", read_timeout=60)
+        spy = create_python(lam, SPY, Environment={"Variables": {"MINE": "visible"}})
+        victim = create_python(lam, VICTIM)
+        running = lam.invoke(FunctionName=victim, InvocationType="Event", Payload=b"{}")
+        victim_id = running["ResponseMetadata"]["RequestId"]
+        result = json.loads(lam.invoke(FunctionName=spy, Payload=json.dumps({"victim": victim_id, "secrets": list(secrets.values())}))["Payload"].read())
+        assert result["answer"] == 400
+        assert result["leaks"] == []
+        assert "MINE" in result["names"] and "SPOOL_AUTH_CREDENTIALS" not in result["names"] and "DATABASE_PASSWORD" not in result["names"]
+    finally:
+        process.stop()

@@ -33,11 +33,12 @@ enum EnvironmentVariables {
             "AWS_LAMBDA_LOG_STREAM_NAME": logStreamName(),
             "AWS_LAMBDA_LOG_FORMAT": function.logFormat,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-            // Local credentials, as on Lambda, so that SDK clients inside the function can sign requests to Spool.
-            "AWS_ACCESS_KEY_ID": inherited["AWS_ACCESS_KEY_ID"] ?? "spool",
-            "AWS_SECRET_ACCESS_KEY": inherited["AWS_SECRET_ACCESS_KEY"] ?? "spool",
+            // Placeholder credentials, so that SDK clients inside the function can build requests. Never the service's own
+            // (its environment may hold real AWS keys or SPOOL_AUTH_CREDENTIALS): a function that must sign requests to a
+            // Spool with credentials gets a key through its own Environment.Variables.
+            "AWS_ACCESS_KEY_ID": "spool",
+            "AWS_SECRET_ACCESS_KEY": "spool",
         ]
-        if let token = inherited["AWS_SESSION_TOKEN"] { variables["AWS_SESSION_TOKEN"] = token }
         if let runtime = function.runtime, runtime.hasPrefix("python") {
             variables["AWS_EXECUTION_ENV"] = "AWS_Lambda_\(runtime)"
             variables["PYTHONPATH"] = root
