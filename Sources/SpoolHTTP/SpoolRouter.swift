@@ -46,14 +46,16 @@ public enum SpoolRouter {
     ///   - streams: the Kinesis capability.
     ///   - lambda: functions, invocation and dead letters, for the Lambda API and the admin API.
     ///   - defaultBaseURL: `http://host:port`, for queue URLs when a request has no `Host` header.
+    ///   - limits: when given, intake is refused with 429 while the backlog or memory is over its limit.
     ///   - verifier: when given, every request but `/health` must carry a valid Signature Version 4.
     public static func build(
         queues: QueueService, streams: StreamService, lambda: LambdaServices, health: HealthInfo,
-        defaultBaseURL: String, verifier: SigV4Verifier? = nil, logger: Logger = Logger(label: "spool.http")
+        defaultBaseURL: String, verifier: SigV4Verifier? = nil, limits: IntakeLimits? = nil, logger: Logger = Logger(label: "spool.http")
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))
         if let verifier { router.add(middleware: SignatureMiddleware(verifier: verifier)) }
+        if let limits { router.add(middleware: IntakeLimitMiddleware(limits: limits)) }
         let sqs = SQSHandler(queues: queues, defaultBaseURL: defaultBaseURL, logger: logger)
         let kinesis = KinesisHandler(streams: streams, logger: logger)
         LambdaHandler(registry: lambda.registry, invoker: lambda.invoker, asyncInvocations: lambda.asyncInvocations,

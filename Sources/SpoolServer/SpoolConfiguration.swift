@@ -57,6 +57,13 @@ public struct SpoolConfiguration: Sendable, Equatable {
     /// `auth.allowUnsignedRemote`, `SPOOL_AUTH_ALLOW_UNSIGNED_REMOTE`, `--allow-unsigned-remote`: listen on a non-loopback
     /// address without credentials. Off by default: start-up refuses it.
     public var allowUnsignedRemote = false
+    /// `limits.maxBacklog`, `SPOOL_LIMITS_MAX_BACKLOG`: waiting asynchronous events (and, separately, stored SQS messages)
+    /// above which intake answers 429 until the backlog drains.
+    public var maxBacklog = 10_000_000
+    /// `limits.maxMemoryMB`, `SPOOL_LIMITS_MAX_MEMORY_MB`: resident memory above which every intake request answers 429.
+    public var maxMemoryMB = 4_096
+    /// `limits.checkIntervalMs`, `SPOOL_LIMITS_CHECK_INTERVAL_MS`: how often the backlog and memory are measured.
+    public var limitsCheckIntervalMs = 1_000
     /// `functions.declared` (file only): functions declared in the configuration file, re-applied at every start.
     public var declaredFunctions: [DeclaredFunction] = []
     /// The folder of the configuration file, against which declared code directories are resolved.
@@ -146,6 +153,9 @@ public struct SpoolConfiguration: Sendable, Equatable {
         config.asyncIdempotencyWindowSeconds = try integer(reader, "async.idempotencyWindowSeconds", default: config.asyncIdempotencyWindowSeconds,
                                                            in: 1...604_800)
         config.asyncClaimBatch = try integer(reader, "async.claimBatch", default: config.asyncClaimBatch, in: 1...1_000)
+        config.maxBacklog = try integer(reader, "limits.maxBacklog", default: config.maxBacklog, in: 1...1_000_000_000)
+        config.maxMemoryMB = try integer(reader, "limits.maxMemoryMB", default: config.maxMemoryMB, in: 16...16_777_216)
+        config.limitsCheckIntervalMs = try integer(reader, "limits.checkIntervalMs", default: config.limitsCheckIntervalMs, in: 10...60_000)
         config.credentials = try parseCredentials(reader.string(forKey: "auth.credentials", isSecret: true, default: ""))
         let allow = reader.string(forKey: "auth.allowUnsignedRemote", default: "false").lowercased()
         guard let allowed = ["true": true, "1": true, "false": false, "0": false][allow] else {
@@ -170,6 +180,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
         "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
         "functions.shutdownGraceMs", "functions.python", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
         "async.throttleMaxDelayMs", "async.idempotencyWindowSeconds", "async.claimBatch", "auth.credentials", "auth.allowUnsignedRemote",
+        "limits.maxBacklog", "limits.maxMemoryMB", "limits.checkIntervalMs",
     ]
 
     /// `KEYID:SECRET[,KEYID:SECRET…]` as secrets by key id.

@@ -35,6 +35,8 @@ public struct SpoolServer: Sendable {
     let inProcess: InProcessExecutor
     /// The benchmark's no-op function and its report routes, when the server runs for `spool bench`.
     let benchProbe: BenchProbe?
+    /// Whether intake is open, as the intake monitor last measured it.
+    let limits: IntakeLimits
     let logger: Logger
 
     /// Opens the data directory; fails if the database belongs to a newer Spool.
@@ -46,6 +48,8 @@ public struct SpoolServer: Sendable {
         var inProcessFunctions = inProcessFunctions
         inProcessFunctions.merge(benchProbe?.handlers ?? [:]) { mine, _ in mine }
         self.benchProbe = benchProbe
+        self.limits = IntakeLimits(maxAsyncEvents: configuration.maxBacklog, maxQueueMessages: configuration.maxBacklog,
+                                   maxResidentBytes: configuration.maxMemoryMB * 1_048_576)
         var logger = logger ?? Logger(label: "spool")
         logger.logLevel = configuration.logLevel
         self.configuration = configuration
@@ -107,6 +111,7 @@ public struct SpoolServer: Sendable {
             health: .init(version: Self.version, durability: configuration.durability.rawValue),
             defaultBaseURL: "http://\(configuration.host):\(configuration.port)",
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(secrets: configuration.credentials, region: configuration.region),
+            limits: limits,
             logger: logger
         )
         benchProbe?.addRoutes(to: router)
@@ -131,9 +136,13 @@ public struct SpoolServer: Sendable {
     /// Runs until SIGTERM or SIGINT, then stops accepting, finishes what is in flight, and closes the store.
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try await prepareFunctions()
+        let monitor = IntakeMonitor(store: store, limits: limits, interval: .milliseconds(configuration.limitsCheckIntervalMs), logger: logger)
+        // Measured once before listening, so that a server restarted over its limits refuses from its first request.
+        await monitor.measure()
         let group = ServiceGroup(
             configuration: .init(
                 services: [
+                    .init(service: monitor),
                     .init(service: RetentionSweeper(store: store, interval: .seconds(configuration.retentionSweepSeconds), logger: logger)),
                     .init(service: MoveTaskRunner(queues: queues, chunkLimit: configuration.moveTaskChunk, logger: logger)),
                     // Before the HTTP server: it stops after the server drained, so running invocations finish first.

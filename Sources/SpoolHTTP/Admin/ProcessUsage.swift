@@ -27,7 +27,7 @@ public struct ProcessUsage: Sendable, Codable {
     }
 
     /// The second field of `/proc/self/statm` (resident pages) times the page size; 0 where there is no procfs.
-    private static func residentBytes() -> Int {
+    public static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }

@@ -1,0 +1,93 @@
+import Foundation
+import Hummingbird
+import SpoolModel
+import Synchronization
+
+/// Whether intake is open: refreshed by a monitor from the store's backlog and the process's memory, read by
+/// `IntakeLimitMiddleware` on every request that would add work.
+public final class IntakeLimits: Sendable {
+    /// Waiting asynchronous events above which `Invoke` (Event) answers 429 `TooManyRequestsException`.
+    public let maxAsyncEvents: Int
+    /// Stored SQS messages above which `SendMessage(Batch)` answers 429 `ThrottlingException`.
+    public let maxQueueMessages: Int
+    /// Resident memory above which every intake request answers 429.
+    public let maxResidentBytes: Int
+
+    private let asyncFull = Atomic<Bool>(false)
+    private let queuesFull = Atomic<Bool>(false)
+    private let memoryFull = Atomic<Bool>(false)
+
+    public init(maxAsyncEvents: Int, maxQueueMessages: Int, maxResidentBytes: Int) {
+        self.maxAsyncEvents = maxAsyncEvents
+        self.maxQueueMessages = maxQueueMessages
+        self.maxResidentBytes = maxResidentBytes
+    }
+
+    /// Records a new measurement.
+    public func update(asyncEvents: Int, queueMessages: Int, residentBytes: Int) {
+        asyncFull.store(asyncEvents >= maxAsyncEvents, ordering: .relaxed)
+        queuesFull.store(queueMessages >= maxQueueMessages, ordering: .relaxed)
+        memoryFull.store(residentBytes >= maxResidentBytes, ordering: .relaxed)
+    }
+
+    /// Whether any kind of intake is refused now.
+    public var refusing: Bool {
+        asyncFull.load(ordering: .relaxed) || queuesFull.load(ordering: .relaxed) || memoryFull.load(ordering: .relaxed)
+    }
+
+    /// What kind of work a request adds.
+    enum Intake {
+        case asyncEvent
+        case queueMessage
+        case other
+    }
+
+    /// Why `intake` must be refused now, if it must.
+    func refusal(_ intake: Intake) -> SpoolError? {
+        if memoryFull.load(ordering: .relaxed) {
+            return SpoolError(.throttling, "Rate exceeded: Spool's memory passed its limit of \(maxResidentBytes / 1_048_576) MB (limits.maxMemoryMB). Retry later.")
+        }
+        switch intake {
+        case .asyncEvent where asyncFull.load(ordering: .relaxed):
+            return SpoolError(.throttling, "Rate exceeded: \(maxAsyncEvents) asynchronous events are waiting (limits.maxBacklog). Retry later.")
+        case .queueMessage where queuesFull.load(ordering: .relaxed):
+            return SpoolError(.throttling, "Rate exceeded: \(maxQueueMessages) messages are stored (limits.maxBacklog). Retry later.")
+        default:
+            return nil
+        }
+    }
+}
+
+/// Answers 429 with `Retry-After` to requests that would add work while a limit is passed, in the error shape
+/// of their API; reads, deletes and everything else keep working so that the backlog can drain.
+struct IntakeLimitMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let limits: IntakeLimits
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.method == .post, let service = APIService.of(request), let intake = Self.intake(request, service: service),
+           let refusal = limits.refusal(intake) {
+            return service.errorResponse(refusal)
+        }
+        return try await next(request, context)
+    }
+
+    /// The kind of work `request` adds, or `nil` if it adds none.
+    static func intake(_ request: Request, service: APIService) -> IntakeLimits.Intake? {
+        switch service {
+        case .lambda:
+            let path = request.uri.path
+            if path.hasSuffix("/invoke-async") || path.hasSuffix("/invoke-async/") { return .asyncEvent }
+            guard path.hasSuffix("/invocations") else { return nil }
+            return request.headers[LambdaHandler.invocationType] == "Event" ? .asyncEvent : .other
+        case .sqs:
+            let target = request.headers[AWSJSON.amzTarget] ?? ""
+            return target == "AmazonSQS.SendMessage" || target == "AmazonSQS.SendMessageBatch" ? .queueMessage : nil
+        case .kinesis:
+            let target = request.headers[AWSJSON.amzTarget] ?? ""
+            return target.hasSuffix(".PutRecord") || target.hasSuffix(".PutRecords") ? .other : nil
+        case .admin:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,111 @@
+"""Overload: past the configured backlog or memory limit, intake answers 429 with Retry-After in each API's shape,
+reads and deletes keep working, and intake reopens once the backlog drains."""
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import make_client, served
+from functions import create_python
+
+SLOW = '''
+import time
+
+def handler(event, context):
+    time.sleep(8)
+    return {}
+'''
+
+
+def throttled(call, attempts=400):
+    """Calls until the server refuses; returns (accepted count, the error response)."""
+    for accepted in range(attempts):
+        try:
+            call()
+        except ClientError as error:
+            return accepted, error.response
+        time.sleep(0.005)
+    pytest.fail(f"no throttle after {attempts} accepted calls")
+
+
+def test_async_backlog_limit_throttles_invoke_event_then_reopens(binary, tmp_path_factory):
+    with served(binary, tmp_path_factory, "limits-async", SPOOL_LIMITS_MAX_BACKLOG="20", SPOOL_LIMITS_CHECK_INTERVAL_MS="50") as server:
+        lam = make_client(server.endpoint, "lambda")
+        name = create_python(lam, SLOW, Timeout=15)
+        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+        accepted, response = throttled(lambda: lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}"))
+        assert 20 <= accepted <= 60, accepted
+        assert response["Error"]["Code"] == "TooManyRequestsException"
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 429
+        assert response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
+        assert "limits.maxBacklog" in response["Error"]["Message"]
+        # Reads and other work are not refused.
+        assert lam.get_function(FunctionName=name)["Configuration"]["FunctionName"] == name
+        sqs = make_client(server.endpoint)
+        url = sqs.create_queue(QueueName="still-open")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="queues have their own count")
+        # Deleting the function drops its waiting events (to dead letters); intake reopens.
+        lam.delete_function(FunctionName=name)
+        other = create_python(lam, "def handler(event, context):\n    return event\n")
+        deadline = time.time() + 20
+        while True:
+            try:
+                assert lam.invoke(FunctionName=other, InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+                break
+            except ClientError as error:
+                assert error.response["Error"]["Code"] == "TooManyRequestsException"
+                assert time.time() < deadline, "intake did not reopen"
+                time.sleep(0.2)
+
+
+def test_queue_backlog_limit_throttles_sends_but_not_receives_and_deletes(binary, tmp_path_factory):
+    with served(binary, tmp_path_factory, "limits-sqs", SPOOL_LIMITS_MAX_BACKLOG="30", SPOOL_LIMITS_CHECK_INTERVAL_MS="50") as server:
+        sqs = make_client(server.endpoint)
+        url = sqs.create_queue(QueueName="bounded")["QueueUrl"]
+        accepted, response = throttled(lambda: sqs.send_message(QueueUrl=url, MessageBody="x"))
+        assert 30 <= accepted <= 80, accepted
+        assert response["Error"]["Code"] == "RequestThrottled"
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 429
+        assert response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
+        with pytest.raises(ClientError):
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "y"}])
+        # Draining is allowed, and reopens intake.
+        stored = int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+        assert stored == accepted
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                break
+            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        deadline = time.time() + 10
+        while True:
+            try:
+                sqs.send_message(QueueUrl=url, MessageBody="again")
+                break
+            except ClientError:
+                assert time.time() < deadline, "intake did not reopen"
+                time.sleep(0.1)
+
+
+def test_memory_limit_throttles_every_intake_with_each_apis_error(binary, tmp_path_factory):
+    # 16 MB is below what any Spool process holds, so every intake is refused from the first request.
+    with served(binary, tmp_path_factory, "limits-memory", SPOOL_LIMITS_MAX_MEMORY_MB="16") as server:
+        lam = make_client(server.endpoint, "lambda")
+        sqs = make_client(server.endpoint)
+        kinesis = make_client(server.endpoint, "kinesis")
+        name = create_python(lam, "def handler(event, context):\n    return event\n")
+        url = sqs.create_queue(QueueName="m")["QueueUrl"]
+        kinesis.create_stream(StreamName="m", ShardCount=1)
+        for call, code in [
+            (lambda: lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}"), "TooManyRequestsException"),
+            (lambda: lam.invoke(FunctionName=name, Payload=b"{}"), "TooManyRequestsException"),
+            (lambda: sqs.send_message(QueueUrl=url, MessageBody="x"), "RequestThrottled"),
+            (lambda: kinesis.put_record(StreamName="m", Data=b"x", PartitionKey="k"), "ThrottlingException"),
+        ]:
+            with pytest.raises(ClientError) as raised:
+                call()
+            assert raised.value.response["Error"]["Code"] == code
+            assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+            assert "limits.maxMemoryMB" in raised.value.response["Error"]["Message"]
+        assert kinesis.describe_stream_summary(StreamName="m")["StreamDescriptionSummary"]["StreamName"] == "m"
+        assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
