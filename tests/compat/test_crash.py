@@ -1,0 +1,22 @@
+"""Runs the crash harness (Tests/crash/crash_harness.py) with 20 SIGKILLs: nothing acknowledged may be lost."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HARNESS = Path(__file__).resolve().parents[2] / "Tests" / "crash" / "crash_harness.py"
+
+
+def test_twenty_kills_lose_nothing(binary, tmp_path):
+    run = subprocess.run([sys.executable, str(HARNESS), "--kills", "20", "--seed", "20261128", "--binary", str(binary), "--workdir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=900)
+    print(run.stdout[-4000:], run.stderr[-4000:])
+    report = json.loads(run.stdout[run.stdout.index("{"):run.stdout.rindex("}") + 1])
+    assert report["kills"] == 20
+    assert all(count > 0 for count in report["acknowledged"].values()), report["acknowledged"]
+    assert report["acknowledged_deletes"] > 0
+    assert report["lost"] == 0, report["lost_ids"]
+    assert report["deleted_reappeared"] == 0, report["reappeared_ids"]
+    assert report["integrity"] == "ok"
+    assert report["stop_exit_code"] == 0
+    assert run.returncode == 0
