@@ -64,6 +64,9 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public var maxMemoryMB = 4_096
     /// `limits.checkIntervalMs`, `SPOOL_LIMITS_CHECK_INTERVAL_MS`: how often the backlog and memory are measured.
     public var limitsCheckIntervalMs = 1_000
+    /// `shutdown.graceSeconds`, `SPOOL_SHUTDOWN_GRACE_SECONDS`: how long SIGTERM waits for running asynchronous events;
+    /// those still running then are cut off and run again at the next start.
+    public var shutdownGraceSeconds = 30
     /// `functions.declared` (file only): functions declared in the configuration file, re-applied at every start.
     public var declaredFunctions: [DeclaredFunction] = []
     /// The folder of the configuration file, against which declared code directories are resolved.
@@ -76,7 +79,8 @@ public struct SpoolConfiguration: Sendable, Equatable {
         AsyncSettings(
             retryPolicy: AsyncRetryPolicy(functionErrorBase: Millis(asyncRetryBaseDelayMs), throttleBase: Millis(asyncThrottleBaseDelayMs),
                                           throttleMax: Millis(asyncThrottleMaxDelayMs)),
-            idempotencyWindow: Millis(asyncIdempotencyWindowSeconds) * 1_000, claimBatch: asyncClaimBatch
+            idempotencyWindow: Millis(asyncIdempotencyWindowSeconds) * 1_000, claimBatch: asyncClaimBatch,
+            shutdownGrace: .seconds(shutdownGraceSeconds)
         )
     }
 
@@ -156,6 +160,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
         config.maxBacklog = try integer(reader, "limits.maxBacklog", default: config.maxBacklog, in: 1...1_000_000_000)
         config.maxMemoryMB = try integer(reader, "limits.maxMemoryMB", default: config.maxMemoryMB, in: 16...16_777_216)
         config.limitsCheckIntervalMs = try integer(reader, "limits.checkIntervalMs", default: config.limitsCheckIntervalMs, in: 10...60_000)
+        config.shutdownGraceSeconds = try integer(reader, "shutdown.graceSeconds", default: config.shutdownGraceSeconds, in: 0...3_600)
         config.credentials = try parseCredentials(reader.string(forKey: "auth.credentials", isSecret: true, default: ""))
         let allow = reader.string(forKey: "auth.allowUnsignedRemote", default: "false").lowercased()
         guard let allowed = ["true": true, "1": true, "false": false, "0": false][allow] else {
@@ -180,7 +185,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
         "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
         "functions.shutdownGraceMs", "functions.python", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
         "async.throttleMaxDelayMs", "async.idempotencyWindowSeconds", "async.claimBatch", "auth.credentials", "auth.allowUnsignedRemote",
-        "limits.maxBacklog", "limits.maxMemoryMB", "limits.checkIntervalMs",
+        "limits.maxBacklog", "limits.maxMemoryMB", "limits.checkIntervalMs", "shutdown.graceSeconds",
     ]
 
     /// `KEYID:SECRET[,KEYID:SECRET…]` as secrets by key id.

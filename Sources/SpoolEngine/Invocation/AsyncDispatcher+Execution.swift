@@ -8,7 +8,9 @@ extension AsyncDispatcher {
     /// Runs one claimed event and settles what came of it.
     func execute(_ invocation: ClaimedInvocation, definition: FunctionDefinition, permit: ConcurrencyLimiter.Permit) async {
         var throttled = false
+        state.withLock { $0.executing += 1 }
         defer {
+            state.withLock { $0.executing -= 1 }
             registry.limiter.release(permit)
             // An event that ran freed an environment: functions paused at capacity may try again.
             if !throttled { state.withLock { $0.paused = [:] } }
@@ -28,6 +30,8 @@ extension AsyncDispatcher {
         if let qualifier = invocation.qualifier { arn += ":" + qualifier }
         let outcome = await executor.invoke(InvocationRequest(requestID: invocation.requestID, function: definition, invokedFunctionARN: arn,
                                                               payload: ByteBuffer(string: invocation.payload)))
+        // Cut off by the end of a stop's grace period: not settled; the stop releases its lease.
+        if state.withLock({ $0.abandoned }) { return }
         let failure = AsyncOutcome.failure(from: outcome)
         let ran = AsyncOutcome.functionRan(outcome)
         if failure?.kind == .throttled {

@@ -44,6 +44,10 @@ public final class AsyncDispatcher: Service, Sendable {
         var stopping = false
         /// The run loop is running and takes events handed to it directly.
         var running = false
+        /// Events being executed now.
+        var executing = 0
+        /// The stop's grace period ended: running events are cut off and left for the next start.
+        var abandoned = false
     }
 
     /// How often a function with due events that it could not claim (no free slot: a synchronous
@@ -103,7 +107,17 @@ public final class AsyncDispatcher: Service, Sendable {
                     }
                     await self.wakeups.wait(0, seen: seen, timeoutMillis: self.nextWake(now))
                 }
-                // Leaving the group waits for every running event: a started invocation is finished and settled.
+                // Running events get the grace period to finish and settle; then they are cancelled (the executors
+                // end their invocations) and not settled. Leaving the group waits for them.
+                if await !self.executionsFinish(within: self.settings.shutdownGrace) {
+                    let cut = self.state.withLock { state in
+                        state.abandoned = true
+                        return state.executing
+                    }
+                    self.logger.warning("events still running when the shutdown grace period ended are cut off",
+                                        metadata: ["count": "\(cut)", "graceSeconds": "\(self.settings.shutdownGrace.components.seconds)"])
+                    group.cancelAll()
+                }
             }
         } onGracefulShutdown: {
             self.state.withLock {
@@ -113,7 +127,22 @@ public final class AsyncDispatcher: Service, Sendable {
             self.wakeups.close()
             self.direct.continuation.finish()
         }
+        if state.withLock({ $0.abandoned }) {
+            // This server holds every lease there is: release them so that the cut-off events run again at the next start.
+            let released = (try? await store.releaseInvocationLeases(now: registry.clock.now())) ?? 0
+            logger.notice("released events cut off by the stop", metadata: ["count": "\(released)"])
+        }
         logger.info("async dispatcher stopped")
+    }
+
+    /// Waits until no event is executing, or `grace` has passed; `true` if none is.
+    private func executionsFinish(within grace: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + grace
+        while state.withLock({ $0.executing }) > 0 {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
     }
 
     private var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }

@@ -10,9 +10,13 @@ public struct AsyncSettings: Sendable {
     public var claimBatch: Int
     /// Added to a function's timeout to make the lease of a running event.
     public var leaseMargin: Millis
+    /// How long a stop waits for running events to finish; what is still running then is cut off and released,
+    /// so that it runs again (without using an attempt) at the next start.
+    public var shutdownGrace: Duration
 
     public init(retryPolicy: AsyncRetryPolicy = AsyncRetryPolicy(), idempotencyWindow: Millis = 3_600_000, claimBatch: Int = 10,
-                leaseMargin: Millis = 60_000) {
+                leaseMargin: Millis = 60_000, shutdownGrace: Duration = .seconds(30)) {
+        self.shutdownGrace = shutdownGrace
         self.retryPolicy = retryPolicy
         self.idempotencyWindow = idempotencyWindow
         self.claimBatch = claimBatch

@@ -66,7 +66,13 @@ public actor ProcessExecutor: FunctionExecutor, Service {
                     return outcome
                 }
             }
-            guard let outcome = await environment.invoke(request, waitForLogs: waitForLogs) else {
+            // A cancelled caller (a stop whose grace period ended) ends the environment, which ends the invocation.
+            let invoked = await withTaskCancellationHandler {
+                await environment.invoke(request, waitForLogs: waitForLogs)
+            } onCancel: {
+                Task { await environment.shutdown(reason: "SPINDOWN") }
+            }
+            guard let outcome = invoked else {
                 // It died while idle; nothing was handed to it. Try another.
                 busy[ObjectIdentifier(environment)] = nil
                 retire(environment, reason: "FAILURE")
