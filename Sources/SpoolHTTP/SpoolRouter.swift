@@ -54,6 +54,7 @@ public enum SpoolRouter {
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: AWSErrorMiddleware())
         if let verifier { router.add(middleware: SignatureMiddleware(verifier: verifier)) }
         if let limits { router.add(middleware: IntakeLimitMiddleware(limits: limits)) }
         let sqs = SQSHandler(queues: queues, defaultBaseURL: defaultBaseURL, logger: logger)
@@ -73,7 +74,12 @@ public enum SpoolRouter {
         }
         router.post("/") { request, _ -> Response in
             let target = request.headers[AWSJSON.amzTarget] ?? ""
-            let body = try await request.body.collect(upTo: maximumBodyBytes)
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: maximumBodyBytes)
+            } catch {
+                throw HTTPError(.contentTooLarge)
+            }
             let host = request.head.authority
             if target.hasPrefix("AmazonSQS.") {
                 return await sqs.handle(operation: String(target.dropFirst("AmazonSQS.".count)), body: body, host: host)

@@ -53,3 +53,28 @@ extension Response {
         return response
     }
 }
+
+/// Gives the errors Hummingbird raises itself (no such route, a body over its limit, a malformed request) the
+/// error shape of the API the request was meant for, instead of an empty body.
+struct AWSErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            let service = APIService.of(request) ?? .lambda
+            switch error.status {
+            case .notFound:
+                return service.errorResponse(SpoolError(.unknownOperation, "Unknown operation: \(request.method) \(request.uri.path)"))
+            case .contentTooLarge:
+                return service.errorResponse(SpoolError(.requestTooLarge, "The request body is larger than this operation accepts."))
+            case .methodNotAllowed:
+                return service.errorResponse(SpoolError(.unknownOperation, "Unknown operation: \(request.method) \(request.uri.path)"))
+            default:
+                guard error.status.code < 500 else { throw error }
+                return service.errorResponse(SpoolError(.validation, error.body ?? "The request is malformed."))
+            }
+        }
+    }
+}

@@ -24,7 +24,9 @@ struct AWSErrorShape {
         case .unknownOperation: return .init(status: .badRequest, type: "UnknownOperationException", queryCode: "InvalidAction", fault: "Sender")
         case .serialization: return .init(status: .badRequest, type: "SerializationException", queryCode: "MalformedInput", fault: "Sender")
         case .storageFailure, .serviceFailure: return .init(status: .internalServerError, type: "InternalFailure", queryCode: "InternalFailure", fault: "Receiver")
-        case .resourceConflict, .resourceInUse, .validation, .requestTooLarge, .invalidRequestContent, .tooManyRequests, .preconditionFailed,
+        case .requestTooLarge:
+            return .init(status: .contentTooLarge, type: "RequestEntityTooLarge", queryCode: "RequestEntityTooLarge", fault: "Sender")
+        case .resourceConflict, .resourceInUse, .validation, .invalidRequestContent, .tooManyRequests, .preconditionFailed,
              .provisionedConcurrencyConfigNotFound, .invalidArgument, .expiredIterator:
             return .init(status: .badRequest, type: error.code.rawValue, queryCode: error.code.rawValue, fault: "Sender")
         case .queueDeletedRecently, .messageNotInflight, .unsupportedOperation, .tooManyEntriesInBatchRequest, .emptyBatchRequest,
@@ -48,7 +50,9 @@ struct AWSErrorShape {
         case .resourceNotFound, .queueDoesNotExist: return client("ResourceNotFoundException")
         case .resourceInUse, .resourceConflict: return client("ResourceInUseException")
         case .invalidArgument, .invalidParameterValue, .invalidAttributeValue, .invalidAttributeName: return client("InvalidArgumentException")
-        case .validation, .missingParameter, .requestTooLarge: return client("ValidationException")
+        case .validation, .missingParameter: return client("ValidationException")
+        case .requestTooLarge:
+            return .init(status: .contentTooLarge, type: "RequestEntityTooLargeException", queryCode: "RequestEntityTooLargeException", fault: "Sender")
         case .expiredIterator: return client("ExpiredIteratorException")
         case .overLimit, .tooManyRequests: return client("LimitExceededException")
         case .serialization: return client("SerializationException")

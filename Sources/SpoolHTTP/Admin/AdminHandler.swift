@@ -119,7 +119,7 @@ struct AdminHandler: Sendable {
     /// `{"error": {"code", "message"}}` with the status the code calls for.
     static func errorResponse(_ error: SpoolError) -> Response {
         let status: HTTPResponse.Status = switch error.code {
-        case .resourceNotFound: .notFound
+        case .resourceNotFound, .unknownOperation: .notFound
         case .storageFailure, .serviceFailure: .internalServerError
         case .invalidSignature, .incompleteSignature, .missingAuthenticationToken, .unrecognizedClient: .forbidden
         case .throttling, .tooManyRequests: .tooManyRequests

@@ -16,6 +16,7 @@ enum LambdaError {
         case .validation: return (.badRequest, "ValidationException", false)
         case .resourceInUse: return (.badRequest, "ResourceInUseException", false)
         case .requestTooLarge: return (.contentTooLarge, "RequestEntityTooLargeException", true)
+        case .unknownOperation: return (.notFound, "UnknownOperationException", false)
         case .invalidRequestContent, .serialization: return (.badRequest, "InvalidRequestContentException", false)
         case .tooManyRequests, .throttling: return (.tooManyRequests, "TooManyRequestsException", false)
         case .invalidSignature, .incompleteSignature, .missingAuthenticationToken, .unrecognizedClient:
