@@ -43,11 +43,15 @@ enum SQLiteMigrations {
 /// Failures opening a store, reported at start-up.
 public enum SQLiteStoreError: Error, CustomStringConvertible {
     case newerDatabase(path: String, unknownMigrations: [String])
+    /// The data directory or database is read-only (a read-only mount, missing permissions).
+    case notWritable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .newerDatabase(let path, let unknown):
             "The database \(path) was written by a newer version of Spool (unknown migrations: \(unknown.joined(separator: ", "))). Upgrade Spool to open it."
+        case .notWritable(let path, let reason):
+            "Spool cannot write to \(path) (\(reason)). The data directory must be writable: every acknowledged request is stored there."
         }
     }
 }

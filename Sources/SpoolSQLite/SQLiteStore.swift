@@ -38,6 +38,11 @@ public final class SQLiteStore: Sendable {
     /// Opens the store in `directory` (created if missing) as `spool.sqlite`.
     public convenience init(directory: String, durability: SQLiteDurability = .full, logger: Logger = Logger(label: "spool.sqlite")) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // SQLite would open a database it cannot write and fail at the first write; say why at once instead.
+        let file = (directory as NSString).appendingPathComponent("spool.sqlite")
+        for path in [directory, file] where FileManager.default.fileExists(atPath: path) && access(path, W_OK) != 0 {
+            throw SQLiteStoreError.notWritable(path: path, reason: String(cString: strerror(errno)))
+        }
         try self.init(path: (directory as NSString).appendingPathComponent("spool.sqlite"), durability: durability, logger: logger)
     }
 

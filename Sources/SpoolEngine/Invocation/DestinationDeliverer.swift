@@ -38,7 +38,8 @@ public struct DestinationDeliverer: Service {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            while !wakeups.isClosed {
+            // Also ends on cancellation (another service failed): the wait would return at once and spin.
+            while !wakeups.isClosed && !Task.isCancelled {
                 let seen = wakeups.generation(0)
                 let now = clock.now()
                 let leaseUntil = now + (Self.requestTimeout + 30) * 1_000
