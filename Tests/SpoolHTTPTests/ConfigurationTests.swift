@@ -59,6 +59,30 @@ struct ConfigurationTests {
         #expect(defaults.retryPolicy == AsyncRetryPolicy() && defaults.claimBatch == 10)
     }
 
+    @Test("credentials, limits and the shutdown grace come from SPOOL_ variables; a network listener needs credentials or the flag")
+    func authAndLimits() async throws {
+        let config = try await SpoolConfiguration.load(environment: [
+            "SPOOL_AUTH_CREDENTIALS": "AKIAONE:secret/with:colon, AKIA_TWO:other", "SPOOL_LIMITS_MAX_BACKLOG": "500",
+            "SPOOL_LIMITS_MAX_MEMORY_MB": "256", "SPOOL_SHUTDOWN_GRACE_SECONDS": "5", "SPOOL_HOST": "0.0.0.0",
+        ])
+        #expect(config.credentials == ["AKIAONE": "secret/with:colon", "AKIA_TWO": "other"])
+        #expect(config.maxBacklog == 500 && config.maxMemoryMB == 256 && config.shutdownGraceSeconds == 5)
+        #expect(config.asyncSettings.shutdownGrace == .seconds(5))
+        for bad in ["nokey", ":secret", "KEY:", "KEY:a,KEY:b", "bad key:x"] {
+            await #expect(throws: SpoolConfiguration.Invalid.self) {
+                try await SpoolConfiguration.load(environment: ["SPOOL_AUTH_CREDENTIALS": bad])
+            }
+        }
+        do {
+            _ = try await SpoolConfiguration.load(environment: ["SPOOL_HOST": "0.0.0.0"])
+            Issue.record("an unsigned network listener was accepted")
+        } catch let error as SpoolConfiguration.Invalid {
+            #expect(error.key == "host" && error.reason.contains("--allow-unsigned-remote"))
+        }
+        let allowed = try await SpoolConfiguration.load(flags: ["auth.allowUnsignedRemote": "true"], environment: ["SPOOL_HOST": "0.0.0.0"])
+        #expect(allowed.allowUnsignedRemote && allowed.credentials.isEmpty)
+    }
+
     @Test("a bad value fails with a message naming its key")
     func invalidValues() async throws {
         let cases: [([String: String], String)] = [
