@@ -107,10 +107,10 @@ class Fuzzer:
     @staticmethod
     def classify(path: str, headers: dict) -> str:
         """The API a request reaches, decided as Spool decides it: by path, then by X-Amz-Target."""
-        bare = path.split("?", 1)[0]
-        if bare.startswith("/spool/"):
+        components = [c for c in path.split("?", 1)[0].split("/") if c]
+        if components[:1] == ["spool"]:
             return "admin"
-        if bare in ("/", ""):
+        if not components:
             return "kinesis" if headers.get("X-Amz-Target", "").startswith("Kinesis_20131202.") else "sqs"
         return "lambda"
 

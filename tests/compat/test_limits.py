@@ -1,6 +1,9 @@
 """Overload: past the configured backlog or memory limit, intake answers 429 with Retry-After in each API's shape,
 reads and deletes keep working, and intake reopens once the backlog drains."""
+import json
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
@@ -107,5 +110,11 @@ def test_memory_limit_throttles_every_intake_with_each_apis_error(binary, tmp_pa
             assert raised.value.response["Error"]["Code"] == code
             assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
             assert "limits.maxMemoryMB" in raised.value.response["Error"]["Message"]
+        # The path is read as the router reads it: `//` is still the SQS endpoint, and still refused.
+        request = urllib.request.Request(server.endpoint + "//", method="POST", data=json.dumps({"QueueUrl": url, "MessageBody": "x"}).encode(),
+                                         headers={"X-Amz-Target": "AmazonSQS.SendMessage", "Content-Type": "application/x-amz-json-1.0"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 429 and refused.value.headers["x-amzn-query-error"] == "RequestThrottled;Sender"
         assert kinesis.describe_stream_summary(StreamName="m")["StreamDescriptionSummary"]["StreamName"] == "m"
         assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []

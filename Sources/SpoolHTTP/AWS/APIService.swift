@@ -14,10 +14,11 @@ enum APIService: String, Sendable {
 
     /// The service a request belongs to; `nil` for `/health`, which is always open.
     static func of(_ request: Request) -> APIService? {
-        let path = request.uri.path
-        if path == "/health" { return nil }
-        if path.hasPrefix("/spool/") { return .admin }
-        if path == "/" || path.isEmpty {
+        // By path components, as the router matches them: `//` is `/`, `//spool/v1/…` is the admin API.
+        let components = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
+        if components.count == 1 && components[0] == "health" { return nil }
+        if components.first == "spool" { return .admin }
+        if components.isEmpty {
             let target = request.headers[AWSJSON.amzTarget] ?? ""
             return target.hasPrefix(KinesisHandler.targetPrefix) ? .kinesis : .sqs
         }

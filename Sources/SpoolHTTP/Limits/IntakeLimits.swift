@@ -76,9 +76,9 @@ struct IntakeLimitMiddleware: RouterMiddleware {
     static func intake(_ request: Request, service: APIService) -> IntakeLimits.Intake? {
         switch service {
         case .lambda:
-            let path = request.uri.path
-            if path.hasSuffix("/invoke-async") || path.hasSuffix("/invoke-async/") { return .asyncEvent }
-            guard path.hasSuffix("/invocations") else { return nil }
+            let last = request.uri.path.split(separator: "/").last
+            if last == "invoke-async" { return .asyncEvent }
+            guard last == "invocations" else { return nil }
             return request.headers[LambdaHandler.invocationType] == "Event" ? .asyncEvent : .other
         case .sqs:
             let target = request.headers[AWSJSON.amzTarget] ?? ""
