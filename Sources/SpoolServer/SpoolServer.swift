@@ -80,7 +80,8 @@ public struct SpoolServer: Sendable {
                                           queueSignals: queues.signals, deliveryWakeups: deliverer.wakeups, settings: asyncSettings, logger: logger)
         self.asyncInvocations = AsyncInvocations(store: store, registry: functions, dispatcher: dispatcher, settings: asyncSettings)
         self.deadLetters = DeadLetters(store: store, dispatcher: dispatcher)
-        self.mappingSupervisor = MappingSupervisor(store: store, registry: functions, queues: queues, streams: streams, executor: executor, logger: logger)
+        self.mappingSupervisor = MappingSupervisor(store: store, registry: functions, queues: queues, streams: streams, executor: executor,
+                                                   shutdownGrace: asyncSettings.shutdownGrace, logger: logger)
         self.mappings = EventSourceMappings(store: store, registry: functions, queues: queues, streams: streams, supervisor: mappingSupervisor)
     }
 

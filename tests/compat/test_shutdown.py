@@ -76,3 +76,40 @@ def test_sigterm_under_load_finishes_or_releases_running_events_and_loses_nothin
         assert starts.count("long") == 2, "the cut-off event runs again after the restart"
     finally:
         server.stop()
+
+
+QUEUE_HANDLER = """import json, os, time
+def handler(event, context):
+    path = os.environ["LOG_FILE"]
+    for record in event["Records"]:
+        body = json.loads(record["body"])
+        with open(path, "a") as log:
+            log.write(json.dumps({"id": body["id"], "phase": "start"}) + "\\n")
+        time.sleep(body["sleep"])
+        with open(path, "a") as log:
+            log.write(json.dumps({"id": body["id"], "phase": "end"}) + "\\n")
+    return {}
+"""
+
+
+def test_sigterm_cuts_off_a_long_mapping_batch_after_the_grace_period_and_releases_it(binary, tmp_path):
+    server = SpoolProcess(binary, tmp_path / "data", extra_env={"SPOOL_SHUTDOWN_GRACE_SECONDS": "2"})
+    server.start()
+    log = tmp_path / "batches.jsonl"
+    lam, sqs = make_client(server.endpoint, "lambda"), make_client(server.endpoint)
+    url = sqs.create_queue(QueueName="slow-batches", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    name = create_python(lam, QUEUE_HANDLER, Timeout=60, Environment={"Variables": {"LOG_FILE": str(log)}})
+    lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, BatchSize=1)
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"id": "slow", "sleep": 20}))
+    wait_until(lambda: any(p["id"] == "slow" for p in phases(log)))
+    began = time.time()
+    assert server.stop() == 0
+    assert time.time() - began < 15, "the stop waited for the whole 20 s batch"
+    assert "cut off" in server.log_path.read_text()
+    server.start()
+    try:
+        # Released, not left invisible for the 300 s visibility timeout: it runs again at once.
+        wait_until(lambda: [p["id"] for p in phases(log) if p["phase"] == "start"].count("slow") == 2, timeout=30)
+    finally:
+        server.stop()

@@ -15,6 +15,9 @@ public final class MappingSupervisor: Service, Sendable {
     let streams: StreamService
     let executor: any FunctionExecutor
     let logger: Logger
+    /// How long a stop waits for the batches pollers handed to functions; then they are cancelled and their
+    /// messages released (a stream batch is read again from the checkpoint).
+    let shutdownGrace: Duration
     let wakeups = QueueSignals()
     let state = Mutex(State())
 
@@ -22,11 +25,14 @@ public final class MappingSupervisor: Service, Sendable {
         /// Mappings whose stored row changed and must be applied.
         var pending: Set<String> = []
         var pollers: [String: any MappingPoller] = [:]
+        /// Poller tasks not yet ended.
+        var running = 0
         var stopping = false
     }
 
     public init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService, executor: any FunctionExecutor,
-                logger: Logger = Logger(label: "spool.mappings")) {
+                shutdownGrace: Duration = .seconds(30), logger: Logger = Logger(label: "spool.mappings")) {
+        self.shutdownGrace = shutdownGrace
         self.store = store
         self.registry = registry
         self.queues = queues
@@ -59,6 +65,7 @@ public final class MappingSupervisor: Service, Sendable {
                     }
                     for uuid in pending.sorted() where !self.isStopping {
                         if let poller = await self.apply(uuid) {
+                            self.state.withLock { $0.running += 1 }
                             group.addTask {
                                 await poller.run()
                                 self.ended(poller)
@@ -68,7 +75,16 @@ public final class MappingSupervisor: Service, Sendable {
                     await self.wakeups.wait(0, seen: seen, timeoutMillis: 60_000)
                 }
                 for poller in self.state.withLock({ Array($0.pollers.values) }) { poller.stop() }
-                // Leaving the group waits for every poller, and so for every batch already handed to a function.
+                // Leaving the group waits for every poller, and so for every batch already handed to a function,
+                // for at most the grace period: then the batches are cancelled, and the pollers release them.
+                let deadline = ContinuousClock.now + self.shutdownGrace
+                while self.state.withLock({ $0.running }) > 0, ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                if self.state.withLock({ $0.running }) > 0 {
+                    self.logger.warning("mapping batches still running when the shutdown grace period ended are cut off")
+                    group.cancelAll()
+                }
             }
         } onGracefulShutdown: {
             self.state.withLock { $0.stopping = true }
@@ -136,6 +152,7 @@ public final class MappingSupervisor: Service, Sendable {
     /// A poller returned: forget it and apply the mapping's row again (settle `Disabled`, remove, or restart).
     private func ended(_ poller: any MappingPoller) {
         state.withLock { state in
+            state.running -= 1
             if state.pollers[poller.uuid] === poller { state.pollers[poller.uuid] = nil }
         }
         notify(poller.uuid)
