@@ -8,14 +8,16 @@ from asyncfixtures import wait_until
 from conftest import SpoolProcess, make_client
 from functions import create_python
 
+# Logs the start and end of each item: the event itself, or each SQS record's JSON body.
 HANDLER = """import json, os, time
 def handler(event, context):
-    path = os.environ["LOG_FILE"]
-    with open(path, "a") as log:
-        log.write(json.dumps({"id": event["id"], "phase": "start"}) + "\\n")
-    time.sleep(event["sleep"])
-    with open(path, "a") as log:
-        log.write(json.dumps({"id": event["id"], "phase": "end"}) + "\\n")
+    items = [json.loads(r["body"]) for r in event["Records"]] if "Records" in event else [event]
+    for item in items:
+        with open(os.environ["LOG_FILE"], "a") as log:
+            log.write(json.dumps({"id": item["id"], "phase": "start"}) + "\\n")
+        time.sleep(item["sleep"])
+        with open(os.environ["LOG_FILE"], "a") as log:
+            log.write(json.dumps({"id": item["id"], "phase": "end"}) + "\\n")
     return {}
 """
 
@@ -78,18 +80,6 @@ def test_sigterm_under_load_finishes_or_releases_running_events_and_loses_nothin
         server.stop()
 
 
-QUEUE_HANDLER = """import json, os, time
-def handler(event, context):
-    path = os.environ["LOG_FILE"]
-    for record in event["Records"]:
-        body = json.loads(record["body"])
-        with open(path, "a") as log:
-            log.write(json.dumps({"id": body["id"], "phase": "start"}) + "\\n")
-        time.sleep(body["sleep"])
-        with open(path, "a") as log:
-            log.write(json.dumps({"id": body["id"], "phase": "end"}) + "\\n")
-    return {}
-"""
 
 
 def test_sigterm_cuts_off_a_long_mapping_batch_after_the_grace_period_and_releases_it(binary, tmp_path):
@@ -99,7 +89,7 @@ def test_sigterm_cuts_off_a_long_mapping_batch_after_the_grace_period_and_releas
     lam, sqs = make_client(server.endpoint, "lambda"), make_client(server.endpoint)
     url = sqs.create_queue(QueueName="slow-batches", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    name = create_python(lam, QUEUE_HANDLER, Timeout=60, Environment={"Variables": {"LOG_FILE": str(log)}})
+    name = create_python(lam, HANDLER, Timeout=60, Environment={"Variables": {"LOG_FILE": str(log)}})
     lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, BatchSize=1)
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"id": "slow", "sleep": 20}))
     wait_until(lambda: any(p["id"] == "slow" for p in phases(log)))
