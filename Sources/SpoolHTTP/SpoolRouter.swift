@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
 import SpoolEngine
 import SpoolModel
 
@@ -46,11 +47,13 @@ public enum SpoolRouter {
     ///   - streams: the Kinesis capability.
     ///   - lambda: functions, invocation and dead letters, for the Lambda API and the admin API.
     ///   - defaultBaseURL: `http://host:port`, for queue URLs when a request has no `Host` header.
+    ///   - metrics: when given, `GET /metrics` serves it in Prometheus's text format (open, like `/health`).
     ///   - limits: when given, intake is refused with 429 while the backlog or memory is over its limit.
     ///   - verifier: when given, every request but `/health` must carry a valid Signature Version 4.
     public static func build(
         queues: QueueService, streams: StreamService, lambda: LambdaServices, health: HealthInfo,
-        defaultBaseURL: String, verifier: SigV4Verifier? = nil, limits: IntakeLimits? = nil, logger: Logger = Logger(label: "spool.http")
+        defaultBaseURL: String, verifier: SigV4Verifier? = nil, limits: IntakeLimits? = nil, metrics: PrometheusCollectorRegistry? = nil,
+        logger: Logger = Logger(label: "spool.http")
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))
@@ -67,6 +70,15 @@ public enum SpoolRouter {
         let healthBody = ByteBuffer(data: AWSJSON.encode(health))
         router.get("/health") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: healthBody))
+        }
+        if let metrics {
+            router.get("/metrics") { _, _ -> Response in
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(16_384)
+                metrics.emit(into: &bytes)
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            }
         }
         router.get("/spool/v1/process") { _, _ -> Response in
             AWSJSON.response(ProcessUsage.current(version: health.version, durability: health.durability),

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
 import ServiceLifecycle
 import SpoolEngine
 import SpoolExecutor
@@ -35,6 +36,8 @@ public struct SpoolServer: Sendable {
     let inProcess: InProcessExecutor
     /// The benchmark's no-op function and its report routes, when the server runs for `spool bench`.
     let benchProbe: BenchProbe?
+    /// The registry `GET /metrics` serves, when the process bootstrapped swift-metrics with it.
+    let metrics: PrometheusCollectorRegistry?
     /// Whether intake is open, as the intake monitor last measured it.
     let limits: IntakeLimits
     let logger: Logger
@@ -44,7 +47,8 @@ public struct SpoolServer: Sendable {
     ///   - inProcessFunctions: Swift closures to run as functions of those names (embedding, tests).
     ///   - benchProbe: adds the benchmark's no-op function `spool-bench-noop` and its `/spool/v1/bench` routes.
     public init(configuration: SpoolConfiguration, inProcessFunctions: [String: InProcessExecutor.Handler] = [:],
-                benchProbe: BenchProbe? = nil, logger: Logger? = nil) throws {
+                benchProbe: BenchProbe? = nil, metrics: PrometheusCollectorRegistry? = nil, logger: Logger? = nil) throws {
+        self.metrics = metrics
         var inProcessFunctions = inProcessFunctions
         inProcessFunctions.merge(benchProbe?.handlers ?? [:]) { mine, _ in mine }
         self.benchProbe = benchProbe
@@ -113,6 +117,7 @@ public struct SpoolServer: Sendable {
             defaultBaseURL: "http://\(configuration.host):\(configuration.port)",
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(secrets: configuration.credentials, region: configuration.region),
             limits: limits,
+            metrics: metrics,
             logger: logger
         )
         benchProbe?.addRoutes(to: router)

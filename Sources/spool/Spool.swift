@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import SpoolServer
 
 @main
@@ -52,9 +54,12 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        // Before anything makes a metric: one made earlier would stay bound to the no-op backend.
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let server: SpoolServer
         do {
-            server = try SpoolServer(configuration: settings, benchProbe: benchProbe ? BenchProbe() : nil)
+            server = try SpoolServer(configuration: settings, benchProbe: benchProbe ? BenchProbe() : nil, metrics: metrics)
         } catch {
             FileHandle.standardError.write(Data("spool: \(error)\n".utf8))
             throw ExitCode(2)
