@@ -45,6 +45,8 @@ public enum SQLiteStoreError: Error, CustomStringConvertible {
     case newerDatabase(path: String, unknownMigrations: [String])
     /// The data directory or database is read-only (a read-only mount, missing permissions).
     case notWritable(path: String, reason: String)
+    /// A backup could not be made.
+    case backup(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -52,6 +54,8 @@ public enum SQLiteStoreError: Error, CustomStringConvertible {
             "The database \(path) was written by a newer version of Spool (unknown migrations: \(unknown.joined(separator: ", "))). Upgrade Spool to open it."
         case .notWritable(let path, let reason):
             "Spool cannot write to \(path) (\(reason)). The data directory must be writable: every acknowledged request is stored there."
+        case .backup(let path, let reason):
+            "Cannot back up to or from \(path): \(reason)."
         }
     }
 }

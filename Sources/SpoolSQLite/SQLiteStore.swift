@@ -107,3 +107,28 @@ enum ColumnJSON {
         return try? JSONDecoder().decode(type, from: Data(text.utf8))
     }
 }
+
+extension SQLiteStore {
+    /// Copies the database of the data directory `directory` to a new file `destination` with SQLite's online
+    /// backup API: a consistent snapshot, taken while a server may be writing, that `spool serve` opens as it is.
+    /// - Returns: the number of pages copied.
+    @discardableResult
+    public static func backup(directory: String, to destination: String) throws -> Int {
+        let source = (directory as NSString).appendingPathComponent("spool.sqlite")
+        guard FileManager.default.fileExists(atPath: source) else {
+            throw SQLiteStoreError.backup(path: source, reason: "there is no Spool database there")
+        }
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw SQLiteStoreError.backup(path: destination, reason: "the file exists; choose a new name")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        let reader = try DatabasePool(path: source, configuration: configuration)
+        let copy = try DatabaseQueue(path: destination)
+        var pages = 0
+        try reader.backup(to: copy) { progress in pages = progress.totalPageCount }
+        try copy.close()
+        try reader.close()
+        return pages
+    }
+}

@@ -11,7 +11,7 @@ struct Spool: AsyncParsableCommand {
         commandName: "spool",
         abstract: "Durable, self-hosted AWS Lambda async queues and event sources, with SQS-compatible queues.",
         version: SpoolServer.version,
-        subcommands: [Serve.self, DeadLettersCommand.self, BenchCommand.self]
+        subcommands: [Serve.self, DeadLettersCommand.self, BenchCommand.self, BackupCommand.self]
     )
 }
 
