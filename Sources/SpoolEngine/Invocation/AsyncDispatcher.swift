@@ -109,7 +109,7 @@ public final class AsyncDispatcher: Service, Sendable {
                 }
                 // Running events get the grace period to finish and settle; then they are cancelled (the executors
                 // end their invocations) and not settled. Leaving the group waits for them.
-                if await !self.executionsFinish(within: self.settings.shutdownGrace) {
+                if await !ShutdownGrace.drained(within: self.settings.shutdownGrace, running: { self.state.withLock { $0.executing } }) {
                     let cut = self.state.withLock { state in
                         state.abandoned = true
                         return state.executing
@@ -133,16 +133,6 @@ public final class AsyncDispatcher: Service, Sendable {
             logger.notice("released events cut off by the stop", metadata: ["count": "\(released)"])
         }
         logger.info("async dispatcher stopped")
-    }
-
-    /// Waits until no event is executing, or `grace` has passed; `true` if none is.
-    private func executionsFinish(within grace: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + grace
-        while state.withLock({ $0.executing }) > 0 {
-            guard ContinuousClock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return true
     }
 
     private var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }

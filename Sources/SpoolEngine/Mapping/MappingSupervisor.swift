@@ -77,11 +77,7 @@ public final class MappingSupervisor: Service, Sendable {
                 for poller in self.state.withLock({ Array($0.pollers.values) }) { poller.stop() }
                 // Leaving the group waits for every poller, and so for every batch already handed to a function,
                 // for at most the grace period: then the batches are cancelled, and the pollers release them.
-                let deadline = ContinuousClock.now + self.shutdownGrace
-                while self.state.withLock({ $0.running }) > 0, ContinuousClock.now < deadline {
-                    try? await Task.sleep(for: .milliseconds(20))
-                }
-                if self.state.withLock({ $0.running }) > 0 {
+                if await !ShutdownGrace.drained(within: self.shutdownGrace, running: { self.state.withLock { $0.running } }) {
                     self.logger.warning("mapping batches still running when the shutdown grace period ended are cut off")
                     group.cancelAll()
                 }

@@ -36,7 +36,6 @@ enum LambdaError {
             body["Reason"] = reason
             headers[retryAfter] = "1"
         }
-        if error.code == .throttling { headers[retryAfter] = "1" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: AWSJSON.encode(body))))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: AWSJSON.encode(body)))).retryingLater(if: error)
     }
 }

@@ -116,7 +116,7 @@ public enum SigV4 {
         for part in [scope.date, scope.region, scope.service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
         }
-        return hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+        return MessageDigest.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
     }
 
     /// Compares two signatures in time that does not depend on where they differ.
@@ -128,7 +128,7 @@ public enum SigV4 {
         return difference == 0
     }
 
-    public static func hexSHA256(_ data: some DataProtocol) -> String { hex(SHA256.hash(data: data)) }
+    public static func hexSHA256(_ data: some DataProtocol) -> String { MessageDigest.hex(SHA256.hash(data: data)) }
 
     /// `20150830T123600Z` ↔ a date.
     public static func parseTimestamp(_ text: String) -> Date? {
@@ -142,16 +142,6 @@ public enum SigV4 {
                                                                   timeZone: TimeZone(identifier: "UTC")!)
 
     // MARK: Encoding
-
-    private static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 
     private static func collapseWhitespace(_ value: String) -> String {
         value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
