@@ -18,10 +18,14 @@ public struct InvocationRequest: Sendable {
     /// The caller reads the invocation's log (`LogType: Tail`): lines the function prints after its
     /// response must be waited for. Without it the answer returns as soon as the response arrived.
     public var logTail: Bool
+    /// What started it, for the journal and the metrics.
+    public var origin: JournalEntry.Origin
 
     public init(requestID: String, function: FunctionDefinition, invokedFunctionARN: String, payload: ByteBuffer,
-                clientContext: String? = nil, traceID: String = TraceID.make(), logTail: Bool = false) {
+                clientContext: String? = nil, traceID: String = TraceID.make(), logTail: Bool = false,
+                origin: JournalEntry.Origin = .sync) {
         self.logTail = logTail
+        self.origin = origin
         self.requestID = requestID
         self.function = function
         self.invokedFunctionARN = invokedFunctionARN

@@ -30,15 +30,28 @@ public enum SpoolRouter {
         public var eventInvokeConfigs: EventInvokeConfigs
         public var deadLetters: DeadLetters
         public var mappings: EventSourceMappings
+        public var operations: Operations
 
         public init(registry: FunctionRegistry, invoker: FunctionInvoker, asyncInvocations: AsyncInvocations,
-                    eventInvokeConfigs: EventInvokeConfigs, deadLetters: DeadLetters, mappings: EventSourceMappings) {
+                    eventInvokeConfigs: EventInvokeConfigs, deadLetters: DeadLetters, mappings: EventSourceMappings, operations: Operations) {
+            self.operations = operations
             self.registry = registry
             self.invoker = invoker
             self.asyncInvocations = asyncInvocations
             self.eventInvokeConfigs = eventInvokeConfigs
             self.deadLetters = deadLetters
             self.mappings = mappings
+        }
+    }
+
+    /// What `GET /metrics` serves: a registry, and what to measure into it before each scrape.
+    public struct Metrics: Sendable {
+        public var registry: PrometheusCollectorRegistry
+        public var refresh: @Sendable () async -> Void
+
+        public init(registry: PrometheusCollectorRegistry, refresh: @escaping @Sendable () async -> Void = {}) {
+            self.registry = registry
+            self.refresh = refresh
         }
     }
 
@@ -52,7 +65,7 @@ public enum SpoolRouter {
     ///   - verifier: when given, every request but `/health` must carry a valid Signature Version 4.
     public static func build(
         queues: QueueService, streams: StreamService, lambda: LambdaServices, health: HealthInfo,
-        defaultBaseURL: String, verifier: SigV4Verifier? = nil, limits: IntakeLimits? = nil, metrics: PrometheusCollectorRegistry? = nil,
+        defaultBaseURL: String, verifier: SigV4Verifier? = nil, limits: IntakeLimits? = nil, metrics: Metrics? = nil,
         logger: Logger = Logger(label: "spool.http")
     ) -> Router<BasicRequestContext> {
         let router = Router()
@@ -65,7 +78,7 @@ public enum SpoolRouter {
         LambdaHandler(registry: lambda.registry, invoker: lambda.invoker, asyncInvocations: lambda.asyncInvocations,
                       eventInvokeConfigs: lambda.eventInvokeConfigs, mappings: lambda.mappings, defaultBaseURL: defaultBaseURL, logger: logger)
             .addRoutes(to: router)
-        AdminHandler(deadLetters: lambda.deadLetters, mappings: lambda.mappings, logger: logger).addRoutes(to: router)
+        AdminHandler(deadLetters: lambda.deadLetters, mappings: lambda.mappings, operations: lambda.operations, logger: logger).addRoutes(to: router)
         // Encoded once: `/health` is also the benchmark's no-op route, the ceiling every other figure is read against.
         let healthBody = ByteBuffer(data: AWSJSON.encode(health))
         router.get("/health") { _, _ -> Response in
@@ -73,9 +86,10 @@ public enum SpoolRouter {
         }
         if let metrics {
             router.get("/metrics") { _, _ -> Response in
+                await metrics.refresh()
                 var bytes: [UInt8] = []
                 bytes.reserveCapacity(16_384)
-                metrics.emit(into: &bytes)
+                metrics.registry.emit(into: &bytes)
                 return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
             }

@@ -14,6 +14,7 @@ enum SQLiteMigrations {
         ("0004_async_invocations", String(decoding: PackageResources._004_async_invocations_sql, as: UTF8.self)),
         ("0005_event_source_mappings", String(decoding: PackageResources._005_event_source_mappings_sql, as: UTF8.self)),
         ("0006_streams", String(decoding: PackageResources._006_streams_sql, as: UTF8.self)),
+        ("0007_invocation_journal", String(decoding: PackageResources._007_invocation_journal_sql, as: UTF8.self)),
     ]
 
     static var migrator: DatabaseMigrator {

@@ -67,6 +67,12 @@ public struct SpoolConfiguration: Sendable, Equatable {
     /// `shutdown.graceSeconds`, `SPOOL_SHUTDOWN_GRACE_SECONDS`: how long SIGTERM waits for running asynchronous events;
     /// those still running then are cut off and run again at the next start.
     public var shutdownGraceSeconds = 30
+    /// `logs.enabled`, `SPOOL_LOGS_ENABLED`: keep every invocation's log and outcome in the journal (admin API, `spool logs`, dashboard).
+    public var logsEnabled = true
+    /// `logs.retentionHours`, `SPOOL_LOGS_RETENTION_HOURS`: how long journal records (function logs) are kept.
+    public var logsRetentionHours = 72
+    /// `logFormat`, `SPOOL_LOG_FORMAT`, `--log-format`: `text` (human-readable lines) or `json` (one object per line).
+    public var logFormat = "text"
     /// `functions.declared` (file only): functions declared in the configuration file, re-applied at every start.
     public var declaredFunctions: [DeclaredFunction] = []
     /// The folder of the configuration file, against which declared code directories are resolved.
@@ -161,12 +167,13 @@ public struct SpoolConfiguration: Sendable, Equatable {
         config.maxMemoryMB = try integer(reader, "limits.maxMemoryMB", default: config.maxMemoryMB, in: 16...16_777_216)
         config.limitsCheckIntervalMs = try integer(reader, "limits.checkIntervalMs", default: config.limitsCheckIntervalMs, in: 10...60_000)
         config.shutdownGraceSeconds = try integer(reader, "shutdown.graceSeconds", default: config.shutdownGraceSeconds, in: 0...3_600)
+        config.logsRetentionHours = try integer(reader, "logs.retentionHours", default: config.logsRetentionHours, in: 1...8_760)
+        config.logsEnabled = try boolean(reader, "logs.enabled", default: config.logsEnabled)
+        let format = reader.string(forKey: "logFormat", default: config.logFormat).lowercased()
+        guard ["text", "json"].contains(format) else { throw Invalid(key: "logFormat", reason: "must be text or json, not '\(format)'") }
+        config.logFormat = format
         config.credentials = try parseCredentials(reader.string(forKey: "auth.credentials", isSecret: true, default: ""))
-        let allow = reader.string(forKey: "auth.allowUnsignedRemote", default: "false").lowercased()
-        guard let allowed = ["true": true, "1": true, "false": false, "0": false][allow] else {
-            throw Invalid(key: "auth.allowUnsignedRemote", reason: "must be true or false, not '\(allow)'")
-        }
-        config.allowUnsignedRemote = allowed
+        config.allowUnsignedRemote = try boolean(reader, "auth.allowUnsignedRemote", default: false)
         if config.credentials.isEmpty, !config.allowUnsignedRemote, !isLoopback(config.host) {
             throw Invalid(key: "host", reason: "\(config.host) is not a loopback address and no credentials are configured (auth.credentials, "
                 + "SPOOL_AUTH_CREDENTIALS): anyone who can reach it could use every API. Configure credentials, or pass --allow-unsigned-remote "
@@ -185,7 +192,8 @@ public struct SpoolConfiguration: Sendable, Equatable {
         "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
         "functions.shutdownGraceMs", "functions.python", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
         "async.throttleMaxDelayMs", "async.idempotencyWindowSeconds", "async.claimBatch", "auth.credentials", "auth.allowUnsignedRemote",
-        "limits.maxBacklog", "limits.maxMemoryMB", "limits.checkIntervalMs", "shutdown.graceSeconds",
+        "limits.maxBacklog", "limits.maxMemoryMB", "limits.checkIntervalMs", "shutdown.graceSeconds", "logs.enabled", "logs.retentionHours",
+        "logFormat",
     ]
 
     /// `KEYID:SECRET[,KEYID:SECRET…]` as secrets by key id.
@@ -261,6 +269,16 @@ public struct SpoolConfiguration: Sendable, Equatable {
             }
         }
         try walk(object, prefix: "")
+    }
+
+    /// A boolean given as a JSON boolean or as `true`/`false`/`1`/`0` text (environment variables, flags).
+    static func boolean(_ reader: ConfigReader, _ key: String, default value: Bool) throws -> Bool {
+        if let parsed = reader.bool(forKey: ConfigKey(key)) { return parsed }
+        guard let text = reader.string(forKey: ConfigKey(key)) else { return value }
+        guard let parsed = ["true": true, "1": true, "false": false, "0": false][text.lowercased()] else {
+            throw Invalid(key: key, reason: "must be true or false, not '\(text)'")
+        }
+        return parsed
     }
 
     static func integer(_ reader: ConfigReader, _ key: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {

@@ -34,6 +34,10 @@ public struct SpoolServer: Sendable {
     /// The executor of functions run as child processes; its environments stop with the server.
     public let processExecutor: ProcessExecutor
     let inProcess: InProcessExecutor
+    /// Every finished invocation with its log, when `logs.enabled`.
+    public let journal: InvocationJournal?
+    /// The operator's views (admin API, CLI, dashboard).
+    public let operations: Operations
     /// The benchmark's no-op function and its report routes, when the server runs for `spool bench`.
     let benchProbe: BenchProbe?
     /// The registry `GET /metrics` serves, when the process bootstrapped swift-metrics with it.
@@ -71,7 +75,10 @@ public struct SpoolServer: Sendable {
         settings.stateDirectory = (configuration.dataDir as NSString).appendingPathComponent("run")
         self.processExecutor = ProcessExecutor(settings: settings, logger: logger)
         self.inProcess = InProcessExecutor(handlers: inProcessFunctions)
-        let executor = ExecutorRouter(process: processExecutor, webhook: WebhookExecutor(logger: logger), inProcess: inProcess)
+        let journal = configuration.logsEnabled ? InvocationJournal(store: store, logger: logger) : nil
+        self.journal = journal
+        let executor = ObservedExecutor(ExecutorRouter(process: processExecutor, webhook: WebhookExecutor(logger: logger), inProcess: inProcess),
+                                        journal: journal)
         self.functions = FunctionRegistry(
             store: store, executor: executor, limiter: ConcurrencyLimiter(accountLimit: configuration.concurrencyLimit),
             codeRoot: (configuration.dataDir as NSString).appendingPathComponent("functions"), identity: configuration.identity, logger: logger
@@ -87,6 +94,9 @@ public struct SpoolServer: Sendable {
         self.mappingSupervisor = MappingSupervisor(store: store, registry: functions, queues: queues, streams: streams, executor: executor,
                                                    shutdownGrace: asyncSettings.shutdownGrace, logger: logger)
         self.mappings = EventSourceMappings(store: store, registry: functions, queues: queues, streams: streams, supervisor: mappingSupervisor)
+        self.operations = Operations(store: store, registry: functions, queues: queues, streams: streams, mappings: mappings) { [processExecutor] in
+            await processExecutor.environmentCounts().mapValues { Operations.Environments(idle: $0.idle, busy: $0.busy) }
+        }
     }
 
     /// Loads stored functions and applies the ones declared in the configuration file and by the embedding program.
@@ -112,12 +122,15 @@ public struct SpoolServer: Sendable {
             queues: queues,
             streams: streams,
             lambda: .init(registry: functions, invoker: invoker, asyncInvocations: asyncInvocations, eventInvokeConfigs: eventInvokeConfigs,
-                          deadLetters: deadLetters, mappings: mappings),
+                          deadLetters: deadLetters, mappings: mappings, operations: operations),
             health: .init(version: Self.version, durability: configuration.durability.rawValue),
             defaultBaseURL: "http://\(configuration.host):\(configuration.port)",
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(secrets: configuration.credentials, region: configuration.region),
             limits: limits,
-            metrics: metrics,
+            metrics: metrics.map { registry in
+                let gauges = ResourceGauges(registry: registry, operations: operations, store: store)
+                return SpoolRouter.Metrics(registry: registry, refresh: { await gauges.refresh() })
+            },
             logger: logger
         )
         benchProbe?.addRoutes(to: router)
@@ -145,11 +158,14 @@ public struct SpoolServer: Sendable {
         let monitor = IntakeMonitor(store: store, limits: limits, interval: .milliseconds(configuration.limitsCheckIntervalMs), logger: logger)
         // Measured once before listening, so that a server restarted over its limits refuses from its first request.
         await monitor.measure()
+        // First, so that it stops last: it stores the journal records of the invocations the others finish while stopping.
+        let journalServices: [ServiceGroupConfiguration.ServiceConfiguration] = journal.map { [.init(service: $0)] } ?? []
         let group = ServiceGroup(
             configuration: .init(
-                services: [
+                services: journalServices + [
                     .init(service: monitor),
-                    .init(service: RetentionSweeper(store: store, interval: .seconds(configuration.retentionSweepSeconds), logger: logger)),
+                    .init(service: RetentionSweeper(store: store, interval: .seconds(configuration.retentionSweepSeconds),
+                                                    journalRetention: Millis(configuration.logsRetentionHours) * 3_600_000, logger: logger)),
                     .init(service: MoveTaskRunner(queues: queues, chunkLimit: configuration.moveTaskChunk, logger: logger)),
                     // Before the HTTP server: it stops after the server drained, so running invocations finish first.
                     .init(service: processExecutor),

@@ -56,7 +56,16 @@ struct Serve: AsyncParsableCommand {
         }
         // Before anything makes a metric: one made earlier would stay bound to the no-op backend.
         let metrics = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        var factory = PrometheusMetricsFactory(registry: metrics)
+        // Durations and ages reach minutes and hours; batches from 1 to 10,000 records.
+        let long: [Duration] = [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                                .milliseconds(500), .seconds(1), .milliseconds(2_500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+                                .seconds(300), .seconds(900), .seconds(3_600), .seconds(21_600)]
+        for name in ["spool_lambda_duration_seconds", "spool_lambda_async_event_age_seconds", "spool_lambda_ingest_to_start_seconds"] {
+            factory.durationHistogramBuckets[name] = long
+        }
+        factory.valueHistogramBuckets["spool_lambda_mapping_batch_size"] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000]
+        MetricsSystem.bootstrap(factory)
         let server: SpoolServer
         do {
             server = try SpoolServer(configuration: settings, benchProbe: benchProbe ? BenchProbe() : nil, metrics: metrics)

@@ -22,14 +22,14 @@ extension AsyncDispatcher {
         if case .fail(let condition)? = AsyncDecision.beforeRunning(enqueuedAt: invocation.enqueuedAt, now: started, config: config,
                                                                     reservedConcurrency: definition.reservedConcurrency) {
             let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: started)
-            AsyncMetrics.dropped(condition)
+            SpoolMetrics.asyncEventDropped(name, condition)
             await settle(settlement.failed(condition, failure: nil, functionRan: false), function: name)
             return
         }
         var arn = registry.identity.functionARN(name)
         if let qualifier = invocation.qualifier { arn += ":" + qualifier }
         let outcome = await executor.invoke(InvocationRequest(requestID: invocation.requestID, function: definition, invokedFunctionARN: arn,
-                                                              payload: ByteBuffer(string: invocation.payload)))
+                                                              payload: ByteBuffer(string: invocation.payload), origin: .async))
         // Cut off by the end of a stop's grace period: not settled; the stop releases its lease.
         if state.withLock({ $0.abandoned }) { return }
         let failure = AsyncOutcome.failure(from: outcome)
@@ -46,16 +46,16 @@ extension AsyncDispatcher {
                                            systemRetries: invocation.systemRetries, config: config, policy: settings.retryPolicy, unit: random())
         logger.debug("event attempted", metadata: ["function": "\(name)", "requestId": "\(invocation.requestID)", "status": "\(outcome.status)",
                                                    "decision": "\(decision)"])
-        AsyncMetrics.eventAge.record(started - invocation.enqueuedAt)
+        SpoolMetrics.asyncEventAge(name, millis: started - invocation.enqueuedAt)
+        if invocation.invokeCount <= 1 { SpoolMetrics.ingestToStart(name, origin: .async, millis: started - invocation.enqueuedAt) }
         switch decision {
         case .succeed:
-            AsyncMetrics.succeeded.increment()
             await settle(settlement.succeeded(response: String(buffer: outcome.payload)), function: name)
         case .retry(let visibleAt, let consumesAttempt):
-            (consumesAttempt ? AsyncMetrics.retried : AsyncMetrics.backedOff).increment()
+            SpoolMetrics.asyncRetry(name, consumesAttempt: consumesAttempt)
             await settle(settlement.retry(at: visibleAt, after: failure!, functionRan: ran), function: name)
         case .fail(let condition):
-            AsyncMetrics.dropped(condition)
+            SpoolMetrics.asyncEventDropped(name, condition)
             await settle(settlement.failed(condition, failure: failure, functionRan: ran), function: name)
         }
     }
@@ -72,8 +72,11 @@ extension AsyncDispatcher {
             for queue in outcome.queuesSent { queueSignals.signal(queue) }
             if outcome.postsQueued > 0 { deliveryWakeups.signal(0) }
             for target in outcome.functionsInvoked { notify(function: target, visibleAt: params.now) }
+            for _ in 0..<(outcome.queuesSent.count + outcome.functionsInvoked.count + outcome.postsQueued) {
+                SpoolMetrics.destinationDelivery(name, failed: false)
+            }
             for problem in outcome.undelivered {
-                AsyncMetrics.destinationFailures.increment()
+                SpoolMetrics.destinationDelivery(name, failed: true)
                 logger.error("destination not delivered", metadata: ["function": "\(name)", "problem": "\(problem)"])
             }
             if case .retry(let visibleAt, _, _) = params.transition { notify(function: name, visibleAt: visibleAt) }

@@ -251,7 +251,7 @@ public final class AsyncDispatcher: Service, Sendable {
             let config = definition == nil ? EventInvokeConfig.defaults(for: name) : try await configs.effective(for: name)
             let condition: FailureCondition = definition == nil ? .functionDeleted : .zeroReservedConcurrency
             for invocation in claimed {
-                AsyncMetrics.dropped(condition)
+                SpoolMetrics.asyncEventDropped(name, condition)
                 let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: now)
                 await settle(settlement.failed(condition, failure: nil, functionRan: false), function: name)
             }

@@ -69,9 +69,9 @@ public struct AsyncInvocations: Sendable {
             throw error
         }
         if result.stored {
-            AsyncMetrics.received.increment()
+            SpoolMetrics.asyncEventsReceived(definition.name)
         } else {
-            AsyncMetrics.duplicates.increment()
+            SpoolMetrics.asyncIdempotentRepeats(definition.name)
         }
         if let permit, let claimed = result.claimed {
             dispatcher.handOff(claimed, definition: definition, permit: permit)

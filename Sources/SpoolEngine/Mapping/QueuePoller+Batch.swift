@@ -187,7 +187,7 @@ extension QueuePoller {
     /// Messages no filter matched are deleted, as Lambda does.
     private func deleteFiltered(_ receipts: [ReceiptHandle], queue: QueueRecord) async throws {
         _ = try await queues.store.deleteMessages(DeleteMessagesParams(queueID: queue.id, receipts: receipts, now: registry.clock.now()))
-        MappingMetrics.recordsFiltered.increment(by: receipts.count)
+        SpoolMetrics.mappingRecords(state.withLock { $0.mapping }, receipts.count, disposition: "filtered")
         if queue.isFIFO { queues.signals.signal(queue.id) }
     }
 
@@ -198,27 +198,34 @@ extension QueuePoller {
             state.withLock { $0.active -= 1 }
             wakeups.signal(0)
         }
-        MappingMetrics.batches.increment()
         let event = SQSEventRecord.event(batch.items.map(\.json))
         let request = InvocationRequest(requestID: UUID().uuidString.lowercased(), function: batch.definition,
-                                        invokedFunctionARN: batch.mapping.functionARN(registry.identity), payload: ByteBuffer(data: event))
+                                        invokedFunctionARN: batch.mapping.functionARN(registry.identity), payload: ByteBuffer(data: event), origin: .sqs)
+        if let oldest = batch.items.map(\.message.sentAt).min(), batch.items.allSatisfy({ $0.message.receiveCount <= 1 }) {
+            SpoolMetrics.ingestToStart(batch.mapping.functionName, origin: .sqs, millis: registry.clock.now() - oldest)
+        }
         let outcome = await executor.invoke(request)
+        let size = batch.items.count
         let receipts = batch.items.map(\.message.receipt)
         switch outcome.status {
         case .success:
             guard batch.mapping.settings.reportsBatchItemFailures else {
+                SpoolMetrics.mappingBatch(batch.mapping, size: size, result: "success")
                 await delete(receipts, queue: batch.queue)
                 return
             }
             let identifiers = Set(batch.items.map(\.message.messageID))
             switch BatchResponse.parse(Data(buffer: outcome.payload), identifiers: identifiers) {
             case .succeeded:
+                SpoolMetrics.mappingBatch(batch.mapping, size: size, result: "success")
                 await delete(receipts, queue: batch.queue)
             case .partial(let failed):
-                MappingMetrics.failedBatches.increment()
+                SpoolMetrics.mappingBatch(batch.mapping, size: size, result: "partial")
+                SpoolMetrics.mappingRecords(batch.mapping, failed.count, disposition: "failed")
                 await delete(batch.items.filter { !failed.contains($0.message.messageID) }.map(\.message.receipt), queue: batch.queue)
             case .failed(let reason):
-                MappingMetrics.failedBatches.increment()
+                SpoolMetrics.mappingBatch(batch.mapping, size: size, result: "failed")
+                SpoolMetrics.mappingRecords(batch.mapping, size, disposition: "failed")
                 logger.warning("the batch response is malformed; the whole batch failed", metadata: ["reason": "\(reason)"])
             }
         case .systemFailure(.atCapacity), .systemFailure(.shuttingDown):
@@ -233,7 +240,8 @@ extension QueuePoller {
         default:
             // The messages stay leased and come back after the visibility timeout; the queue's redrive policy
             // counts the receive.
-            MappingMetrics.failedBatches.increment()
+            SpoolMetrics.mappingBatch(batch.mapping, size: size, result: "failed")
+            SpoolMetrics.mappingRecords(batch.mapping, size, disposition: "failed")
             logger.debug("batch failed", metadata: ["status": "\(outcome.status)", "records": "\(receipts.count)"])
         }
     }
@@ -242,7 +250,7 @@ extension QueuePoller {
         guard !receipts.isEmpty else { return }
         do {
             _ = try await queues.store.deleteMessages(DeleteMessagesParams(queueID: queue.id, receipts: receipts, now: registry.clock.now()))
-            MappingMetrics.recordsDeleted.increment(by: receipts.count)
+            SpoolMetrics.mappingRecords(state.withLock { $0.mapping }, receipts.count, disposition: "processed")
             if queue.isFIFO { queues.signals.signal(queue.id) }
         } catch {
             logger.error("cannot delete a processed batch; it runs again when its lease ends", metadata: ["error": "\(error)"])

@@ -108,10 +108,4 @@ final class QueuePoller: Sendable {
     }
 }
 
-/// Counters of what queue mappings did.
-enum MappingMetrics {
-    static let batches = Counter(label: "spool_mapping_batches_total")
-    static let failedBatches = Counter(label: "spool_mapping_failed_batches_total")
-    static let recordsDeleted = Counter(label: "spool_mapping_records_deleted_total")
-    static let recordsFiltered = Counter(label: "spool_mapping_records_filtered_total")
-}
+

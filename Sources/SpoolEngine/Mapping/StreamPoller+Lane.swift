@@ -77,7 +77,7 @@ extension StreamPoller {
         let want = lane.retry.nextBatchSize(batchSize: mapping.settings.batchSize)
         let scan = try await read(lane, want: want, factor: settings.parallelizationFactor, patterns: patterns)
         now = registry.clock.now()
-        iteratorAge.record(scan.records.first.map { Double(max(0, now - $0.arrivalMillis)) } ?? 0)
+        iteratorAge.record(scan.records.first.map { Double(max(0, now - $0.arrivalMillis)) / 1000 } ?? 0)
 
         // Records past the age limit are given up before the function sees them.
         let expired = settings.retryPolicy.expiredPrefix(arrivals: scan.records.map(\.arrivalMillis), now: now)
@@ -217,9 +217,11 @@ extension StreamPoller {
         }
         let event = KinesisEvent.event(texts, window: window, streamARN: arn)
         let request = InvocationRequest(requestID: UUID().uuidString.lowercased(), function: definition,
-                                        invokedFunctionARN: mapping.functionARN(registry.identity), payload: ByteBuffer(data: event))
+                                        invokedFunctionARN: mapping.functionARN(registry.identity), payload: ByteBuffer(data: event), origin: .kinesis)
         lane.retry.invoked()
-        StreamMappingMetrics.batches.increment()
+        if let first = records.first, lane.retry.invokeCount <= 1 {
+            SpoolMetrics.ingestToStart(mapping.functionName, origin: .kinesis, millis: registry.clock.now() - first.arrivalMillis)
+        }
         let outcome = await executor.invoke(request)
         rest.clearProblem()
         let count = records.count
@@ -266,16 +268,17 @@ extension StreamPoller {
 
         guard let failedFrom else {
             try await advance(&lane, to: end, window: windowChange, result: MappingResult.ok)
-            StreamMappingMetrics.records.increment(by: count)
+            SpoolMetrics.mappingBatch(mapping, size: count, result: "success")
+            SpoolMetrics.mappingRecords(mapping, count, disposition: "processed")
             lane.retry.advanced(by: count)
             return
         }
-        StreamMappingMetrics.failedBatches.increment()
+        SpoolMetrics.mappingBatch(mapping, size: count, result: failedFrom > 0 ? "partial" : "failed")
         if failedFrom > 0 {
             // Partial success: the checkpoint moves to just before the lowest failed record.
             try await advance(&lane, to: StreamCheckpoint.beforeFailure(lowestFailedPosition: records[failedFrom].position, current: lane.position),
                               window: partialWindowChange, result: MappingResult.functionFailed)
-            StreamMappingMetrics.records.increment(by: failedFrom)
+            SpoolMetrics.mappingRecords(mapping, failedFrom, disposition: "processed")
             lane.retry.advanced(by: failedFrom)
         }
         let failing = Array(records[failedFrom...])
@@ -329,7 +332,7 @@ extension StreamPoller {
         if !outcome.undelivered.isEmpty {
             logger.error("the on-failure record could not be delivered", metadata: ["problems": "\(outcome.undelivered)"])
         }
-        StreamMappingMetrics.discarded.increment(by: records.count)
+        SpoolMetrics.mappingRecords(mapping, records.count, disposition: "discarded")
         lane.retry.advanced(by: max(1, records.count))
     }
 

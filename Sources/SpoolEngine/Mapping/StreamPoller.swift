@@ -45,7 +45,7 @@ final class StreamPoller: MappingPoller {
         logger[metadataKey: "mapping"] = "\(mapping.uuid)"
         self.logger = logger
         self.rest = PollerRest(logger: logger)
-        self.iteratorAge = Gauge(label: "spool_mapping_iterator_age_milliseconds", dimensions: [("mapping", mapping.uuid)])
+        self.iteratorAge = SpoolMetrics.iteratorAge(mapping)
         self.state = Mutex(State(mapping: mapping, patterns: mapping.settings.patterns()))
     }
 
@@ -105,9 +105,4 @@ final class StreamPoller: MappingPoller {
 }
 
 /// Counters of what stream mappings did.
-enum StreamMappingMetrics {
-    static let batches = Counter(label: "spool_stream_mapping_batches_total")
-    static let failedBatches = Counter(label: "spool_stream_mapping_failed_batches_total")
-    static let records = Counter(label: "spool_stream_mapping_records_total")
-    static let discarded = Counter(label: "spool_stream_mapping_records_discarded_total")
-}
+

@@ -13,9 +13,6 @@ public final class QueueService: Sendable {
     public let clock: any SpoolClock
     public let signals: QueueSignals
     let logger: Logger
-    let sent = Counter(label: "spool_sqs_messages_sent_total")
-    let received = Counter(label: "spool_sqs_messages_received_total")
-    let deleted = Counter(label: "spool_sqs_messages_deleted_total")
 
     /// The channel the move task runner listens on.
     static let moveTaskChannel: Int64 = .min
@@ -100,7 +97,7 @@ public final class QueueService: Sendable {
             return message
         } apply: { accepted in
             let stored = try await store.sendMessages(SendMessagesParams(queueID: queue.id, messages: accepted, now: clock.now()))
-            sent.increment(by: stored.count)
+            SpoolMetrics.messagesSent(queue.name, stored.count)
             signals.signal(queue.id)
             return stored.map { .success($0) }
         }
@@ -133,11 +130,14 @@ public final class QueueService: Sendable {
             ))
             for target in outcome.redrivenTo { signals.signal(target) }
             if !outcome.messages.isEmpty {
-                received.increment(by: outcome.messages.count)
+                SpoolMetrics.messagesReceived(queue.name, outcome.messages.count)
                 return outcome.messages
             }
             let now = clock.now()
-            guard now < deadline, !signals.isClosed, !Task.isCancelled else { return [] }
+            guard now < deadline, !signals.isClosed, !Task.isCancelled else {
+                SpoolMetrics.messagesReceived(queue.name, 0)
+                return []
+            }
             let nextVisible = try await store.nextVisibleAt(queueID: queue.id, now: now)
             let until = min(deadline, nextVisible ?? deadline)
             await signals.wait(queue.id, seen: seen, timeoutMillis: max(1, until - now))
@@ -151,7 +151,7 @@ public final class QueueService: Sendable {
             try ReceiptHandle.decode(text)
         } apply: { receipts in
             let stored = try await store.deleteMessages(DeleteMessagesParams(queueID: queue.id, receipts: receipts, now: clock.now()))
-            deleted.increment(by: stored.filter { $0 == nil }.count)
+            SpoolMetrics.messagesDeleted(queue.name, stored.filter { $0 == nil }.count)
             // Deleting the in-flight head of a FIFO group may release the group's next message.
             if queue.isFIFO { signals.signal(queue.id) }
             return stored.map(Self.result)

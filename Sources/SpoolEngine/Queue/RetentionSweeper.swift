@@ -4,17 +4,22 @@ import SpoolModel
 import SpoolStorage
 
 /// Removes messages past their queue's retention period, stream records past their stream's, the records of
-/// deleted streams, and idempotency keys past their window, in
+/// deleted streams, idempotency keys past their window, and journal records past `logs.retentionHours`, in
 /// small batches so that no long transaction stalls writers, on a fixed interval.
 public struct RetentionSweeper: Service {
-    let store: any QueueStore & InvocationStore & StreamStore
+    let store: any QueueStore & InvocationStore & StreamStore & InvocationJournalStore
     let clock: any SpoolClock
+    /// How long the invocation journal (function logs) is kept, or `nil` to keep it.
+    let journalRetention: Millis?
     let interval: Duration
     let batchSize: Int
     let logger: Logger
 
-    public init(store: any QueueStore & InvocationStore & StreamStore, clock: any SpoolClock = WallClock(), interval: Duration = .seconds(30), batchSize: Int = 1000, logger: Logger = Logger(label: "spool.retention")) {
+    public init(store: any QueueStore & InvocationStore & StreamStore & InvocationJournalStore, clock: any SpoolClock = WallClock(),
+                interval: Duration = .seconds(30), batchSize: Int = 1000, journalRetention: Millis? = nil,
+                logger: Logger = Logger(label: "spool.retention")) {
         self.store = store
+        self.journalRetention = journalRetention
         self.clock = clock
         self.interval = interval
         self.batchSize = batchSize
@@ -37,6 +42,10 @@ public struct RetentionSweeper: Service {
             if messages > 0 { logger.info("expired messages removed", metadata: ["count": "\(messages)"]) }
             let records = try await drain { try await store.trimStreams(now: clock.now(), limit: batchSize) }
             if records > 0 { logger.info("expired stream records removed", metadata: ["count": "\(records)"]) }
+            if let journalRetention {
+                let cutoff = clock.now() - journalRetention
+                _ = try await drain { try await store.deleteInvocationRecords(startedBefore: cutoff, limit: batchSize) }
+            }
             while !Task.isCancelled, try await store.pruneIdempotencyKeys(now: clock.now(), limit: batchSize) == batchSize {}
         } catch {
             logger.error("retention sweep failed", metadata: ["error": "\(error)"])

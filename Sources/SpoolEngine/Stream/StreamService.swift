@@ -13,7 +13,6 @@ public final class StreamService: Sendable {
     /// One channel per stream id.
     public let signals: QueueSignals
     let logger: Logger
-    let recordsPut = Counter(label: "spool_stream_records_put_total")
 
     public init(store: any StreamStore, identity: AWSIdentity, clock: any SpoolClock = WallClock(), signals: QueueSignals = QueueSignals(),
                 logger: Logger = Logger(label: "spool.kinesis")) {
@@ -158,7 +157,7 @@ public final class StreamService: Sendable {
         } catch let error as SpoolError where error.code == .resourceNotFound {
             throw notFound(stream.name)
         }
-        recordsPut.increment(by: records.count)
+        SpoolMetrics.recordsPut(stream.name, records: records.count, bytes: entries.reduce(0) { $0 + $1.data.count + $1.partitionKey.utf8.count })
         signals.signal(stream.id)
         return zip(records, positions).map { record, position in
             Placement(shardID: ShardMap.shardID(record.shardIndex),

@@ -114,6 +114,14 @@ public actor ProcessExecutor: FunctionExecutor, Service {
         (idle[name]?.count ?? 0) + busy.values.filter { $0.function.name == name }.count
     }
 
+    /// Live environments per function: idle ones and busy ones.
+    public func environmentCounts() -> [String: (idle: Int, busy: Int)] {
+        var counts: [String: (idle: Int, busy: Int)] = [:]
+        for (name, list) in idle where !list.isEmpty { counts[name, default: (0, 0)].idle += list.count }
+        for environment in busy.values { counts[environment.function.name, default: (0, 0)].busy += 1 }
+        return counts
+    }
+
     // MARK: Service
 
     /// Reclaims idle environments until shutdown, then shuts every environment down.

@@ -6,7 +6,8 @@ import NIOCore
 import SpoolEngine
 import SpoolModel
 
-/// Spool's native admin API under `/spool/v1/`: dead letters (list, show, replay, purge) and stream mappings'
+/// Spool's native admin API under `/spool/v1/`: dead letters (list, show, replay, purge), the operator's
+/// views of functions, queues, streams and mappings (see `AdminHandler+Operations`), and stream mappings'
 /// progress per shard.
 ///
 /// Replay and purge answer with a stream of newline-delimited JSON progress objects, one per chunk,
@@ -14,6 +15,7 @@ import SpoolModel
 struct AdminHandler: Sendable {
     let deadLetters: DeadLetters
     let mappings: EventSourceMappings
+    let operations: Operations
     let logger: Logger
 
     /// The most dead letters one list request returns.
@@ -47,6 +49,7 @@ struct AdminHandler: Sendable {
                                                 IteratorAgeMilliseconds: $0.iteratorAgeMillis, RecordsBehind: $0.recordsBehind) }))
             }
         }
+        addOperationRoutes(to: router)
         router.post("spool/v1/dead-letters/purge") { request, _ in
             await self.respond {
                 let filter = try await Self.decode(request).filter()
@@ -119,7 +122,7 @@ struct AdminHandler: Sendable {
     /// `{"error": {"code", "message"}}` with the status the code calls for.
     static func errorResponse(_ error: SpoolError) -> Response {
         let status: HTTPResponse.Status = switch error.code {
-        case .resourceNotFound, .unknownOperation: .notFound
+        case .resourceNotFound, .unknownOperation, .queueDoesNotExist: .notFound
         case .storageFailure, .serviceFailure: .internalServerError
         case .invalidSignature, .incompleteSignature, .missingAuthenticationToken, .unrecognizedClient: .forbidden
         case .throttling, .tooManyRequests: .tooManyRequests

@@ -1,0 +1,203 @@
+import SpoolModel
+import SpoolStorage
+
+/// The operator's views across every resource, for the admin API (and through it the CLI and the
+/// dashboard): one overview, and a page per function, queue, stream and mapping.
+public struct Operations: Sendable {
+    /// Live environments of one function.
+    public struct Environments: Sendable {
+        public var idle: Int
+        public var busy: Int
+
+        public init(idle: Int, busy: Int) {
+            self.idle = idle
+            self.busy = busy
+        }
+    }
+
+    let store: any OverviewStore & InvocationJournalStore
+    let registry: FunctionRegistry
+    let queues: QueueService
+    let streams: StreamService
+    let mappings: EventSourceMappings
+    let environments: @Sendable () async -> [String: Environments]
+    let startedAt: Millis
+
+    public init(store: any OverviewStore & InvocationJournalStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService,
+                mappings: EventSourceMappings, environments: @escaping @Sendable () async -> [String: Environments]) {
+        self.store = store
+        self.registry = registry
+        self.queues = queues
+        self.streams = streams
+        self.mappings = mappings
+        self.environments = environments
+        self.startedAt = registry.clock.now()
+    }
+
+    /// The most functions, mappings or journal records one view reads.
+    static let pageLimit = 10_000
+
+    // MARK: Overview
+
+    public func status() async throws -> OperationsReport.Status {
+        let now = registry.clock.now()
+        let activity = try await store.invocationActivity(since: now - 3_600_000, bucketMs: 60_000)
+        let functions = try await functionSummaries(now: now, activity: activity)
+        let deadLetters = try await store.deadLetterCounts()
+        let perMinute = Self.points(activity, from: now - 3_600_000, to: now)
+        return OperationsReport.Status(
+            now: now, startedAt: startedAt, functions: functions, queues: try await store.queueDepths(now: now),
+            streams: try await store.streamDepths(), mappings: try await allMappings().map(Self.summary),
+            deadLetters: .init(total: deadLetters.reduce(0) { $0 + $1.total }, notReplayed: deadLetters.reduce(0) { $0 + $1.notReplayed }),
+            throughput: .init(lastMinute: activity.filter { $0.start >= now - 60_000 }.reduce(0) { $0 + $1.invocations },
+                              lastHour: activity.reduce(0) { $0 + $1.invocations }, errorsLastHour: activity.reduce(0) { $0 + $1.errors },
+                              throttlesLastHour: activity.reduce(0) { $0 + $1.throttles }, perMinute: perMinute))
+    }
+
+    /// Minute points from `from` to `to`, zero where nothing ran, all functions together.
+    static func points(_ buckets: [ActivityBucket], from: Millis, to: Millis, bucketMs: Millis = 60_000) -> [OperationsReport.ActivityPoint] {
+        var byStart: [Millis: OperationsReport.ActivityPoint] = [:]
+        for bucket in buckets {
+            var point = byStart[bucket.start] ?? .init(start: bucket.start, invocations: 0, errors: 0, throttles: 0, averageDurationMs: 0)
+            let total = point.averageDurationMs * Double(point.invocations) + bucket.totalDurationMs
+            point.invocations += bucket.invocations
+            point.errors += bucket.errors
+            point.throttles += bucket.throttles
+            point.averageDurationMs = point.invocations == 0 ? 0 : total / Double(point.invocations)
+            byStart[bucket.start] = point
+        }
+        var points: [OperationsReport.ActivityPoint] = []
+        var start = (from / bucketMs + 1) * bucketMs
+        while start <= to {
+            points.append(byStart[start] ?? .init(start: start, invocations: 0, errors: 0, throttles: 0, averageDurationMs: 0))
+            start += bucketMs
+        }
+        return points
+    }
+
+    // MARK: Functions
+
+    public func functionSummaries() async throws -> [OperationsReport.FunctionSummary] {
+        let now = registry.clock.now()
+        return try await functionSummaries(now: now, activity: try await store.invocationActivity(since: now - 3_600_000, bucketMs: 3_600_000))
+    }
+
+    func functionSummaries(now: Millis, activity: [ActivityBucket]) async throws -> [OperationsReport.FunctionSummary] {
+        let definitions = try await registry.list(marker: nil, maxItems: Self.pageLimit).functions
+        let backlogs = Dictionary(try await store.asyncBacklogs(now: now).map { ($0.functionName, $0) }) { first, _ in first }
+        let deadLetters = Dictionary(try await store.deadLetterCounts().map { ($0.functionName, $0) }) { first, _ in first }
+        let environments = await environments()
+        var invocations: [String: (Int, Int)] = [:]
+        for bucket in activity {
+            invocations[bucket.functionName, default: (0, 0)].0 += bucket.invocations
+            invocations[bucket.functionName, default: (0, 0)].1 += bucket.errors
+        }
+        return definitions.map { definition in
+            let backlog = backlogs[definition.name]
+            let dead = deadLetters[definition.name]
+            let live = environments[definition.name]
+            return OperationsReport.FunctionSummary(
+                name: definition.name, executor: definition.executor.rawValue, runtime: definition.runtime, handler: definition.handler,
+                timeoutSeconds: definition.timeoutSeconds, memorySizeMB: definition.memorySizeMB, reservedConcurrency: definition.reservedConcurrency,
+                asyncQueued: backlog?.queued ?? 0, asyncRunning: backlog?.running ?? 0,
+                oldestEventAgeSeconds: backlog?.oldestEnqueuedAt.map { Double(max(0, now - $0)) / 1000 },
+                deadLetters: dead?.total ?? 0, deadLettersNotReplayed: dead?.notReplayed ?? 0,
+                idleEnvironments: live?.idle ?? 0, busyEnvironments: live?.busy ?? 0,
+                invocationsLastHour: invocations[definition.name]?.0 ?? 0, errorsLastHour: invocations[definition.name]?.1 ?? 0)
+        }
+    }
+
+    public func function(_ name: String, recent: Int = 50) async throws -> OperationsReport.FunctionDetail {
+        let definition = try await registry.function(FunctionReference.parse(name, identity: registry.identity))
+        let now = registry.clock.now()
+        let activity = try await store.invocationActivity(since: now - 3_600_000, bucketMs: 60_000).filter { $0.functionName == definition.name }
+        guard let summary = try await functionSummaries(now: now, activity: activity).first(where: { $0.name == definition.name }) else {
+            throw SpoolError(.resourceNotFound, "Function not found: \(registry.identity.functionARN(name))")
+        }
+        let mappings = try await mappings.list(sourceARN: nil, functionName: definition.name, marker: nil, maxItems: Self.pageLimit).mappings
+        return OperationsReport.FunctionDetail(
+            function: summary, description: definition.description, role: definition.role, source: definition.source.rawValue,
+            webhookURL: definition.webhookURL, codeSHA256: definition.codeSHA256, codeSize: definition.codeSize,
+            lastModified: definition.lastModified, environmentVariables: definition.environment.keys.sorted(),
+            mappings: mappings.map(Self.summary), activity: Self.points(activity, from: now - 3_600_000, to: now),
+            recentInvocations: try await store.invocationRecords(.init(functionName: definition.name, limit: recent, includeLog: false)))
+    }
+
+    /// Journal records (with their logs): newest first, or after `afterID` oldest first to follow a log.
+    public func invocations(_ query: JournalQuery) async throws -> [JournalEntry] {
+        var query = query
+        if let name = query.functionName {
+            query.functionName = try await registry.function(FunctionReference.parse(name, identity: registry.identity)).name
+        }
+        query.limit = min(max(1, query.limit), 1_000)
+        return try await store.invocationRecords(query)
+    }
+
+    // MARK: Queues and streams
+
+    public func queue(_ name: String) async throws -> OperationsReport.QueueDetail {
+        let record = try await queues.queue(named: name)
+        let now = registry.clock.now()
+        guard let depth = try await store.queueDepths(now: now).first(where: { $0.queueName == record.name }) else { throw SpoolError.queueDoesNotExist() }
+        let arn = registry.identity.queueARN(record.name)
+        return OperationsReport.QueueDetail(
+            depth: depth, oldestMessageAgeSeconds: depth.oldestSentAt.map { Double(max(0, now - $0)) / 1000 },
+            attributes: try await queues.attributes(name: record.name, requested: ["All"]),
+            mappings: try await allMappings().filter { $0.sourceARN == arn }.map(Self.summary))
+    }
+
+    public func stream(_ name: String) async throws -> OperationsReport.StreamDetail {
+        let info = try await streams.stream(name: name, arn: nil)
+        guard let depth = try await store.streamDepths().first(where: { $0.streamName == info.name }) else {
+            throw SpoolError(.resourceNotFound, "Stream \(name) under account \(registry.identity.accountID) not found.")
+        }
+        let arn = registry.identity.streamARN(info.name)
+        var details: [OperationsReport.MappingDetail] = []
+        for mapping in try await allMappings() where mapping.sourceARN == arn { details.append(try await self.mapping(mapping.uuid)) }
+        return OperationsReport.StreamDetail(depth: depth, retentionHours: info.retentionHours, mode: info.mode, mappings: details)
+    }
+
+    // MARK: Mappings
+
+    public func allMappings() async throws -> [EventSourceMapping] {
+        try await mappings.list(sourceARN: nil, functionName: nil, marker: nil, maxItems: Self.pageLimit).mappings
+    }
+
+    public func mappingSummaries() async throws -> [OperationsReport.MappingSummary] {
+        try await allMappings().map(Self.summary)
+    }
+
+    public func mapping(_ uuid: String) async throws -> OperationsReport.MappingDetail {
+        let (mapping, shards) = try await mappings.shardProgress(uuid)
+        let settings = mapping.settings
+        let origin: JournalEntry.Origin = mapping.isStream ? .kinesis : .sqs
+        let recent = try await store.invocationRecords(.init(functionName: mapping.functionName, limit: 200, includeLog: false))
+            .filter { $0.origin == origin }.prefix(20)
+        return OperationsReport.MappingDetail(
+            mapping: Self.summary(mapping), functionResponseTypes: settings.functionResponseTypes, filters: settings.filters,
+            maximumConcurrency: settings.maximumConcurrency, startingPosition: settings.stream?.startingPosition.rawValue,
+            parallelizationFactor: settings.stream?.parallelizationFactor, bisectBatchOnFunctionError: settings.stream?.bisectBatchOnFunctionError,
+            maximumRetryAttempts: settings.stream?.maximumRetryAttempts, maximumRecordAgeSeconds: settings.stream?.maximumRecordAgeSeconds,
+            onFailureDestination: settings.stream?.onFailureDestination,
+            shards: shards.map { .init(shardId: $0.shardID, lane: $0.lane, checkpointSequenceNumber: $0.checkpoint,
+                                       iteratorAgeSeconds: Double($0.iteratorAgeMillis) / 1000, recordsBehind: $0.recordsBehind) },
+            recentInvocations: Array(recent))
+    }
+
+    /// Enables or disables a mapping, as `UpdateEventSourceMapping` with only `Enabled` does.
+    public func setMapping(_ uuid: String, enabled: Bool) async throws -> OperationsReport.MappingSummary {
+        var request = MappingRequest()
+        request.enabled = enabled
+        request.given = ["Enabled"]
+        return Self.summary(try await mappings.update(uuid, functionName: nil, request: request))
+    }
+
+    static func summary(_ mapping: EventSourceMapping) -> OperationsReport.MappingSummary {
+        OperationsReport.MappingSummary(
+            uuid: mapping.uuid, functionName: mapping.functionName, sourceARN: mapping.sourceARN, sourceType: mapping.isStream ? "kinesis" : "sqs",
+            sourceName: String(mapping.sourceARN.split(separator: mapping.isStream ? "/" : ":").last ?? ""),
+            state: mapping.state.rawValue, stateTransitionReason: mapping.stateTransitionReason, enabled: mapping.enabled,
+            batchSize: mapping.settings.batchSize, maximumBatchingWindowSeconds: mapping.settings.maximumBatchingWindowSeconds,
+            lastProcessingResult: mapping.lastProcessingResult, lastModified: mapping.lastModified)
+    }
+}
