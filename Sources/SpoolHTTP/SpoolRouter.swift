@@ -69,7 +69,7 @@ public enum SpoolRouter {
         logger: Logger = Logger(label: "spool.http")
     ) -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: RequestLogMiddleware(logger: logger))
         router.add(middleware: AWSErrorMiddleware())
         if let verifier { router.add(middleware: SignatureMiddleware(verifier: verifier)) }
         if let limits { router.add(middleware: IntakeLimitMiddleware(limits: limits)) }

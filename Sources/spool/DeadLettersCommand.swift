@@ -19,9 +19,18 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON instead of a table.")
         var json = false
 
+        @Option(help: "Sign with this profile of ~/.aws/credentials (default: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then AWS_PROFILE or default).")
+        var profile: String?
+
+        func validate() throws {
+            if let profile, AdminClient.Signer.fromEnvironment(profile: profile) == nil {
+                throw ValidationError("no credentials for profile '\(profile)' in the aws credentials file")
+            }
+        }
+
         var client: AdminClient {
             let base = endpoint ?? ProcessInfo.processInfo.environment["SPOOL_ENDPOINT"] ?? "http://127.0.0.1:9070"
-            return AdminClient(endpoint: base.hasSuffix("/") ? String(base.dropLast()) : base)
+            return AdminClient(endpoint: base.hasSuffix("/") ? String(base.dropLast()) : base, signer: .fromEnvironment(profile: profile))
         }
     }
 

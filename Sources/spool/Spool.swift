@@ -11,7 +11,8 @@ struct Spool: AsyncParsableCommand {
         commandName: "spool",
         abstract: "Durable, self-hosted AWS Lambda async queues and event sources, with SQS-compatible queues.",
         version: SpoolServer.version,
-        subcommands: [Serve.self, DeadLettersCommand.self, BenchCommand.self, BackupCommand.self]
+        subcommands: [Serve.self, StatusCommand.self, FunctionsCommand.self, QueuesCommand.self, StreamsCommand.self, MappingsCommand.self,
+                      DeadLettersCommand.self, LogsCommand.self, BackupCommand.self, BenchCommand.self]
     )
 }
 
@@ -33,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "full (default) or normal: how hard each commit works to survive power loss (SPOOL_DURABILITY).")
     var durability: String?
 
+    @Option(name: .customLong("log-format"), help: "text (default) or json: one JSON object per log line (SPOOL_LOG_FORMAT).")
+    var logFormat: String?
+
     @Flag(name: .customLong("allow-unsigned-remote"),
           help: "Accept unsigned requests on a non-loopback address when no credentials are configured (SPOOL_AUTH_ALLOW_UNSIGNED_REMOTE).")
     var allowUnsignedRemote = false
@@ -41,12 +45,12 @@ struct Serve: AsyncParsableCommand {
     var benchProbe = false
 
     func run() async throws {
-        LoggingSystem.bootstrap(SpoolLogHandler.init)
         var flags: [String: String] = [:]
         flags["host"] = host
         flags["port"] = port.map(String.init)
         flags["dataDir"] = dataDir
         flags["durability"] = durability
+        flags["logFormat"] = logFormat
         if allowUnsignedRemote { flags["auth.allowUnsignedRemote"] = "true" }
         let settings: SpoolConfiguration
         do {
@@ -54,6 +58,8 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        let format = SpoolLogHandler.Format(rawValue: settings.logFormat) ?? .text
+        LoggingSystem.bootstrap { label in SpoolLogHandler(label: label, format: format) }
         // Before anything makes a metric: one made earlier would stay bound to the no-op backend.
         let metrics = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: metrics)
