@@ -89,6 +89,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            resources: [.embedInCode("Dashboard")],
             swiftSettings: swiftSettings
         ),
         .target(

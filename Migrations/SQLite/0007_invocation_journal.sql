@@ -8,6 +8,8 @@ CREATE TABLE invocation_journal (
     request_id       TEXT    NOT NULL,
     -- sync, async, sqs or kinesis.
     origin           TEXT    NOT NULL,
+    -- Records in the event: 1 for Invoke and async events, the batch's size for a mapping.
+    batch_size       INTEGER NOT NULL DEFAULT 1,
     -- success, error, timeout, throttled or failed (the machinery could not run it).
     outcome          TEXT    NOT NULL,
     error_type       TEXT,

@@ -20,10 +20,13 @@ public struct InvocationRequest: Sendable {
     public var logTail: Bool
     /// What started it, for the journal and the metrics.
     public var origin: JournalEntry.Origin
+    /// Records in the event: 1, or a mapping batch's size.
+    public var batchSize: Int
 
     public init(requestID: String, function: FunctionDefinition, invokedFunctionARN: String, payload: ByteBuffer,
                 clientContext: String? = nil, traceID: String = TraceID.make(), logTail: Bool = false,
-                origin: JournalEntry.Origin = .sync) {
+                origin: JournalEntry.Origin = .sync, batchSize: Int = 1) {
+        self.batchSize = batchSize
         self.logTail = logTail
         self.origin = origin
         self.requestID = requestID

@@ -94,6 +94,16 @@ public enum SpoolRouter {
                                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
             }
         }
+        // The dashboard: one page, no external assets (the policy forbids loading any); it calls the admin API,
+        // signing its requests itself when the server requires credentials.
+        let dashboard = ByteBuffer(bytes: PackageResources.dashboard_html)
+        router.get("/ui") { _, _ -> Response in
+            Response(status: .ok, headers: [
+                .contentType: "text/html; charset=utf-8",
+                .contentSecurityPolicy: "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+                .cacheControl: "no-store",
+            ], body: .init(byteBuffer: dashboard))
+        }
         router.get("/spool/v1/process") { _, _ -> Response in
             AWSJSON.response(ProcessUsage.current(version: health.version, durability: health.durability),
                              contentType: "application/json", requestID: "process")

@@ -8,12 +8,12 @@ extension SQLiteStore: InvocationJournalStore {
         guard !records.isEmpty else { return }
         try await write(durable: false) { db in
             let statement = try db.cachedStatement(sql: """
-                INSERT INTO invocation_journal (function_name, request_id, origin, outcome, error_type, started_at, duration_ms,
+                INSERT INTO invocation_journal (function_name, request_id, origin, batch_size, outcome, error_type, started_at, duration_ms,
                                                 init_duration_ms, max_memory_mb, log)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for record in records {
-                try statement.execute(arguments: [record.functionName, record.requestID, record.origin.rawValue, record.outcome.rawValue,
+                try statement.execute(arguments: [record.functionName, record.requestID, record.origin.rawValue, record.batchSize, record.outcome.rawValue,
                                                   record.errorType, record.startedAt, record.durationMs, record.initDurationMs,
                                                   record.maxMemoryUsedMB, record.log ?? ""])
             }
@@ -45,13 +45,13 @@ extension SQLiteStore: InvocationJournalStore {
                 order = "id DESC"
             }
             _ = arguments.append(contentsOf: [query.limit])
-            let columns = "id, function_name, request_id, origin, outcome, error_type, started_at, duration_ms, init_duration_ms, max_memory_mb"
+            let columns = "id, function_name, request_id, origin, batch_size, outcome, error_type, started_at, duration_ms, init_duration_ms, max_memory_mb"
                 + (query.includeLog ? ", log" : "")
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             return try Row.fetchAll(db, sql: "SELECT \(columns) FROM invocation_journal \(filter) ORDER BY \(order) LIMIT ?", arguments: arguments)
                 .map { row in
                     JournalEntry(id: row["id"], functionName: row["function_name"], requestID: row["request_id"],
-                                     origin: JournalEntry.Origin(rawValue: row["origin"]) ?? .sync,
+                                     origin: JournalEntry.Origin(rawValue: row["origin"]) ?? .sync, batchSize: row["batch_size"],
                                      outcome: JournalEntry.Outcome(rawValue: row["outcome"]) ?? .failed,
                                      errorType: row["error_type"], startedAt: row["started_at"], durationMs: row["duration_ms"],
                                      initDurationMs: row["init_duration_ms"], maxMemoryUsedMB: row["max_memory_mb"],

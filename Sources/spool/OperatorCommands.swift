@@ -289,8 +289,8 @@ struct LogsCommand: AsyncParsableCommand {
     }
 
     static func table(_ entries: [JournalEntry]) -> String {
-        Output.table(header: ["TIME", "REQUEST ID", "ORIGIN", "OUTCOME", "DURATION", "COLD START", "ERROR"], rows: entries.map { entry in
-            [Output.time(entry.startedAt), entry.requestID, entry.origin.rawValue, entry.outcome.rawValue, String(format: "%.1f ms", entry.durationMs),
+        Output.table(header: ["TIME", "REQUEST ID", "ORIGIN", "RECORDS", "OUTCOME", "DURATION", "COLD START", "ERROR"], rows: entries.map { entry in
+            [Output.time(entry.startedAt), entry.requestID, entry.origin.rawValue, String(entry.batchSize), entry.outcome.rawValue, String(format: "%.1f ms", entry.durationMs),
              entry.initDurationMs.map { String(format: "%.0f ms", $0) } ?? "-", entry.errorType ?? ""]
         })
     }

@@ -200,7 +200,8 @@ extension QueuePoller {
         }
         let event = SQSEventRecord.event(batch.items.map(\.json))
         let request = InvocationRequest(requestID: UUID().uuidString.lowercased(), function: batch.definition,
-                                        invokedFunctionARN: batch.mapping.functionARN(registry.identity), payload: ByteBuffer(data: event), origin: .sqs)
+                                        invokedFunctionARN: batch.mapping.functionARN(registry.identity), payload: ByteBuffer(data: event), origin: .sqs,
+                                        batchSize: batch.items.count)
         if let oldest = batch.items.map(\.message.sentAt).min(), batch.items.allSatisfy({ $0.message.receiveCount <= 1 }) {
             SpoolMetrics.ingestToStart(batch.mapping.functionName, origin: .sqs, millis: registry.clock.now() - oldest)
         }

@@ -217,7 +217,8 @@ extension StreamPoller {
         }
         let event = KinesisEvent.event(texts, window: window, streamARN: arn)
         let request = InvocationRequest(requestID: UUID().uuidString.lowercased(), function: definition,
-                                        invokedFunctionARN: mapping.functionARN(registry.identity), payload: ByteBuffer(data: event), origin: .kinesis)
+                                        invokedFunctionARN: mapping.functionARN(registry.identity), payload: ByteBuffer(data: event), origin: .kinesis,
+                                        batchSize: records.count)
         lane.retry.invoked()
         if let first = records.first, lane.retry.invokeCount <= 1 {
             SpoolMetrics.ingestToStart(mapping.functionName, origin: .kinesis, millis: registry.clock.now() - first.arrivalMillis)

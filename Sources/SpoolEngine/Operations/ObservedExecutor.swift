@@ -24,7 +24,7 @@ public struct ObservedExecutor: FunctionExecutor {
         running.decrement()
         let (kind, errorType) = Self.classify(outcome.status)
         SpoolMetrics.invocation(name, origin: request.origin, outcome: kind, duration: outcome.durationMs, coldStart: outcome.initDurationMs != nil)
-        journal?.record(JournalEntry(functionName: name, requestID: request.requestID, origin: request.origin, outcome: kind,
+        journal?.record(JournalEntry(functionName: name, requestID: request.requestID, origin: request.origin, batchSize: request.batchSize, outcome: kind,
                                          errorType: errorType, startedAt: started, durationMs: outcome.durationMs,
                                          initDurationMs: outcome.initDurationMs, maxMemoryUsedMB: outcome.maxMemoryUsedMB, log: outcome.log))
         return outcome

@@ -12,11 +12,13 @@ enum APIService: String, Sendable {
     /// `/spool/v1/…`; signed with the service name `spool`.
     case admin = "spool"
 
-    /// The service a request belongs to; `nil` for `/health` and `/metrics`, which are always open.
+    /// The service a request belongs to; `nil` for `/health`, `/metrics` and the dashboard's page, which are always open.
     static func of(_ request: Request) -> APIService? {
         // By path components, as the router matches them: `//` is `/`, `//spool/v1/…` is the admin API.
         let components = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
         if components.count == 1 && (components[0] == "health" || components[0] == "metrics") { return nil }
+        // The dashboard's page: a browser cannot sign a navigation; the page signs its API calls itself.
+        if components.count == 1 && components[0] == "ui" { return nil }
         if components.first == "spool" { return .admin }
         if components.isEmpty {
             let target = request.headers[AWSJSON.amzTarget] ?? ""

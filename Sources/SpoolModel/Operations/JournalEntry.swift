@@ -31,6 +31,8 @@ public struct JournalEntry: Sendable, Codable, Equatable {
     public var functionName: String
     public var requestID: String
     public var origin: Origin
+    /// Records the function received: 1, or a mapping batch's size.
+    public var batchSize: Int
     public var outcome: Outcome
     /// The error type the function or runtime reported, or the failure's kind.
     public var errorType: String?
@@ -43,15 +45,16 @@ public struct JournalEntry: Sendable, Codable, Equatable {
     public var log: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, functionName, requestID = "requestId", origin, outcome, errorType, startedAt, durationMs, initDurationMs, maxMemoryUsedMB, log
+        case id, functionName, requestID = "requestId", origin, batchSize, outcome, errorType, startedAt, durationMs, initDurationMs, maxMemoryUsedMB, log
     }
 
-    public init(id: Int64 = 0, functionName: String, requestID: String, origin: Origin, outcome: Outcome, errorType: String? = nil,
+    public init(id: Int64 = 0, functionName: String, requestID: String, origin: Origin, batchSize: Int = 1, outcome: Outcome, errorType: String? = nil,
                 startedAt: Millis, durationMs: Double, initDurationMs: Double? = nil, maxMemoryUsedMB: Int? = nil, log: String?) {
         self.id = id
         self.functionName = functionName
         self.requestID = requestID
         self.origin = origin
+        self.batchSize = batchSize
         self.outcome = outcome
         self.errorType = errorType
         self.startedAt = startedAt
