@@ -280,11 +280,11 @@ struct LogsCommand: AsyncParsableCommand {
     }
 
     func print(_ entry: JournalEntry) throws {
+        // Written straight to the descriptor, unbuffered: followers read a pipe as lines arrive (`spool logs -f | grep …`).
         if connection.json {
-            Swift.print(String(decoding: try JSONEncoder.compact.encode(entry), as: UTF8.self))
+            FileHandle.standardOutput.write(try JSONEncoder.compact.encode(entry) + Data("\n".utf8))
         } else {
-            Swift.print(entry.log ?? "", terminator: "")
-            FileHandle.standardOutput.synchronizeFile()
+            FileHandle.standardOutput.write(Data((entry.log ?? "").utf8))
         }
     }
 
