@@ -133,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpoolSQLiteTests",
-            dependencies: ["SpoolSQLite", "SpoolTesting", "SpoolModel", "SpoolStorage",
+            dependencies: ["SpoolSQLite", "SpoolTesting", "SpoolModel", "SpoolStorage", "SpoolEngine",
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),

@@ -45,6 +45,18 @@ struct ConfigurationTests {
         #expect(config.moveTaskChunk == 9)
     }
 
+    @Test("function logs and the service log format: defaults, variables, and bad values refused")
+    func logs() async throws {
+        let defaults = try await SpoolConfiguration.load(environment: [:])
+        #expect(defaults.logsEnabled && defaults.logsRetentionHours == 72 && defaults.logFormat == "text")
+        let set = try await SpoolConfiguration.load(flags: ["logFormat": "JSON"],
+                                                    environment: ["SPOOL_LOGS_ENABLED": "false", "SPOOL_LOGS_RETENTION_HOURS": "6"])
+        #expect(!set.logsEnabled && set.logsRetentionHours == 6 && set.logFormat == "json")
+        await #expect(throws: (any Error).self) { try await SpoolConfiguration.load(environment: ["SPOOL_LOG_FORMAT": "xml"]) }
+        await #expect(throws: (any Error).self) { try await SpoolConfiguration.load(environment: ["SPOOL_LOGS_ENABLED": "maybe"]) }
+        await #expect(throws: (any Error).self) { try await SpoolConfiguration.load(environment: ["SPOOL_LOGS_RETENTION_HOURS": "0"]) }
+    }
+
     @Test("asynchronous retry timings come from SPOOL_ASYNC_ variables, so tests can retry in milliseconds")
     func asyncSettings() async throws {
         let config = try await SpoolConfiguration.load(environment: [

@@ -55,7 +55,7 @@ public struct Operations: Sendable {
     }
 
     /// Minute points from `from` to `to`, zero where nothing ran, all functions together.
-    static func points(_ buckets: [ActivityBucket], from: Millis, to: Millis, bucketMs: Millis = 60_000) -> [OperationsReport.ActivityPoint] {
+    public static func points(_ buckets: [ActivityBucket], from: Millis, to: Millis, bucketMs: Millis = 60_000) -> [OperationsReport.ActivityPoint] {
         var byStart: [Millis: OperationsReport.ActivityPoint] = [:]
         for bucket in buckets {
             var point = byStart[bucket.start] ?? .init(start: bucket.start, invocations: 0, errors: 0, throttles: 0, averageDurationMs: 0)
