@@ -81,7 +81,7 @@ public struct SpoolServer: Sendable {
                                         journal: journal)
         self.functions = FunctionRegistry(
             store: store, executor: executor, limiter: ConcurrencyLimiter(accountLimit: configuration.concurrencyLimit),
-            codeRoot: (configuration.dataDir as NSString).appendingPathComponent("functions"), identity: configuration.identity, logger: logger
+            codeRoot: URL(fileURLWithPath: configuration.dataDir).appendingPathComponent("functions").standardizedFileURL.path, identity: configuration.identity, logger: logger
         )
         self.invoker = FunctionInvoker(registry: functions, executor: executor, logger: logger)
         let asyncSettings = configuration.asyncSettings

@@ -1,9 +1,13 @@
-"""`spool backup`: an online copy of a running server's database that another server starts from."""
+"""`spool backup`: an online copy of a running server's data directory (database and functions' code) that another
+server starts from, elsewhere."""
+import json
+import shutil
 import sqlite3
 import subprocess
 import threading
 
 from conftest import SpoolProcess, make_client
+from functions import create_python
 
 
 def test_online_backup_of_a_running_server_starts_a_second_server_with_the_data(binary, tmp_path):
@@ -16,6 +20,7 @@ def test_online_backup_of_a_running_server_starts_a_second_server_with_the_data(
             sqs.send_message(QueueUrl=url, MessageBody=f"message {n}")
         kinesis.create_stream(StreamName="kept", ShardCount=1)
         kinesis.put_record(StreamName="kept", Data=b"record", PartitionKey="p")
+        create_python(make_client(source.endpoint, "lambda"), "def handler(event, context):\n    return {'restored': event}\n", name="kept")
         # Writes keep going while the backup runs.
         stop = threading.Event()
 
@@ -25,23 +30,29 @@ def test_online_backup_of_a_running_server_starts_a_second_server_with_the_data(
 
         thread = threading.Thread(target=writer)
         thread.start()
-        copy = tmp_path / "copy" / "spool.sqlite"
-        copy.parent.mkdir()
+        target = tmp_path / "copy"
+        copy = target / "spool.sqlite"
         try:
-            made = subprocess.run([str(binary), "backup", "--data-dir", str(tmp_path / "data"), str(copy)], capture_output=True, text=True, timeout=120)
+            made = subprocess.run([str(binary), "backup", "--data-dir", str(tmp_path / "data"), str(target)], capture_output=True, text=True, timeout=120)
         finally:
             stop.set()
             thread.join()
         assert made.returncode == 0, made.stderr
-        assert "backed up" in made.stdout
-        again = subprocess.run([str(binary), "backup", "--data-dir", str(tmp_path / "data"), str(copy)], capture_output=True, text=True, timeout=120)
-        assert again.returncode != 0 and "the file exists" in again.stderr
+        assert "backed up" in made.stdout and "code of 1 functions" in made.stdout
+        again = subprocess.run([str(binary), "backup", "--data-dir", str(tmp_path / "data"), str(target)], capture_output=True, text=True, timeout=120)
+        assert again.returncode != 0 and "is not empty" in again.stderr
     finally:
         source.stop()
+    # The original is gone: the copy must stand on its own, code included, in another place.
+    shutil.rmtree(tmp_path / "data")
+    moved = tmp_path / "elsewhere" / "restored"
+    moved.parent.mkdir()
+    shutil.move(str(target), str(moved))
+    copy = moved / "spool.sqlite"
     db = sqlite3.connect(copy)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
-    restored = SpoolProcess(binary, copy.parent)
+    restored = SpoolProcess(binary, moved)
     restored.start()
     try:
         sqs, kinesis = make_client(restored.endpoint), make_client(restored.endpoint, "kinesis")
@@ -56,5 +67,7 @@ def test_online_backup_of_a_running_server_starts_a_second_server_with_the_data(
         shard = kinesis.list_shards(StreamName="kept")["Shards"][0]["ShardId"]
         iterator = kinesis.get_shard_iterator(StreamName="kept", ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         assert [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]] == [b"record"]
+        answer = make_client(restored.endpoint, "lambda").invoke(FunctionName="kept", Payload=b'{"n": 1}')
+        assert "FunctionError" not in answer and json.loads(answer["Payload"].read()) == {"restored": {"n": 1}}
     finally:
         restored.stop()

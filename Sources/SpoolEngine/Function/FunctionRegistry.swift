@@ -42,7 +42,8 @@ public final class FunctionRegistry: Sendable {
         var stale: [String] = []
         while true {
             let page = try await store.listFunctions(after: marker, limit: 500)
-            for definition in page {
+            for stored in page {
+                let definition = located(stored)
                 if definition.source != .api, !declared.contains(definition.name) {
                     stale.append(definition.name)
                     continue
@@ -63,7 +64,7 @@ public final class FunctionRegistry: Sendable {
     public func function(_ reference: FunctionReference) async throws -> FunctionDefinition {
         try reference.requireLatest(identity: identity)
         if let cached = cache.withLock({ $0[reference.name] }) { return cached }
-        guard let definition = try await store.function(named: reference.name) else {
+        guard let definition = try await store.function(named: reference.name).map(located) else {
             throw SpoolError.functionNotFound(identity.functionARN(reference.name))
         }
         remember(definition)
@@ -73,7 +74,7 @@ public final class FunctionRegistry: Sendable {
     /// A page of functions ordered by name, and the marker of the next page.
     public func list(marker: String?, maxItems: Int) async throws -> (functions: [FunctionDefinition], nextMarker: String?) {
         let page = try await store.listFunctions(after: marker, limit: maxItems + 1)
-        let functions = Array(page.prefix(maxItems))
+        let functions = page.prefix(maxItems).map(located)
         return (functions, page.count > maxItems ? functions.last?.name : nil)
     }
 
@@ -199,6 +200,16 @@ public final class FunctionRegistry: Sendable {
     func remember(_ definition: FunctionDefinition) {
         cache.withLock { $0[definition.name] = definition }
         limiter.setReserved(definition.reservedConcurrency, for: definition.name)
+    }
+
+    /// An API function's code as it lies under this server's code root: the stored path names the data directory
+    /// the function was created in, which a restored backup or a server started from another folder does not share;
+    /// the revision's folder name is what identifies the code.
+    func located(_ definition: FunctionDefinition) -> FunctionDefinition {
+        guard definition.source == .api, let stored = definition.codeDirectory else { return definition }
+        var moved = definition
+        moved.codeDirectory = (folder(of: definition.name) as NSString).appendingPathComponent((stored as NSString).lastPathComponent)
+        return moved
     }
 
     func folder(of name: String) -> String {
