@@ -76,6 +76,17 @@ extension SQLiteStore: InvocationJournalStore {
         }
     }
 
+    public func trimInvocationRecords(keeping: Int, limit: Int) async throws -> Int {
+        try await write(durable: false) { db in
+            // Ids only grow: everything at or below the newest id minus `keeping` is beyond the limit.
+            guard let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM invocation_journal") else { return 0 }
+            try db.execute(sql: """
+                DELETE FROM invocation_journal WHERE id IN (SELECT id FROM invocation_journal WHERE id <= ? ORDER BY id LIMIT ?)
+                """, arguments: [newest - Int64(keeping), limit])
+            return db.changesCount
+        }
+    }
+
     public func deleteInvocationRecords(startedBefore cutoff: Millis, limit: Int) async throws -> Int {
         try await write(durable: false) { db in
             try db.execute(sql: """

@@ -71,6 +71,8 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public var logsEnabled = true
     /// `logs.retentionHours`, `SPOOL_LOGS_RETENTION_HOURS`: how long journal records (function logs) are kept.
     public var logsRetentionHours = 72
+    /// `logs.maxRecords`, `SPOOL_LOGS_MAX_RECORDS`: the most invocations the journal keeps; the oldest beyond it are deleted.
+    public var logsMaxRecords = 1_000_000
     /// `logFormat`, `SPOOL_LOG_FORMAT`, `--log-format`: `text` (human-readable lines) or `json` (one object per line).
     public var logFormat = "text"
     /// `functions.declared` (file only): functions declared in the configuration file, re-applied at every start.
@@ -169,6 +171,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
         config.shutdownGraceSeconds = try integer(reader, "shutdown.graceSeconds", default: config.shutdownGraceSeconds, in: 0...3_600)
         config.logsRetentionHours = try integer(reader, "logs.retentionHours", default: config.logsRetentionHours, in: 1...8_760)
         config.logsEnabled = try boolean(reader, "logs.enabled", default: config.logsEnabled)
+        config.logsMaxRecords = try integer(reader, "logs.maxRecords", default: config.logsMaxRecords, in: 1_000...1_000_000_000)
         let format = reader.string(forKey: "logFormat", default: config.logFormat).lowercased()
         guard ["text", "json"].contains(format) else { throw Invalid(key: "logFormat", reason: "must be text or json, not '\(format)'") }
         config.logFormat = format
@@ -192,7 +195,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
         "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
         "functions.shutdownGraceMs", "functions.python", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
         "async.throttleMaxDelayMs", "async.idempotencyWindowSeconds", "async.claimBatch", "auth.credentials", "auth.allowUnsignedRemote",
-        "limits.maxBacklog", "limits.maxMemoryMB", "limits.checkIntervalMs", "shutdown.graceSeconds", "logs.enabled", "logs.retentionHours",
+        "limits.maxBacklog", "limits.maxMemoryMB", "limits.checkIntervalMs", "shutdown.graceSeconds", "logs.enabled", "logs.retentionHours", "logs.maxRecords",
         "logFormat",
     ]
 

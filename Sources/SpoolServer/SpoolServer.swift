@@ -77,8 +77,9 @@ public struct SpoolServer: Sendable {
         self.inProcess = InProcessExecutor(handlers: inProcessFunctions)
         let journal = configuration.logsEnabled ? InvocationJournal(store: store, logger: logger) : nil
         self.journal = journal
+        let activity = ActivityTracker()
         let executor = ObservedExecutor(ExecutorRouter(process: processExecutor, webhook: WebhookExecutor(logger: logger), inProcess: inProcess),
-                                        journal: journal)
+                                        journal: journal, activity: activity)
         self.functions = FunctionRegistry(
             store: store, executor: executor, limiter: ConcurrencyLimiter(accountLimit: configuration.concurrencyLimit),
             codeRoot: URL(fileURLWithPath: configuration.dataDir).appendingPathComponent("functions").standardizedFileURL.path, identity: configuration.identity, logger: logger
@@ -94,7 +95,8 @@ public struct SpoolServer: Sendable {
         self.mappingSupervisor = MappingSupervisor(store: store, registry: functions, queues: queues, streams: streams, executor: executor,
                                                    shutdownGrace: asyncSettings.shutdownGrace, logger: logger)
         self.mappings = EventSourceMappings(store: store, registry: functions, queues: queues, streams: streams, supervisor: mappingSupervisor)
-        self.operations = Operations(store: store, registry: functions, queues: queues, streams: streams, mappings: mappings) { [processExecutor] in
+        self.operations = Operations(store: store, registry: functions, queues: queues, streams: streams, mappings: mappings,
+                                     activity: activity) { [processExecutor] in
             await processExecutor.environmentCounts().mapValues { Operations.Environments(idle: $0.idle, busy: $0.busy) }
         }
     }
@@ -155,6 +157,9 @@ public struct SpoolServer: Sendable {
     /// Runs until SIGTERM or SIGINT, then stops accepting, finishes what is in flight, and closes the store.
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try await prepareFunctions()
+        // The overview's last hour, from the journal, so that a restart does not blank the charts.
+        let now = WallClock().now()
+        operations.activity.seed(try await store.invocationActivity(since: now - 3_600_000, bucketMs: 60_000))
         let monitor = IntakeMonitor(store: store, limits: limits, interval: .milliseconds(configuration.limitsCheckIntervalMs), logger: logger)
         // Measured once before listening, so that a server restarted over its limits refuses from its first request.
         await monitor.measure()
@@ -165,7 +170,8 @@ public struct SpoolServer: Sendable {
                 services: journalServices + [
                     .init(service: monitor),
                     .init(service: RetentionSweeper(store: store, interval: .seconds(configuration.retentionSweepSeconds),
-                                                    journalRetention: Millis(configuration.logsRetentionHours) * 3_600_000, logger: logger)),
+                                                    journalRetention: Millis(configuration.logsRetentionHours) * 3_600_000,
+                                                    journalLimit: configuration.logsMaxRecords, logger: logger)),
                     .init(service: MoveTaskRunner(queues: queues, chunkLimit: configuration.moveTaskChunk, logger: logger)),
                     // Before the HTTP server: it stops after the server drained, so running invocations finish first.
                     .init(service: processExecutor),

@@ -48,10 +48,11 @@ struct ConfigurationTests {
     @Test("function logs and the service log format: defaults, variables, and bad values refused")
     func logs() async throws {
         let defaults = try await SpoolConfiguration.load(environment: [:])
-        #expect(defaults.logsEnabled && defaults.logsRetentionHours == 72 && defaults.logFormat == "text")
+        #expect(defaults.logsEnabled && defaults.logsRetentionHours == 72 && defaults.logsMaxRecords == 1_000_000 && defaults.logFormat == "text")
         let set = try await SpoolConfiguration.load(flags: ["logFormat": "JSON"],
-                                                    environment: ["SPOOL_LOGS_ENABLED": "false", "SPOOL_LOGS_RETENTION_HOURS": "6"])
-        #expect(!set.logsEnabled && set.logsRetentionHours == 6 && set.logFormat == "json")
+                                                    environment: ["SPOOL_LOGS_ENABLED": "false", "SPOOL_LOGS_RETENTION_HOURS": "6",
+                                                                  "SPOOL_LOGS_MAX_RECORDS": "5000"])
+        #expect(!set.logsEnabled && set.logsRetentionHours == 6 && set.logsMaxRecords == 5_000 && set.logFormat == "json")
         await #expect(throws: (any Error).self) { try await SpoolConfiguration.load(environment: ["SPOOL_LOG_FORMAT": "xml"]) }
         await #expect(throws: (any Error).self) { try await SpoolConfiguration.load(environment: ["SPOOL_LOGS_ENABLED": "maybe"]) }
         await #expect(throws: (any Error).self) { try await SpoolConfiguration.load(environment: ["SPOOL_LOGS_RETENTION_HOURS": "0"]) }

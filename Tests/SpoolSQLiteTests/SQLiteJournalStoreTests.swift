@@ -61,6 +61,32 @@ struct SQLiteJournalStoreTests {
         }
     }
 
+    @Test("the retention sweep keeps at most logs.maxRecords, deleting the oldest")
+    func recordLimit() async throws {
+        try await Self.withStore { store in
+            let now = WallClock().now()
+            try await store.appendInvocationRecords((1...7).map { Self.entry("f", "r\($0)", at: now - Millis(10 - $0) * 1_000) })
+            await RetentionSweeper(store: store, batchSize: 2, journalLimit: 3).sweep()
+            #expect(try await store.invocationRecords(JournalQuery(limit: 10, includeLog: false)).map(\.requestID) == ["r7", "r6", "r5"])
+        }
+    }
+
+    @Test("the activity tracker counts per minute and function, forgets what left the hour, and takes a seed")
+    func tracker() {
+        let tracker = ActivityTracker()
+        tracker.seed([ActivityBucket(start: 0, functionName: "a", invocations: 5, errors: 1, throttles: 0, totalDurationMs: 50)])
+        tracker.record("a", at: 61_000, outcome: .error, durationMs: 4)
+        tracker.record("a", at: 62_000, outcome: .success, durationMs: 6)
+        tracker.record("b", at: 70_000, outcome: .throttled, durationMs: 0)
+        #expect(tracker.activity(since: 0).map(\.invocations) == [5, 2, 1])
+        #expect(tracker.activity(since: 60_000) == [
+            ActivityBucket(start: 60_000, functionName: "a", invocations: 2, errors: 1, throttles: 0, totalDurationMs: 10),
+            ActivityBucket(start: 60_000, functionName: "b", invocations: 1, errors: 0, throttles: 1, totalDurationMs: 0),
+        ])
+        tracker.record("a", at: 3_700_000, outcome: .success, durationMs: 1)
+        #expect(tracker.activity(since: 0).map(\.start) == [3_660_000])
+    }
+
     @Test("queue depths count visible, in-flight and delayed messages and the oldest send, for every live queue")
     func queueDepths() async throws {
         try await Self.withStore { store in

@@ -166,7 +166,9 @@ def test_dead_letters_page_inspects_and_replays(populated, browser, screenshots)
     again = wait_until(lambda: [d for d in admin(server, "/spool/v1/dead-letters?function=orders")["deadLetters"] if d.get("replayOf") == letters[0]["id"]])
     assert again[0]["requestId"] == replayed["replayRequestId"]
     # Purge the new one through the page.
-    browser.goto(server.endpoint + "/ui#/dead-letters?function=orders&notReplayed=true", "document.querySelectorAll('#dead-letters tbody tr').length == 1")
+    new_id = again[0]["id"]
+    browser.goto(server.endpoint + "/ui#/dead-letters?function=orders&notReplayed=true",
+                 f"document.querySelectorAll('#dead-letters tbody tr').length == 1 && document.querySelector('#dead-letters tbody tr').dataset.id == '{new_id}'")
     browser.click("#dead-letters .pick")
     browser.click("#purge")
     browser.wait_for("document.querySelector('#notice').innerText.includes('Purged 1')")

@@ -2,16 +2,18 @@ import SpoolExecutor
 import SpoolModel
 
 /// Wraps the executor every invocation goes through (Invoke, async events, mapping batches): counts each
-/// in the per-function metrics and hands it to the journal with its log.
+/// in the per-function metrics and the last hour's activity, and hands it to the journal with its log.
 public struct ObservedExecutor: FunctionExecutor {
     let inner: any FunctionExecutor
     let journal: InvocationJournal?
+    let activity: ActivityTracker
     let clock: any SpoolClock
 
     /// - Parameter journal: `nil` when function logs are not kept (`logs.enabled: false`).
-    public init(_ inner: any FunctionExecutor, journal: InvocationJournal?, clock: any SpoolClock = WallClock()) {
+    public init(_ inner: any FunctionExecutor, journal: InvocationJournal?, activity: ActivityTracker, clock: any SpoolClock = WallClock()) {
         self.inner = inner
         self.journal = journal
+        self.activity = activity
         self.clock = clock
     }
 
@@ -23,6 +25,7 @@ public struct ObservedExecutor: FunctionExecutor {
         let outcome = await inner.invoke(request)
         running.decrement()
         let (kind, errorType) = Self.classify(outcome.status)
+        activity.record(name, at: started, outcome: kind, durationMs: outcome.durationMs)
         SpoolMetrics.invocation(name, origin: request.origin, outcome: kind, duration: outcome.durationMs, coldStart: outcome.initDurationMs != nil)
         journal?.record(JournalEntry(functionName: name, requestID: request.requestID, origin: request.origin, batchSize: request.batchSize, outcome: kind,
                                          errorType: errorType, startedAt: started, durationMs: outcome.durationMs,

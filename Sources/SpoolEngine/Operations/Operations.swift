@@ -21,10 +21,13 @@ public struct Operations: Sendable {
     let streams: StreamService
     let mappings: EventSourceMappings
     let environments: @Sendable () async -> [String: Environments]
+    /// The last hour's invocations per function and minute.
+    public let activity: ActivityTracker
     let startedAt: Millis
 
     public init(store: any OverviewStore & InvocationJournalStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService,
-                mappings: EventSourceMappings, environments: @escaping @Sendable () async -> [String: Environments]) {
+                mappings: EventSourceMappings, activity: ActivityTracker, environments: @escaping @Sendable () async -> [String: Environments]) {
+        self.activity = activity
         self.store = store
         self.registry = registry
         self.queues = queues
@@ -41,7 +44,7 @@ public struct Operations: Sendable {
 
     public func status() async throws -> OperationsReport.Status {
         let now = registry.clock.now()
-        let activity = try await store.invocationActivity(since: now - 3_600_000, bucketMs: 60_000)
+        let activity = activity.activity(since: now - 3_600_000)
         let functions = try await functionSummaries(now: now, activity: activity)
         let deadLetters = try await store.deadLetterCounts()
         let perMinute = Self.points(activity, from: now - 3_600_000, to: now)
@@ -79,7 +82,7 @@ public struct Operations: Sendable {
 
     public func functionSummaries() async throws -> [OperationsReport.FunctionSummary] {
         let now = registry.clock.now()
-        return try await functionSummaries(now: now, activity: try await store.invocationActivity(since: now - 3_600_000, bucketMs: 3_600_000))
+        return try await functionSummaries(now: now, activity: activity.activity(since: now - 3_600_000))
     }
 
     func functionSummaries(now: Millis, activity: [ActivityBucket]) async throws -> [OperationsReport.FunctionSummary] {
@@ -110,7 +113,7 @@ public struct Operations: Sendable {
     public func function(_ name: String, recent: Int = 50) async throws -> OperationsReport.FunctionDetail {
         let definition = try await registry.function(FunctionReference.parse(name, identity: registry.identity))
         let now = registry.clock.now()
-        let activity = try await store.invocationActivity(since: now - 3_600_000, bucketMs: 60_000).filter { $0.functionName == definition.name }
+        let activity = activity.activity(since: now - 3_600_000).filter { $0.functionName == definition.name }
         guard let summary = try await functionSummaries(now: now, activity: activity).first(where: { $0.name == definition.name }) else {
             throw SpoolError(.resourceNotFound, "Function not found: \(registry.identity.functionARN(name))")
         }

@@ -11,15 +11,18 @@ public struct RetentionSweeper: Service {
     let clock: any SpoolClock
     /// How long the invocation journal (function logs) is kept, or `nil` to keep it.
     let journalRetention: Millis?
+    /// The most journal records kept; the oldest beyond it are deleted.
+    let journalLimit: Int?
     let interval: Duration
     let batchSize: Int
     let logger: Logger
 
     public init(store: any QueueStore & InvocationStore & StreamStore & InvocationJournalStore, clock: any SpoolClock = WallClock(),
-                interval: Duration = .seconds(30), batchSize: Int = 1000, journalRetention: Millis? = nil,
+                interval: Duration = .seconds(30), batchSize: Int = 1000, journalRetention: Millis? = nil, journalLimit: Int? = nil,
                 logger: Logger = Logger(label: "spool.retention")) {
         self.store = store
         self.journalRetention = journalRetention
+        self.journalLimit = journalLimit
         self.clock = clock
         self.interval = interval
         self.batchSize = batchSize
@@ -45,6 +48,9 @@ public struct RetentionSweeper: Service {
             if let journalRetention {
                 let cutoff = clock.now() - journalRetention
                 _ = try await drain { try await store.deleteInvocationRecords(startedBefore: cutoff, limit: batchSize) }
+            }
+            if let journalLimit {
+                _ = try await drain { try await store.trimInvocationRecords(keeping: journalLimit, limit: batchSize) }
             }
             while !Task.isCancelled, try await store.pruneIdempotencyKeys(now: clock.now(), limit: batchSize) == batchSize {}
         } catch {

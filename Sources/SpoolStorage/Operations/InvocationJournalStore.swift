@@ -10,6 +10,8 @@ public protocol InvocationJournalStore: Sendable {
     func invocationActivity(since: Millis, bucketMs: Millis) async throws -> [ActivityBucket]
     /// Deletes records that started before `cutoff`, at most `limit`; returns how many.
     func deleteInvocationRecords(startedBefore cutoff: Millis, limit: Int) async throws -> Int
+    /// Deletes the oldest records beyond the newest `keeping`, at most `limit`; returns how many.
+    func trimInvocationRecords(keeping: Int, limit: Int) async throws -> Int
 }
 
 /// A page of the journal.
