@@ -16,7 +16,7 @@ public final class InvocationJournal: Service, Sendable {
     private let pending = Mutex<[JournalEntry]>([])
     private let wakeup = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
-    public init(store: any InvocationJournalStore, interval: Duration = .milliseconds(200), maximumPending: Int = 20_000,
+    public init(store: any InvocationJournalStore, interval: Duration = .milliseconds(50), maximumPending: Int = 20_000,
                 logger: Logger = Logger(label: "spool.journal")) {
         self.store = store
         self.interval = interval
