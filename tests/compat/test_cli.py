@@ -10,6 +10,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
+from asyncfixtures import wait_until
 from conftest import SpoolProcess, make_client, served
 from functions import create_python
 
@@ -30,15 +31,6 @@ def cli(binary, server, *arguments, env=None, check=True) -> subprocess.Complete
         assert result.returncode == 0, result.stderr
     return result
 
-
-def wait_until(condition, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from browser import Browser
+from asyncfixtures import wait_until
 from conftest import SpoolProcess, make_client
 from functions import create_python
 
@@ -26,15 +27,6 @@ def admin(server, path, method="GET"):
     with urllib.request.urlopen(request, timeout=30) as answer:
         return json.loads(answer.read())
 
-
-def wait_until(condition, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture(scope="module")

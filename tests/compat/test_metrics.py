@@ -1,8 +1,8 @@
 """GET /metrics: Prometheus text format, open like /health, with counters that follow what the server did."""
 import re
-import time
 import urllib.request
 
+from asyncfixtures import wait_until
 from conftest import SpoolProcess, make_client, served
 from functions import create_python
 
@@ -17,15 +17,6 @@ def scrape(server) -> dict:
             name, value = line.rsplit(" ", 1)
             values[name] = float(value)
     return values
-
-
-def wait_for(condition, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def test_metrics_per_function_queue_stream_and_mapping(binary, tmp_path_factory):
@@ -47,8 +38,8 @@ def test_metrics_per_function_queue_stream_and_mapping(binary, tmp_path_factory)
         mapping = lam.create_event_source_mapping(FunctionName=name, EventSourceArn="arn:aws:kinesis:us-east-1:000000000000:stream/counted",
                                                   StartingPosition="TRIM_HORIZON")["UUID"]
         f = f'function_name="{name}"'
-        wait_for(lambda: scrape(server).get(f'spool_lambda_mapping_records_total{{{f},event_source_mapping="{mapping}",disposition="processed"}}') == 3)
-        wait_for(lambda: scrape(server).get(f"spool_lambda_dead_letters{{{f}}}") == 1)
+        wait_until(lambda: scrape(server).get(f'spool_lambda_mapping_records_total{{{f},event_source_mapping="{mapping}",disposition="processed"}}') == 3)
+        wait_until(lambda: scrape(server).get(f"spool_lambda_dead_letters{{{f}}}") == 1)
         values = scrape(server)
         q = 'queue_name="counted"'
         assert values[f"spool_sqs_number_of_messages_sent_total{{{q}}}"] == 7
