@@ -138,13 +138,19 @@ extension SQLiteStore: OverviewStore {
 
     public func streamDepths() async throws -> [StreamDepth] {
         try await read { db in
+            // Four probes of the (stream, shard, position) index per shard.
             try Row.fetchAll(db, sql: """
-                SELECT s.name, s.shard_count, count(r.id) AS records, coalesce(sum(length(r.data) + length(r.partition_key)), 0) AS bytes,
-                       min(r.arrival_at) AS oldest, max(r.arrival_at) AS newest
-                FROM stream s LEFT JOIN stream_record r ON r.stream_id = s.id
+                SELECT s.name, s.shard_count, coalesce(sum(x.last - x.first + 1), 0) AS records, min(x.oldest) AS oldest, max(x.newest) AS newest
+                FROM stream s LEFT JOIN (
+                  SELECT sh.stream_id,
+                    (SELECT position FROM stream_record r WHERE r.stream_id = sh.stream_id AND r.shard_index = sh.shard_index ORDER BY position LIMIT 1) AS first,
+                    (SELECT position FROM stream_record r WHERE r.stream_id = sh.stream_id AND r.shard_index = sh.shard_index ORDER BY position DESC LIMIT 1) AS last,
+                    (SELECT arrival_at FROM stream_record r WHERE r.stream_id = sh.stream_id AND r.shard_index = sh.shard_index ORDER BY position LIMIT 1) AS oldest,
+                    (SELECT arrival_at FROM stream_record r WHERE r.stream_id = sh.stream_id AND r.shard_index = sh.shard_index ORDER BY position DESC LIMIT 1) AS newest
+                  FROM stream_shard sh) x ON x.stream_id = s.id
                 WHERE s.deleted_at IS NULL GROUP BY s.id ORDER BY s.name
                 """)
-            .map { StreamDepth(streamName: $0["name"], shardCount: $0["shard_count"], records: $0["records"], bytes: $0["bytes"],
+            .map { StreamDepth(streamName: $0["name"], shardCount: $0["shard_count"], records: $0["records"],
                                oldestArrival: $0["oldest"], newestArrival: $0["newest"]) }
         }
     }

@@ -33,7 +33,6 @@ final class ResourceGauges: Sendable {
         "spool_lambda_dead_letters_not_replayed": "Dead letters stored and not replayed.",
         "spool_lambda_live_environments": "Execution environments alive, by state (idle, busy).",
         "spool_kinesis_stored_records": "Records stored in the stream (within retention).",
-        "spool_kinesis_stored_bytes": "Bytes of data and partition keys stored in the stream.",
         "spool_kinesis_oldest_record_age_seconds": "Age of the oldest stored record.",
         "spool_kinesis_open_shards": "Shards of the stream.",
     ]
@@ -65,7 +64,6 @@ final class ResourceGauges: Sendable {
         for stream in streams {
             let labels = [("stream_name", stream.streamName)]
             values.append(("spool_kinesis_stored_records", labels, Double(stream.records)))
-            values.append(("spool_kinesis_stored_bytes", labels, Double(stream.bytes)))
             values.append(("spool_kinesis_oldest_record_age_seconds", labels, stream.oldestArrival.map { Double(max(0, now - $0)) / 1000 } ?? 0))
             values.append(("spool_kinesis_open_shards", labels, Double(stream.shardCount)))
         }

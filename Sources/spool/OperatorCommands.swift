@@ -147,7 +147,7 @@ struct StreamsCommand: AsyncParsableCommand {
             if connection.json { return try Output.printJSON(detail) }
             let depth = detail.depth
             print("name:       \(depth.streamName)\nmode:       \(detail.mode), \(depth.shardCount) shards, retention \(detail.retentionHours) h")
-            print("records:    \(depth.records) (\(depth.bytes) bytes)")
+            print("records:    \(depth.records)")
             for mapping in detail.mappings {
                 print("\nMAPPING \(mapping.mapping.uuid) → \(mapping.mapping.functionName) (\(mapping.mapping.state), last result \(mapping.mapping.lastProcessingResult))")
                 print(MappingsCommand.shardTable(mapping.shards))
@@ -156,8 +156,8 @@ struct StreamsCommand: AsyncParsableCommand {
     }
 
     static func table(_ streams: [StreamDepth], now: Millis) -> String {
-        Output.table(header: ["NAME", "SHARDS", "RECORDS", "BYTES", "OLDEST"], rows: streams.map { stream in
-            [stream.streamName, String(stream.shardCount), String(stream.records), String(stream.bytes),
+        Output.table(header: ["NAME", "SHARDS", "RECORDS", "OLDEST"], rows: streams.map { stream in
+            [stream.streamName, String(stream.shardCount), String(stream.records),
              stream.oldestArrival.map { Output.age(Double(max(0, now - $0)) / 1000) } ?? "-"]
         })
     }

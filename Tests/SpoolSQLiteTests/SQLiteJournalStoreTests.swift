@@ -104,6 +104,27 @@ struct SQLiteJournalStoreTests {
         }
     }
 
+    @Test("stream depths count each shard's records from the ends of its index, with the oldest and newest arrival")
+    func streamDepths() async throws {
+        try await Self.withStore { store in
+            let streams = StreamService(store: store, identity: AWSIdentity())
+            try await streams.createStream(name: "busy", shardCount: 2, mode: nil)
+            try await streams.createStream(name: "quiet", shardCount: 1, mode: nil)
+            try await streams.createStream(name: "gone", shardCount: 1, mode: nil)
+            let busy = try await streams.stream(name: "busy", arn: nil)
+            let before = WallClock().now()
+            _ = try await streams.put((0..<9).map { StreamService.Entry(data: Data("r\($0)".utf8), partitionKey: "key-\($0)", explicitHashKey: nil) }, into: busy, field: "Records")
+            let gone = try await streams.stream(name: "gone", arn: nil)
+            _ = try await streams.put([StreamService.Entry(data: Data("x".utf8), partitionKey: "k", explicitHashKey: nil)], into: gone, field: "Records")
+            try await streams.deleteStream(name: "gone", arn: nil)
+            let depths = try await store.streamDepths()
+            #expect(depths.map(\.streamName) == ["busy", "quiet"])
+            #expect(depths[0].records == 9 && depths[0].shardCount == 2)
+            #expect((depths[0].oldestArrival ?? 0) >= before && depths[0].newestArrival != nil)
+            #expect(depths[1].records == 0 && depths[1].oldestArrival == nil)
+        }
+    }
+
     @Test("minute points fill the hour with zeros and average durations across functions")
     func points() {
         let points = Operations.points([

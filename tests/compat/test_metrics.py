@@ -55,6 +55,7 @@ def test_metrics_per_function_queue_stream_and_mapping(binary, tmp_path_factory)
         assert values[f"spool_kinesis_incoming_records_total{{{s}}}"] == 3
         assert values[f"spool_kinesis_incoming_bytes_total{{{s}}}"] == 9
         assert values[f"spool_kinesis_stored_records{{{s}}}"] == 3
+        assert values[f"spool_kinesis_oldest_record_age_seconds{{{s}}}"] >= 0
         assert values[f"spool_kinesis_open_shards{{{s}}}"] == 1
         assert values[f"spool_lambda_async_events_received_total{{{f}}}"] == 2
         assert values[f'spool_lambda_async_events_dropped_total{{{f},reason="RetriesExhausted"}}'] == 1

@@ -44,7 +44,8 @@ public protocol OverviewStore: Sendable {
     func deadLetterCounts() async throws -> [DeadLetterCount]
     /// Depth and oldest message of every live queue.
     func queueDepths(now: Millis) async throws -> [QueueDepth]
-    /// Records stored in every live stream, with the oldest and newest arrival.
+    /// Records stored in every live stream, with the oldest and newest arrival: read from the ends of each shard's
+    /// position index (positions of a shard are contiguous), never by scanning the records.
     func streamDepths() async throws -> [StreamDepth]
 }
 
@@ -52,15 +53,13 @@ public struct StreamDepth: Sendable, Codable, Equatable {
     public var streamName: String
     public var shardCount: Int
     public var records: Int
-    public var bytes: Int
     public var oldestArrival: Millis?
     public var newestArrival: Millis?
 
-    public init(streamName: String, shardCount: Int, records: Int, bytes: Int, oldestArrival: Millis?, newestArrival: Millis?) {
+    public init(streamName: String, shardCount: Int, records: Int, oldestArrival: Millis?, newestArrival: Millis?) {
         self.streamName = streamName
         self.shardCount = shardCount
         self.records = records
-        self.bytes = bytes
         self.oldestArrival = oldestArrival
         self.newestArrival = newestArrival
     }
