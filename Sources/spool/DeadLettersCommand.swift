@@ -22,6 +22,9 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Option(help: "Sign with this profile of ~/.aws/credentials (default: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then AWS_PROFILE or default).")
         var profile: String?
 
+        @Option(help: "The region requests are signed for (default: AWS_REGION, AWS_DEFAULT_REGION, SPOOL_REGION, us-east-1).")
+        var region: String?
+
         func validate() throws {
             if let profile, AdminClient.Signer.fromEnvironment(profile: profile) == nil {
                 throw ValidationError("no credentials for profile '\(profile)' in the aws credentials file")
@@ -30,7 +33,9 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         var client: AdminClient {
             let base = endpoint ?? ProcessInfo.processInfo.environment["SPOOL_ENDPOINT"] ?? "http://127.0.0.1:9070"
-            return AdminClient(endpoint: base.hasSuffix("/") ? String(base.dropLast()) : base, signer: .fromEnvironment(profile: profile))
+            var signer = AdminClient.Signer.fromEnvironment(profile: profile)
+            if let region { signer?.region = region }
+            return AdminClient(endpoint: base.hasSuffix("/") ? String(base.dropLast()) : base, signer: signer)
         }
     }
 
