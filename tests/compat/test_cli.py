@@ -121,6 +121,17 @@ def test_logs_prints_and_follows_invocations(binary, populated):
     assert one[0]["origin"] == "sync" and token in one[0]["log"]
 
 
+def test_a_deleted_functions_logs_stay_readable(binary, populated):
+    server, lam = populated["server"], populated["lambda"]
+    create_python(lam, HANDLER, name="short-lived")
+    lam.invoke(FunctionName="short-lived", Payload=b'{"token": "last words"}')
+    wait_until(lambda: "last words" in cli(binary, server, "logs", "short-lived").stdout)
+    lam.delete_function(FunctionName="short-lived")
+    assert "last words" in cli(binary, server, "logs", "short-lived").stdout
+    never = cli(binary, server, "logs", "never-existed", check=False)
+    assert never.returncode != 0 and "ResourceNotFoundException" in never.stderr
+
+
 def test_cli_signs_with_profiles_like_the_aws_cli(binary, tmp_path):
     process = SpoolProcess(binary, tmp_path / "data", extra_env={"SPOOL_AUTH_CREDENTIALS": "AKIAOPS:ops-secret"})
     process.start()

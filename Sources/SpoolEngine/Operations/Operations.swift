@@ -127,13 +127,17 @@ public struct Operations: Sendable {
     }
 
     /// Journal records (with their logs): newest first, or after `afterID` oldest first to follow a log.
+    /// A deleted function's records stay readable until retention ends them, as a log group outlives its function;
+    /// a name that neither exists nor has records is not found.
     public func invocations(_ query: JournalQuery) async throws -> [JournalEntry] {
         var query = query
-        if let name = query.functionName {
-            query.functionName = try await registry.function(FunctionReference.parse(name, identity: registry.identity)).name
-        }
         query.limit = min(max(1, query.limit), 1_000)
-        return try await store.invocationRecords(query)
+        guard let name = query.functionName else { return try await store.invocationRecords(query) }
+        let reference = try FunctionReference.parse(name, identity: registry.identity)
+        query.functionName = reference.name
+        let records = try await store.invocationRecords(query)
+        if records.isEmpty { _ = try await registry.function(reference) }
+        return records
     }
 
     // MARK: Queues and streams
