@@ -11,13 +11,11 @@ import SpoolStorage
 final class ResourceGauges: Sendable {
     let registry: PrometheusCollectorRegistry
     let operations: Operations
-    let store: any OverviewStore
     private let current = Mutex<[String: Gauge]>([:])
 
-    init(registry: PrometheusCollectorRegistry, operations: Operations, store: any OverviewStore) {
+    init(registry: PrometheusCollectorRegistry, operations: Operations) {
         self.registry = registry
         self.operations = operations
-        self.store = store
     }
 
     /// Help text for every gauge name, as `# HELP` lines.
@@ -32,15 +30,15 @@ final class ResourceGauges: Sendable {
         "spool_lambda_dead_letters": "Dead letters stored.",
         "spool_lambda_dead_letters_not_replayed": "Dead letters stored and not replayed.",
         "spool_lambda_live_environments": "Execution environments alive, by state (idle, busy).",
-        "spool_kinesis_stored_records": "Records stored in the stream (within retention).",
+        "spool_kinesis_stored_records": "Records stored in the stream (until the retention sweep removes expired ones).",
         "spool_kinesis_oldest_record_age_seconds": "Age of the oldest stored record.",
         "spool_kinesis_open_shards": "Shards of the stream.",
     ]
 
     /// Measures everything and updates the registry; failures leave the last values.
     func refresh() async {
-        guard let functions = try? await operations.functionSummaries(), let queues = try? await store.queueDepths(now: WallClock().now()),
-              let streams = try? await store.streamDepths()
+        guard let functions = try? await operations.functionSummaries(), let queues = try? await operations.queueDepths(),
+              let streams = try? await operations.streamDepths()
         else { return }
         let now = WallClock().now()
         var values: [(String, [(String, String)], Double)] = []

@@ -130,7 +130,7 @@ public struct SpoolServer: Sendable {
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(secrets: configuration.credentials, region: configuration.region),
             limits: limits,
             metrics: metrics.map { registry in
-                let gauges = ResourceGauges(registry: registry, operations: operations, store: store)
+                let gauges = ResourceGauges(registry: registry, operations: operations)
                 return SpoolRouter.Metrics(registry: registry, refresh: { await gauges.refresh() })
             },
             logger: logger
@@ -158,8 +158,7 @@ public struct SpoolServer: Sendable {
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try await prepareFunctions()
         // The overview's last hour, from the journal, so that a restart does not blank the charts.
-        let now = WallClock().now()
-        operations.activity.seed(try await store.invocationActivity(since: now - 3_600_000, bucketMs: 60_000))
+        try await operations.activity.seed(from: store, now: WallClock().now())
         let monitor = IntakeMonitor(store: store, limits: limits, interval: .milliseconds(configuration.limitsCheckIntervalMs), logger: logger)
         // Measured once before listening, so that a server restarted over its limits refuses from its first request.
         await monitor.measure()

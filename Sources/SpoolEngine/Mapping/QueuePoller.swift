@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Metrics
 import SpoolExecutor
 import SpoolModel
 import SpoolStorage
@@ -107,5 +106,3 @@ final class QueuePoller: Sendable {
         return try? await queues.store.queue(named: name)
     }
 }
-
-

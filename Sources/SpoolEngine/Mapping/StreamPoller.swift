@@ -103,6 +103,3 @@ final class StreamPoller: MappingPoller {
         return try await streams.store.startCheckpoints(mappingUUID: uuid, streamID: stream.id, settings: settings)
     }
 }
-
-/// Counters of what stream mappings did.
-

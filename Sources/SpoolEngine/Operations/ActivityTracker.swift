@@ -1,5 +1,6 @@
 import Synchronization
 import SpoolModel
+import SpoolStorage
 
 /// Invocations, errors, throttles and time per function and minute over the last hour, kept in memory for the
 /// overview's charts and the last hour's counts (reading them from the journal would scan up to an hour of
@@ -33,7 +34,12 @@ public final class ActivityTracker: Sendable {
         }
     }
 
-    /// Adds buckets read from the journal (at start-up, before anything runs).
+    /// Adds the last hour as the journal recorded it (at start-up, before anything runs).
+    public func seed(from store: any InvocationJournalStore, now: Millis) async throws {
+        seed(try await store.invocationActivity(since: now - Self.windowMs, bucketMs: Self.bucketMs))
+    }
+
+    /// Adds buckets read from the journal.
     public func seed(_ seeded: [ActivityBucket]) {
         buckets.withLock { buckets in
             for bucket in seeded { buckets[BucketKey(start: bucket.start, function: bucket.functionName)] = bucket }

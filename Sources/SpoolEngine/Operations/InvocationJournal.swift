@@ -14,7 +14,6 @@ public final class InvocationJournal: Service, Sendable {
     let maximumPending: Int
     let logger: Logger
     private let pending = Mutex<[JournalEntry]>([])
-    private let wakeup = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
     public init(store: any InvocationJournalStore, interval: Duration = .milliseconds(50), maximumPending: Int = 20_000,
                 logger: Logger = Logger(label: "spool.journal")) {

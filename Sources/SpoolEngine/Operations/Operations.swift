@@ -44,13 +44,13 @@ public struct Operations: Sendable {
 
     public func status() async throws -> OperationsReport.Status {
         let now = registry.clock.now()
-        let activity = activity.activity(since: now - 3_600_000)
-        let functions = try await functionSummaries(now: now, activity: activity)
+        let activity = activity.activity(since: now - ActivityTracker.windowMs)
         let deadLetters = try await store.deadLetterCounts()
-        let perMinute = Self.points(activity, from: now - 3_600_000, to: now)
+        let functions = try await summaries(of: try await allFunctions(), now: now, activity: activity, deadLetters: deadLetters)
+        let perMinute = Self.points(activity, from: now - ActivityTracker.windowMs, to: now)
         return OperationsReport.Status(
-            now: now, startedAt: startedAt, functions: functions, queues: try await store.queueDepths(now: now),
-            streams: try await store.streamDepths(), mappings: try await allMappings().map(Self.summary),
+            now: now, startedAt: startedAt, functions: functions, queues: try await queueDepths(),
+            streams: try await streamDepths(), mappings: try await allMappings().map(Self.summary),
             deadLetters: .init(total: deadLetters.reduce(0) { $0 + $1.total }, notReplayed: deadLetters.reduce(0) { $0 + $1.notReplayed }),
             throughput: .init(lastMinute: activity.filter { $0.start >= now - 60_000 }.reduce(0) { $0 + $1.invocations },
                               lastHour: activity.reduce(0) { $0 + $1.invocations }, errorsLastHour: activity.reduce(0) { $0 + $1.errors },
@@ -82,13 +82,19 @@ public struct Operations: Sendable {
 
     public func functionSummaries() async throws -> [OperationsReport.FunctionSummary] {
         let now = registry.clock.now()
-        return try await functionSummaries(now: now, activity: activity.activity(since: now - 3_600_000))
+        return try await summaries(of: try await allFunctions(), now: now, activity: activity.activity(since: now - ActivityTracker.windowMs),
+                                   deadLetters: try await store.deadLetterCounts())
     }
 
-    func functionSummaries(now: Millis, activity: [ActivityBucket]) async throws -> [OperationsReport.FunctionSummary] {
-        let definitions = try await registry.list(marker: nil, maxItems: Self.pageLimit).functions
+    func allFunctions() async throws -> [FunctionDefinition] {
+        try await registry.list(marker: nil, maxItems: Self.pageLimit).functions
+    }
+
+    /// Backlog, dead letters, environments and the last hour of each of `definitions`.
+    func summaries(of definitions: [FunctionDefinition], now: Millis, activity: [ActivityBucket],
+                   deadLetters counts: [DeadLetterCount]) async throws -> [OperationsReport.FunctionSummary] {
         let backlogs = Dictionary(try await store.asyncBacklogs(now: now).map { ($0.functionName, $0) }) { first, _ in first }
-        let deadLetters = Dictionary(try await store.deadLetterCounts().map { ($0.functionName, $0) }) { first, _ in first }
+        let deadLetters = Dictionary(counts.map { ($0.functionName, $0) }) { first, _ in first }
         let environments = await environments()
         var invocations: [String: (Int, Int)] = [:]
         for bucket in activity {
@@ -113,16 +119,14 @@ public struct Operations: Sendable {
     public func function(_ name: String, recent: Int = 50) async throws -> OperationsReport.FunctionDetail {
         let definition = try await registry.function(FunctionReference.parse(name, identity: registry.identity))
         let now = registry.clock.now()
-        let activity = activity.activity(since: now - 3_600_000).filter { $0.functionName == definition.name }
-        guard let summary = try await functionSummaries(now: now, activity: activity).first(where: { $0.name == definition.name }) else {
-            throw SpoolError(.resourceNotFound, "Function not found: \(registry.identity.functionARN(name))")
-        }
+        let activity = activity.activity(since: now - ActivityTracker.windowMs).filter { $0.functionName == definition.name }
+        let summary = try await summaries(of: [definition], now: now, activity: activity, deadLetters: try await store.deadLetterCounts())[0]
         let mappings = try await mappings.list(sourceARN: nil, functionName: definition.name, marker: nil, maxItems: Self.pageLimit).mappings
         return OperationsReport.FunctionDetail(
             function: summary, description: definition.description, role: definition.role, source: definition.source.rawValue,
             webhookURL: definition.webhookURL, codeSHA256: definition.codeSHA256, codeSize: definition.codeSize,
             lastModified: definition.lastModified, environmentVariables: definition.environment.keys.sorted(),
-            mappings: mappings.map(Self.summary), activity: Self.points(activity, from: now - 3_600_000, to: now),
+            mappings: mappings.map(Self.summary), activity: Self.points(activity, from: now - ActivityTracker.windowMs, to: now),
             recentInvocations: try await store.invocationRecords(.init(functionName: definition.name, limit: recent, includeLog: false)))
     }
 
@@ -141,6 +145,14 @@ public struct Operations: Sendable {
     }
 
     // MARK: Queues and streams
+
+    public func queueDepths() async throws -> [QueueDepth] {
+        try await store.queueDepths(now: registry.clock.now())
+    }
+
+    public func streamDepths() async throws -> [StreamDepth] {
+        try await store.streamDepths()
+    }
 
     public func queue(_ name: String) async throws -> OperationsReport.QueueDetail {
         let record = try await queues.queue(named: name)

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Metrics
 import SpoolModel
 import SpoolStorage
 

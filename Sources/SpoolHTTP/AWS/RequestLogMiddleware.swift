@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import SpoolExecutor
 
 /// One log line per request with the id the client saw (`x-amzn-RequestId`, which boto3 reports as
 /// `RequestId` in its errors), so an operator can find a failed call in the log: server errors at `error`,
@@ -21,12 +22,5 @@ struct RequestLogMiddleware: RouterMiddleware {
         if let target = request.headers[AWSJSON.amzTarget] { metadata["operation"] = "\(target)" }
         logger.log(level: level, "request", metadata: metadata)
         return response
-    }
-}
-
-extension Duration {
-    /// Whole and fractional milliseconds, for log fields.
-    var milliseconds: Double {
-        Double(components.seconds) * 1_000 + Double(components.attoseconds) / 1e15
     }
 }

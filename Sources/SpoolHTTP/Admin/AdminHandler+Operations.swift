@@ -25,13 +25,13 @@ extension AdminHandler {
             }
         }
         router.get("spool/v1/queues") { _, _ in
-            await self.respond { Self.json(["queues": try await self.operations.status().queues]) }
+            await self.respond { Self.json(["queues": try await self.operations.queueDepths()]) }
         }
         router.get("spool/v1/queues/:name") { _, context in
             await self.respond { Self.json(try await self.operations.queue(try Self.parameter(context, "name"))) }
         }
         router.get("spool/v1/streams") { _, _ in
-            await self.respond { Self.json(["streams": try await self.operations.status().streams]) }
+            await self.respond { Self.json(["streams": try await self.operations.streamDepths()]) }
         }
         router.get("spool/v1/streams/:name") { _, context in
             await self.respond { Self.json(try await self.operations.stream(try Self.parameter(context, "name"))) }

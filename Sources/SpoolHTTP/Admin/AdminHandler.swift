@@ -60,12 +60,7 @@ struct AdminHandler: Sendable {
 
     func list(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
-        func number(_ name: String) throws -> Int64? {
-            guard let text = query[Substring(name)].map({ String($0) }) else { return nil }
-            guard let value = Int64(text) else { throw SpoolError(.invalidParameterValue, "\(name) must be a number.") }
-            return value
-        }
-        let limit = Int(try number("limit") ?? 100)
+        let limit = Int(try Self.number(request, "limit") ?? 100)
         guard (1...Self.maximumPage).contains(limit) else {
             throw SpoolError(.invalidParameterValue, "limit must be between 1 and \(Self.maximumPage).")
         }
@@ -74,9 +69,9 @@ struct AdminHandler: Sendable {
             return id
         }
         let filter = try AdminWire.filter(function: query["function"].map { String($0) }, reason: query["reason"].map { String($0) },
-                                          from: try number("from"), until: try number("until"), ids: ids,
+                                          from: try Self.number(request, "from"), until: try Self.number(request, "until"), ids: ids,
                                           notReplayed: query["notReplayed"].map { $0 == "true" } ?? false)
-        let page = try await deadLetters.list(filter, afterID: try number("after") ?? 0, limit: limit + 1)
+        let page = try await deadLetters.list(filter, afterID: try Self.number(request, "after") ?? 0, limit: limit + 1)
         let shown = Array(page.prefix(limit))
         return Self.json(AdminWire.DeadLetterPage(deadLetters: shown.map(AdminWire.DeadLetterOutput.init),
                                                   nextAfter: page.count > limit ? shown.last?.id : nil))
