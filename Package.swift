@@ -36,6 +36,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SpoolSignals",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SpoolStorage",
             dependencies: ["SpoolModel"],
             swiftSettings: swiftSettings
@@ -55,7 +63,7 @@ let package = Package(
         .target(
             name: "SpoolExecutor",
             dependencies: [
-                "SpoolModel",
+                "SpoolModel", "SpoolSignals",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -68,7 +76,7 @@ let package = Package(
         .target(
             name: "SpoolEngine",
             dependencies: [
-                "SpoolModel", "SpoolStorage", "SpoolExecutor",
+                "SpoolModel", "SpoolStorage", "SpoolExecutor", "SpoolSignals",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -139,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpoolEngineTests",
-            dependencies: ["SpoolEngine", "SpoolExecutor", "SpoolSQLite", "SpoolStorage", "SpoolModel", "SpoolTesting",
+            dependencies: ["SpoolEngine", "SpoolSignals", "SpoolExecutor", "SpoolSQLite", "SpoolStorage", "SpoolModel", "SpoolTesting",
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: swiftSettings
         ),

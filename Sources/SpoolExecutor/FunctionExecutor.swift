@@ -4,7 +4,7 @@ import SpoolModel
 ///
 /// An executor never throws: every way an invocation can end is an `InvocationOutcome`, so that the
 /// engine can tell a function error (consumes a retry) from a timeout and from a failure of Spool's
-/// own machinery (spawn failed, crashed, unreachable), which retries differently.
+/// own machinery (environment not prepared, webhook unreachable, no environment free), which retries differently.
 public protocol FunctionExecutor: Sendable {
     /// Runs the invocation to its end, bounded by the function's timeout.
     func invoke(_ request: InvocationRequest) async -> InvocationOutcome

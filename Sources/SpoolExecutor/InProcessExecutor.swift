@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SpoolModel
+import SpoolSignals
 import Synchronization
 
 /// Runs functions as Swift closures inside the Spool process, for embedding and tests.
@@ -50,7 +51,7 @@ public struct InProcessExecutor: FunctionExecutor {
                 do { return .success(try await handler(request.payload, context)) } catch { return .failure(error) }
             }
             group.addTask {
-                try? await Task.sleep(for: .seconds(timeout))
+                await WakeSignal.sleep(for: .seconds(timeout))
                 return nil
             }
             let first = await group.next() ?? nil
@@ -58,6 +59,11 @@ public struct InProcessExecutor: FunctionExecutor {
             return first
         }
         let duration = (ContinuousClock.now - started).milliseconds
+        if Task.isCancelled {
+            // Spool cut the invocation off (a stop's grace period ended): not the function's timeout, nor its error.
+            return .error(.systemFailure(.shuttingDown), type: "Runtime.Shutdown",
+                          message: "RequestId: \(request.requestID) Error: the invocation was cut off by Spool")
+        }
         var log = InvocationLog(requestID: request.requestID)
         for line in lines.lines { log.append(line) }
         let text = log.finished(durationMs: duration, memorySizeMB: request.function.memorySizeMB, maxMemoryUsedMB: nil, initDurationMs: nil)

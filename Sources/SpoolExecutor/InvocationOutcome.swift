@@ -7,20 +7,21 @@ public struct InvocationOutcome: Sendable {
     public enum Status: Sendable, Equatable {
         /// The function returned; `payload` is its response.
         case success
-        /// The function (or its runtime, during init) reported an error of this type; `payload` is the error document.
+        /// The function (or its runtime, during init) reported an error of this type, or its runtime failed as Lambda
+        /// reports with `X-Amz-Function-Error: Unhandled` (`Runtime.ExitError`, `Runtime.InvalidEntrypoint`,
+        /// `Runtime.OutOfMemory`); `payload` is the error document. It uses an attempt, as on Lambda.
         case functionError(type: String)
         /// The function ran past its timeout and its environment was reset (`Sandbox.Timedout`).
         case timedOut
-        /// Spool could not run the function to an answer: the environment did not start, died, or was unreachable.
+        /// Spool's own machinery could not run the function: the environment could not be prepared, the webhook was
+        /// unreachable, no environment was free, or Spool is stopping. Never uses an attempt.
         case systemFailure(SystemFailure)
     }
 
     /// Failures of the machinery rather than of the function's code.
     public enum SystemFailure: String, Sendable, Equatable {
-        /// The runtime or webhook could not be started or reached at all.
+        /// The environment could not be prepared, or the function has nothing Spool can start (no handler, no URL).
         case spawnFailed
-        /// The runtime process exited or was killed during the invocation.
-        case crashed
         /// The webhook could not be connected to.
         case unreachable
         /// The executor is shutting down.

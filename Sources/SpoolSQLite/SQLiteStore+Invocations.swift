@@ -41,11 +41,12 @@ extension SQLiteStore: InvocationStore {
                 """).execute(arguments: [invocation.functionName, key, invocation.requestID, invocation.idempotencyExpiresAt])
         }
         if let leaseUntil = invocation.leaseUntil {
-            // Stored as the claim would leave it: running, leased, epoch 1, started once.
+            // Stored as the claim would leave it (running, leased, epoch 1) but not counted: it counts as started only once
+            // it has (the settle stores the count), so that a hand-off that never starts leaves no invocation behind.
             try db.cachedStatement(sql: """
                 INSERT INTO invocation (request_id, function_name, qualifier, payload, state, enqueued_at, visible_at, lease_epoch,
                                         invoke_count, replay_of)
-                VALUES (?, ?, ?, ?, '\(InvocationState.running.rawValue)', ?, ?, 1, 1, ?)
+                VALUES (?, ?, ?, ?, '\(InvocationState.running.rawValue)', ?, ?, 1, 0, ?)
                 """).execute(arguments: [invocation.requestID, invocation.functionName, invocation.qualifier, invocation.payload, now, leaseUntil,
                                          invocation.replayOf])
             let claimed = ClaimedInvocation(
@@ -95,19 +96,24 @@ extension SQLiteStore: InvocationStore {
             switch params.transition {
             case .finish:
                 try db.cachedStatement(sql: "DELETE FROM invocation WHERE id = ? AND lease_epoch = ?").execute(arguments: [params.id, params.epoch])
-            case .retry(let visibleAt, let failure, let uncountInvoke):
+            case .retry(let visibleAt, let failure, let invokeCount):
                 let consumes = failure.consumesAttempt
                 try db.cachedStatement(sql: """
                     UPDATE invocation SET state = '\(InvocationState.queued.rawValue)', visible_at = :visibleAt,
                       function_errors = function_errors + :functionError,
                       system_retries = CASE WHEN :functionError = 1 THEN 0 ELSE system_retries + 1 END,
-                      invoke_count = max(invoke_count - :uncount, 0),
+                      invoke_count = :invokeCount,
                       last_error = CASE WHEN :functionError = 1 OR last_error IS NULL THEN :error ELSE last_error END
                     WHERE id = :id AND lease_epoch = :epoch
                     """).execute(arguments: [
-                        "visibleAt": visibleAt, "functionError": consumes ? 1 : 0, "uncount": uncountInvoke ? 1 : 0,
+                        "visibleAt": visibleAt, "functionError": consumes ? 1 : 0, "invokeCount": invokeCount,
                         "error": ColumnJSON.encode(failure), "id": params.id, "epoch": params.epoch,
                     ])
+            case .release(let invokeCount):
+                try db.cachedStatement(sql: """
+                    UPDATE invocation SET state = '\(InvocationState.queued.rawValue)', visible_at = :now, invoke_count = :invokeCount
+                    WHERE id = :id AND lease_epoch = :epoch
+                    """).execute(arguments: ["now": params.now, "invokeCount": invokeCount, "id": params.id, "epoch": params.epoch])
             }
             guard db.changesCount == 1 else { return SettleOutcome(settled: false) }
             var outcome = SettleOutcome(settled: true)

@@ -80,19 +80,21 @@ public struct SpoolServer: Sendable {
         let activity = ActivityTracker()
         let executor = ObservedExecutor(ExecutorRouter(process: processExecutor, webhook: WebhookExecutor(logger: logger), inProcess: inProcess),
                                         journal: journal, activity: activity)
+        let runner = FunctionRunner(executor: executor, accountLimit: configuration.concurrencyLimit, environmentLimit: configuration.maxEnvironments,
+                                    initTimeoutMillis: Millis(configuration.initTimeoutSeconds) * 1_000, logger: logger)
         self.functions = FunctionRegistry(
-            store: store, executor: executor, limiter: ConcurrencyLimiter(accountLimit: configuration.concurrencyLimit),
+            store: store, runner: runner,
             codeRoot: URL(fileURLWithPath: configuration.dataDir).appendingPathComponent("functions").standardizedFileURL.path, identity: configuration.identity, logger: logger
         )
-        self.invoker = FunctionInvoker(registry: functions, executor: executor, logger: logger)
+        self.invoker = FunctionInvoker(registry: functions, logger: logger)
         let asyncSettings = configuration.asyncSettings
         self.eventInvokeConfigs = EventInvokeConfigs(store: store, registry: functions, queues: queues)
         self.deliverer = DestinationDeliverer(store: store, policy: asyncSettings.retryPolicy, logger: logger)
-        self.dispatcher = AsyncDispatcher(store: store, registry: functions, executor: executor, configs: eventInvokeConfigs,
+        self.dispatcher = AsyncDispatcher(store: store, registry: functions, configs: eventInvokeConfigs,
                                           queueSignals: queues.signals, deliveryWakeups: deliverer.wakeups, settings: asyncSettings, logger: logger)
         self.asyncInvocations = AsyncInvocations(store: store, registry: functions, dispatcher: dispatcher, settings: asyncSettings)
         self.deadLetters = DeadLetters(store: store, dispatcher: dispatcher)
-        self.mappingSupervisor = MappingSupervisor(store: store, registry: functions, queues: queues, streams: streams, executor: executor,
+        self.mappingSupervisor = MappingSupervisor(store: store, registry: functions, queues: queues, streams: streams,
                                                    shutdownGrace: asyncSettings.shutdownGrace, logger: logger)
         self.mappings = EventSourceMappings(store: store, registry: functions, queues: queues, streams: streams, supervisor: mappingSupervisor)
         self.operations = Operations(store: store, registry: functions, queues: queues, streams: streams, mappings: mappings,

@@ -108,13 +108,40 @@ public enum InvocationStoreConformance {
             try require(again.count == 2, "both events must be claimable: \(again)")
             try require(again.first { $0.id == cut.id }?.invokeCount == 2, "the cut-off invocation still counts")
         },
+        Check(name: "an event stored claimed for a direct hand-off counts no invocation until one started") { f in
+            try await f.function("fn")
+            var invocation = NewInvocation(requestID: "handed", functionName: "fn", qualifier: nil, payload: "{}")
+            invocation.leaseUntil = f.clock.now() + 600_000
+            let stored = try await f.store.enqueueInvocations(EnqueueInvocationsParams(invocations: [invocation], now: f.clock.now()))[0]
+            try require(stored.claimed != nil, "the event must come back claimed")
+            let handed = stored.claimed!
+            try require(handed.invokeCount == 1, "the hand-off is about to start its first invocation: \(handed)")
+            // The server died before it started: at the next start its lease is released and it is claimed as a first run.
+            _ = try await f.store.releaseInvocationLeases(now: f.clock.now())
+            let again = try await f.claim("fn")
+            try require(again.count == 1 && again[0].invokeCount == 1, "a hand-off that never started must not count: \(again)")
+        },
+        Check(name: "a released lease makes the event claimable at once, with the invocations that started") { f in
+            try await f.function("fn")
+            _ = try await f.enqueue("fn")
+            let claimed = try await f.claim("fn", lease: 600_000)[0]
+            let released = try await f.store.settleInvocation(SettleInvocationParams(
+                id: claimed.id, epoch: claimed.epoch, transition: .release(invokeCount: 0), effects: [], now: f.clock.now()))
+            try require(released.settled, "the current lease must release")
+            let again = try await f.claim("fn")
+            try require(again.count == 1 && again[0].invokeCount == 1 && again[0].functionErrors == 0 && again[0].systemRetries == 0,
+                        "a release uses no attempt and keeps the count it was given: \(again)")
+            let stale = try await f.store.settleInvocation(SettleInvocationParams(
+                id: claimed.id, epoch: claimed.epoch, transition: .release(invokeCount: 0), effects: [], now: f.clock.now()))
+            try require(!stale.settled, "a stale lease must not release the new holder's event")
+        },
         Check(name: "a retry is the same event, visible later, with its counts") { f in
             try await f.function("fn")
             _ = try await f.enqueue("fn")
             let claimed = try await f.claim("fn")[0]
             let at = f.clock.now() + 5_000
             _ = try await f.store.settleInvocation(SettleInvocationParams(
-                id: claimed.id, epoch: claimed.epoch, transition: .retry(visibleAt: at, failure: failure, uncountInvoke: false), effects: [],
+                id: claimed.id, epoch: claimed.epoch, transition: .retry(visibleAt: at, failure: failure, invokeCount: claimed.invokeCount), effects: [],
                 now: f.clock.now()))
             try require(try await f.store.earliestInvocation(function: "fn") == at, "earliest must be the retry time")
             try require(try await f.claim("fn").isEmpty, "a retry must wait for its time")
@@ -124,7 +151,7 @@ public enum InvocationStoreConformance {
                         "retried event \(again)")
             let throttle = InvocationFailure(kind: .throttled, errorType: "TooManyRequestsException", errorMessage: "Rate Exceeded.")
             _ = try await f.store.settleInvocation(SettleInvocationParams(
-                id: again[0].id, epoch: again[0].epoch, transition: .retry(visibleAt: f.clock.now(), failure: throttle, uncountInvoke: true),
+                id: again[0].id, epoch: again[0].epoch, transition: .retry(visibleAt: f.clock.now(), failure: throttle, invokeCount: again[0].invokeCount - 1),
                 effects: [], now: f.clock.now()))
             let third = try await f.claim("fn")
             try require(third.count == 1 && third[0].systemRetries == 1 && third[0].functionErrors == 1 && third[0].invokeCount == 2,

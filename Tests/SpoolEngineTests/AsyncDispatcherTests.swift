@@ -5,6 +5,7 @@ import ServiceLifecycle
 import SpoolEngine
 import SpoolExecutor
 import SpoolModel
+import SpoolSignals
 import SpoolSQLite
 import SpoolStorage
 import Synchronization
@@ -68,14 +69,15 @@ struct AsyncDispatcherTests {
     }
 
     func withDispatcher(limit: Int = 1000, functions: [String: InProcessExecutor.Handler], reserved: [String: Int] = [:],
+                        executor custom: (any FunctionExecutor)? = nil, crashing: [String] = [],
                         beforeStart: (Harness) async throws -> Void = { _ in }, _ body: (Harness) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-async-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteStore(directory: directory)
-        let executor = InProcessExecutor(handlers: functions)
-        let registry = FunctionRegistry(store: store, executor: executor, limiter: ConcurrencyLimiter(accountLimit: limit),
+        let executor = custom ?? InProcessExecutor(handlers: functions)
+        let registry = FunctionRegistry(store: store, runner: FunctionRunner(executor: executor, accountLimit: limit),
                                         codeRoot: directory + "/functions", identity: AWSIdentity())
-        for name in functions.keys {
+        for name in Array(functions.keys) + crashing {
             try await registry.declare(FunctionDefinition(name: name, executor: .inProcess, source: .embedded, timeoutSeconds: 30,
                                                           deadLetterTargetARN: "arn:aws:sqs:us-east-1:000000000000:dlq",
                                                           revisionID: "r", lastModified: 1))
@@ -85,11 +87,11 @@ struct AsyncDispatcherTests {
         for name in ["ok", "failed", "dlq"] { _ = try await queues.createQueue(name: name, attributes: [:], tags: [:]) }
         let configs = EventInvokeConfigs(store: store, registry: registry, queues: queues)
         let settings = AsyncSettings(retryPolicy: AsyncRetryPolicy(functionErrorBase: 20, throttleBase: 10, throttleMax: 100), claimBatch: 4)
-        let dispatcher = AsyncDispatcher(store: store, registry: registry, executor: executor, configs: configs, queueSignals: queues.signals,
-                                         deliveryWakeups: QueueSignals(), settings: settings)
+        let dispatcher = AsyncDispatcher(store: store, registry: registry, configs: configs, queueSignals: queues.signals,
+                                         deliveryWakeups: WakeSignal(), settings: settings)
         let harness = Harness(store: store, registry: registry, queues: queues, configs: configs, dispatcher: dispatcher,
                               intake: AsyncInvocations(store: store, registry: registry, dispatcher: dispatcher, settings: settings))
-        for name in functions.keys {
+        for name in Array(functions.keys) + crashing {
             _ = try await configs.put(FunctionReference(name: name), EventInvokeSettings(
                 destinationsGiven: true, onSuccess: "arn:aws:sqs:us-east-1:000000000000:ok", onFailure: "arn:aws:sqs:us-east-1:000000000000:failed"))
         }

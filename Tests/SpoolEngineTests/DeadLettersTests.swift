@@ -2,6 +2,7 @@ import Foundation
 import SpoolEngine
 import SpoolExecutor
 import SpoolModel
+import SpoolSignals
 import SpoolSQLite
 import SpoolStorage
 import Synchronization
@@ -15,7 +16,7 @@ struct DeadLettersTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteStore(directory: directory, durability: .normal)
         let executor = InProcessExecutor(handlers: [function: { payload, _ in payload }])
-        let registry = FunctionRegistry(store: store, executor: executor, limiter: ConcurrencyLimiter(accountLimit: 10),
+        let registry = FunctionRegistry(store: store, runner: FunctionRunner(executor: executor, accountLimit: 10),
                                         codeRoot: directory + "/functions", identity: AWSIdentity())
         try await registry.declare(FunctionDefinition(name: function, executor: .inProcess, source: .embedded, revisionID: "r", lastModified: 1))
         let invocations = (0..<count).map { NewInvocation(requestID: "req-\($0)", functionName: function, qualifier: nil, payload: "{\"n\":\($0)}") }
@@ -34,8 +35,8 @@ struct DeadLettersTests {
         }
         let queues = QueueService(store: store, identity: AWSIdentity())
         let configs = EventInvokeConfigs(store: store, registry: registry, queues: queues)
-        let dispatcher = AsyncDispatcher(store: store, registry: registry, executor: executor, configs: configs, queueSignals: queues.signals,
-                                         deliveryWakeups: QueueSignals(), settings: AsyncSettings())
+        let dispatcher = AsyncDispatcher(store: store, registry: registry, configs: configs, queueSignals: queues.signals,
+                                         deliveryWakeups: WakeSignal(), settings: AsyncSettings())
         try await body(store, DeadLetters(store: store, dispatcher: dispatcher))
     }
 

@@ -20,9 +20,9 @@ struct FunctionRegistryTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteStore(directory: directory)
         let executor = InProcessExecutor(handlers: handlers)
-        let registry = FunctionRegistry(store: store, executor: executor, limiter: ConcurrencyLimiter(accountLimit: limit),
+        let registry = FunctionRegistry(store: store, runner: FunctionRunner(executor: executor, accountLimit: limit),
                                         codeRoot: directory + "/functions", identity: AWSIdentity())
-        try await body(Harness(registry: registry, invoker: FunctionInvoker(registry: registry, executor: executor), directory: directory))
+        try await body(Harness(registry: registry, invoker: FunctionInvoker(registry: registry), directory: directory))
     }
 
     static func zip(_ files: [String: String], symlinks: [String: String] = [:]) throws -> Data {
@@ -113,7 +113,7 @@ struct FunctionRegistryTests {
             let running = Task {
                 try await harness.invoker.invoke(.init(function: reference, payload: ByteBuffer(string: #""wait""#), clientContext: nil, requestID: "1"))
             }
-            while harness.registry.limiter.inFlight("slow") == 0 { await Task.yield() }
+            while harness.registry.runner.admission.inFlight("slow") == 0 { await Task.yield() }
             do {
                 _ = try await harness.invoker.invoke(.init(function: reference, payload: ByteBuffer(string: "1"), clientContext: nil, requestID: "2"))
                 Issue.record("a second invocation ran past reserved concurrency 1")
@@ -123,20 +123,46 @@ struct FunctionRegistryTests {
             }
             gate.continuation.yield()
             #expect(try await running.value.outcome.status == .success)
-            #expect(harness.registry.limiter.inFlight("slow") == 0)
+            #expect(harness.registry.runner.admission.inFlight("slow") == 0)
         }
     }
 
     @Test("the account limit throttles unreserved functions together")
     func accountLimit() {
-        let limiter = ConcurrencyLimiter(accountLimit: 20)
-        limiter.setReserved(5, for: "reserved")
-        var permits: [ConcurrencyLimiter.Permit] = []
-        for index in 0..<15 { permits.append(try! limiter.acquire("f\(index % 3)")) }
-        #expect(throws: SpoolError.self) { try limiter.acquire("f0") }
-        #expect((try? limiter.acquire("reserved")) != nil)
-        limiter.release(permits.removeLast())
-        #expect((try? limiter.acquire("f0")) != nil)
+        let admission = Admission(accountLimit: 20)
+        admission.configure("reserved", reserved: 5, provisioned: nil, process: false)
+        func function(_ name: String) -> FunctionDefinition {
+            FunctionDefinition(name: name, executor: .inProcess, source: .embedded, revisionID: "r", lastModified: 0)
+        }
+        var permits: [Admission.Permit] = []
+        for index in 0..<15 { permits.append(try! admission.acquire(function("f\(index % 3)")).get()) }
+        #expect(admission.acquire(function("f0")) .isRefused(.accountConcurrency))
+        #expect((try? admission.acquire(function("reserved")).get()) != nil)
+        admission.release(permits.removeLast())
+        #expect((try? admission.acquire(function("f0")).get()) != nil)
+    }
+
+    @Test("process functions share the node's environments, provisioned ones counted while idle")
+    func environmentLimit() {
+        let admission = Admission(accountLimit: 1000, environmentLimit: 3)
+        func function(_ name: String) -> FunctionDefinition {
+            FunctionDefinition(name: name, executor: .process, source: .api, revisionID: "r", lastModified: 0)
+        }
+        admission.configure("warm", reserved: nil, provisioned: 2, process: true)
+        // Two environments are kept for "warm": one is left for everybody else.
+        let first = try! admission.acquire(function("cold")).get()
+        #expect(admission.acquire(function("cold")).isRefused(.environments))
+        // "warm" runs in its provisioned environments without needing more.
+        let warm = [try! admission.acquire(function("warm")).get(), try! admission.acquire(function("warm")).get()]
+        #expect(admission.acquire(function("warm")).isRefused(.environments))
+        // A release wakes whoever waits for an environment.
+        let freed = admission.signal(for: "cold", after: .environments)
+        let seen = freed.generation
+        admission.release(first)
+        #expect(freed.generation != seen)
+        #expect((try? admission.acquire(function("warm")).get()) != nil)
+        for permit in warm { admission.release(permit) }
+        #expect(admission.environmentsInUse == 2)
     }
 
     @Test("invalid payloads and client contexts are refused before anything runs")
@@ -160,5 +186,13 @@ struct FunctionRegistryTests {
             let empty = try await harness.invoker.invoke(.init(function: reference, payload: ByteBuffer(), clientContext: nil, requestID: "y"))
             #expect(String(buffer: empty.outcome.payload) == "{}")
         }
+    }
+}
+
+extension Result where Failure == Admission.Refusal {
+    /// Whether admission refused, for the reason given.
+    func isRefused(_ reason: Admission.Refusal) -> Bool {
+        if case .failure(let refusal) = self { return refusal == reason }
+        return false
     }
 }

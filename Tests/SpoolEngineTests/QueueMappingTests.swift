@@ -68,6 +68,7 @@ struct QueueMappingTests {
         let registry: FunctionRegistry
         let queues: QueueService
         let mappings: EventSourceMappings
+        let streams: StreamService
 
         func send(_ queue: String, _ bodies: [String], group: String? = nil) async throws {
             for chunk in stride(from: 0, to: bodies.count, by: 10) {
@@ -120,12 +121,13 @@ struct QueueMappingTests {
     }
 
     func withMappings(functions: [String: InProcessExecutor.Handler], queues names: [String: [String: String]], throttles: Int = 0,
+                      shutdownGrace: Duration = .seconds(30), afterStop: (Harness) async throws -> Void = { _ in },
                       _ body: (Harness) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-esm-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteStore(directory: directory)
         let executor = ThrottlingExecutor(inner: InProcessExecutor(handlers: functions), throttles: throttles)
-        let registry = FunctionRegistry(store: store, executor: executor, limiter: ConcurrencyLimiter(accountLimit: 1000),
+        let registry = FunctionRegistry(store: store, runner: FunctionRunner(executor: executor, accountLimit: 1000),
                                         codeRoot: directory + "/functions", identity: AWSIdentity())
         for name in functions.keys {
             try await registry.declare(FunctionDefinition(name: name, executor: .inProcess, source: .embedded, timeoutSeconds: 30,
@@ -136,10 +138,12 @@ struct QueueMappingTests {
         let ordered = names.sorted { ($0.value["RedrivePolicy"] == nil ? 0 : 1, $0.key) < ($1.value["RedrivePolicy"] == nil ? 0 : 1, $1.key) }
         for (name, attributes) in ordered { _ = try await queues.createQueue(name: name, attributes: attributes, tags: [:]) }
         let streams = StreamService(store: store, identity: AWSIdentity())
-        let supervisor = MappingSupervisor(store: store, registry: registry, queues: queues, streams: streams, executor: executor)
+        let supervisor = MappingSupervisor(store: store, registry: registry, queues: queues, streams: streams, shutdownGrace: shutdownGrace)
         let harness = Harness(store: store, registry: registry, queues: queues,
-                              mappings: EventSourceMappings(store: store, registry: registry, queues: queues, streams: streams, supervisor: supervisor))
+                              mappings: EventSourceMappings(store: store, registry: registry, queues: queues, streams: streams, supervisor: supervisor),
+                              streams: streams)
         try await withRunning([supervisor]) { try await body(harness) }
+        try await afterStop(harness)
     }
 
     @Test("delivers every message as the SQS event in batches no larger than BatchSize, and deletes them")

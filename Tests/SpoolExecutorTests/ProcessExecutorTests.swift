@@ -81,13 +81,13 @@ struct ProcessExecutorTests {
         await executor.shutdownAll()
     }
 
-    @Test("a runtime that dies mid-invocation is reported as a crash and replaced")
+    @Test("a runtime that dies mid-invocation is a Runtime.ExitError function error, as Lambda reports it, and is replaced")
     func crash() async throws {
         let fixture = try FunctionFixture.python("import os\ndef handler(event, context):\n    if event.get('die'): os._exit(3)\n    return 'ok'\n")
         defer { fixture.remove() }
         let executor = ProcessExecutor(settings: testSettings())
         let outcome = await executor.invoke(fixture.request(#"{"die": true}"#, id: "dead"))
-        #expect(outcome.status == .systemFailure(.crashed))
+        #expect(outcome.status == .functionError(type: "Runtime.ExitError"))
         #expect(outcome.text.contains("Runtime.ExitError"))
         #expect(outcome.text.contains("RequestId: dead Error: Runtime exited with error: exit status 3"))
         let next = await executor.invoke(fixture.request())
@@ -122,7 +122,7 @@ struct ProcessExecutorTests {
         await executor.shutdownAll()
     }
 
-    @Test("a missing bootstrap is Runtime.InvalidEntrypoint, a system failure")
+    @Test("a missing bootstrap is Runtime.InvalidEntrypoint, a function error as Lambda reports it")
     func missingBootstrap() async throws {
         var fixture = try FunctionFixture.bootstrap("#!/bin/sh\n")
         defer { fixture.remove() }
@@ -132,7 +132,7 @@ struct ProcessExecutorTests {
         settings.temporaryRoot = fixture.directory + "/tmp-root"
         let executor = ProcessExecutor(settings: settings)
         let outcome = await executor.invoke(fixture.request())
-        #expect(outcome.status == .systemFailure(.spawnFailed))
+        #expect(outcome.status == .functionError(type: "Runtime.InvalidEntrypoint"))
         #expect(outcome.text.contains("Runtime.InvalidEntrypoint"))
         // The failed environment was shut down: its temporary directory is gone.
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: settings.temporaryRoot)) ?? []).isEmpty)

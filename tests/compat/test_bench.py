@@ -4,13 +4,14 @@ import subprocess
 
 import pytest
 
-SCENARIOS = ["http-baseline", "async-ingest", "async-e2e", "sqs", "queue-mapping", "stream-mapping", "backlog", "process-executor"]
+SCENARIOS = ["http-baseline", "async-ingest", "async-e2e", "sqs", "queue-mapping", "stream-mapping", "backlog", "process-executor", "idle"]
 
 
 @pytest.fixture(scope="module")
 def report(binary):
     result = subprocess.run(
-        [str(binary), "bench", "--json", "--duration", "1", "--records", "2000", "--connections", "8", "--payload-bytes", "256"],
+        [str(binary), "bench", "--json", "--duration", "1", "--records", "2000", "--connections", "8", "--payload-bytes", "256",
+         "--idle-seconds", "2"],
         capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stderr[-4000:]
@@ -55,3 +56,11 @@ def test_bad_options_are_refused(binary):
     assert result.returncode != 0 and "nope" in result.stderr
     result = subprocess.run([str(binary), "bench", "--batch-size", "0"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "--batch-size" in result.stderr
+
+
+def test_idle_reports_cpu_and_memory_growth(report):
+    idle = next(s for s in report["scenarios"] if s["scenario"] == "idle")
+    extra = idle["rows"][0]["extra"]
+    # Idle mappings cost nothing; a generous bound, since this short run shares the machine with the suite.
+    assert extra["CPU % of one core"] < 20, extra
+    assert any(key.startswith("RSS growth MiB") for key in extra), extra

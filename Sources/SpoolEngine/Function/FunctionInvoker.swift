@@ -5,15 +5,13 @@ import SpoolExecutor
 import SpoolModel
 
 /// Synchronous invocation (`RequestResponse` and `DryRun`): resolves the function, checks the request
-/// as Lambda does, takes a concurrency slot, and runs the function on its executor.
+/// as Lambda does, and runs it through the function runner, throttled at once when no slot is free.
 public struct FunctionInvoker: Sendable {
     let registry: FunctionRegistry
-    let executor: any FunctionExecutor
     let logger: Logger
 
-    public init(registry: FunctionRegistry, executor: any FunctionExecutor, logger: Logger = Logger(label: "spool.invoke")) {
+    public init(registry: FunctionRegistry, logger: Logger = Logger(label: "spool.invoke")) {
         self.registry = registry
-        self.executor = executor
         self.logger = logger
     }
 
@@ -56,15 +54,18 @@ public struct FunctionInvoker: Sendable {
     /// Runs a synchronous invocation to its end.
     public func invoke(_ request: Request) async throws -> Result {
         let (definition, payload, clientContext) = try await validate(request)
-        let permit = try registry.limiter.acquire(definition.name)
-        defer { registry.limiter.release(permit) }
+        let runner = registry.runner
+        let slot = try runner.tryAdmit(definition).mapError { $0.error }.get()
         var arn = registry.identity.functionARN(definition.name)
         if let qualifier = request.function.qualifier { arn += ":" + qualifier }
         let invocation = InvocationRequest(requestID: request.requestID, function: definition, invokedFunctionARN: arn,
                                            payload: payload, clientContext: clientContext, logTail: request.logTail)
-        let outcome = await executor.invoke(invocation)
-        if outcome.status == .systemFailure(.atCapacity) {
-            throw SpoolError.throttled("Rate Exceeded.", reason: "ConcurrentInvocationLimitExceeded")
+        let outcome: InvocationOutcome
+        switch await runner.run(invocation, in: slot) {
+        case .finished(let finished): outcome = finished
+        case .throttled: throw Admission.Refusal.environments.error
+        case .cutOff:
+            throw SpoolError(.serviceFailure, "RequestId: \(request.requestID) Error: Spool is shutting down; the invocation was cut off.")
         }
         logger.debug("invoked", metadata: ["function": "\(definition.name)", "requestId": "\(request.requestID)", "status": "\(outcome.status)",
                                            "durationMs": "\(Int(outcome.durationMs))"])

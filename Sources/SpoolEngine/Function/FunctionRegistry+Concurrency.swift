@@ -11,8 +11,8 @@ extension FunctionRegistry {
             throw SpoolError.validation(field: "reservedConcurrentExecutions", value: "\(value)", constraint: "Member must have value greater than or equal to 0")
         }
         let others = try await store.reservedConcurrencyTotal(excluding: current.name)
-        guard others + value <= limiter.accountLimit - limiter.unreservedMinimum else {
-            throw SpoolError(.invalidParameterValue, "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [\(limiter.unreservedMinimum)].")
+        guard others + value <= runner.admission.accountLimit - runner.admission.unreservedMinimum else {
+            throw SpoolError(.invalidParameterValue, "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [\(runner.admission.unreservedMinimum)].")
         }
         if let provisioned = current.provisionedConcurrency, provisioned > value {
             throw SpoolError(.invalidParameterValue, "Specified ReservedConcurrentExecutions for function is less than the function's provisioned concurrency of \(provisioned).")
@@ -38,14 +38,14 @@ extension FunctionRegistry {
         if let reserved = current.reservedConcurrency, value > reserved {
             throw SpoolError(.invalidParameterValue, "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
         }
-        guard value <= limiter.accountLimit - limiter.unreservedMinimum else {
+        guard value <= runner.admission.accountLimit - runner.admission.unreservedMinimum else {
             throw SpoolError(.invalidParameterValue, "Requested Provisioned Concurrency exceeds the account's unreserved concurrency.")
         }
         let updated = try await update(reference, revisionID: nil, newRevision: false) { definition in
             definition.provisionedConcurrency = value
             definition.provisionedLastModified = self.clock.now()
         }
-        return (updated, await executor.provisionedReadiness(of: updated.name))
+        return (updated, await runner.provisionedReadiness(of: updated.name))
     }
 
     /// GetProvisionedConcurrencyConfig.
@@ -54,7 +54,7 @@ extension FunctionRegistry {
         guard current.provisionedConcurrency != nil else {
             throw SpoolError(.provisionedConcurrencyConfigNotFound, "No Provisioned Concurrency Config found for this function")
         }
-        return (current, await executor.provisionedReadiness(of: current.name))
+        return (current, await runner.provisionedReadiness(of: current.name))
     }
 
     /// DeleteProvisionedConcurrencyConfig.
@@ -72,6 +72,6 @@ extension FunctionRegistry {
     /// GetAccountSettings: the account's limits and what the functions use of them.
     public func accountSettings() async throws -> (limit: Int, unreserved: Int, usage: FunctionUsage) {
         let usage = try await store.functionUsage()
-        return (limiter.accountLimit, limiter.accountLimit - usage.totalReservedConcurrency, usage)
+        return (runner.admission.accountLimit, runner.admission.accountLimit - usage.totalReservedConcurrency, usage)
     }
 }

@@ -6,15 +6,15 @@ import SpoolStorage
 import Synchronization
 
 /// The function registry: creates, reads, updates and deletes functions, keeps their code in the data
-/// directory, and tells the executor and the concurrency limiter about every change.
+/// directory, and tells the function runner (admission and the executor) about every change.
 ///
 /// Definitions are cached in memory after the first read; every write goes through here, so the cache
 /// is never stale within one server.
 public final class FunctionRegistry: Sendable {
     public let identity: AWSIdentity
     let store: any FunctionStore
-    let executor: any FunctionExecutor
-    public let limiter: ConcurrencyLimiter
+    /// Runs the functions; told of every change to their settings.
+    public let runner: FunctionRunner
     /// `DATA_DIR/functions`: one folder per function, one sub-folder per code revision.
     let codeRoot: String
     let clock: any SpoolClock
@@ -22,18 +22,17 @@ public final class FunctionRegistry: Sendable {
     private let cache = Mutex<[String: FunctionDefinition]>([:])
     private let deletionObservers = Mutex<[@Sendable (String) -> Void]>([])
 
-    public init(store: any FunctionStore, executor: any FunctionExecutor, limiter: ConcurrencyLimiter, codeRoot: String,
+    public init(store: any FunctionStore, runner: FunctionRunner, codeRoot: String,
                 identity: AWSIdentity, clock: any SpoolClock = WallClock(), logger: Logger = Logger(label: "spool.functions")) {
         self.store = store
-        self.executor = executor
-        self.limiter = limiter
+        self.runner = runner
         self.codeRoot = codeRoot
         self.identity = identity
         self.clock = clock
         self.logger = logger
     }
 
-    /// Loads every stored function's concurrency settings into the limiter and the executor, and deletes
+    /// Loads every stored function's concurrency settings into admission and the executor, and deletes
     /// functions an earlier start declared (configuration file, embedding program) that are not in
     /// `declared` any more. Run at start-up; returns the names deleted.
     @discardableResult
@@ -49,7 +48,7 @@ public final class FunctionRegistry: Sendable {
                     continue
                 }
                 remember(definition)
-                if definition.provisionedConcurrency != nil { await executor.functionChanged(name: definition.name, to: definition) }
+                if definition.provisionedConcurrency != nil { await runner.functionChanged(name: definition.name, to: definition) }
             }
             guard let last = page.last, page.count == 500 else { break }
             marker = last.name
@@ -153,8 +152,7 @@ public final class FunctionRegistry: Sendable {
         }
         cache.withLock { _ = $0.removeValue(forKey: removed.name) }
         for observer in deletionObservers.withLock({ $0 }) { observer(removed.name) }
-        limiter.setReserved(nil, for: removed.name)
-        await executor.functionChanged(name: removed.name, to: nil)
+        await runner.functionChanged(name: removed.name, to: nil)
         if removed.source == .api { try? FileManager.default.removeItem(atPath: folder(of: removed.name)) }
         logger.info("function deleted", metadata: ["function": "\(removed.name)"])
     }
@@ -171,7 +169,7 @@ public final class FunctionRegistry: Sendable {
         definition.reservedConcurrency = definition.reservedConcurrency ?? existing?.reservedConcurrency
         let stored = try await store.putFunction(definition)
         remember(stored)
-        await executor.functionChanged(name: stored.name, to: stored)
+        await runner.functionChanged(name: stored.name, to: stored)
     }
 
     /// Applies `change` to the current definition under its revision and tells the executor.
@@ -193,13 +191,13 @@ public final class FunctionRegistry: Sendable {
         }
         let stored = try await store.updateFunction(next, expectedRevision: current.revisionID)
         remember(stored)
-        await executor.functionChanged(name: stored.name, to: stored)
+        await runner.functionChanged(name: stored.name, to: stored)
         return stored
     }
 
     func remember(_ definition: FunctionDefinition) {
         cache.withLock { $0[definition.name] = definition }
-        limiter.setReserved(definition.reservedConcurrency, for: definition.name)
+        runner.remember(definition)
     }
 
     /// An API function's code as it lies under this server's code root: the stored path names the data directory

@@ -5,22 +5,26 @@ import SpoolStorage
 
 /// Running one claimed event and settling what came of it.
 extension AsyncDispatcher {
-    /// Runs one claimed event and settles what came of it.
-    func execute(_ invocation: ClaimedInvocation, definition: FunctionDefinition, permit: ConcurrencyLimiter.Permit) async {
-        var throttled = false
-        state.withLock { $0.executing += 1 }
+    /// Runs one claimed event and settles what came of it. The caller counted it in `executing`.
+    func execute(_ invocation: ClaimedInvocation, slot: FunctionRunner.Slot) async {
         defer {
-            state.withLock { $0.executing -= 1 }
-            registry.limiter.release(permit)
-            // An event that ran freed an environment: functions paused at capacity may try again.
-            if !throttled { state.withLock { $0.paused = [:] } }
-            wakeups.signal(0)
+            eventEnded()
+            wakeups.signal()
         }
+        let definition = slot.definition
         let name = invocation.functionName
         let started = registry.clock.now()
         var config = (try? await configs.effective(for: name)) ?? .defaults(for: name)
+        if state.withLock({ $0.abandoned }) || Task.isCancelled {
+            // The stop's grace period ended before this event started: it stays for the next start.
+            runner.release(slot)
+            await settle(AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: started)
+                .released(started: false), function: name)
+            return
+        }
         if case .fail(let condition)? = AsyncDecision.beforeRunning(enqueuedAt: invocation.enqueuedAt, now: started, config: config,
                                                                     reservedConcurrency: definition.reservedConcurrency) {
+            runner.release(slot)
             let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: started)
             SpoolMetrics.asyncEventDropped(name, condition)
             await settle(settlement.failed(condition, failure: nil, functionRan: false), function: name)
@@ -28,17 +32,23 @@ extension AsyncDispatcher {
         }
         var arn = registry.identity.functionARN(name)
         if let qualifier = invocation.qualifier { arn += ":" + qualifier }
-        let outcome = await executor.invoke(InvocationRequest(requestID: invocation.requestID, function: definition, invokedFunctionARN: arn,
-                                                              payload: ByteBuffer(string: invocation.payload), origin: .async))
-        // Cut off by the end of a stop's grace period: not settled; the stop releases its lease.
-        if state.withLock({ $0.abandoned }) { return }
+        let request = InvocationRequest(requestID: invocation.requestID, function: definition, invokedFunctionARN: arn,
+                                        payload: ByteBuffer(string: invocation.payload), origin: .async)
+        let outcome: InvocationOutcome
+        switch await runner.run(request, in: slot) {
+        case .finished(let finished):
+            outcome = finished
+        case .throttled:
+            outcome = .error(.systemFailure(.atCapacity), type: "TooManyRequestsException", message: "Rate Exceeded.")
+        case .cutOff:
+            // Spool cut it off (the stop's grace period ended): no attempt used, claimable again at once. The runner
+            // cannot tell whether the function had started; counting it as started keeps the count an upper bound.
+            await settle(AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition,
+                                         now: registry.clock.now()).released(started: true), function: name)
+            return
+        }
         let failure = AsyncOutcome.failure(from: outcome)
         let ran = AsyncOutcome.functionRan(outcome)
-        if failure?.kind == .throttled {
-            throttled = true
-            let until = registry.clock.now() + Self.blockedPollMillis * 4
-            state.withLock { $0.paused[name] = until }
-        }
         let now = registry.clock.now()
         config = (try? await configs.effective(for: name)) ?? config
         let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: now)
@@ -70,7 +80,7 @@ extension AsyncDispatcher {
                 return
             }
             for queue in outcome.queuesSent { queueSignals.signal(queue) }
-            if outcome.postsQueued > 0 { deliveryWakeups.signal(0) }
+            if outcome.postsQueued > 0 { deliveryWakeups.signal() }
             for target in outcome.functionsInvoked { notify(function: target, visibleAt: params.now) }
             for _ in 0..<(outcome.queuesSent.count + outcome.functionsInvoked.count + outcome.postsQueued) {
                 SpoolMetrics.destinationDelivery(name, failed: false)
@@ -79,7 +89,11 @@ extension AsyncDispatcher {
                 SpoolMetrics.destinationDelivery(name, failed: true)
                 logger.error("destination not delivered", metadata: ["function": "\(name)", "problem": "\(problem)"])
             }
-            if case .retry(let visibleAt, _, _) = params.transition { notify(function: name, visibleAt: visibleAt) }
+            switch params.transition {
+            case .retry(let visibleAt, _, _): notify(function: name, visibleAt: visibleAt)
+            case .release: notify(function: name, visibleAt: params.now)
+            case .finish: break
+            }
         } catch {
             logger.error("settle failed; the event runs again when its lease ends", metadata: ["function": "\(name)", "error": "\(error)"])
         }

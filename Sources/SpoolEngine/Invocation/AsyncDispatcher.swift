@@ -3,65 +3,71 @@ import NIOCore
 import ServiceLifecycle
 import SpoolExecutor
 import SpoolModel
+import SpoolSignals
 import SpoolStorage
 import Synchronization
 
 /// Delivers stored asynchronous events to their functions: claims them per function under a lease,
-/// runs them on the executor within the function's concurrency, and settles each outcome with its
-/// retries, destinations and dead letters in one transaction.
+/// runs them through the function runner, and settles each outcome with its retries, destinations and dead
+/// letters in one transaction.
 ///
 /// Fairness: every dispatch round visits each function with due events, starting after the one served
 /// last, and claims at most `claimBatch` events of each, so one busy function cannot starve the others.
-/// Concurrency: an event is claimed only with a slot of the shared `ConcurrencyLimiter` in hand, so
-/// reserved concurrency and the account limit bound asynchronous and synchronous invocations together;
-/// an event that finds no slot simply waits in the store.
+/// Concurrency: an event is claimed only with a slot from the runner in hand, so reserved concurrency, the
+/// account limit and the environments bound asynchronous, synchronous and mapped invocations together. An event
+/// that finds no slot waits in the store, and the dispatcher waits for the runner to free a slot of that
+/// function: a release wakes it at once, whoever released.
 public final class AsyncDispatcher: Service, Sendable {
     let store: any InvocationStore
     let registry: FunctionRegistry
-    let executor: any FunctionExecutor
     let configs: EventInvokeConfigs
     let queueSignals: QueueSignals
     /// Signalled when a settle wrote to the http delivery outbox (the `DestinationDeliverer`'s wake-ups).
-    let deliveryWakeups: QueueSignals
+    let deliveryWakeups: WakeSignal
     let settings: AsyncSettings
     let random: @Sendable () -> Double
     let logger: Logger
-    let wakeups = QueueSignals()
+    /// Raised by notices, finished events and the stop.
+    let wakeups = WakeSignal()
+    /// Raised whenever an event stops executing (for the stop's grace period).
+    let finished = WakeSignal()
     let state = Mutex(State())
     /// Events stored already claimed (`handOff`), for the run loop to start.
     let direct: (stream: AsyncStream<Work>, continuation: AsyncStream<Work>.Continuation) = AsyncStream.makeStream()
+
+    var runner: FunctionRunner { registry.runner }
 
     struct State {
         /// The earliest time each function may have a claimable event.
         var due: [String: Millis] = [:]
         /// Raised by every `notify`, so that a due time read from the store never overwrites a newer notice.
         var notices: [String: UInt64] = [:]
-        /// Functions whose last event found the executor at capacity: not claimed for until an event
-        /// finishes (which frees an environment) or the pause ends, so a full executor is not fed events
-        /// only to throttle them.
-        var paused: [String: Millis] = [:]
+        /// Functions with due events that found no free slot: the wake-up that tells a slot freed, and its
+        /// generation read before the slot was asked for.
+        var blocked: [String: (signal: WakeSignal, seen: UInt64)] = [:]
         var lastServed = ""
         var stopping = false
         /// The run loop is running and takes events handed to it directly.
         var running = false
-        /// Events being executed now.
+        /// Events being executed now, and events handed over and not started yet.
         var executing = 0
-        /// The stop's grace period ended: running events are cut off and left for the next start.
+        /// The stop's grace period ended: running events are cut off, and events not started yet stay unstarted.
         var abandoned = false
+        /// Dispatch rounds run so far: each follows a wake-up (a notice, a released slot, a due time), never a timer.
+        var rounds = 0
     }
 
-    /// How often a function with due events that it could not claim (no free slot: a synchronous
-    /// invocation's release does not signal the dispatcher) looks again.
-    static let blockedPollMillis: Millis = 50
+    /// Dispatch rounds run so far (each one follows a wake-up), for tests that check the dispatcher does not poll.
+    package var rounds: Int { state.withLock { $0.rounds } }
+
     /// The longest sleep with nothing due, a safety net for a missed wake-up.
     static let idleWaitMillis: Millis = 30_000
 
-    public init(store: any InvocationStore, registry: FunctionRegistry, executor: any FunctionExecutor, configs: EventInvokeConfigs,
-                queueSignals: QueueSignals, deliveryWakeups: QueueSignals, settings: AsyncSettings, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+    public init(store: any InvocationStore, registry: FunctionRegistry, configs: EventInvokeConfigs,
+                queueSignals: QueueSignals, deliveryWakeups: WakeSignal, settings: AsyncSettings, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 logger: Logger = Logger(label: "spool.async")) {
         self.store = store
         self.registry = registry
-        self.executor = executor
         self.configs = configs
         self.queueSignals = queueSignals
         self.deliveryWakeups = deliveryWakeups
@@ -76,7 +82,7 @@ public final class AsyncDispatcher: Service, Sendable {
             state.due[function] = min(state.due[function] ?? .max, visibleAt)
             state.notices[function, default: 0] &+= 1
         }
-        wakeups.signal(0)
+        wakeups.signal()
     }
 
     public func run() async throws {
@@ -91,13 +97,15 @@ public final class AsyncDispatcher: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.runHandedOff() }
                 while !self.isStopping {
-                    let seen = self.wakeups.generation(0)
+                    let seen = self.wakeups.generation
                     let now = self.registry.clock.now()
+                    self.state.withLock { $0.rounds += 1 }
                     var more = false
                     for name in self.readyFunctions(now) where !self.isStopping {
                         let claimed = await self.dispatch(name, now: now)
-                        for (invocation, definition, permit) in claimed.work {
-                            group.addTask { await self.execute(invocation, definition: definition, permit: permit) }
+                        self.state.withLock { $0.executing += claimed.work.count }
+                        for (invocation, slot) in claimed.work {
+                            group.addTask { await self.execute(invocation, slot: slot) }
                         }
                         more = more || claimed.full
                     }
@@ -105,11 +113,18 @@ public final class AsyncDispatcher: Service, Sendable {
                         await Task.yield()
                         continue
                     }
-                    await self.wakeups.wait(0, seen: seen, timeoutMillis: self.nextWake(now))
+                    let blocked = self.state.withLock { state in
+                        // A function with nothing due any more waits for no slot.
+                        state.blocked = state.blocked.filter { name, _ in (state.due[name] ?? .max) <= now }
+                        return Array(state.blocked.values)
+                    }
+                    await WakeSignal.wait(any: [(self.wakeups, seen)] + blocked, timeout: .milliseconds(self.nextWake(now)))
                 }
-                // Running events get the grace period to finish and settle; then they are cancelled (the executors
-                // end their invocations) and not settled. Leaving the group waits for them.
-                if await !ShutdownGrace.drained(within: self.settings.shutdownGrace, running: { self.state.withLock { $0.executing } }) {
+                // Running events, and events handed over before the stop, get the grace period to finish and settle;
+                // then running ones are cancelled (the runner reports them cut off and they are released, unsettled)
+                // and those not started stay unstarted. Leaving the group waits for them.
+                if await !ShutdownGrace.drained(within: self.settings.shutdownGrace, signal: self.finished,
+                                                running: { self.state.withLock { $0.executing } }) {
                     let cut = self.state.withLock { state in
                         state.abandoned = true
                         return state.executing
@@ -127,11 +142,6 @@ public final class AsyncDispatcher: Service, Sendable {
             self.wakeups.close()
             self.direct.continuation.finish()
         }
-        if state.withLock({ $0.abandoned }) {
-            // This server holds every lease there is: release them so that the cut-off events run again at the next start.
-            let released = (try? await store.releaseInvocationLeases(now: registry.clock.now())) ?? 0
-            logger.notice("released events cut off by the stop", metadata: ["count": "\(released)"])
-        }
         logger.info("async dispatcher stopped")
     }
 
@@ -140,69 +150,79 @@ public final class AsyncDispatcher: Service, Sendable {
     /// Functions with a due event and a chance of a slot, starting after the one served last.
     private func readyFunctions(_ now: Millis) -> [String] {
         state.withLock { state in
-            let ready = state.due.filter { $0.value <= now && state.paused[$0.key, default: 0] <= now }.map(\.key).sorted()
+            let ready = state.due.filter { name, due in
+                guard due <= now else { return false }
+                // Blocked until a slot of its kind frees: its wake-up was raised since, or it stays out of the round.
+                guard let blocked = state.blocked[name] else { return true }
+                return blocked.signal.generation != blocked.seen
+            }.map(\.key).sorted()
             let (after, before) = (ready.filter { $0 > state.lastServed }, ready.filter { $0 <= state.lastServed })
             return after + before
         }
     }
 
-    /// Milliseconds until the next due event or pause end; a short poll while a function has due events it
-    /// could not claim.
+    /// Milliseconds until the next due event; functions due now but blocked wait for their slot's wake-up instead.
     private func nextWake(_ now: Millis) -> Millis {
         state.withLock { state in
             var next = Self.idleWaitMillis
-            for (name, at) in state.due {
-                if at > now {
-                    next = min(next, at - now)
-                } else if state.paused[name, default: 0] <= now {
-                    next = min(next, Self.blockedPollMillis)
-                }
-            }
-            for at in state.paused.values where at > now { next = min(next, at - now) }
+            for at in state.due.values where at > now { next = min(next, at - now) }
             return next
         }
     }
 
-    typealias Work = (ClaimedInvocation, FunctionDefinition, ConcurrencyLimiter.Permit)
+    typealias Work = (ClaimedInvocation, FunctionRunner.Slot)
 
     // MARK: Direct hand-off
 
-    /// A concurrency slot for an event about to be stored, when it can run at once: the dispatcher is
-    /// running, the function has no event due now (those go first) and is not paused, and a slot is free.
-    /// The event is then stored already claimed and handed over with `handOff`, sparing a claim
-    /// transaction and a wake-up between the commit and the start.
-    public func reserveDirect(_ definition: FunctionDefinition, now: Millis) -> ConcurrencyLimiter.Permit? {
+    /// A slot for an event about to be stored, when it can run at once: the dispatcher is running, the function
+    /// has no event due now (those go first), and the runner admits it. The event is then stored already claimed
+    /// and handed over with `handOff`, sparing a claim transaction and a wake-up between the commit and the start.
+    public func reserveDirect(_ definition: FunctionDefinition, now: Millis) -> FunctionRunner.Slot? {
         guard definition.reservedConcurrency != 0 else { return nil }
         let free = state.withLock { state in
-            state.running && !state.stopping && (state.due[definition.name] ?? .max) > now && state.paused[definition.name, default: 0] <= now
+            state.running && !state.stopping && (state.due[definition.name] ?? .max) > now
         }
         guard free else { return nil }
-        return try? registry.limiter.acquire(definition.name)
+        return try? runner.tryAdmit(definition).get()
     }
 
     /// Whether the run loop is up and takes events handed to it directly.
     public var takesHandOffs: Bool { state.withLock { $0.running && !$0.stopping } }
 
     /// Gives back a slot `reserveDirect` took for an event that was not stored claimed.
-    public func unreserve(_ permit: ConcurrencyLimiter.Permit) {
-        registry.limiter.release(permit)
+    public func unreserve(_ slot: FunctionRunner.Slot) {
+        runner.release(slot)
     }
 
     /// Starts an event stored already claimed with the slot `reserveDirect` gave. If the dispatcher is
-    /// stopping, the event keeps its lease until the next start releases it.
-    public func handOff(_ invocation: ClaimedInvocation, definition: FunctionDefinition, permit: ConcurrencyLimiter.Permit) {
-        if case .terminated = direct.continuation.yield((invocation, definition, permit)) {
-            registry.limiter.release(permit)
+    /// stopping, the event is released unstarted, to run at the next start (or on another node).
+    public func handOff(_ invocation: ClaimedInvocation, slot: FunctionRunner.Slot) async {
+        let accepted = state.withLock { state -> Bool in
+            guard !state.stopping else { return false }
+            state.executing += 1
+            return true
         }
+        if accepted, case .enqueued = direct.continuation.yield((invocation, slot)) { return }
+        if accepted { eventEnded() }
+        runner.release(slot)
+        await settle(AsyncSettlement(identity: registry.identity, claimed: invocation, config: .defaults(for: invocation.functionName),
+                                     definition: slot.definition, now: registry.clock.now()).released(started: false),
+                     function: invocation.functionName)
     }
 
     /// Runs the events handed over directly until shutdown; leaving waits for the running ones.
     private func runHandedOff() async {
         await withDiscardingTaskGroup { group in
-            for await (invocation, definition, permit) in direct.stream {
-                group.addTask { await self.execute(invocation, definition: definition, permit: permit) }
+            for await (invocation, slot) in direct.stream {
+                group.addTask { await self.execute(invocation, slot: slot) }
             }
         }
+    }
+
+    /// One executing (or handed-over) event ended.
+    func eventEnded() {
+        state.withLock { $0.executing -= 1 }
+        finished.signal()
     }
 
     /// Claims up to `claimBatch` events of one function, one per free slot. `full` says more may be waiting.
@@ -222,24 +242,41 @@ public final class AsyncDispatcher: Service, Sendable {
             // Events that cannot run go straight to failure handling, without retries.
             return ([], await failWithoutRunning(name, definition: definition, now: now, notices: notices))
         }
-        var permits: [ConcurrencyLimiter.Permit] = []
-        while permits.count < settings.claimBatch, let permit = try? registry.limiter.acquire(name) { permits.append(permit) }
-        // Without a free slot the events wait in the store; a slot release wakes the loop.
-        guard !permits.isEmpty else { return ([], false) }
-        let lease = now + Millis(definition.timeoutSeconds) * 1_000 + settings.leaseMargin
+        let signals = runner.admission.signals(for: name)
+        let marks = signals.map(\.generation)
+        var slots: [FunctionRunner.Slot] = []
+        var refusal: Admission.Refusal?
+        while slots.count < settings.claimBatch {
+            switch runner.tryAdmit(definition) {
+            case .success(let slot): slots.append(slot)
+            case .failure(let reason): refusal = reason
+            }
+            if refusal != nil { break }
+        }
+        // Without a free slot the events wait in the store, and the function waits for a release of its kind.
+        guard !slots.isEmpty else {
+            if let refusal {
+                let freed = runner.admission.signal(for: name, after: refusal)
+                let seen = zip(signals, marks).first { $0.0 === freed }?.1 ?? freed.generation
+                state.withLock { $0.blocked[name] = (freed, seen) }
+            }
+            return ([], false)
+        }
+        state.withLock { _ = $0.blocked.removeValue(forKey: name) }
+        let lease = now + runner.leaseMillis(definition, margin: settings.leaseMargin)
         let claimed: [ClaimedInvocation]
         do {
-            claimed = try await store.claimInvocations(ClaimInvocationsParams(functionName: name, limit: permits.count, leaseUntil: lease, now: now))
+            claimed = try await store.claimInvocations(ClaimInvocationsParams(functionName: name, limit: slots.count, leaseUntil: lease, now: now))
         } catch {
-            for permit in permits { registry.limiter.release(permit) }
+            for slot in slots { runner.release(slot) }
             logger.error("claim failed", metadata: ["function": "\(name)", "error": "\(error)"])
             postpone(name, until: now + 1_000)
             return ([], false)
         }
-        for permit in permits.dropFirst(claimed.count) { registry.limiter.release(permit) }
-        if claimed.count < permits.count { await refreshDue(name, notices: notices) }
+        for slot in slots.dropFirst(claimed.count) { runner.release(slot) }
+        if claimed.count < slots.count { await refreshDue(name, notices: notices) }
         state.withLock { $0.lastServed = name }
-        return (zip(claimed, permits).map { ($0, definition, $1) }, claimed.count == permits.count)
+        return (Array(zip(claimed, slots)), claimed.count == slots.count)
     }
 
     /// Fails the due events of a deleted function or of one with reserved concurrency 0; `true` when a full

@@ -59,13 +59,13 @@ public struct AsyncInvocations: Sendable {
             idempotencyKey: request.idempotencyKey, idempotencyExpiresAt: now + settings.idempotencyWindow
         )
         // With a slot free and nothing of the function waiting, the event is stored claimed and started at once.
-        let permit = dispatcher.reserveDirect(definition, now: now)
-        if permit != nil { invocation.leaseUntil = now + Millis(definition.timeoutSeconds) * 1_000 + settings.leaseMargin }
+        let slot = dispatcher.reserveDirect(definition, now: now)
+        if slot != nil { invocation.leaseUntil = now + registry.runner.leaseMillis(definition, margin: settings.leaseMargin) }
         let result: EnqueuedInvocation
         do {
             result = try await store.enqueueInvocations(EnqueueInvocationsParams(invocations: [invocation], now: now))[0]
         } catch {
-            if let permit { dispatcher.unreserve(permit) }
+            if let slot { dispatcher.unreserve(slot) }
             throw error
         }
         if result.stored {
@@ -73,10 +73,10 @@ public struct AsyncInvocations: Sendable {
         } else {
             SpoolMetrics.asyncIdempotentRepeats(definition.name)
         }
-        if let permit, let claimed = result.claimed {
-            dispatcher.handOff(claimed, definition: definition, permit: permit)
+        if let slot, let claimed = result.claimed {
+            await dispatcher.handOff(claimed, slot: slot)
         } else {
-            if let permit { dispatcher.unreserve(permit) }
+            if let slot { dispatcher.unreserve(slot) }
             if result.stored { dispatcher.notify(function: definition.name, visibleAt: now) }
         }
         return result

@@ -26,7 +26,7 @@ enum AsyncOutcome {
     /// Whether the function may have run (it then counts in `approximateInvokeCount`).
     static func functionRan(_ outcome: InvocationOutcome) -> Bool {
         switch outcome.status {
-        case .success, .functionError, .timedOut, .systemFailure(.crashed): true
+        case .success, .functionError, .timedOut: true
         case .systemFailure: false
         }
     }

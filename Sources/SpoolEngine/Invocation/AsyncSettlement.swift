@@ -31,7 +31,17 @@ struct AsyncSettlement {
     /// A retry at `visibleAt` after `failure`.
     func retry(at visibleAt: Millis, after failure: InvocationFailure, functionRan: Bool) -> SettleInvocationParams {
         SettleInvocationParams(id: claimed.id, epoch: claimed.epoch,
-                               transition: .retry(visibleAt: visibleAt, failure: failure, uncountInvoke: !functionRan), effects: [], now: now)
+                               transition: .retry(visibleAt: visibleAt, failure: failure, invokeCount: startedCount(functionRan)), effects: [], now: now)
+    }
+
+    /// Spool cut the attempt off (or never started it): claimable again at once, nothing used up.
+    func released(started: Bool) -> SettleInvocationParams {
+        SettleInvocationParams(id: claimed.id, epoch: claimed.epoch, transition: .release(invokeCount: startedCount(started)), effects: [], now: now)
+    }
+
+    /// Invocations started so far: the claim counted this attempt as started, which it was only if the function ran.
+    func startedCount(_ started: Bool) -> Int {
+        started ? claimed.invokeCount : max(claimed.invokeCount - 1, 0)
     }
 
     /// The event is given up: on-failure record, dead-letter message, and a dead letter, with the transition.
@@ -39,7 +49,7 @@ struct AsyncSettlement {
     ///   - failure: this attempt's failure, or `nil` when the event failed without running now.
     ///   - functionRan: whether the function ran in this attempt (it counts in `approximateInvokeCount`).
     func failed(_ condition: FailureCondition, failure: InvocationFailure?, functionRan: Bool) -> SettleInvocationParams {
-        let invokeCount = functionRan ? claimed.invokeCount : max(claimed.invokeCount - 1, 0)
+        let invokeCount = startedCount(functionRan)
         let lastError = failure.flatMap { $0.consumesAttempt || claimed.lastError == nil ? $0 : nil } ?? claimed.lastError
         var effects: [InvocationEffect] = []
         if let destination = config.onFailure {

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import SpoolModel
+import SpoolSignals
 import SpoolStorage
 
 /// POSTs invocation records to `http(s)://` destinations from the delivery outbox.
@@ -15,7 +16,7 @@ public struct DestinationDeliverer: Service {
     let policy: AsyncRetryPolicy
     let client: HTTPClient
     let clock: any SpoolClock
-    public let wakeups: QueueSignals
+    public let wakeups: WakeSignal
     let logger: Logger
 
     /// How long one POST may take.
@@ -24,7 +25,7 @@ public struct DestinationDeliverer: Service {
     static let batch = 16
 
     public init(store: any InvocationStore, policy: AsyncRetryPolicy, client: HTTPClient = .shared, clock: any SpoolClock = WallClock(),
-                wakeups: QueueSignals = QueueSignals(), logger: Logger = Logger(label: "spool.destinations")) {
+                wakeups: WakeSignal = WakeSignal(), logger: Logger = Logger(label: "spool.destinations")) {
         self.store = store
         self.policy = policy
         self.client = client
@@ -34,13 +35,13 @@ public struct DestinationDeliverer: Service {
     }
 
     /// Wakes the deliverer after a settle wrote to the outbox.
-    public func notify() { wakeups.signal(0) }
+    public func notify() { wakeups.signal() }
 
     public func run() async throws {
         await withGracefulShutdownHandler {
             // Also ends on cancellation (another service failed): the wait would return at once and spin.
             while !wakeups.isClosed && !Task.isCancelled {
-                let seen = wakeups.generation(0)
+                let seen = wakeups.generation
                 let now = clock.now()
                 let leaseUntil = now + (Self.requestTimeout + 30) * 1_000
                 let due = (try? await store.claimDeliveries(now: now, leaseUntil: leaseUntil, limit: Self.batch)) ?? []
@@ -49,7 +50,7 @@ public struct DestinationDeliverer: Service {
                 }
                 if due.count == Self.batch { continue }
                 let next = (try? await store.earliestDelivery()).flatMap { $0 } ?? (now + 30_000)
-                await wakeups.wait(0, seen: seen, timeoutMillis: max(next - clock.now(), 1))
+                await wakeups.wait(seen: seen, timeout: .milliseconds(max(next - clock.now(), 1)))
             }
         } onGracefulShutdown: {
             wakeups.close()

@@ -1,5 +1,6 @@
 import Logging
 import SpoolModel
+import SpoolSignals
 import Synchronization
 
 /// What the mapping supervisor runs for one enabled mapping: a queue poller or a stream poller.
@@ -11,10 +12,10 @@ protocol MappingPoller: AnyObject, Sendable {
     var rest: PollerRest { get }
 }
 
-/// What every poller has for waiting: its own wake-up channel (stop, settings changed, a batch finished), its
-/// stop flag, and a memory of the last problem it logged, so that a poller retrying every second logs a problem once.
+/// What every poller has for waiting: its own wake-up (stop, settings changed, a backlog), its stop flag, and a
+/// memory of the last problem it logged, so that a poller retrying after an error logs the problem once.
 final class PollerRest: Sendable {
-    let wakeups = QueueSignals()
+    let wakeups = WakeSignal()
     let logger: Logger
     private let lastProblem = Mutex<String?>(nil)
     private let stopped = Atomic<Bool>(false)
@@ -22,7 +23,7 @@ final class PollerRest: Sendable {
     /// No new batch starts; batches already handed to the function finish and settle.
     func stop() {
         stopped.store(true, ordering: .sequentiallyConsistent)
-        wakeups.signal(0)
+        wakeups.close()
     }
 
     var isStopped: Bool { stopped.load(ordering: .sequentiallyConsistent) || Task.isCancelled }
@@ -46,7 +47,7 @@ final class PollerRest: Sendable {
 }
 
 extension MappingPoller {
-    var wakeups: QueueSignals { rest.wakeups }
+    var wakeups: WakeSignal { rest.wakeups }
 
     /// No new batch starts; batches already handed to the function finish and settle.
     func stop() { rest.stop() }
@@ -55,23 +56,17 @@ extension MappingPoller {
 
     func problem(_ message: Logger.Message, _ metadata: Logger.Metadata) { rest.problem(message, metadata) }
 
-    /// Sleeps until `channel` of `source` (a queue's or a stream's signals) or the poller is signalled after the
-    /// generations seen, or `timeout` passes.
-    func wait(on source: QueueSignals?, channel: Int64 = 0, sourceSeen: UInt64 = 0, seen: UInt64, timeout: Millis) async {
-        await withTaskGroup(of: Void.self) { group in
-            // Closed signals (shutdown under way) return at once: waiting on them would spin.
-            if let source, !source.isClosed {
-                group.addTask { await source.wait(channel, seen: sourceSeen, timeoutMillis: timeout) }
-            }
-            group.addTask { await self.wakeups.wait(0, seen: seen, timeoutMillis: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
+    /// Sleeps until `source` (a queue's or a stream's signal) or the poller is signalled after the generations
+    /// seen, or `timeout` passes.
+    func wait(on source: WakeSignal?, sourceSeen: UInt64 = 0, seen: UInt64, timeout: Millis) async {
+        var signals = [(signal: wakeups, seen: seen)]
+        if let source { signals.append((source, sourceSeen)) }
+        await WakeSignal.wait(any: signals, timeout: .milliseconds(max(timeout, 1)))
     }
 
-    /// Sleeps `millis` unless stopped, updated or a batch finishes first.
+    /// Sleeps `millis` (the back-off after an error) unless stopped or updated first.
     func pause(_ millis: Millis) async {
-        await wait(on: nil, seen: wakeups.generation(0), timeout: millis)
+        await wait(on: nil, seen: wakeups.generation, timeout: millis)
     }
 }
 

@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import SpoolExecutor
 import SpoolModel
+import SpoolSignals
 import SpoolStorage
 import Synchronization
 
@@ -13,12 +14,13 @@ public final class MappingSupervisor: Service, Sendable {
     let registry: FunctionRegistry
     let queues: QueueService
     let streams: StreamService
-    let executor: any FunctionExecutor
     let logger: Logger
     /// How long a stop waits for the batches pollers handed to functions; then they are cancelled and their
     /// messages released (a stream batch is read again from the checkpoint).
     let shutdownGrace: Duration
-    let wakeups = QueueSignals()
+    let wakeups = WakeSignal()
+    /// Raised whenever a poller ends (for the stop's grace period).
+    let pollerEnded = WakeSignal()
     let state = Mutex(State())
 
     struct State {
@@ -30,21 +32,20 @@ public final class MappingSupervisor: Service, Sendable {
         var stopping = false
     }
 
-    public init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService, executor: any FunctionExecutor,
+    public init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService,
                 shutdownGrace: Duration = .seconds(30), logger: Logger = Logger(label: "spool.mappings")) {
         self.shutdownGrace = shutdownGrace
         self.store = store
         self.registry = registry
         self.queues = queues
         self.streams = streams
-        self.executor = executor
         self.logger = logger
     }
 
     /// Tells the supervisor that a mapping's stored row changed.
     public func notify(_ uuid: String) {
         state.withLock { _ = $0.pending.insert(uuid) }
-        wakeups.signal(0)
+        wakeups.signal()
     }
 
     public func run() async throws {
@@ -58,7 +59,7 @@ public final class MappingSupervisor: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 while !self.isStopping {
-                    let seen = self.wakeups.generation(0)
+                    let seen = self.wakeups.generation
                     let pending = self.state.withLock { state -> Set<String> in
                         defer { state.pending = [] }
                         return state.pending
@@ -72,12 +73,12 @@ public final class MappingSupervisor: Service, Sendable {
                             }
                         }
                     }
-                    await self.wakeups.wait(0, seen: seen, timeoutMillis: 60_000)
+                    await self.wakeups.wait(seen: seen)
                 }
                 for poller in self.state.withLock({ Array($0.pollers.values) }) { poller.stop() }
                 // Leaving the group waits for every poller, and so for every batch already handed to a function,
                 // for at most the grace period: then the batches are cancelled, and the pollers release them.
-                if await !ShutdownGrace.drained(within: self.shutdownGrace, running: { self.state.withLock { $0.running } }) {
+                if await !ShutdownGrace.drained(within: self.shutdownGrace, signal: self.pollerEnded, running: { self.state.withLock { $0.running } }) {
                     self.logger.warning("mapping batches still running when the shutdown grace period ended are cut off")
                     group.cancelAll()
                 }
@@ -114,8 +115,8 @@ public final class MappingSupervisor: Service, Sendable {
             }
             if running != nil { return nil }  // still draining after a stop: `ended` re-applies the mapping
             let poller: any MappingPoller = mapping.isStream
-                ? StreamPoller(mapping: mapping, registry: registry, streams: streams, queues: queues, executor: executor, logger: logger)
-                : QueuePoller(mapping: mapping, registry: registry, queues: queues, executor: executor, logger: logger)
+                ? StreamPoller(mapping: mapping, registry: registry, streams: streams, queues: queues, logger: logger)
+                : QueuePoller(mapping: mapping, registry: registry, queues: queues, logger: logger)
             state.withLock { $0.pollers[uuid] = poller }
             await settle(mapping, to: .enabled)
             return poller
@@ -151,6 +152,7 @@ public final class MappingSupervisor: Service, Sendable {
             state.running -= 1
             if state.pollers[poller.uuid] === poller { state.pollers[poller.uuid] = nil }
         }
+        pollerEnded.signal()
         notify(poller.uuid)
     }
 }

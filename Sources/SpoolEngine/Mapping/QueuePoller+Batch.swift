@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import SpoolExecutor
 import SpoolModel
+import SpoolSignals
 import SpoolStorage
 
 /// Assembling a batch and settling what the function made of it.
@@ -18,43 +19,40 @@ extension QueuePoller {
         var queue: QueueRecord
         var mapping: EventSourceMapping
         var definition: FunctionDefinition
-        var permit: ConcurrencyLimiter.Permit
+        var slot: FunctionRunner.Slot
     }
 
-    /// Leases the next batch, or waits (for messages, a free slot, the end of a pause) and returns `nil`.
+    /// Leases the next batch, or waits (for messages, a free slot, a stop or new settings) and returns `nil`.
     /// A gatherer other than the primary one does not wait for messages: it goes back to waiting for a backlog.
     func nextBatch(primary: Bool = true) async -> Batch? {
-        let seen = wakeups.generation(0)
-        let (mapping, patterns, limit, pausedUntil) = state.withLock { state in
-            (state.mapping, state.patterns, state.scaling.limit(maximumConcurrency: state.mapping.settings.maximumConcurrency), state.pausedUntil)
-        }
-        let now = registry.clock.now()
-        if pausedUntil > now {
-            await wait(on: nil, seen: seen, timeout: pausedUntil - now)
-            return nil
+        let seen = wakeups.generation
+        let ended = batchEnded.generation
+        let (mapping, patterns, limit) = state.withLock { state in
+            (state.mapping, state.patterns, state.scaling.limit(maximumConcurrency: state.mapping.settings.maximumConcurrency))
         }
         guard let queue = await currentQueue(mapping) else {
             problem("the mapping's queue does not exist", ["source": "\(mapping.sourceARN)"])
             await pause(5_000)
             return nil
         }
-        // The slot is taken before leasing, so that gatherers side by side never run more batches than allowed.
+        // The place under the mapping's concurrency is taken before leasing, so that gatherers side by side never
+        // run more batches than allowed; without one, wait for a batch to end.
         let reserved = state.withLock { state in
             guard state.active < limit else { return false }
             state.active += 1
             return true
         }
         guard reserved else {
-            await wait(on: nil, seen: seen, timeout: Self.idleWaitMillis)
+            await WakeSignal.wait(any: [(wakeups, seen), (batchEnded, ended)])
             return nil
         }
         var held = true
-        /// Gives the slot back when no batch came of it; before waiting, so that a wait holds no slot.
+        /// Gives the place back when no batch came of it; before waiting, so that a wait holds no place.
         func unreserve() {
             guard held else { return }
             held = false
             state.withLock { $0.active -= 1 }
-            wakeups.signal(0)
+            batchEnded.signal()
         }
         defer { unreserve() }
         let definition: FunctionDefinition
@@ -66,21 +64,18 @@ extension QueuePoller {
             await pause(1_000)
             return nil
         }
-        guard let permit = try? registry.limiter.acquire(definition.name) else {
-            // The function's reserved concurrency (or the account's) is in use: the messages wait in the queue.
-            unreserve()
-            await pause(definition.reservedConcurrency == 0 ? 1_000 : 50)
-            return nil
-        }
+        // No slot (reserved concurrency in use or 0, the account's limit, the environments): the messages wait in
+        // the queue and the poller waits for a slot of the function to free.
+        guard case .slot(let slot) = await runner.admit(definition, alongside: [(wakeups, seen)]) else { return nil }
         do {
             let gathered = try await gather(queue: queue, mapping: mapping, patterns: patterns, definition: definition)
             guard case .batch(let items, let backlogged) = gathered else {
                 noteBacklog(false)
-                registry.limiter.release(permit)
+                runner.release(slot)
                 unreserve()
                 if primary, case .idle(let queueSeen, let seen, let until) = gathered {
-                    // Idle pollers hold no concurrency slot: synchronous invocations may use it meanwhile.
-                    await wait(on: queues.signals, channel: queue.id, sourceSeen: queueSeen, seen: seen, timeout: max(1, until - registry.clock.now()))
+                    // Idle pollers hold no slot: synchronous invocations may use it meanwhile.
+                    await wait(on: queues.signals.channel(queue.id), sourceSeen: queueSeen, seen: seen, timeout: max(1, until - registry.clock.now()))
                 }
                 return nil
             }
@@ -90,15 +85,17 @@ extension QueuePoller {
                 state.scaling.observe(backlogged: backlogged && state.active >= limit, now: registry.clock.now())
             }
             held = false
-            return Batch(items: items, queue: queue, mapping: mapping, definition: definition, permit: permit)
+            return Batch(items: items, queue: queue, mapping: mapping, definition: definition, slot: slot)
         } catch {
-            registry.limiter.release(permit)
+            runner.release(slot)
             problem("cannot lease messages", ["error": "\(error)"])
             unreserve()
             await pause(1_000)
             return nil
         }
     }
+
+    var runner: FunctionRunner { registry.runner }
 
     /// Leases messages until the batch is full, the payload limit is reached or the batching window closes;
     /// with no window, hands over what the queue has at once.
@@ -107,12 +104,13 @@ extension QueuePoller {
         let settings = mapping.settings
         var assembly = BatchAssembly<Item>(batchSize: settings.batchSize, maximumBytes: MappingRules.maximumEventBytes,
                                            windowMillis: Millis(settings.maximumBatchingWindowSeconds) * 1_000)
-        let lease = Self.leaseSeconds(queue: queue, settings: settings, timeoutSeconds: definition.timeoutSeconds)
+        let lease = Self.leaseSeconds(queue: queue, settings: settings, timeoutSeconds: definition.timeoutSeconds,
+                                      initSeconds: Int((runner.initTimeout + 999) / 1_000))
         var overflow: [ReceiptHandle] = []
         var backlogged = false
         while true {
             let queueSeen = queues.signals.generation(queue.id)
-            let seen = wakeups.generation(0)
+            let seen = wakeups.generation
             // Learn the records' size from the first chunk before leasing thousands that might not fit.
             let estimate = assembly.isEmpty ? 0 : assembly.bytes / assembly.elements.count
             let chunk = estimate == 0 ? min(assembly.remaining, 100)
@@ -148,7 +146,7 @@ extension QueuePoller {
                 state.withLock { $0.scaling.idle(now: now) }
                 return .idle(queueSeen: queueSeen, seen: seen, until: until)
             }
-            await wait(on: queues.signals, channel: queue.id, sourceSeen: queueSeen, seen: seen, timeout: max(1, min(until, deadline) - now))
+            await wait(on: queues.signals.channel(queue.id), sourceSeen: queueSeen, seen: seen, timeout: max(1, min(until, deadline) - now))
             if isStopped { break }
         }
         if isStopped {
@@ -176,12 +174,14 @@ extension QueuePoller {
         queues.signals.signal(queue.id)
     }
 
-    /// The lease taken on messages: the queue's visibility timeout, or — when the batching window and the
-    /// function's timeout outlast it — window + timeout + 30 s, as Lambda extends it.
-    static func leaseSeconds(queue: QueueRecord, settings: MappingSettings, timeoutSeconds: Int) -> Int {
+    /// The lease taken on messages: the queue's visibility timeout, as the user set it, while it covers the batching
+    /// window and the function's timeout; otherwise it is extended to cover the whole run (window, a cold start's
+    /// init, the function's timeout) + 30 s, so that the messages cannot be received again while the batch may run.
+    static func leaseSeconds(queue: QueueRecord, settings: MappingSettings, timeoutSeconds: Int, initSeconds: Int) -> Int {
         let visibility = queue.attributes.visibilityTimeout
-        let needed = settings.maximumBatchingWindowSeconds + timeoutSeconds
-        return min(43_200, needed > visibility ? needed + 30 : visibility)
+        let window = settings.maximumBatchingWindowSeconds
+        guard window + timeoutSeconds > visibility else { return visibility }
+        return min(43_200, window + initSeconds + timeoutSeconds + 30)
     }
 
     /// Messages no filter matched are deleted, as Lambda does.
@@ -194,9 +194,8 @@ extension QueuePoller {
     /// Runs one batch and settles it.
     func process(_ batch: Batch) async {
         defer {
-            registry.limiter.release(batch.permit)
             state.withLock { $0.active -= 1 }
-            wakeups.signal(0)
+            batchEnded.signal()
         }
         let event = SQSEventRecord.event(batch.items.map(\.json))
         let request = InvocationRequest(requestID: UUID().uuidString.lowercased(), function: batch.definition,
@@ -205,7 +204,21 @@ extension QueuePoller {
         if let oldest = batch.items.map(\.message.sentAt).min(), batch.items.allSatisfy({ $0.message.receiveCount <= 1 }) {
             SpoolMetrics.ingestToStart(batch.mapping.functionName, origin: .sqs, millis: registry.clock.now() - oldest)
         }
-        let outcome = await executor.invoke(request)
+        let outcome: InvocationOutcome
+        switch await runner.run(request, in: batch.slot) {
+        case .finished(let finished):
+            outcome = finished
+        case .throttled:
+            // The executor had no environment after all: the messages go back unreceived, and this batch's place
+            // is held until a slot frees, so that the poller does not lease them again at once.
+            await returnUnprocessed(batch)
+            await runner.waitAfterThrottle(batch.definition, alongside: [(wakeups, wakeups.generation)])
+            return
+        case .cutOff:
+            // Spool cut the batch off (a stop, a mapping stopped): not a failure; the messages are visible again at once.
+            await returnUnprocessed(batch)
+            return
+        }
         let size = batch.items.count
         let receipts = batch.items.map(\.message.receipt)
         switch outcome.status {
@@ -229,21 +242,21 @@ extension QueuePoller {
                 SpoolMetrics.mappingRecords(batch.mapping, size, disposition: "failed")
                 logger.warning("the batch response is malformed; the whole batch failed", metadata: ["reason": "\(reason)"])
             }
-        case .systemFailure(.atCapacity), .systemFailure(.shuttingDown):
-            // The function never ran: the messages go back at once and the receive does not count.
-            do {
-                try await queues.store.releaseMessages(DeleteMessagesParams(queueID: batch.queue.id, receipts: receipts, now: registry.clock.now()))
-                queues.signals.signal(batch.queue.id)
-            } catch {
-                logger.error("cannot return a throttled batch; it comes back when its lease ends", metadata: ["error": "\(error)"])
-            }
-            state.withLock { $0.pausedUntil = registry.clock.now() + 200 }
         default:
             // The messages stay leased and come back after the visibility timeout; the queue's redrive policy
             // counts the receive.
             SpoolMetrics.mappingBatch(batch.mapping, size: size, result: "failed")
             SpoolMetrics.mappingRecords(batch.mapping, size, disposition: "failed")
             logger.debug("batch failed", metadata: ["status": "\(outcome.status)", "records": "\(receipts.count)"])
+        }
+    }
+
+    /// Gives a batch that did not run back to the queue: visible at once, its receive not counted.
+    private func returnUnprocessed(_ batch: Batch) async {
+        do {
+            try await release(batch.items.map(\.message.receipt), queue: batch.queue)
+        } catch {
+            logger.error("cannot return a batch that did not run; it comes back when its lease ends", metadata: ["error": "\(error)"])
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SpoolExecutor
 import SpoolModel
+import SpoolSignals
 import SpoolStorage
 import Synchronization
 
@@ -10,25 +11,27 @@ import Synchronization
 /// visibility timeout (and so to the queue's redrive policy), deleting what no filter matched.
 ///
 /// Batches run concurrently up to `ScalingConfig.MaximumConcurrency`, or as `MappingScaling` allows, and
-/// always within the function's reserved concurrency (a slot of the shared `ConcurrencyLimiter` is taken
-/// before messages are leased). FIFO order holds because the queue never leases a message of a group that
-/// has one in flight. A crash loses nothing: leased messages become visible when their lease ends.
+/// always within what the function runner admits (a slot is taken before messages are leased; without one the
+/// poller waits for a release, holding no messages). FIFO order holds because the queue never leases a message of
+/// a group that has one in flight. A crash loses nothing: leased messages become visible when their lease ends.
+///
+/// Idle, a poller costs nothing: its gatherers are parked on the queue's signal and the poller's own wake-up
+/// (stop, new settings, a backlog) and on the next message becoming visible, and nothing else.
 final class QueuePoller: Sendable {
     let uuid: String
     let registry: FunctionRegistry
     let queues: QueueService
-    let executor: any FunctionExecutor
     let logger: Logger
     let rest: PollerRest
     let state: Mutex<State>
+    /// Raised when a batch ends and gives back its place under the mapping's maximum concurrency.
+    let batchEnded = WakeSignal()
 
     struct State {
         var mapping: EventSourceMapping
         var patterns: [FilterPattern]
         var scaling: MappingScaling
         var active = 0
-        /// The executor was at capacity: no new batch before this time, unless a batch finishes first.
-        var pausedUntil: Millis = 0
         /// The last lease filled its chunk: more messages are waiting than one gatherer keeps up with.
         var backlogged = false
     }
@@ -40,11 +43,10 @@ final class QueuePoller: Sendable {
     /// How long a poller with nothing to do sleeps at most before looking again (a safety net: sends wake it).
     static let idleWaitMillis: Millis = 60_000
 
-    init(mapping: EventSourceMapping, registry: FunctionRegistry, queues: QueueService, executor: any FunctionExecutor, logger: Logger) {
+    init(mapping: EventSourceMapping, registry: FunctionRegistry, queues: QueueService, logger: Logger) {
         self.uuid = mapping.uuid
         self.registry = registry
         self.queues = queues
-        self.executor = executor
         var logger = logger
         logger[metadataKey: "mapping"] = "\(mapping.uuid)"
         self.logger = logger
@@ -58,7 +60,7 @@ final class QueuePoller: Sendable {
             state.mapping = mapping
             state.patterns = mapping.settings.patterns()
         }
-        wakeups.signal(0)
+        wakeups.signal()
     }
 
 
@@ -78,7 +80,7 @@ final class QueuePoller: Sendable {
         await withDiscardingTaskGroup { group in
             while !isStopped {
                 if !primary {
-                    let seen = wakeups.generation(0)
+                    let seen = wakeups.generation
                     if !state.withLock({ $0.backlogged }) {
                         await wait(on: nil, seen: seen, timeout: Self.idleWaitMillis)
                         continue
@@ -96,7 +98,7 @@ final class QueuePoller: Sendable {
             defer { state.backlogged = backlogged }
             return backlogged && !state.backlogged
         }
-        if rising { wakeups.signal(0) }
+        if rising { wakeups.signal() }
     }
 
     /// The mapping's queue as it is now: read for every batch, so that a changed visibility timeout (or a

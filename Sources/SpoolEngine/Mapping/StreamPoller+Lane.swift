@@ -67,7 +67,7 @@ extension StreamPoller {
     /// One turn of a lane: read, then hand a batch to the function and settle it, or wait.
     private func step(_ lane: inout StreamLane) async throws {
         let streamSeen = streams.signals.generation(lane.stream.id)
-        let seen = wakeups.generation(0)
+        let seen = wakeups.generation
         let (mapping, patterns) = state.withLock { ($0.mapping, $0.patterns) }
         guard let settings = mapping.settings.stream else { return await pause(1_000) }
         var now = registry.clock.now()
@@ -109,9 +109,9 @@ extension StreamPoller {
                                                                  shardID: lane.shardID, isFinal: true))
                     return
                 }
-                return await wait(on: streams.signals, channel: lane.stream.id, sourceSeen: streamSeen, seen: seen, timeout: end - now)
+                return await wait(on: streams.signals.channel(lane.stream.id), sourceSeen: streamSeen, seen: seen, timeout: end - now)
             }
-            return await wait(on: streams.signals, channel: lane.stream.id, sourceSeen: streamSeen, seen: seen, timeout: Self.idleWaitMillis)
+            return await wait(on: streams.signals.channel(lane.stream.id), sourceSeen: streamSeen, seen: seen, timeout: Self.idleWaitMillis)
         }
 
         // A batching window holds a batch that is not full open for more records.
@@ -120,7 +120,7 @@ extension StreamPoller {
             let since = lane.fillingSince ?? now
             lane.fillingSince = since
             if now < since + batchingMillis {
-                return await wait(on: streams.signals, channel: lane.stream.id, sourceSeen: streamSeen, seen: seen, timeout: since + batchingMillis - now)
+                return await wait(on: streams.signals.channel(lane.stream.id), sourceSeen: streamSeen, seen: seen, timeout: since + batchingMillis - now)
             }
         }
         lane.fillingSince = nil
@@ -199,6 +199,7 @@ extension StreamPoller {
     /// Hands a batch to the function and settles what came back.
     private func invoke(_ records: [StreamRecord], scan: LaneScan, lane: inout StreamLane, mapping: EventSourceMapping,
                         settings: StreamMappingSettings, window: KinesisEvent.Window?) async throws {
+        let seen = wakeups.generation
         let definition: FunctionDefinition
         do {
             definition = try await registry.function(FunctionReference(name: mapping.functionName))
@@ -206,10 +207,9 @@ extension StreamPoller {
             problem("the mapping's function cannot be read", ["function": "\(mapping.functionName)", "error": "\(error)"])
             return await pause(1_000)
         }
-        guard let permit = try? registry.limiter.acquire(definition.name) else {
-            return await pause(definition.reservedConcurrency == 0 ? 1_000 : 50)
-        }
-        defer { registry.limiter.release(permit) }
+        // No slot: the lane waits for one of the function's to free (or for a stop or new settings), then reads again.
+        let runner = registry.runner
+        guard case .slot(let slot) = await runner.admit(definition, alongside: [(wakeups, seen)]) else { return }
         let arn = mapping.sourceARN
         let texts = records.map { record in
             KinesisEvent.record(record, sequenceNumber: lane.stream.sequenceNumber(record), streamARN: arn, roleARN: definition.role,
@@ -219,11 +219,23 @@ extension StreamPoller {
         let request = InvocationRequest(requestID: UUID().uuidString.lowercased(), function: definition,
                                         invokedFunctionARN: mapping.functionARN(registry.identity), payload: ByteBuffer(data: event), origin: .kinesis,
                                         batchSize: records.count)
-        lane.retry.invoked()
-        if let first = records.first, lane.retry.invokeCount <= 1 {
+        if let first = records.first, lane.retry.invokeCount == 0 {
             SpoolMetrics.ingestToStart(mapping.functionName, origin: .kinesis, millis: registry.clock.now() - first.arrivalMillis)
         }
-        let outcome = await executor.invoke(request)
+        let outcome: InvocationOutcome
+        switch await runner.run(request, in: slot) {
+        case .finished(let finished):
+            outcome = finished
+        case .throttled:
+            // No environment after all: nothing ran and no retry is used; read again once a slot frees.
+            await runner.waitAfterThrottle(definition, alongside: [(wakeups, seen)])
+            return
+        case .cutOff:
+            // Spool cut the batch off (a stop, the mapping stopped): no retry used, the checkpoint stays, the batch is
+            // read again from it.
+            return
+        }
+        lane.retry.invoked()
         rest.clearProblem()
         let count = records.count
         let end = scan.end(after: count)
@@ -255,12 +267,8 @@ extension StreamPoller {
                     failedFrom = 0
                 }
             }
-        case .functionError, .timedOut, .systemFailure(.crashed):
+        case .functionError, .timedOut:
             failedFrom = 0
-        case .systemFailure(.atCapacity), .systemFailure(.shuttingDown):
-            // The function never ran: try again soon, without using a retry.
-            lane.notBefore = registry.clock.now() + 200
-            return
         case .systemFailure:
             problem("the function could not be run", ["status": "\(outcome.status)"])
             lane.notBefore = registry.clock.now() + 1_000

@@ -19,7 +19,6 @@ final class StreamPoller: MappingPoller {
     let registry: FunctionRegistry
     let streams: StreamService
     let queues: QueueService
-    let executor: any FunctionExecutor
     let logger: Logger
     let rest: PollerRest
     let state: Mutex<State>
@@ -34,13 +33,11 @@ final class StreamPoller: MappingPoller {
 
     static let idleWaitMillis: Millis = 60_000
 
-    init(mapping: EventSourceMapping, registry: FunctionRegistry, streams: StreamService, queues: QueueService, executor: any FunctionExecutor,
-         logger: Logger) {
+    init(mapping: EventSourceMapping, registry: FunctionRegistry, streams: StreamService, queues: QueueService, logger: Logger) {
         self.uuid = mapping.uuid
         self.registry = registry
         self.streams = streams
         self.queues = queues
-        self.executor = executor
         var logger = logger
         logger[metadataKey: "mapping"] = "\(mapping.uuid)"
         self.logger = logger
@@ -55,7 +52,7 @@ final class StreamPoller: MappingPoller {
             state.mapping = mapping
             state.patterns = mapping.settings.patterns()
         }
-        wakeups.signal(0)
+        wakeups.signal()
     }
 
 

@@ -1,4 +1,5 @@
 import Foundation
+import SpoolSignals
 import Logging
 import Subprocess
 import Synchronization
@@ -125,7 +126,7 @@ final class ChildProcess: Sendable {
     func exited(within timeout: Duration) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask { _ = await self.exited(); return true }
-            group.addTask { try? await Task.sleep(for: timeout); return false }
+            group.addTask { await WakeSignal.sleep(for: timeout); return false }
             let first = await group.next() ?? false
             group.cancelAll()
             return first

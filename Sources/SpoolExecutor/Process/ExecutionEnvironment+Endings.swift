@@ -25,7 +25,7 @@ extension ExecutionEnvironment {
             if let initError {
                 waiter.resume(returning: .failed(.functionError(type: initError.type), type: initError.type, payload: initError.payload))
             } else {
-                waiter.resume(returning: fail(.systemFailure(.crashed), type: "Runtime.ExitError", message: "Error: Runtime exited with error: \(exit)"))
+                waiter.resume(returning: fail(.functionError(type: "Runtime.ExitError"), type: "Runtime.ExitError", message: "Error: Runtime exited with error: \(exit)"))
             }
         }
         crashed = exit
@@ -73,7 +73,7 @@ extension ExecutionEnvironment {
         if phase == .dead, crashed == nil {
             return .error(.systemFailure(.shuttingDown), type: "Runtime.Shutdown", message: "\(prefix) the environment was shut down")
         }
-        return .error(.systemFailure(.crashed), type: "Runtime.ExitError", message: "\(prefix) Runtime exited with error: \(crashed.map { "\($0)" } ?? "unknown")")
+        return .error(.functionError(type: "Runtime.ExitError"), type: "Runtime.ExitError", message: "\(prefix) Runtime exited with error: \(crashed.map { "\($0)" } ?? "unknown")")
     }
 
     func expireReadyWaiters() {

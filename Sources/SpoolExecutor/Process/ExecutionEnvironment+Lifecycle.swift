@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SpoolModel
+import SpoolSignals
 
 /// Init, invoke and shutdown of an execution environment.
 extension ExecutionEnvironment {
@@ -53,7 +54,7 @@ extension ExecutionEnvironment {
         }
         registrationOpen = false
         guard let command = RuntimeCommand.make(for: function, settings: settings) else {
-            return fail(.systemFailure(.spawnFailed), type: "Runtime.InvalidEntrypoint",
+            return fail(.functionError(type: "Runtime.InvalidEntrypoint"), type: "Runtime.InvalidEntrypoint",
                         message: "Error: Couldn't find valid bootstrap(s): [\(root)/bootstrap]")
         }
         let child = await ChildProcess.spawn(
@@ -62,7 +63,7 @@ extension ExecutionEnvironment {
         )
         runtime = child
         if case .failedToStart(let reason)? = child.exit {
-            return fail(.systemFailure(.spawnFailed), type: "Runtime.InvalidEntrypoint", message: "Error: fork/exec \(command.executable): \(reason)")
+            return fail(.functionError(type: "Runtime.InvalidEntrypoint"), type: "Runtime.InvalidEntrypoint", message: "Error: fork/exec \(command.executable): \(reason)")
         }
         Task { [weak self] in
             let exit = await child.exited()
@@ -105,7 +106,8 @@ extension ExecutionEnvironment {
         if !everyoneWaiting {
             // Extensions (or the runtime) still finishing the previous invocation: wait, within the timeout.
             let expiry = Task { [weak self] in
-                try await Task.sleep(for: timeout)
+                await WakeSignal.sleep(for: timeout)
+                guard !Task.isCancelled else { return }
                 await self?.expireReadyWaiters()
             }
             let ready = await withCheckedContinuation { continuation in
@@ -114,7 +116,7 @@ extension ExecutionEnvironment {
             expiry.cancel()
             guard ready, phase == .ready else {
                 await shutdown(reason: "FAILURE")
-                return .error(.systemFailure(.crashed), type: "Runtime.ExitError",
+                return .error(.functionError(type: "Runtime.ExitError"), type: "Runtime.ExitError",
                               message: "RequestId: \(request.requestID) Error: the environment did not become ready for the next invocation")
             }
         }
@@ -130,9 +132,10 @@ extension ExecutionEnvironment {
         let waiting = runtimeWaiting!
         runtimeWaiting = nil
         let requestID = request.requestID
-        // Cancelled when the invocation ends, so that finished invocations leave no sleeping timers behind.
+        // Cancelled when the invocation ends; `WakeSignal.sleep` leaves no timer behind when cut short.
         let timer = Task { [weak self] in
-            try await Task.sleep(for: timeout)
+            await WakeSignal.sleep(for: timeout)
+            guard !Task.isCancelled else { return }
             await self?.timeoutFired(requestID: requestID)
         }
         let result: RuntimeResult? = await withCheckedContinuation { continuation in

@@ -22,7 +22,7 @@ public struct JournalEntry: Sendable, Codable, Equatable {
         case timeout
         /// No environment was free (`Throttles`).
         case throttled
-        /// Spool could not run it: the runtime did not start, crashed, or the webhook was unreachable.
+        /// Spool could not run it: the environment could not be prepared or the webhook was unreachable.
         case failed
     }
 

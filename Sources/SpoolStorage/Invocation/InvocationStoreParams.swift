@@ -108,9 +108,11 @@ public enum InvocationTransition: Sendable, Equatable {
     /// The event is done (success or final failure): the row goes.
     case finish
     /// The event runs again at `visibleAt`. A function error counts an attempt; a throttle or system
-    /// failure counts a back-off step, and its invocation is not counted (`uncountInvoke`) when the
-    /// function never ran.
-    case retry(visibleAt: Millis, failure: InvocationFailure, uncountInvoke: Bool)
+    /// failure counts a back-off step. `invokeCount` is the number of invocations that started so far.
+    case retry(visibleAt: Millis, failure: InvocationFailure, invokeCount: Int)
+    /// Spool cut the run off (or never started it): the event is claimable again at once, with no attempt or
+    /// back-off step used. `invokeCount` is the number of invocations that started so far.
+    case release(invokeCount: Int)
 }
 
 /// Something settling an event causes, written in the same transaction.

@@ -12,6 +12,7 @@ enum BenchScenario: String, CaseIterable, ExpressibleByArgument, Sendable {
     case streamMapping = "stream-mapping"
     case backlog
     case processExecutor = "process-executor"
+    case idle
 
     var summary: String {
         switch self {
@@ -23,6 +24,7 @@ enum BenchScenario: String, CaseIterable, ExpressibleByArgument, Sendable {
         case .streamMapping: "PutRecords of 500 to a 4-shard stream drained by an event source mapping"
         case .backlog: "the rate events are claimed and run with a small and a large backlog waiting"
         case .processExecutor: "cold start and warm invoke of a Python (awslambdaric) and a provided (bootstrap) function"
+        case .idle: "20 queue and 5 stream mappings with nothing to do: the server's CPU and memory growth"
         }
     }
 }
@@ -59,6 +61,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Messages and records pre-filled for queue-mapping and stream-mapping, and events waiting in backlog's large run.")
     var records: Int = 1_000_000
 
+    @Option(name: .customLong("idle-seconds"), help: "How long the idle scenario watches the server's memory (at least --duration).")
+    var idleSeconds: Double = 60
+
     @Option(help: "A running `spool serve --bench-probe` to drive instead of starting one per scenario.")
     var endpoint: String?
 
@@ -72,6 +77,7 @@ struct BenchCommand: AsyncParsableCommand {
         guard duration > 0 else { throw ValidationError("--duration must be more than 0") }
         guard (1...4_096).contains(connections) else { throw ValidationError("--connections must be 1-4096") }
         guard (16...262_144).contains(payloadBytes) else { throw ValidationError("--payload-bytes must be 16-262144 (an async event's limit is 256 KiB)") }
+        guard idleSeconds > 0 else { throw ValidationError("--idle-seconds must be more than 0") }
         guard records >= 100 else { throw ValidationError("--records must be at least 100") }
         guard batchSizes.allSatisfy({ (1...10_000).contains($0) }) else { throw ValidationError("--batch-size must be 1-10000") }
         guard ["full", "normal"].contains(durability) else { throw ValidationError("--durability must be full or normal") }
@@ -91,7 +97,7 @@ struct BenchCommand: AsyncParsableCommand {
                 version: SpoolServer.version, date: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(),
                 settings: ["duration": "\(duration)", "connections": "\(connections)", "payloadBytes": "\(payloadBytes)",
                            "records": "\(records)", "batchSizes": batchSizes.map(String.init).joined(separator: ","),
-                           "endpoint": endpoint ?? "", "durability": durability],
+                           "endpoint": endpoint ?? "", "durability": durability, "idleSeconds": "\(idleSeconds)"],
                 scenarios: reports
             )
             let encoder = JSONEncoder()

@@ -12,8 +12,10 @@ struct BenchRun: Sendable {
     let records: Int
     let endpoint: String?
     let durability: String
+    let idleSeconds: Double
 
     init(options: BenchCommand) {
+        idleSeconds = options.idleSeconds
         duration = options.duration
         connections = options.connections
         payloadBytes = options.payloadBytes
@@ -34,6 +36,7 @@ struct BenchRun: Sendable {
         case .streamMapping: try await streamMapping(&report)
         case .backlog: try await backlog(&report)
         case .processExecutor: try await processExecutor(&report)
+        case .idle: try await idle(&report)
         }
         return report
     }

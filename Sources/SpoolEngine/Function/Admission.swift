@@ -1,0 +1,172 @@
+import SpoolExecutor
+import SpoolModel
+import SpoolSignals
+import Synchronization
+
+/// Decides whether one more invocation of a function may start now, against every limit at once: the
+/// function's reserved concurrency, the account's concurrency limit, and the execution environments this node
+/// may run (`functions.maxEnvironments`, for functions run as processes).
+///
+/// A function with reserved concurrency runs at most that many invocations at once; every other function shares
+/// what the reservations leave of the account limit. A process function needs an environment per running
+/// invocation, and its provisioned environments stay allocated while idle, so the environments in use are the sum
+/// over functions of max(provisioned, running). Each limit has a wake-up that a released slot raises, so that a
+/// caller waiting for a slot starts as soon as one frees, never by looking again on a timer.
+package final class Admission: Sendable {
+    /// Why no slot was given.
+    package enum Refusal: Error, Sendable, Equatable {
+        /// The function runs as many invocations as its reserved concurrency allows (or it is 0).
+        case reservedConcurrency
+        /// The unreserved part of the account's limit is in use.
+        case accountConcurrency
+        /// Every execution environment this node may run is busy or provisioned.
+        case environments
+
+        /// The throttle a synchronous caller gets, as Lambda words it.
+        package var error: SpoolError {
+            switch self {
+            case .reservedConcurrency: .throttled("Rate Exceeded.", reason: "ReservedFunctionConcurrentInvocationLimitExceeded")
+            case .accountConcurrency, .environments: .throttled("Rate Exceeded.", reason: "ConcurrentInvocationLimitExceeded")
+            }
+        }
+    }
+
+    /// One invocation's slot: which pools it came from, so that release gives it back there.
+    package struct Permit: Sendable {
+        package let name: String
+        let reserved: Bool
+        let process: Bool
+    }
+
+    /// The account's concurrency limit (Lambda's default is 1,000).
+    package let accountLimit: Int
+    /// Environments this node may run at once for process functions.
+    package let environmentLimit: Int
+
+    private struct State {
+        var inFlight: [String: Int] = [:]
+        var unreservedInFlight = 0
+        var reserved: [String: Int] = [:]
+        var totalReserved = 0
+        var provisioned: [String: Int] = [:]
+        /// Σ max(provisioned, running) over process functions.
+        var environmentsInUse = 0
+        /// Running invocations of process functions.
+        var processInFlight: [String: Int] = [:]
+        var functionSignals: [String: WakeSignal] = [:]
+
+        mutating func signal(for name: String) -> WakeSignal {
+            if let signal = functionSignals[name] { return signal }
+            let signal = WakeSignal()
+            functionSignals[name] = signal
+            return signal
+        }
+
+        func environments(_ name: String, running: Int) -> Int {
+            max(provisioned[name] ?? 0, running)
+        }
+    }
+
+    private let state = Mutex(State())
+    /// Raised when an unreserved slot of the account's limit is released.
+    private let accountFreed = WakeSignal()
+    /// Raised when an execution environment is released.
+    private let environmentFreed = WakeSignal()
+
+    package init(accountLimit: Int, environmentLimit: Int = .max) {
+        self.accountLimit = accountLimit
+        self.environmentLimit = environmentLimit
+    }
+
+    /// The part of the account limit that reservations may never take.
+    package var unreservedMinimum: Int { min(FunctionLimits.unreservedConcurrencyMinimum, accountLimit / 10) }
+
+    /// Records a function's concurrency settings (`nil` definition: it was deleted). A raised limit wakes its waiters.
+    package func configure(_ name: String, reserved: Int?, provisioned: Int?, process: Bool) {
+        let signal = state.withLock { state -> WakeSignal in
+            state.totalReserved -= state.reserved[name] ?? 0
+            state.reserved[name] = reserved
+            state.totalReserved += reserved ?? 0
+            let running = state.processInFlight[name] ?? 0
+            let before = state.environments(name, running: running)
+            state.provisioned[name] = process ? provisioned : nil
+            state.environmentsInUse += state.environments(name, running: running) - before
+            return state.signal(for: name)
+        }
+        signal.signal()
+        accountFreed.signal()
+        environmentFreed.signal()
+    }
+
+    /// A slot for one invocation of `definition`, or why there is none.
+    package func acquire(_ definition: FunctionDefinition) -> Result<Permit, Refusal> {
+        let name = definition.name
+        let process = definition.executor == .process
+        return state.withLock { state in
+            let running = state.inFlight[name] ?? 0
+            let reserved = state.reserved[name]
+            if let reserved {
+                guard running < reserved else { return .failure(.reservedConcurrency) }
+            } else {
+                guard state.unreservedInFlight < accountLimit - state.totalReserved else { return .failure(.accountConcurrency) }
+            }
+            var grows = 0
+            if process {
+                let busy = state.processInFlight[name] ?? 0
+                grows = state.environments(name, running: busy + 1) - state.environments(name, running: busy)
+                guard state.environmentsInUse + grows <= environmentLimit else { return .failure(.environments) }
+                state.processInFlight[name] = busy + 1
+                state.environmentsInUse += grows
+            }
+            if reserved == nil { state.unreservedInFlight += 1 }
+            state.inFlight[name] = running + 1
+            return .success(Permit(name: name, reserved: reserved != nil, process: process))
+        }
+    }
+
+    /// Gives a slot back and wakes whoever waits for one of its kind.
+    package func release(_ permit: Permit) {
+        let signal = state.withLock { state -> WakeSignal in
+            state.inFlight[permit.name, default: 1] -= 1
+            if state.inFlight[permit.name] == 0 { state.inFlight[permit.name] = nil }
+            if !permit.reserved { state.unreservedInFlight -= 1 }
+            if permit.process {
+                let busy = state.processInFlight[permit.name] ?? 1
+                state.environmentsInUse -= state.environments(permit.name, running: busy) - state.environments(permit.name, running: busy - 1)
+                state.processInFlight[permit.name] = busy > 1 ? busy - 1 : nil
+            }
+            return state.signal(for: permit.name)
+        }
+        signal.signal()
+        if !permit.reserved { accountFreed.signal() }
+        if permit.process { environmentFreed.signal() }
+    }
+
+    /// The wake-ups that tell a caller of `name` that a slot may have freed: its own, the account's and the environments'.
+    package func signals(for name: String) -> [WakeSignal] {
+        [state.withLock { $0.signal(for: name) }, accountFreed, environmentFreed]
+    }
+
+    /// The wake-up that ends a wait after `refusal`.
+    package func signal(for name: String, after refusal: Refusal) -> WakeSignal {
+        switch refusal {
+        case .reservedConcurrency: state.withLock { $0.signal(for: name) }
+        case .accountConcurrency: accountFreed
+        case .environments: environmentFreed
+        }
+    }
+
+    /// Forgets a deleted function's wake-up (after waking its waiters).
+    package func forget(_ name: String) {
+        let signal = state.withLock { $0.functionSignals.removeValue(forKey: name) }
+        signal?.signal()
+    }
+
+    /// Invocations of `name` running now.
+    package func inFlight(_ name: String) -> Int {
+        state.withLock { $0.inFlight[name] ?? 0 }
+    }
+
+    /// Execution environments in use (busy, or provisioned and kept).
+    package var environmentsInUse: Int { state.withLock { $0.environmentsInUse } }
+}
