@@ -69,16 +69,18 @@ struct AsyncDispatcherTests {
     }
 
     func withDispatcher(limit: Int = 1000, functions: [String: InProcessExecutor.Handler], reserved: [String: Int] = [:],
-                        executor custom: (any FunctionExecutor)? = nil, crashing: [String] = [],
-                        beforeStart: (Harness) async throws -> Void = { _ in }, _ body: (Harness) async throws -> Void) async throws {
+                        executor custom: (any FunctionExecutor)? = nil, crashing: [String] = [], timeoutSeconds: Int = 30,
+                        leaseMargin: Millis = 60_000, initTimeoutMillis: Millis = 10_000,
+                        beforeStart: (Harness) async throws -> Void = { _ in }, afterStop: (Harness) async throws -> Void = { _ in },
+                        _ body: (Harness) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-async-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteStore(directory: directory)
         let executor = custom ?? InProcessExecutor(handlers: functions)
-        let registry = FunctionRegistry(store: store, runner: FunctionRunner(executor: executor, accountLimit: limit),
+        let registry = FunctionRegistry(store: store, runner: FunctionRunner(executor: executor, accountLimit: limit, initTimeoutMillis: initTimeoutMillis),
                                         codeRoot: directory + "/functions", identity: AWSIdentity())
         for name in Array(functions.keys) + crashing {
-            try await registry.declare(FunctionDefinition(name: name, executor: .inProcess, source: .embedded, timeoutSeconds: 30,
+            try await registry.declare(FunctionDefinition(name: name, executor: .inProcess, source: .embedded, timeoutSeconds: timeoutSeconds,
                                                           deadLetterTargetARN: "arn:aws:sqs:us-east-1:000000000000:dlq",
                                                           revisionID: "r", lastModified: 1))
         }
@@ -86,7 +88,8 @@ struct AsyncDispatcherTests {
         let queues = QueueService(store: store, identity: AWSIdentity())
         for name in ["ok", "failed", "dlq"] { _ = try await queues.createQueue(name: name, attributes: [:], tags: [:]) }
         let configs = EventInvokeConfigs(store: store, registry: registry, queues: queues)
-        let settings = AsyncSettings(retryPolicy: AsyncRetryPolicy(functionErrorBase: 20, throttleBase: 10, throttleMax: 100), claimBatch: 4)
+        let settings = AsyncSettings(retryPolicy: AsyncRetryPolicy(functionErrorBase: 20, throttleBase: 10, throttleMax: 100), claimBatch: 4,
+                                     leaseMargin: leaseMargin)
         let dispatcher = AsyncDispatcher(store: store, registry: registry, configs: configs, queueSignals: queues.signals,
                                          deliveryWakeups: WakeSignal(), settings: settings)
         let harness = Harness(store: store, registry: registry, queues: queues, configs: configs, dispatcher: dispatcher,
@@ -97,6 +100,7 @@ struct AsyncDispatcherTests {
         }
         try await beforeStart(harness)
         try await withRunning([dispatcher]) { try await body(harness) }
+        try await afterStop(harness)
     }
 
     @Test("every event is delivered once and its success record reaches the on-success queue")

@@ -95,6 +95,60 @@ extension AsyncDispatcherTests {
     }
 }
 
+extension AsyncDispatcherTests {
+    @Test("an event's lease covers a cold start's init: with an init timeout above 60 s, a slow start never runs the event twice at once")
+    func leaseCoversInit() async throws {
+        let executor = SlowStartExecutor(startup: .milliseconds(2_500))
+        // Function timeout 1 s, lease margin 0.1 s: a lease of timeout + margin would end 1.1 s into the 2.5 s start.
+        try await withDispatcher(functions: [:], executor: executor, crashing: ["slow"], timeoutSeconds: 1, leaseMargin: 100,
+                                 initTimeoutMillis: 61_000) { harness in
+            _ = try await harness.enqueue("slow")
+            let record = try harness.record(try await harness.receive("ok", count: 1)[0])
+            #expect((record["requestContext"] as? [String: Any])?["approximateInvokeCount"] as? Int == 1)
+            #expect(executor.starts.withLock { $0 } == 1)
+        }
+    }
+
+    @Test("a hand-off that arrives after the stop began never starts: it is released, uncounted, for the next start")
+    func handOffAfterStop() async throws {
+        let started = Gate()
+        let handed = Mutex<(ClaimedInvocation, FunctionRunner.Slot)?>(nil)
+        try await withDispatcher(functions: ["late": { payload, _ in started.arrive(); return payload }], afterStop: { harness in
+            let (invocation, slot) = try #require(handed.withLock { $0 })
+            await harness.dispatcher.handOff(invocation, slot: slot)
+            let again = try await harness.store.claimInvocations(ClaimInvocationsParams(
+                functionName: "late", limit: 10, leaseUntil: WallClock().now() + 60_000, now: WallClock().now()))
+            #expect(again.count == 1 && again.first?.invokeCount == 1)
+            #expect(started.arrivals.withLock { $0 } == 0)
+        }) { harness in
+            for _ in 0..<2_000 where !harness.dispatcher.takesHandOffs { try await Task.sleep(for: .milliseconds(5)) }
+            let definition = try await harness.registry.function(FunctionReference(name: "late"))
+            let now = WallClock().now()
+            let slot = try #require(harness.dispatcher.reserveDirect(definition, now: now))
+            var event = NewInvocation(requestID: "late-1", functionName: "late", qualifier: nil, payload: "{}")
+            event.leaseUntil = now + 600_000
+            let stored = try await harness.store.enqueueInvocations(EnqueueInvocationsParams(invocations: [event], now: now))[0]
+            handed.withLock { $0 = (stored.claimed!, slot) }
+        }
+    }
+}
+
+/// Takes `startup` before every invocation succeeds, as a cold start with a slow init does.
+final class SlowStartExecutor: FunctionExecutor {
+    let startup: Duration
+    let starts = Mutex(0)
+
+    init(startup: Duration) {
+        self.startup = startup
+    }
+
+    func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
+        starts.withLock { $0 += 1 }
+        try? await Task.sleep(for: startup)
+        return InvocationOutcome(status: .success, payload: ByteBuffer(string: "null"))
+    }
+}
+
 /// Answers every invocation as a runtime that exited, the way the process executor reports it.
 final class CrashingExecutor: FunctionExecutor {
     func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
