@@ -67,10 +67,11 @@ public enum SpoolRouter {
         queues: QueueService, streams: StreamService, lambda: LambdaServices, health: HealthInfo,
         defaultBaseURL: String, verifier: SigV4Verifier? = nil, limits: IntakeLimits? = nil, metrics: Metrics? = nil,
         logger: Logger = Logger(label: "spool.http")
-    ) -> Router<BasicRequestContext> {
-        let router = Router()
+    ) -> Router<SpoolRequestContext> {
+        let router = Router(context: SpoolRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger))
-        router.add(middleware: AWSErrorMiddleware())
+        // Every error of every API is answered here, in the shape of the API the request was for.
+        router.add(middleware: APIErrorMiddleware(logger: logger))
         if let verifier { router.add(middleware: SignatureMiddleware(verifier: verifier)) }
         if let limits { router.add(middleware: IntakeLimitMiddleware(limits: limits)) }
         let sqs = SQSHandler(queues: queues, defaultBaseURL: defaultBaseURL, logger: logger)
@@ -108,7 +109,7 @@ public enum SpoolRouter {
             AWSJSON.response(ProcessUsage.current(version: health.version, durability: health.durability),
                              contentType: "application/json", requestID: "process")
         }
-        router.post("/") { request, _ -> Response in
+        router.post("/") { request, context -> Response in
             let target = request.headers[AWSJSON.amzTarget] ?? ""
             let body: ByteBuffer
             do {
@@ -118,13 +119,13 @@ public enum SpoolRouter {
             }
             let host = request.head.authority
             if target.hasPrefix("AmazonSQS.") {
-                return await sqs.handle(operation: String(target.dropFirst("AmazonSQS.".count)), body: body, host: host)
+                return try await sqs.handle(operation: String(target.dropFirst("AmazonSQS.".count)), body: body, host: host, requestID: context.requestID)
             }
             if target.hasPrefix(KinesisHandler.targetPrefix) {
-                return await kinesis.handle(operation: String(target.dropFirst(KinesisHandler.targetPrefix.count)), body: body)
+                return try await kinesis.handle(operation: String(target.dropFirst(KinesisHandler.targetPrefix.count)), body: body,
+                                                requestID: context.requestID)
             }
-            let error = SpoolError(.unknownOperation, target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
-            return sqs.errorResponse(error, .init(body: body, baseURL: defaultBaseURL, requestID: "unknown"))
+            throw SpoolError(.unknownOperation, target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
         }
         return router
     }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import SpoolExecutor
+import SpoolHTTP
 import Synchronization
 
 /// The functions `spool bench` drives, run in process by `spool serve --bench-probe`, and what they saw.
@@ -72,7 +73,7 @@ public final class BenchProbe: Sendable {
         state.withLock { $0 = State() }
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<SpoolRequestContext>) {
         router.get("/spool/v1/bench") { request, _ -> Response in
             let report = self.report(latencies: request.uri.queryParameters["latencies"] == "true")
             let body = try JSONEncoder().encode(report)

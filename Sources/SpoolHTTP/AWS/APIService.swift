@@ -1,11 +1,12 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import SpoolModel
 
 /// Which of Spool's APIs a request is for, decided from its path and `X-Amz-Target` before any handler
 /// runs, so that checks in front of the handlers (signatures, overload) answer in that API's error shape.
-enum APIService: String, Sendable {
+package enum APIService: String, Sendable {
     case lambda
     case sqs
     case kinesis
@@ -13,7 +14,7 @@ enum APIService: String, Sendable {
     case admin = "spool"
 
     /// The service a request belongs to; `nil` for `/health`, `/metrics` and the dashboard's page, which are always open.
-    static func of(_ request: Request) -> APIService? {
+    package static func of(_ request: Request) -> APIService? {
         // By path components, as the router matches them: `//` is `/`, `//spool/v1/…` is the admin API.
         let components = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
         if components.count == 1 && (components[0] == "health" || components[0] == "metrics") { return nil }
@@ -30,54 +31,67 @@ enum APIService: String, Sendable {
     /// The service name a SigV4 credential scope must carry.
     var signingName: String { rawValue }
 
-    /// `error` as this service's clients expect it.
-    func errorResponse(_ error: SpoolError, requestID: String = UUID().uuidString.lowercased()) -> Response {
-        switch self {
+    /// `error` as this service's clients expect it; every throttle (429) carries `Retry-After`.
+    package func errorResponse(_ error: SpoolError, requestID: String) -> Response {
+        var response = switch self {
         case .lambda:
-            return LambdaError.response(error, requestID: requestID)
+            LambdaError.response(error, requestID: requestID)
         case .sqs:
-            return AWSJSON.errorResponse(.sqs(error), message: error.message, namespace: "com.amazonaws.sqs", contentType: SQSHandler.contentType,
-                                         requestID: requestID, queryCompatible: true).retryingLater(if: error)
+            AWSJSON.errorResponse(.sqs(error), message: error.message, namespace: "com.amazonaws.sqs", contentType: SQSHandler.contentType,
+                                  requestID: requestID, queryCompatible: true)
         case .kinesis:
-            return AWSJSON.errorResponse(.kinesis(error), message: error.message, namespace: "", contentType: KinesisHandler.contentType,
-                                         requestID: requestID, queryCompatible: false).retryingLater(if: error)
+            AWSJSON.errorResponse(.kinesis(error), message: error.message, namespace: "", contentType: KinesisHandler.contentType,
+                                  requestID: requestID, queryCompatible: false)
         case .admin:
-            return AdminHandler.errorResponse(error)
+            AdminHandler.errorResponse(error, requestID: requestID)
         }
-    }
-}
-
-extension Response {
-    /// Adds `Retry-After: 1` to a throttling answer.
-    func retryingLater(if error: SpoolError) -> Response {
-        guard error.code == .throttling else { return self }
-        var response = self
-        response.headers[LambdaError.retryAfter] = "1"
+        if response.status == .tooManyRequests { response.headers[LambdaError.retryAfter] = "1" }
         return response
     }
 }
 
-/// Gives the errors Hummingbird raises itself (no such route, a body over its limit, a malformed request) the
-/// error shape of the API the request was meant for, instead of an empty body.
-struct AWSErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+/// The one place where Spool's APIs turn errors into answers: whatever a handler or a middleware after this one
+/// throws (a `SpoolError`, one of Hummingbird's own errors, anything else) is answered in the error shape of the API
+/// the request was for, with the request's id. Errors of Spool's own (5xx) are logged with their cause; the client
+/// sees AWS's wording, never Swift's description of the error.
+package struct APIErrorMiddleware: RouterMiddleware {
+    package typealias Context = SpoolRequestContext
+    let logger: Logger
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package init(logger: Logger) {
+        self.logger = logger
+    }
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as HTTPError {
+        } catch {
             let service = APIService.of(request) ?? .lambda
-            switch error.status {
-            case .notFound:
-                return service.errorResponse(SpoolError(.unknownOperation, "Unknown operation: \(request.method) \(request.uri.path)"))
-            case .contentTooLarge:
-                return service.errorResponse(SpoolError(.requestTooLarge, "The request body is larger than this operation accepts."))
-            case .methodNotAllowed:
-                return service.errorResponse(SpoolError(.unknownOperation, "Unknown operation: \(request.method) \(request.uri.path)"))
-            default:
-                guard error.status.code < 500 else { throw error }
-                return service.errorResponse(SpoolError(.validation, error.body ?? "The request is malformed."))
+            let spoolError = Self.spoolError(error, request)
+            if spoolError.code == .storageFailure || spoolError.code == .serviceFailure {
+                logger.error("request failed", metadata: ["path": "\(request.uri.path)", "requestId": "\(context.requestID)", "error": "\(error)"])
             }
+            return service.errorResponse(spoolError, requestID: context.requestID)
+        }
+    }
+
+    /// What a thrown error means to the client.
+    static func spoolError(_ error: any Error, _ request: Request) -> SpoolError {
+        switch error {
+        case let error as SpoolError:
+            return error
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound, .methodNotAllowed:
+                return SpoolError(.unknownOperation, "Unknown operation: \(request.method) \(request.uri.path)")
+            case .contentTooLarge:
+                return SpoolError(.requestTooLarge, "The request body is larger than this operation accepts.")
+            default:
+                guard error.status.code < 500 else { return SpoolError(.serviceFailure, "An internal error occurred.", underlying: error) }
+                return SpoolError(.validation, error.body ?? "The request is malformed.")
+            }
+        default:
+            return SpoolError(.serviceFailure, "An internal error occurred.", underlying: error)
         }
     }
 }

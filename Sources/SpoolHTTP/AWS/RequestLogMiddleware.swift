@@ -6,7 +6,7 @@ import SpoolExecutor
 /// `RequestId` in its errors), so an operator can find a failed call in the log: server errors at `error`,
 /// client errors at `info`, everything else at `debug`.
 struct RequestLogMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = SpoolRequestContext
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -6,45 +6,41 @@ import SpoolStorage
 /// The operator's views: `status`, and list/show of functions, queues, streams and mappings, function logs
 /// (the invocation journal), and enabling or disabling a mapping.
 extension AdminHandler {
-    func addOperationRoutes(to router: Router<BasicRequestContext>) {
-        router.get("spool/v1/status") { _, _ in await self.respond { Self.json(try await self.operations.status()) } }
-        router.get("spool/v1/functions") { _, _ in await self.respond { Self.json(["functions": try await self.operations.functionSummaries()]) } }
+    func addOperationRoutes(to router: Router<SpoolRequestContext>) {
+        router.get("spool/v1/status") { _, _ in Self.json(try await self.operations.status()) }
+        router.get("spool/v1/functions") { _, _ in Self.json(["functions": try await self.operations.functionSummaries()]) }
         router.get("spool/v1/functions/:name") { request, context in
-            await self.respond {
-                let recent = try Self.number(request, "recent").map { Int($0) } ?? 50
-                return Self.json(try await self.operations.function(try Self.parameter(context, "name"), recent: min(max(recent, 1), 1_000)))
-            }
+            let recent = try Self.number(request, "recent").map { Int($0) } ?? 50
+            return Self.json(try await self.operations.function(try Self.parameter(context, "name"), recent: min(max(recent, 1), 1_000)))
         }
         router.get("spool/v1/functions/:name/logs") { request, context in
-            await self.respond { try await self.invocations(request, function: try Self.parameter(context, "name"), includeLog: true) }
+            try await self.invocations(request, function: try Self.parameter(context, "name"), includeLog: true)
         }
         router.get("spool/v1/invocations") { request, _ in
-            await self.respond {
-                let query = request.uri.queryParameters
-                return try await self.invocations(request, function: query["function"].map(String.init), includeLog: query["log"] == "true")
-            }
+            let query = request.uri.queryParameters
+            return try await self.invocations(request, function: query["function"].map(String.init), includeLog: query["log"] == "true")
         }
         router.get("spool/v1/queues") { _, _ in
-            await self.respond { Self.json(["queues": try await self.operations.queueDepths()]) }
+            Self.json(["queues": try await self.operations.queueDepths()])
         }
         router.get("spool/v1/queues/:name") { _, context in
-            await self.respond { Self.json(try await self.operations.queue(try Self.parameter(context, "name"))) }
+            Self.json(try await self.operations.queue(try Self.parameter(context, "name")))
         }
         router.get("spool/v1/streams") { _, _ in
-            await self.respond { Self.json(["streams": try await self.operations.streamDepths()]) }
+            Self.json(["streams": try await self.operations.streamDepths()])
         }
         router.get("spool/v1/streams/:name") { _, context in
-            await self.respond { Self.json(try await self.operations.stream(try Self.parameter(context, "name"))) }
+            Self.json(try await self.operations.stream(try Self.parameter(context, "name")))
         }
         router.get("spool/v1/mappings") { _, _ in
-            await self.respond { Self.json(["mappings": try await self.operations.mappingSummaries()]) }
+            Self.json(["mappings": try await self.operations.mappingSummaries()])
         }
         router.get("spool/v1/mappings/:uuid") { _, context in
-            await self.respond { Self.json(try await self.operations.mapping(try Self.parameter(context, "uuid"))) }
+            Self.json(try await self.operations.mapping(try Self.parameter(context, "uuid")))
         }
         for (action, enabled) in [("enable", true), ("disable", false)] {
             router.post("spool/v1/mappings/:uuid/\(action)") { _, context in
-                await self.respond { Self.json(try await self.operations.setMapping(try Self.parameter(context, "uuid"), enabled: enabled)) }
+                Self.json(try await self.operations.setMapping(try Self.parameter(context, "uuid"), enabled: enabled))
             }
         }
     }
@@ -65,7 +61,7 @@ extension AdminHandler {
         return value
     }
 
-    static func parameter(_ context: BasicRequestContext, _ name: String) throws -> String {
+    static func parameter(_ context: SpoolRequestContext, _ name: String) throws -> String {
         guard let value = context.parameters.get(name), !value.isEmpty else {
             throw SpoolError(.invalidParameterValue, "\(name) is required.")
         }

@@ -21,40 +21,32 @@ struct AdminHandler: Sendable {
     /// The most dead letters one list request returns.
     static let maximumPage = 1_000
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
-        router.get("spool/v1/dead-letters") { request, _ in await self.respond { try await self.list(request) } }
+    func addRoutes(to router: Router<SpoolRequestContext>) {
+        router.get("spool/v1/dead-letters") { request, _ in try await self.list(request) }
         router.get("spool/v1/dead-letters/:id") { _, context in
-            await self.respond {
-                guard let text = context.parameters.get("id"), let id = Int64(text) else {
-                    throw SpoolError(.invalidParameterValue, "The dead letter id must be a number.")
-                }
-                return Self.json(AdminWire.DeadLetterOutput(try await self.deadLetters.get(id)))
+            guard let text = context.parameters.get("id"), let id = Int64(text) else {
+                throw SpoolError(.invalidParameterValue, "The dead letter id must be a number.")
             }
+            return Self.json(AdminWire.DeadLetterOutput(try await self.deadLetters.get(id)))
         }
         router.post("spool/v1/dead-letters/replay") { request, _ in
-            await self.respond {
-                let input = try await Self.decode(request)
-                let filter = try input.filter()
-                let force = input.force ?? false
-                return self.stream { progress in try await self.deadLetters.replay(filter, force: force, progress: progress) }
-            }
+            let input = try await Self.decode(request)
+            let filter = try input.filter()
+            let force = input.force ?? false
+            return self.stream { progress in try await self.deadLetters.replay(filter, force: force, progress: progress) }
         }
         router.get("spool/v1/mappings/:uuid/shards") { _, context in
-            await self.respond {
-                let (mapping, shards) = try await self.mappings.shardProgress(context.parameters.get("uuid") ?? "")
-                return Self.json(AdminWire.ShardProgressOutput(
-                    UUID: mapping.uuid, EventSourceArn: mapping.sourceARN, State: mapping.state.rawValue,
-                    LastProcessingResult: mapping.isStream ? mapping.lastProcessingResult : nil,
-                    Shards: shards.map { .init(ShardId: $0.shardID, Lane: $0.lane, CheckpointSequenceNumber: $0.checkpoint,
-                                                IteratorAgeMilliseconds: $0.iteratorAgeMillis, RecordsBehind: $0.recordsBehind) }))
-            }
+            let (mapping, shards) = try await self.mappings.shardProgress(context.parameters.get("uuid") ?? "")
+            return Self.json(AdminWire.ShardProgressOutput(
+                UUID: mapping.uuid, EventSourceArn: mapping.sourceARN, State: mapping.state.rawValue,
+                LastProcessingResult: mapping.isStream ? mapping.lastProcessingResult : nil,
+                Shards: shards.map { .init(ShardId: $0.shardID, Lane: $0.lane, CheckpointSequenceNumber: $0.checkpoint,
+                                            IteratorAgeMilliseconds: $0.iteratorAgeMillis, RecordsBehind: $0.recordsBehind) }))
         }
         addOperationRoutes(to: router)
         router.post("spool/v1/dead-letters/purge") { request, _ in
-            await self.respond {
-                let filter = try await Self.decode(request).filter()
-                return self.stream { progress in try await self.deadLetters.purge(filter, progress: progress) }
-            }
+            let filter = try await Self.decode(request).filter()
+            return self.stream { progress in try await self.deadLetters.purge(filter, progress: progress) }
         }
     }
 
@@ -87,7 +79,7 @@ struct AdminHandler: Sendable {
                     _ = try await operation { progress in continuation.yield(Self.line(progress)) }
                 } catch {
                     logger.error("dead-letter operation failed", metadata: ["error": "\(error)"])
-                    let message = (error as? SpoolError)?.message ?? "The operation failed: \(error)"
+                    let message = (error as? SpoolError)?.message ?? "The operation failed; the server's log has the cause."
                     continuation.yield(Self.line(AdminWire.ErrorOutput(error: .init(code: "InternalFailure", message: message))))
                 }
                 continuation.finish()
@@ -115,7 +107,7 @@ struct AdminHandler: Sendable {
     }
 
     /// `{"error": {"code", "message"}}` with the status the code calls for.
-    static func errorResponse(_ error: SpoolError) -> Response {
+    static func errorResponse(_ error: SpoolError, requestID: String) -> Response {
         let status: HTTPResponse.Status = switch error.code {
         case .resourceNotFound, .unknownOperation, .queueDoesNotExist: .notFound
         case .storageFailure, .serviceFailure: .internalServerError
@@ -123,18 +115,10 @@ struct AdminHandler: Sendable {
         case .throttling, .tooManyRequests: .tooManyRequests
         default: .badRequest
         }
-        return json(AdminWire.ErrorOutput(error: .init(code: error.code.rawValue, message: error.message)), status: status).retryingLater(if: error)
+        var response = json(AdminWire.ErrorOutput(error: .init(code: error.code.rawValue, message: error.message)), status: status)
+        response.headers[AWSJSON.requestID] = requestID
+        return response
     }
 
-    func respond(_ body: () async throws -> Response) async -> Response {
-        do {
-            return try await body()
-        } catch let error as SpoolError {
-            if error.code == .storageFailure || error.code == .serviceFailure { logger.error("admin request failed", metadata: ["error": "\(error)"]) }
-            return Self.errorResponse(error)
-        } catch {
-            logger.error("admin request failed", metadata: ["error": "\(error)"])
-            return Self.json(AdminWire.ErrorOutput(error: .init(code: "InternalFailure", message: "\(error)")), status: .internalServerError)
-        }
-    }
+
 }

@@ -2,10 +2,10 @@ import Foundation
 import Hummingbird
 import SpoolModel
 
-/// Refuses every API request that does not carry a valid Signature Version 4 from a configured credential,
-/// in the error shape of the API it was meant for. `/health` stays open.
+/// Refuses every API request that does not carry a valid Signature Version 4 from a configured credential
+/// (`APIErrorMiddleware` answers in the error shape of the API it was meant for). `/health` stays open.
 struct SignatureMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = SpoolRequestContext
 
     let verifier: SigV4Verifier
     /// The largest body read to hash it: a CreateFunction with a 50 MB zip; handlers apply their own smaller limits.
@@ -21,22 +21,18 @@ struct SignatureMiddleware: RouterMiddleware {
         let rawQuery = split.count > 1 ? String(split[1]) : ""
         // Nothing to check without a signature: refuse before reading a body.
         guard headers["authorization"] != nil || rawQuery.contains("X-Amz-") else {
-            return service.errorResponse(SpoolError(.missingAuthenticationToken, "Missing Authentication Token"))
+            throw SpoolError(.missingAuthenticationToken, "Missing Authentication Token")
         }
         var request = request
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: Self.maximumBodyBytes)
         } catch {
-            return service.errorResponse(SpoolError(.requestTooLarge, "Request must be smaller than \(Self.maximumBodyBytes) bytes."))
+            throw SpoolError(.requestTooLarge, "Request must be smaller than \(Self.maximumBodyBytes) bytes.")
         }
         let signed = SigV4.Request(method: request.method.rawValue, rawPath: String(split[0]), rawQuery: rawQuery, headers: headers,
                                    payloadHash: SigV4.hexSHA256(body.readableBytesView))
-        do {
-            _ = try verifier.verify(signed, service: service.signingName, now: Date())
-        } catch {
-            return service.errorResponse(error)
-        }
+        _ = try verifier.verify(signed, service: service.signingName, now: Date())
         return try await next(request, context)
     }
 }

@@ -14,22 +14,9 @@ struct KinesisHandler: Sendable {
     static let contentType = "application/x-amz-json-1.1"
     static let targetPrefix = "Kinesis_20131202."
 
-    func handle(operation: String, body: ByteBuffer) async -> Response {
-        let requestID = UUID().uuidString.lowercased()
-        do {
-            return try await dispatch(operation, body, requestID)
-        } catch let error as SpoolError {
-            if error.code == .storageFailure { logger.error("kinesis request failed", metadata: ["operation": "\(operation)", "error": "\(error)"]) }
-            return errorResponse(error, requestID)
-        } catch {
-            logger.error("kinesis request failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
-            return errorResponse(.storage(error), requestID)
-        }
-    }
-
-    func errorResponse(_ error: SpoolError, _ requestID: String) -> Response {
-        AWSJSON.errorResponse(.kinesis(error), message: error.message, namespace: "", contentType: Self.contentType,
-                              requestID: requestID, queryCompatible: false)
+    /// Runs one operation; what it throws is answered in Kinesis's error shape by `APIErrorMiddleware`.
+    func handle(operation: String, body: ByteBuffer, requestID: String) async throws -> Response {
+        try await dispatch(operation, body, requestID)
     }
 
     private func ok(_ value: some Encodable, _ requestID: String) -> Response {

@@ -32,10 +32,7 @@ enum LambdaError {
         let (status, type, capital) = shape(error)
         var body: [String: String] = ["Type": status.code >= 500 ? "Service" : "User", capital ? "Message" : "message": error.message]
         var headers: HTTPFields = [.contentType: "application/json", errorType: type, AWSJSON.requestID: requestID]
-        if let reason = error.reason {
-            body["Reason"] = reason
-            headers[retryAfter] = "1"
-        }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: AWSJSON.encode(body)))).retryingLater(if: error)
+        if let reason = error.reason { body["Reason"] = reason }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: AWSJSON.encode(body))))
     }
 }

@@ -72,9 +72,9 @@ extension LambdaHandler {
         var NextMarker: String?
     }
 
-    func addAsyncRoutes(to router: Router<BasicRequestContext>) {
+    func addAsyncRoutes(to router: Router<SpoolRequestContext>) {
         router.post("2014-11-13/functions/:name/invoke-async") { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let enqueued = try await self.enqueue(request, try self.reference(context, nil), id)
                 var response = Self.json(InvokeAsyncOutput(Status: 202), enqueued.requestID, status: .accepted)
                 response.headers[AWSJSON.requestID] = enqueued.requestID
@@ -83,33 +83,33 @@ extension LambdaHandler {
         }
         let path = "2019-09-25/functions/:name/event-invoke-config"
         router.put(RouterPath(stringLiteral: path)) { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let input = try await Self.decode(EventInvokeConfigInput.self, request, limit: 65_536, operation: "PutFunctionEventInvokeConfig")
                 let config = try await self.eventInvokeConfigs.put(try self.reference(context, request), input.settings)
                 return Self.json(EventInvokeConfigOutput(config, identity: self.registry.identity), id)
             }
         }
         router.post(RouterPath(stringLiteral: path)) { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let input = try await Self.decode(EventInvokeConfigInput.self, request, limit: 65_536, operation: "UpdateFunctionEventInvokeConfig")
                 let config = try await self.eventInvokeConfigs.update(try self.reference(context, request), input.settings)
                 return Self.json(EventInvokeConfigOutput(config, identity: self.registry.identity), id)
             }
         }
         router.get(RouterPath(stringLiteral: path)) { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let config = try await self.eventInvokeConfigs.get(try self.reference(context, request))
                 return Self.json(EventInvokeConfigOutput(config, identity: self.registry.identity), id)
             }
         }
         router.delete(RouterPath(stringLiteral: path)) { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 try await self.eventInvokeConfigs.delete(try self.reference(context, request))
                 return Self.empty(.noContent, id)
             }
         }
         router.get(RouterPath(stringLiteral: path + "/list")) { request, context in
-            await self.respond { id in try await self.listEventInvokeConfigs(request, try self.reference(context, nil), id) }
+            try await self.respond(context) { id in try await self.listEventInvokeConfigs(request, try self.reference(context, nil), id) }
         }
     }
 

@@ -18,9 +18,9 @@ extension LambdaHandler {
         var AccountUsage: Usage
     }
 
-    func addConcurrencyRoutes(to router: Router<BasicRequestContext>) {
-        router.get("2016-08-19/account-settings") { _, _ in
-            await self.respond { id in
+    func addConcurrencyRoutes(to router: Router<SpoolRequestContext>) {
+        router.get("2016-08-19/account-settings") { _, context in
+            try await self.respond(context) { id in
                 let (limit, unreserved, usage) = try await self.registry.accountSettings()
                 return Self.json(AccountSettingsOutput(
                     AccountLimit: .init(ConcurrentExecutions: limit, UnreservedConcurrentExecutions: unreserved),
@@ -29,26 +29,26 @@ extension LambdaHandler {
             }
         }
         router.put("2017-10-31/functions/:name/concurrency") { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let input = try await Self.decode(LambdaWire.ReservedConcurrencyInput.self, request, limit: 65_536, operation: "PutFunctionConcurrency")
                 let value = try await self.registry.putReservedConcurrency(try self.reference(context, nil), value: input.ReservedConcurrentExecutions)
                 return Self.json(LambdaWire.ReservedConcurrencyOutput(ReservedConcurrentExecutions: value), id)
             }
         }
         router.get("2019-09-30/functions/:name/concurrency") { _, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let definition = try await self.registry.function(try self.reference(context, nil))
                 return Self.json(LambdaWire.ReservedConcurrencyOutput(ReservedConcurrentExecutions: definition.reservedConcurrency), id)
             }
         }
         router.delete("2017-10-31/functions/:name/concurrency") { _, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 try await self.registry.deleteReservedConcurrency(try self.reference(context, nil))
                 return Self.empty(.noContent, id)
             }
         }
         router.put("2019-09-30/functions/:name/provisioned-concurrency") { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let reference = try self.provisionedReference(context, request)
                 let input = try await Self.decode(LambdaWire.ProvisionedInput.self, request, limit: 65_536, operation: "PutProvisionedConcurrencyConfig")
                 let (definition, readiness) = try await self.registry.putProvisionedConcurrency(reference, value: input.ProvisionedConcurrentExecutions)
@@ -56,13 +56,13 @@ extension LambdaHandler {
             }
         }
         router.get("2019-09-30/functions/:name/provisioned-concurrency") { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let (definition, readiness) = try await self.registry.provisionedConcurrency(try self.provisionedReference(context, request))
                 return Self.json(Self.provisionedOutput(definition, readiness), id)
             }
         }
         router.delete("2019-09-30/functions/:name/provisioned-concurrency") { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 try await self.registry.deleteProvisionedConcurrency(try self.provisionedReference(context, request))
                 return Self.empty(.noContent, id)
             }
@@ -70,7 +70,7 @@ extension LambdaHandler {
     }
 
     /// Provisioned concurrency needs a qualifier; Spool has only `$LATEST`, which it accepts (AWS requires a published version).
-    func provisionedReference(_ context: BasicRequestContext, _ request: Request) throws -> FunctionReference {
+    func provisionedReference(_ context: SpoolRequestContext, _ request: Request) throws -> FunctionReference {
         let reference = try self.reference(context, request)
         guard let qualifier = reference.qualifier else {
             throw SpoolError.validation(field: "qualifier", value: "null", constraint: "Member must not be null")

@@ -5,33 +5,33 @@ import SpoolModel
 
 /// The event source mapping API: Create (202), Get, Update (202), Delete (202), List.
 extension LambdaHandler {
-    func addMappingRoutes(to router: Router<BasicRequestContext>) {
+    func addMappingRoutes(to router: Router<SpoolRequestContext>) {
         let path = "2015-03-31/event-source-mappings"
-        router.post(RouterPath(stringLiteral: path)) { request, _ in
-            await self.respond { id in
+        router.post(RouterPath(stringLiteral: path)) { request, context in
+            try await self.respond(context) { id in
                 let (input, request) = try await Self.mappingInput(request, operation: "CreateEventSourceMapping", creating: true)
                 let mapping = try await self.mappings.create(sourceARN: input.EventSourceArn, functionName: input.FunctionName, request: request)
                 return Self.json(MappingOutput(mapping, identity: self.registry.identity), id, status: .accepted)
             }
         }
-        router.get(RouterPath(stringLiteral: path)) { request, _ in
-            await self.respond { id in try await self.listMappings(request, id) }
+        router.get(RouterPath(stringLiteral: path)) { request, context in
+            try await self.respond(context) { id in try await self.listMappings(request, id) }
         }
         router.get(RouterPath(stringLiteral: path + "/:uuid")) { _, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let mapping = try await self.mappings.get(context.parameters.get("uuid") ?? "")
                 return Self.json(MappingOutput(mapping, identity: self.registry.identity), id)
             }
         }
         router.put(RouterPath(stringLiteral: path + "/:uuid")) { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let (input, request) = try await Self.mappingInput(request, operation: "UpdateEventSourceMapping", creating: false)
                 let mapping = try await self.mappings.update(context.parameters.get("uuid") ?? "", functionName: input.FunctionName, request: request)
                 return Self.json(MappingOutput(mapping, identity: self.registry.identity), id, status: .accepted)
             }
         }
         router.delete(RouterPath(stringLiteral: path + "/:uuid")) { _, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let mapping = try await self.mappings.delete(context.parameters.get("uuid") ?? "")
                 return Self.json(MappingOutput(mapping, identity: self.registry.identity), id, status: .accepted)
             }

@@ -6,22 +6,22 @@ extension LambdaHandler {
     struct TagsInput: Decodable { var Tags: [String: String] }
     struct TagsOutput: Encodable { var Tags: [String: String] }
 
-    func addTagRoutes(to router: Router<BasicRequestContext>) {
+    func addTagRoutes(to router: Router<SpoolRequestContext>) {
         router.get("2017-03-31/tags/:arn") { _, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let definition = try await self.registry.function(arn: self.arn(context))
                 return Self.json(TagsOutput(Tags: definition.tags), id)
             }
         }
         router.post("2017-03-31/tags/:arn") { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let input = try await Self.decode(TagsInput.self, request, limit: 65_536, operation: "TagResource")
                 try await self.registry.tag(arn: self.arn(context), add: input.Tags, remove: [])
                 return Self.empty(.noContent, id)
             }
         }
         router.delete("2017-03-31/tags/:arn") { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let keys = request.uri.queryParameters.getAll("tagKeys").map { String($0) }
                 try await self.registry.tag(arn: self.arn(context), add: [:], remove: keys)
                 return Self.empty(.noContent, id)
@@ -29,7 +29,7 @@ extension LambdaHandler {
         }
     }
 
-    func arn(_ context: BasicRequestContext) -> String {
+    func arn(_ context: SpoolRequestContext) -> String {
         let raw = context.parameters.get("arn") ?? ""
         return raw.removingPercentEncoding ?? raw
     }

@@ -19,36 +19,36 @@ struct LambdaHandler: Sendable {
     /// The largest CreateFunction/UpdateFunctionCode body AWS accepts (base64 of a 50 MB zip and the JSON around it).
     static let maximumCodeRequestBytes = FunctionLimits.createRequestBytes
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<SpoolRequestContext>) {
         let functions = "2015-03-31/functions"
-        router.post(RouterPath(stringLiteral: functions)) { request, _ in await self.respond { id in try await self.createFunction(request, id) } }
-        router.get(RouterPath(stringLiteral: functions)) { request, _ in await self.respond { id in try await self.listFunctions(request, id) } }
+        router.post(RouterPath(stringLiteral: functions)) { request, context in try await self.respond(context) { id in try await self.createFunction(request, id) } }
+        router.get(RouterPath(stringLiteral: functions)) { request, context in try await self.respond(context) { id in try await self.listFunctions(request, id) } }
         router.get(RouterPath(stringLiteral: "\(functions)/:name")) { request, context in
-            await self.respond { id in try await self.getFunction(request, try self.reference(context, request), id) }
+            try await self.respond(context) { id in try await self.getFunction(request, try self.reference(context, request), id) }
         }
         router.delete(RouterPath(stringLiteral: "\(functions)/:name")) { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 try await self.registry.delete(try self.reference(context, request))
                 return Self.empty(.noContent, id)
             }
         }
         router.get(RouterPath(stringLiteral: "\(functions)/:name/configuration")) { request, context in
-            await self.respond { id in
+            try await self.respond(context) { id in
                 let definition = try await self.registry.function(try self.reference(context, request))
                 return Self.json(FunctionConfigurationOutput(definition, identity: self.registry.identity), id)
             }
         }
         router.put(RouterPath(stringLiteral: "\(functions)/:name/configuration")) { request, context in
-            await self.respond { id in try await self.updateConfiguration(request, try self.reference(context, request), id) }
+            try await self.respond(context) { id in try await self.updateConfiguration(request, try self.reference(context, request), id) }
         }
         router.put(RouterPath(stringLiteral: "\(functions)/:name/code")) { request, context in
-            await self.respond { id in try await self.updateCode(request, try self.reference(context, request), id) }
+            try await self.respond(context) { id in try await self.updateCode(request, try self.reference(context, request), id) }
         }
         router.post(RouterPath(stringLiteral: "\(functions)/:name/invocations")) { request, context in
-            await self.respond { id in try await self.invoke(request, try self.reference(context, request), id) }
+            try await self.respond(context) { id in try await self.invoke(request, try self.reference(context, request), id) }
         }
         router.get("_spool/functions/:name/code.zip") { _, context in
-            await self.respond { id in try await self.codePackage(try self.reference(context, nil), id) }
+            try await self.respond(context) { id in try await self.codePackage(try self.reference(context, nil), id) }
         }
         addConcurrencyRoutes(to: router)
         addTagRoutes(to: router)
@@ -126,7 +126,7 @@ struct LambdaHandler: Sendable {
     // MARK: Helpers
 
     /// The function named by the `:name` path parameter (percent-decoded) and the `Qualifier` query parameter.
-    func reference(_ context: BasicRequestContext, _ request: Request?) throws -> FunctionReference {
+    func reference(_ context: SpoolRequestContext, _ request: Request?) throws -> FunctionReference {
         let raw = context.parameters.get("name") ?? ""
         // Foundation's percent decoding costs more than the rest of the lookup; most names have nothing to decode.
         let name = raw.utf8.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
@@ -134,19 +134,9 @@ struct LambdaHandler: Sendable {
         return try reference.resolvingQualifier(request?.uri.queryParameters["Qualifier"].map(String.init))
     }
 
-    func respond(_ body: (String) async throws -> Response) async -> Response {
-        let id = UUID().uuidString.lowercased()
-        do {
-            return try await body(id)
-        } catch let error as SpoolError {
-            if error.code == .storageFailure || error.code == .serviceFailure {
-                logger.error("lambda request failed", metadata: ["error": "\(error)"])
-            }
-            return LambdaError.response(error, requestID: id)
-        } catch {
-            logger.error("lambda request failed", metadata: ["error": "\(error)"])
-            return LambdaError.response(SpoolError(.serviceFailure, "An internal error occurred.", underlying: error), requestID: id)
-        }
+    /// Runs an operation with the request's id; what it throws is answered by `APIErrorMiddleware`.
+    func respond(_ context: SpoolRequestContext, _ body: (String) async throws -> Response) async throws -> Response {
+        try await body(context.requestID)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int, operation: String) async throws -> T {

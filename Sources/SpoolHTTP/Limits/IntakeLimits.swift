@@ -61,13 +61,13 @@ public final class IntakeLimits: Sendable {
 /// Answers 429 with `Retry-After` to requests that would add work while a limit is passed, in the error shape
 /// of their API; reads, deletes and everything else keep working so that the backlog can drain.
 struct IntakeLimitMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = SpoolRequestContext
     let limits: IntakeLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.method == .post, let service = APIService.of(request), let intake = Self.intake(request, service: service),
            let refusal = limits.refusal(intake) {
-            return service.errorResponse(refusal)
+            throw refusal
         }
         return try await next(request, context)
     }

@@ -23,24 +23,9 @@ struct SQSHandler: Sendable {
         func input<T: Decodable>(_ type: T.Type) throws -> T { try AWSJSON.decode(type, from: body) }
     }
 
-    func handle(operation: String, body: ByteBuffer, host: String?) async -> Response {
-        let call = Call(body: body, baseURL: host.map { "http://\($0)" } ?? defaultBaseURL, requestID: UUID().uuidString.lowercased())
-        do {
-            return try await dispatch(operation, call)
-        } catch let error as SpoolError {
-            if error.code == .storageFailure { logger.error("sqs request failed", metadata: ["operation": "\(operation)", "error": "\(error)"]) }
-            return errorResponse(error, call)
-        } catch {
-            logger.error("sqs request failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
-            return errorResponse(.storage(error), call)
-        }
-    }
-
-    func errorResponse(_ error: SpoolError, _ call: Call) -> Response {
-        AWSJSON.errorResponse(
-            .sqs(error), message: error.message, namespace: "com.amazonaws.sqs", contentType: Self.contentType,
-            requestID: call.requestID, queryCompatible: true
-        )
+    /// Runs one operation; what it throws is answered in SQS's error shape by `APIErrorMiddleware`.
+    func handle(operation: String, body: ByteBuffer, host: String?, requestID: String) async throws -> Response {
+        try await dispatch(operation, Call(body: body, baseURL: host.map { "http://\($0)" } ?? defaultBaseURL, requestID: requestID))
     }
 
     func ok(_ value: some Encodable, _ call: Call) -> Response {
