@@ -51,13 +51,18 @@ let package = Package(
         .target(
             name: "SpoolSQLite",
             dependencies: [
-                "SpoolModel", "SpoolStorage",
+                "SpoolModel", "SpoolStorage", "SpoolMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.embedInCode("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SpoolMigrations",
+            path: "Migrations",
+            resources: [.embedInCode("SQLite")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,4 +1,5 @@
 import GRDB
+import SpoolMigrations
 import SpoolModel
 
 /// The forward-only schema migrations, embedded from `Migrations/SQLite/NNNN_name.sql`.
@@ -7,15 +8,7 @@ import SpoolModel
 /// edited: a change is a new file, listed here.
 enum SQLiteMigrations {
     /// Every migration in order, by identifier (the file name without `.sql`).
-    static let all: [(identifier: String, sql: String)] = [
-        ("0001_queues", String(decoding: PackageResources._001_queues_sql, as: UTF8.self)),
-        ("0002_receive_attempts", String(decoding: PackageResources._002_receive_attempts_sql, as: UTF8.self)),
-        ("0003_functions", String(decoding: PackageResources._003_functions_sql, as: UTF8.self)),
-        ("0004_async_invocations", String(decoding: PackageResources._004_async_invocations_sql, as: UTF8.self)),
-        ("0005_event_source_mappings", String(decoding: PackageResources._005_event_source_mappings_sql, as: UTF8.self)),
-        ("0006_streams", String(decoding: PackageResources._006_streams_sql, as: UTF8.self)),
-        ("0007_invocation_journal", String(decoding: PackageResources._007_invocation_journal_sql, as: UTF8.self)),
-    ]
+    static let all = SpoolMigrations.sqlite
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

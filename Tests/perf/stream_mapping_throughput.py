@@ -4,7 +4,7 @@ Fills a stream of `--shards` shards with `--records` 100-byte records (PutRecord
 it from TRIM_HORIZON to a no-op Python (awslambdaric) function with each `--batch-size` and reports records per
 second from the mapping's creation until the function has seen every record.
 
-    SPOOL_BIN=.build/release/spool python3 tests/perf/stream_mapping_throughput.py [--records 20000] [--shards 4] [--batch-size 100 1000]
+    SPOOL_BIN=.build/release/spool python3 Tests/perf/stream_mapping_throughput.py [--records 20000] [--shards 4] [--batch-size 100 1000]
 """
 import argparse
 import sys

@@ -4,7 +4,7 @@ Fills a queue with `--messages` 100-byte messages (SendMessageBatch from 8 threa
 Python (awslambdaric) function with each `--batch-size` and reports records per second from the mapping's
 creation until the queue is empty, with the batches the function saw.
 
-    SPOOL_BIN=.build/release/spool python3 tests/perf/mapping_throughput.py [--messages 20000] [--batch-size 10 100 1000]
+    SPOOL_BIN=.build/release/spool python3 Tests/perf/mapping_throughput.py [--messages 20000] [--batch-size 10 100 1000]
 """
 import argparse
 import sys

@@ -4,7 +4,7 @@ answers correctly and what was stored before is intact.
 
 CI runs FUZZ_REQUESTS=3000 (the default). A longer, reproducible run:
 
-    FUZZ_REQUESTS=100000 FUZZ_SEED=7 python3 -m pytest -q tests/compat/test_fuzz.py
+    FUZZ_REQUESTS=100000 FUZZ_SEED=7 python3 -m pytest -q Tests/compat/test_fuzz.py
 """
 import json
 import os

@@ -6,7 +6,7 @@
    on-success queue for the same time; then the time from the first 202 to the last success record, and
    events delivered per second.
 
-    SPOOL_BIN=.build/release/spool python3 tests/perf/async_throughput.py [--seconds 10]
+    SPOOL_BIN=.build/release/spool python3 Tests/perf/async_throughput.py [--seconds 10]
 """
 import argparse
 import json

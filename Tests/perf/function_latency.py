@@ -4,7 +4,7 @@ Measured from the client: one synchronous Invoke over loopback with boto3, so th
 HTTP round trip. Cold: a fresh function (new code revision) per sample. Warm: repeated invokes of one
 function. Also prints Lambda's own Init Duration and Duration from the REPORT line.
 
-    SPOOL_BIN=.build/release/spool python3 tests/perf/function_latency.py [--samples 20] [--warm 200]
+    SPOOL_BIN=.build/release/spool python3 Tests/perf/function_latency.py [--samples 20] [--warm 200]
 """
 import argparse
 import base64

@@ -1,0 +1,15 @@
+/// The schema migrations of every backend, embedded from this folder into the binary: `SQLite/NNNN_name.sql`.
+///
+/// A file once released is never edited: a change is a new file, listed here in order.
+package enum SpoolMigrations {
+    /// SQLite's migrations in order, by identifier (the file name without `.sql`).
+    package static let sqlite: [(identifier: String, sql: String)] = [
+        ("0001_queues", String(decoding: PackageResources._001_queues_sql, as: UTF8.self)),
+        ("0002_receive_attempts", String(decoding: PackageResources._002_receive_attempts_sql, as: UTF8.self)),
+        ("0003_functions", String(decoding: PackageResources._003_functions_sql, as: UTF8.self)),
+        ("0004_async_invocations", String(decoding: PackageResources._004_async_invocations_sql, as: UTF8.self)),
+        ("0005_event_source_mappings", String(decoding: PackageResources._005_event_source_mappings_sql, as: UTF8.self)),
+        ("0006_streams", String(decoding: PackageResources._006_streams_sql, as: UTF8.self)),
+        ("0007_invocation_journal", String(decoding: PackageResources._007_invocation_journal_sql, as: UTF8.self)),
+    ]
+}
