@@ -9,7 +9,7 @@ public enum Destination: Sendable, Equatable {
     public static let maximumLength = 350
 
     /// Reads a destination as PutFunctionEventInvokeConfig received it; `nil` for a form Spool does not
-    /// deliver to (another account or region, SNS, EventBridge, S3, streams before they exist).
+    /// deliver to (another account or region, SNS, EventBridge, S3; Kinesis is not a destination type on AWS).
     public static func parse(_ text: String, identity: AWSIdentity) -> Destination? {
         if text.hasPrefix("http://") || text.hasPrefix("https://") {
             return text.count > text.prefix(8).count ? .url(text) : nil
