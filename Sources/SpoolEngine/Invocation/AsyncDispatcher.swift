@@ -55,6 +55,19 @@ public final class AsyncDispatcher: Service, Sendable {
         var abandoned = false
         /// Dispatch rounds run so far: each follows a wake-up (a notice, a released slot, a due time), never a timer.
         var rounds = 0
+        /// Consecutive failures to read or write the store, for the back-off.
+        var storeFailures = 0
+    }
+
+    static let backoff = ErrorBackoff()
+
+    /// When a function whose store call just failed is looked at again (`ErrorBackoff`).
+    func backedOff(from now: Millis) -> Millis {
+        let failures = state.withLock { state in
+            state.storeFailures += 1
+            return state.storeFailures
+        }
+        return now + Self.backoff.delay(failures: failures, unit: random())
     }
 
     /// Dispatch rounds run so far (each one follows a wake-up), for tests that check the dispatcher does not poll.
@@ -235,7 +248,7 @@ public final class AsyncDispatcher: Service, Sendable {
             definition = nil
         } catch {
             logger.error("cannot read function", metadata: ["function": "\(name)", "error": "\(error)"])
-            postpone(name, until: now + 1_000)
+            postpone(name, until: backedOff(from: now))
             return ([], false)
         }
         guard let definition, definition.reservedConcurrency != 0 else {
@@ -270,12 +283,15 @@ public final class AsyncDispatcher: Service, Sendable {
         } catch {
             for slot in slots { runner.release(slot) }
             logger.error("claim failed", metadata: ["function": "\(name)", "error": "\(error)"])
-            postpone(name, until: now + 1_000)
+            postpone(name, until: backedOff(from: now))
             return ([], false)
         }
         for slot in slots.dropFirst(claimed.count) { runner.release(slot) }
         if claimed.count < slots.count { await refreshDue(name, notices: notices) }
-        state.withLock { $0.lastServed = name }
+        state.withLock { state in
+            state.lastServed = name
+            state.storeFailures = 0
+        }
         return (Array(zip(claimed, slots)), claimed.count == slots.count)
     }
 
@@ -296,7 +312,7 @@ public final class AsyncDispatcher: Service, Sendable {
             return claimed.count == settings.claimBatch
         } catch {
             logger.error("cannot fail events", metadata: ["function": "\(name)", "error": "\(error)"])
-            postpone(name, until: now + 1_000)
+            postpone(name, until: backedOff(from: now))
             return false
         }
     }
@@ -309,7 +325,7 @@ public final class AsyncDispatcher: Service, Sendable {
         } catch {
             // Keep the function due (a second from now) rather than forget events the store could not be asked about.
             logger.error("cannot read the next due event", metadata: ["function": "\(name)", "error": "\(error)"])
-            postpone(name, until: registry.clock.now() + 1_000)
+            postpone(name, until: backedOff(from: registry.clock.now()))
             return
         }
         state.withLock { state in

@@ -19,6 +19,15 @@ final class PollerRest: Sendable {
     let logger: Logger
     private let lastProblem = Mutex<String?>(nil)
     private let stopped = Atomic<Bool>(false)
+    /// Consecutive failures since the last batch went through, for the back-off.
+    private let failures = Atomic<Int>(0)
+    static let backoff = ErrorBackoff()
+
+    /// The wait before trying again after one more consecutive failure.
+    func nextBackoff() -> Millis {
+        let count = failures.wrappingAdd(1, ordering: .relaxed).newValue
+        return Self.backoff.delay(failures: count, unit: Double.random(in: 0..<1))
+    }
 
     /// No new batch starts; batches already handed to the function finish and settle.
     func stop() {
@@ -42,8 +51,11 @@ final class PollerRest: Sendable {
         if isNew { logger.warning(message, metadata: metadata) }
     }
 
-    /// A batch went through: the next problem is logged again.
-    func clearProblem() { lastProblem.withLock { $0 = nil } }
+    /// A batch went through: the next problem is logged again, and the back-off starts over.
+    func clearProblem() {
+        lastProblem.withLock { $0 = nil }
+        failures.store(0, ordering: .relaxed)
+    }
 }
 
 extension MappingPoller {
@@ -64,9 +76,9 @@ extension MappingPoller {
         await WakeSignal.wait(any: signals, timeout: .milliseconds(max(timeout, 1)))
     }
 
-    /// Sleeps `millis` (the back-off after an error) unless stopped or updated first.
-    func pause(_ millis: Millis) async {
-        await wait(on: nil, seen: wakeups.generation, timeout: millis)
+    /// Waits out the back-off after one more consecutive failure (`ErrorBackoff`), unless stopped or updated first.
+    func backOff() async {
+        await wait(on: nil, seen: wakeups.generation, timeout: rest.nextBackoff())
     }
 }
 

@@ -32,7 +32,7 @@ extension QueuePoller {
         }
         guard let queue = await currentQueue(mapping) else {
             problem("the mapping's queue does not exist", ["source": "\(mapping.sourceARN)"])
-            await pause(5_000)
+            await backOff()
             return nil
         }
         // The place under the mapping's concurrency is taken before leasing, so that gatherers side by side never
@@ -61,7 +61,7 @@ extension QueuePoller {
         } catch {
             problem("the mapping's function cannot be read", ["function": "\(mapping.functionName)", "error": "\(error)"])
             unreserve()
-            await pause(1_000)
+            await backOff()
             return nil
         }
         // No slot (reserved concurrency in use or 0, the account's limit, the environments): the messages wait in
@@ -90,7 +90,7 @@ extension QueuePoller {
             runner.release(slot)
             problem("cannot lease messages", ["error": "\(error)"])
             unreserve()
-            await pause(1_000)
+            await backOff()
             return nil
         }
     }

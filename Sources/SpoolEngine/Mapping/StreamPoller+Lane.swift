@@ -59,7 +59,7 @@ extension StreamPoller {
                 try await step(&lane)
             } catch {
                 problem("cannot read or settle a stream batch", ["error": "\(error)", "shard": "\(lane.shardID)"])
-                await pause(1_000)
+                await backOff()
             }
         }
     }
@@ -69,7 +69,7 @@ extension StreamPoller {
         let streamSeen = streams.signals.generation(lane.stream.id)
         let seen = wakeups.generation
         let (mapping, patterns) = state.withLock { ($0.mapping, $0.patterns) }
-        guard let settings = mapping.settings.stream else { return await pause(1_000) }
+        guard let settings = mapping.settings.stream else { return await backOff() }
         var now = registry.clock.now()
         if lane.notBefore > now {
             return await wait(on: nil, seen: seen, timeout: lane.notBefore - now)
@@ -205,7 +205,7 @@ extension StreamPoller {
             definition = try await registry.function(FunctionReference(name: mapping.functionName))
         } catch {
             problem("the mapping's function cannot be read", ["function": "\(mapping.functionName)", "error": "\(error)"])
-            return await pause(1_000)
+            return await backOff()
         }
         // No slot: the lane waits for one of the function's to free (or for a stop or new settings), then reads again.
         let runner = registry.runner
@@ -271,7 +271,7 @@ extension StreamPoller {
             failedFrom = 0
         case .systemFailure:
             problem("the function could not be run", ["status": "\(outcome.status)"])
-            lane.notBefore = registry.clock.now() + 1_000
+            lane.notBefore = registry.clock.now() + rest.nextBackoff()
             return
         }
 

@@ -67,7 +67,7 @@ final class StreamPoller: MappingPoller {
             let layout = state.withLock { $0.layout }
             guard let stream = try? await streams.store.stream(named: streamName) else {
                 problem("the mapping's stream does not exist", ["stream": "\(streamName)"])
-                await pause(5_000)
+                await backOff()
                 continue
             }
             let rows: [StreamCheckpointRow]
@@ -75,11 +75,11 @@ final class StreamPoller: MappingPoller {
                 rows = try await checkpoints(for: stream)
             } catch {
                 problem("cannot read the mapping's checkpoints", ["error": "\(error)"])
-                await pause(1_000)
+                await backOff()
                 continue
             }
             if rows.isEmpty {
-                await pause(1_000)
+                await backOff()
                 continue
             }
             await withDiscardingTaskGroup { group in
