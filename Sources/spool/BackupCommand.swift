@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import SpoolModel
-import SpoolSQLite
+import SpoolServer
 
 /// `spool backup OUTPUT`: an online, consistent copy of a data directory that a server can start from.
 struct BackupCommand: AsyncParsableCommand {
@@ -18,34 +17,9 @@ struct BackupCommand: AsyncParsableCommand {
 
     func run() async throws {
         let directory = dataDir ?? ProcessInfo.processInfo.environment["SPOOL_DATA_DIR"] ?? "./spool-data"
-        let files = FileManager.default
-        if let existing = try? files.contentsOfDirectory(atPath: output), !existing.isEmpty {
-            throw ValidationError("\(output) exists and is not empty; a backup goes into a new directory")
-        }
         do {
-            try files.createDirectory(atPath: output, withIntermediateDirectories: true)
-            let database = (output as NSString).appendingPathComponent("spool.sqlite")
-            let pages = try SQLiteStore.backup(directory: directory, to: database)
-            // The code of API functions is immutable per revision: copied after the database, every revision the
-            // copy names is there unless an update deleted it in between, which the check below reports.
-            let code = (directory as NSString).appendingPathComponent("functions")
-            let copiedCode = (output as NSString).appendingPathComponent("functions")
-            if files.fileExists(atPath: code) { try files.copyItem(atPath: code, toPath: copiedCode) }
-            let copy = try SQLiteStore(path: database)
-            let functions = try await copy.listFunctions(after: nil, limit: 1_000_000)
-            try copy.close()
-            let missing = functions.filter { function in
-                guard function.source == .api, let stored = function.codeDirectory else { return false }
-                let revision = ((copiedCode as NSString).appendingPathComponent(function.name) as NSString)
-                    .appendingPathComponent((stored as NSString).lastPathComponent)
-                return !files.fileExists(atPath: revision)
-            }
-            guard missing.isEmpty else {
-                throw ValidationError("the code of \(missing.map(\.name).joined(separator: ", ")) changed during the backup; run it again")
-            }
-            print("backed up \(directory) to \(output): database \(pages) pages, code of \(functions.filter { $0.source == .api }.count) functions")
-        } catch let error as ValidationError {
-            throw error
+            let summary = try await SpoolServer.backup(dataDir: directory, to: output)
+            print("backed up \(directory) to \(output): database \(summary.pages) pages, code of \(summary.functions) functions")
         } catch {
             throw ValidationError("\(error)")
         }

@@ -156,12 +156,6 @@ package final class Admission: Sendable {
         }
     }
 
-    /// Forgets a deleted function's wake-up (after waking its waiters).
-    package func forget(_ name: String) {
-        let signal = state.withLock { $0.functionSignals.removeValue(forKey: name) }
-        signal?.signal()
-    }
-
     /// Invocations of `name` running now.
     package func inFlight(_ name: String) -> Int {
         state.withLock { $0.inFlight[name] ?? 0 }
