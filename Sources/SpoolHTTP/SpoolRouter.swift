@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOFoundationEssentialsCompat
 import Prometheus
 import SpoolEngine
 import SpoolModel

@@ -4,6 +4,7 @@ import Logging
 import SpoolEngine
 import SpoolModel
 import SpoolSQLite
+import SystemPackage
 
 /// Every setting of a Spool server, with its default.
 ///

@@ -8,6 +8,7 @@ import SpoolExecutor
 import SpoolHTTP
 import SpoolModel
 import SpoolSQLite
+import UnixSignals
 
 /// The composition root: opens the store (migrating it before anything listens), wires the engine
 /// and the HTTP facades, and runs them as one ordered service group.

@@ -3,6 +3,7 @@ import NIOCore
 import SpoolEngine
 import SpoolExecutor
 import SpoolModel
+import SpoolSignals
 import SpoolSQLite
 import Testing
 import ZIPFoundation

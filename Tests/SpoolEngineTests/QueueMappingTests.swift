@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOFoundationEssentialsCompat
 import ServiceLifecycle
 import SpoolEngine
 import SpoolExecutor

@@ -3,7 +3,9 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOFoundationEssentialsCompat
 import SpoolServer
+import SpoolSQLite
 import Testing
 
 /// The asynchronous invocation routes and the admin API, driven with raw requests (no dispatcher runs,

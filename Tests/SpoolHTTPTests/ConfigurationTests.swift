@@ -1,7 +1,8 @@
 import Foundation
-import SpoolServer
-import SpoolModel
 import SpoolEngine
+import SpoolModel
+import SpoolServer
+import SpoolSQLite
 import Testing
 
 @Suite("Configuration")

@@ -1,4 +1,5 @@
 import Foundation
+import SpoolModel
 import SpoolSQLite
 import SpoolTesting
 import Testing

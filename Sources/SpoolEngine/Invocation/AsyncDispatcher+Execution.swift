@@ -1,7 +1,10 @@
+import Logging
 import NIOCore
 import SpoolExecutor
 import SpoolModel
+import SpoolSignals
 import SpoolStorage
+import Synchronization
 
 /// Running one claimed event and settling what came of it.
 extension AsyncDispatcher {

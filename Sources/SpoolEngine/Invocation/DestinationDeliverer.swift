@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Logging
 import NIOCore
+import NIOHTTP1
 import ServiceLifecycle
 import SpoolModel
 import SpoolSignals

@@ -1,9 +1,12 @@
 import Foundation
+import Logging
 import NIOCore
+import NIOFoundationEssentialsCompat
 import SpoolExecutor
 import SpoolModel
 import SpoolSignals
 import SpoolStorage
+import Synchronization
 
 /// Assembling a batch and settling what the function made of it.
 extension QueuePoller {

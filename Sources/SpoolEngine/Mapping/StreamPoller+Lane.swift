@@ -1,8 +1,13 @@
+import CoreMetrics
 import Foundation
+import Logging
 import NIOCore
+import NIOFoundationEssentialsCompat
 import SpoolExecutor
 import SpoolModel
+import SpoolSignals
 import SpoolStorage
+import Synchronization
 
 /// One lane of one shard: its checkpoint, its open tumbling window, its retry state.
 struct StreamLane: Sendable {

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import SpoolExecutor
 import SpoolModel
+import SpoolSignals
 import SpoolStorage
 import Synchronization
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOFoundationEssentialsCompat
 import SpoolModel
 
 /// Encoding and decoding of AWS JSON-protocol bodies, and the responses that carry them.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOFoundationEssentialsCompat
 import SpoolModel
 
 /// How a `SpoolError` looks on Lambda's REST-JSON wire: a status, `x-amzn-ErrorType`, and a body with
@@ -31,7 +32,7 @@ enum LambdaError {
     static func response(_ error: SpoolError, requestID: String) -> Response {
         let (status, type, capital) = shape(error)
         var body: [String: String] = ["Type": status.code >= 500 ? "Service" : "User", capital ? "Message" : "message": error.message]
-        var headers: HTTPFields = [.contentType: "application/json", errorType: type, AWSJSON.requestID: requestID]
+        let headers: HTTPFields = [.contentType: "application/json", errorType: type, AWSJSON.requestID: requestID]
         if let reason = error.reason { body["Reason"] = reason }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: AWSJSON.encode(body))))
     }

@@ -2,6 +2,7 @@ import Hummingbird
 import SpoolEngine
 import SpoolExecutor
 import SpoolModel
+import SpoolStorage
 
 /// Reserved concurrency (`/concurrency`) and provisioned concurrency (`/provisioned-concurrency`).
 extension LambdaHandler {

@@ -1,4 +1,6 @@
+import Foundation
 import Hummingbird
+import SpoolEngine
 import SpoolModel
 
 /// ListTags, TagResource and UntagResource on function ARNs.

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOFoundationEssentialsCompat
 import SpoolEngine
 import SpoolExecutor
 import SpoolModel

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SpoolEngine
 import SpoolModel
 
 /// Message operations of the SQS facade.

@@ -1,4 +1,6 @@
 import Foundation
+import NIOHTTP1
+import SpoolHTTP
 import SpoolServer
 
 /// The `idle` scenario: what mappings that have nothing to do cost the server.
