@@ -149,7 +149,7 @@ let package = Package(
         ),
         .target(
             name: "SpoolTesting",
-            dependencies: ["SpoolModel", "SpoolStorage", "SpoolExecutor"],
+            dependencies: ["SpoolModel", "SpoolStorage", "SpoolExecutor", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -8,6 +8,7 @@ import SpoolModel
 import SpoolSignals
 import SpoolSQLite
 import SpoolStorage
+import SpoolTesting
 import Synchronization
 import Testing
 
@@ -120,31 +121,25 @@ struct AsyncDispatcherTests {
 
     @Test("an event arriving with a slot free is stored claimed and started without a claim transaction; with none free it waits its turn")
     func directHandOff() async throws {
-        let gate = Journal()
-        let release = Mutex(false)
-        try await withDispatcher(functions: ["held": { payload, _ in
-            gate.record("held")
-            while !release.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
-            return payload
-        }], reserved: ["held": 1]) { harness in
+        let executor = ScriptedExecutor(.hold)
+        try await withDispatcher(functions: [:], reserved: ["held": 1], executor: executor, crashing: ["held"]) { harness in
             // The dispatcher's first look at the store (releasing old leases) is done once it takes hand-offs.
             for _ in 0..<2_000 where !harness.dispatcher.takesHandOffs { try await Task.sleep(for: .milliseconds(5)) }
             try #require(harness.dispatcher.takesHandOffs)
             let before = try await harness.store.commitCount()
             _ = try await harness.enqueue("held")
-            for _ in 0..<2_000 where gate.starts.withLock({ $0.count }) < 1 { try await Task.sleep(for: .milliseconds(5)) }
-            #expect(gate.starts.withLock { $0.count } == 1)
+            await executor.started(1)
             // One commit stored it, already claimed: no claim transaction before it started.
             #expect(try await harness.store.commitCount() - before == 1)
-            // The slot is taken: the next event is stored waiting and runs after the first, through a claim.
+            // The slot is taken: the next event is stored waiting (not handed over) and runs after the first, through a claim.
             _ = try await harness.enqueue("held")
-            try await Task.sleep(for: .milliseconds(100))
-            #expect(gate.starts.withLock { $0.count } == 1)
-            release.withLock { $0 = true }
+            #expect(try await harness.store.invocationBacklog(function: "held").count == 2)
+            #expect(executor.requests.count == 1)
+            executor.release()
             let records = try await harness.receive("ok", count: 2).map(harness.record)
             let contexts = records.compactMap { $0["requestContext"] as? [String: Any] }
             #expect(contexts.allSatisfy { $0["approximateInvokeCount"] as? Int == 1 })
-            #expect(gate.starts.withLock { $0.count } == 2)
+            #expect(executor.requests.count == 2)
         }
     }
 

@@ -5,6 +5,7 @@ import SpoolExecutor
 import SpoolModel
 import SpoolSQLite
 import SpoolStorage
+import SpoolTesting
 import Synchronization
 import Testing
 
@@ -81,7 +82,7 @@ extension AsyncDispatcherTests {
 
     @Test("a function error of the runtime itself (Runtime.ExitError) uses an attempt and reaches the failure destination")
     func runtimeCrashUsesAnAttempt() async throws {
-        let executor = CrashingExecutor()
+        let executor = ScriptedExecutor(.crash)
         try await withDispatcher(functions: [:], executor: executor, crashing: ["crash"]) { harness in
             _ = try await harness.configs.put(FunctionReference(name: "crash"), EventInvokeSettings(
                 maximumRetryAttempts: 0, destinationsGiven: true, onFailure: "arn:aws:sqs:us-east-1:000000000000:failed"))
@@ -98,14 +99,14 @@ extension AsyncDispatcherTests {
 extension AsyncDispatcherTests {
     @Test("an event's lease covers a cold start's init: with an init timeout above 60 s, a slow start never runs the event twice at once")
     func leaseCoversInit() async throws {
-        let executor = SlowStartExecutor(startup: .milliseconds(2_500))
+        let executor = ScriptedExecutor(.delay(.milliseconds(2_500)))
         // Function timeout 1 s, lease margin 0.1 s: a lease of timeout + margin would end 1.1 s into the 2.5 s start.
         try await withDispatcher(functions: [:], executor: executor, crashing: ["slow"], timeoutSeconds: 1, leaseMargin: 100,
                                  initTimeoutMillis: 61_000) { harness in
             _ = try await harness.enqueue("slow")
             let record = try harness.record(try await harness.receive("ok", count: 1)[0])
             #expect((record["requestContext"] as? [String: Any])?["approximateInvokeCount"] as? Int == 1)
-            #expect(executor.starts.withLock { $0 } == 1)
+            #expect(executor.requests.count == 1)
         }
     }
 
@@ -130,30 +131,6 @@ extension AsyncDispatcherTests {
             let stored = try await harness.store.enqueueInvocations(EnqueueInvocationsParams(invocations: [event], now: now))[0]
             handed.withLock { $0 = (stored.claimed!, slot) }
         }
-    }
-}
-
-/// Takes `startup` before every invocation succeeds, as a cold start with a slow init does.
-final class SlowStartExecutor: FunctionExecutor {
-    let startup: Duration
-    let starts = Mutex(0)
-
-    init(startup: Duration) {
-        self.startup = startup
-    }
-
-    func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
-        starts.withLock { $0 += 1 }
-        try? await Task.sleep(for: startup)
-        return InvocationOutcome(status: .success, payload: ByteBuffer(string: "null"))
-    }
-}
-
-/// Answers every invocation as a runtime that exited, the way the process executor reports it.
-final class CrashingExecutor: FunctionExecutor {
-    func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
-        .error(.functionError(type: "Runtime.ExitError"), type: "Runtime.ExitError",
-               message: "RequestId: \(request.requestID) Error: Runtime exited with error: exit status 1")
     }
 }
 
