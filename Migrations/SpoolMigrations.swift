@@ -11,5 +11,6 @@ package enum SpoolMigrations {
         ("0005_event_source_mappings", String(decoding: PackageResources._005_event_source_mappings_sql, as: UTF8.self)),
         ("0006_streams", String(decoding: PackageResources._006_streams_sql, as: UTF8.self)),
         ("0007_invocation_journal", String(decoding: PackageResources._007_invocation_journal_sql, as: UTF8.self)),
+        ("0008_backlog_counts", String(decoding: PackageResources._008_backlog_counts_sql, as: UTF8.self)),
     ]
 }

@@ -1,18 +1,15 @@
 import GRDB
 import SpoolModel
+import SpoolStorage
 
-extension SQLiteStore {
-    /// What waits in the store: asynchronous events not yet finished, and SQS messages not yet deleted.
-    public struct Backlog: Sendable, Equatable {
-        public var asyncEvents: Int
-        public var queueMessages: Int
-    }
-
-    /// Counts the backlog (both counts read the smallest index of their table, not the rows).
+extension SQLiteStore: BacklogStore {
+    /// Reads the counts that triggers keep on `invocation` and `queue_message` (migration `0008_backlog_counts`).
     public func backlog() async throws -> Backlog {
         try await read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT (SELECT count(*) FROM invocation), (SELECT count(*) FROM queue_message)")
-            return Backlog(asyncEvents: row?[0] ?? 0, queueMessages: row?[1] ?? 0)
+            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT name, value FROM backlog_count"))
+            var counts: [String: Int] = [:]
+            for row in rows { counts[row["name"]] = row["value"] }
+            return Backlog(asyncEvents: counts["invocation"] ?? 0, queueMessages: counts["queue_message"] ?? 0)
         }
     }
 }

@@ -1,11 +1,11 @@
 import Logging
 import ServiceLifecycle
 import SpoolHTTP
-import SpoolSQLite
+import SpoolStorage
 
 /// Measures the backlog and the process's memory every `interval` and opens or closes intake accordingly.
 struct IntakeMonitor: Service {
-    let store: SQLiteStore
+    let store: any BacklogStore
     let limits: IntakeLimits
     let interval: Duration
     let logger: Logger

@@ -6,7 +6,7 @@ import SpoolStorage
 /// Settles write into queues and function events, so a backend is checked together with its queue
 /// and function stores.
 public enum InvocationStoreConformance {
-    public typealias Store = InvocationStore & QueueStore & FunctionStore
+    public typealias Store = InvocationStore & QueueStore & FunctionStore & BacklogStore
 
     /// One named check.
     public struct Check: Sendable, CustomStringConvertible {
@@ -107,6 +107,24 @@ public enum InvocationStoreConformance {
             let again = try await f.claim("fn")
             try require(again.count == 2, "both events must be claimable: \(again)")
             try require(again.first { $0.id == cut.id }?.invokeCount == 2, "the cut-off invocation still counts")
+        },
+        Check(name: "the backlog counts events and messages as they are stored and removed, without counting rows") { f in
+            try await f.function("fn")
+            let start = try await f.store.backlog()
+            _ = try await f.enqueue("fn", "{\"n\":1}")
+            _ = try await f.enqueue("fn", "{\"n\":2}")
+            let claimed = try await f.claim("fn", limit: 1)[0]
+            _ = try await f.store.settleInvocation(SettleInvocationParams(id: claimed.id, epoch: claimed.epoch, transition: .finish, effects: [],
+                                                                          now: f.clock.now()))
+            let queue = try await f.queue("counted")
+            let messages = (0..<3).map { OutgoingMessage(body: "m\($0)") }
+            _ = try await f.store.sendMessages(SendMessagesParams(queueID: queue.id, messages: messages, now: f.clock.now()))
+            let received = try await f.store.receiveMessages(ReceiveMessagesParams(
+                queueID: queue.id, maxMessages: 1, visibilityTimeout: 30, identity: f.identity, now: f.clock.now()))
+            _ = try await f.store.deleteMessages(DeleteMessagesParams(queueID: queue.id, receipts: received.messages.map(\.receipt), now: f.clock.now()))
+            let end = try await f.store.backlog()
+            try require(end.asyncEvents - start.asyncEvents == 1, "one of two events finished: \(start) → \(end)")
+            try require(end.queueMessages - start.queueMessages == 2, "one of three messages deleted: \(start) → \(end)")
         },
         Check(name: "an event stored claimed for a direct hand-off counts no invocation until one started") { f in
             try await f.function("fn")
