@@ -3,7 +3,7 @@ import SpoolModel
 import SpoolStorage
 
 /// Dead letters: listing with filters, replay as new events, purge. Each call is one short transaction.
-extension SQLiteStore {
+extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
     /// The WHERE clause and arguments of a filter, ids above `afterID`.
     static func deadLetterConditions(_ filter: DeadLetterFilter, afterID: Int64) -> (String, StatementArguments) {
         var clauses = ["id > ?"]

@@ -1,8 +1,9 @@
 import GRDB
 import SpoolModel
+import SpoolStorage
 
 /// Event-invoke configurations, one row per function and qualifier.
-extension SQLiteStore {
+extension SQLiteStore: EventInvokeConfigStore {
     public func eventInvokeConfig(function: String, qualifier: String) async throws -> EventInvokeConfig? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM event_invoke_config WHERE function_name = ? AND qualifier = ?",

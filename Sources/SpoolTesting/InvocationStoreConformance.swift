@@ -6,7 +6,8 @@ import SpoolStorage
 /// Settles write into queues and function events, so a backend is checked together with its queue
 /// and function stores.
 public enum InvocationStoreConformance {
-    public typealias Store = InvocationStore & QueueStore & FunctionStore & BacklogStore
+    public typealias Store = InvocationStore & EventInvokeConfigStore & DeadLetterStore & DestinationDeliveryStore & QueueStore & FunctionStore
+        & BacklogStore
 
     /// One named check.
     public struct Check: Sendable, CustomStringConvertible {

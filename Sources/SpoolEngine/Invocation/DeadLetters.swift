@@ -7,14 +7,14 @@ import SpoolStorage
 /// Replay and purge work through the matching dead letters in chunks, one short transaction each, so
 /// that replaying a hundred thousand of them never holds the writer for long and reports progress.
 public struct DeadLetters: Sendable {
-    let store: any InvocationStore
+    let store: any DeadLetterStore
     let dispatcher: AsyncDispatcher
     let clock: any SpoolClock
 
     /// Dead letters handled per transaction by replay and purge.
     public static let chunk = 500
 
-    public init(store: any InvocationStore, dispatcher: AsyncDispatcher, clock: any SpoolClock = WallClock()) {
+    public init(store: any DeadLetterStore, dispatcher: AsyncDispatcher, clock: any SpoolClock = WallClock()) {
         self.store = store
         self.dispatcher = dispatcher
         self.clock = clock

@@ -13,7 +13,7 @@ import SpoolStorage
 /// 5 min) until the record is as old as the longest event age (6 hours), when it is dropped with an error
 /// in the log. Deliveries are leased like events, so a crash re-sends rather than loses.
 public struct DestinationDeliverer: Service {
-    let store: any InvocationStore
+    let store: any DestinationDeliveryStore
     let policy: AsyncRetryPolicy
     let client: HTTPClient
     let clock: any SpoolClock
@@ -25,7 +25,7 @@ public struct DestinationDeliverer: Service {
     /// Deliveries sent at once.
     static let batch = 16
 
-    public init(store: any InvocationStore, policy: AsyncRetryPolicy, client: HTTPClient = .shared, clock: any SpoolClock = WallClock(),
+    public init(store: any DestinationDeliveryStore, policy: AsyncRetryPolicy, client: HTTPClient = .shared, clock: any SpoolClock = WallClock(),
                 wakeups: WakeSignal = WakeSignal(), logger: Logger = Logger(label: "spool.destinations")) {
         self.store = store
         self.policy = policy

@@ -6,12 +6,12 @@ import Synchronization
 /// Functions' asynchronous invocation settings (Put/Update/Get/Delete/ListFunctionEventInvokeConfig(s)),
 /// validated as Lambda validates them and cached for the dispatcher, which reads them for every event.
 public final class EventInvokeConfigs: Sendable {
-    let store: any InvocationStore
+    let store: any EventInvokeConfigStore
     let registry: FunctionRegistry
     let queues: QueueService
     private let cache = Mutex<[String: EventInvokeConfig]>([:])
 
-    public init(store: any InvocationStore, registry: FunctionRegistry, queues: QueueService) {
+    public init(store: any EventInvokeConfigStore, registry: FunctionRegistry, queues: QueueService) {
         self.store = store
         self.registry = registry
         self.queues = queues
