@@ -75,10 +75,10 @@ public enum SpoolRouter {
         router.add(middleware: APIErrorMiddleware(logger: logger))
         if let verifier { router.add(middleware: SignatureMiddleware(verifier: verifier)) }
         if let limits { router.add(middleware: IntakeLimitMiddleware(limits: limits)) }
-        let sqs = SQSHandler(queues: queues, defaultBaseURL: defaultBaseURL, logger: logger)
-        let kinesis = KinesisHandler(streams: streams, logger: logger)
+        let sqs = SQSHandler(queues: queues, defaultBaseURL: defaultBaseURL)
+        let kinesis = KinesisHandler(streams: streams)
         LambdaHandler(registry: lambda.registry, invoker: lambda.invoker, asyncInvocations: lambda.asyncInvocations,
-                      eventInvokeConfigs: lambda.eventInvokeConfigs, mappings: lambda.mappings, defaultBaseURL: defaultBaseURL, logger: logger)
+                      eventInvokeConfigs: lambda.eventInvokeConfigs, mappings: lambda.mappings, defaultBaseURL: defaultBaseURL)
             .addRoutes(to: router)
         AdminHandler(deadLetters: lambda.deadLetters, mappings: lambda.mappings, operations: lambda.operations, logger: logger).addRoutes(to: router)
         // Encoded once: `/health` is also the benchmark's no-op route, the ceiling every other figure is read against.

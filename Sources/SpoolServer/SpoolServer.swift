@@ -82,7 +82,7 @@ public struct SpoolServer: Sendable {
         let executor = ObservedExecutor(ExecutorRouter(process: processExecutor, webhook: WebhookExecutor(logger: logger), inProcess: inProcess),
                                         journal: journal, activity: activity)
         let runner = FunctionRunner(executor: executor, accountLimit: configuration.concurrencyLimit, environmentLimit: configuration.maxEnvironments,
-                                    initTimeoutMillis: Millis(configuration.initTimeoutSeconds) * 1_000, logger: logger)
+                                    initTimeoutMillis: Millis(configuration.initTimeoutSeconds) * 1_000)
         self.functions = FunctionRegistry(
             store: store, runner: runner,
             codeRoot: URL(fileURLWithPath: configuration.dataDir).appendingPathComponent("functions").standardizedFileURL.path, identity: configuration.identity, logger: logger

@@ -144,7 +144,7 @@ struct FunctionRegistryTests {
     }
 
     @Test("process functions share the node's environments, provisioned ones counted while idle")
-    func environmentLimit() {
+    func environmentLimit() throws {
         let admission = Admission(accountLimit: 1000, environmentLimit: 3)
         func function(_ name: String) -> FunctionDefinition {
             FunctionDefinition(name: name, executor: .process, source: .api, revisionID: "r", lastModified: 0)
@@ -152,15 +152,15 @@ struct FunctionRegistryTests {
         admission.configure("warm", reserved: nil, provisioned: 2, process: true)
         // Two environments are kept for "warm": one is left for everybody else.
         let first = try! admission.acquire(function("cold")).get()
-        #expect(admission.acquire(function("cold")).isRefused(.environments))
+        let refused = admission.acquire(function("cold"))
+        #expect(refused.isRefused(.environments))
         // "warm" runs in its provisioned environments without needing more.
         let warm = [try! admission.acquire(function("warm")).get(), try! admission.acquire(function("warm")).get()]
         #expect(admission.acquire(function("warm")).isRefused(.environments))
-        // A release wakes whoever waits for an environment.
-        let freed = admission.signal(for: "cold", after: .environments)
-        let seen = freed.generation
+        // A release wakes whoever waits for an environment: the refusal's wake-up is raised.
+        let wakeup = try #require(refused.failure).wakeup
         admission.release(first)
-        #expect(freed.generation != seen)
+        #expect(wakeup.signal.generation != wakeup.seen)
         #expect((try? admission.acquire(function("warm")).get()) != nil)
         for permit in warm { admission.release(permit) }
         #expect(admission.environmentsInUse == 2)
@@ -190,10 +190,12 @@ struct FunctionRegistryTests {
     }
 }
 
-extension Result where Failure == Admission.Refusal {
+extension Result where Failure == Admission.Refused {
     /// Whether admission refused, for the reason given.
-    func isRefused(_ reason: Admission.Refusal) -> Bool {
-        if case .failure(let refusal) = self { return refusal == reason }
-        return false
+    func isRefused(_ reason: Admission.Refusal) -> Bool { failure?.refusal == reason }
+
+    var failure: Admission.Refused? {
+        if case .failure(let refused) = self { return refused }
+        return nil
     }
 }

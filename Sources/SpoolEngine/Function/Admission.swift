@@ -31,6 +31,13 @@ package final class Admission: Sendable {
         }
     }
 
+    /// No slot, why, and the wake-up that ends a wait for one: the signal a release of that kind raises, with the
+    /// generation read under the same lock as the refusal, so that no release after it can be missed.
+    package struct Refused: Error, Sendable {
+        package let refusal: Refusal
+        package let wakeup: (signal: WakeSignal, seen: UInt64)
+    }
+
     /// One invocation's slot: which pools it came from, so that release gives it back there.
     package struct Permit: Sendable {
         package let name: String
@@ -98,23 +105,33 @@ package final class Admission: Sendable {
         environmentFreed.signal()
     }
 
-    /// A slot for one invocation of `definition`, or why there is none.
-    package func acquire(_ definition: FunctionDefinition) -> Result<Permit, Refusal> {
+    /// A slot for one invocation of `definition`, or why there is none and what to wait on.
+    package func acquire(_ definition: FunctionDefinition) -> Result<Permit, Refused> {
         let name = definition.name
         let process = definition.executor == .process
         return state.withLock { state in
+            /// A release changes the state under this lock and raises its signal after, so a generation read here
+            /// is older than any release the refusal did not see.
+            func refused(_ refusal: Refusal) -> Result<Permit, Refused> {
+                let signal = switch refusal {
+                case .reservedConcurrency: state.signal(for: name)
+                case .accountConcurrency: accountFreed
+                case .environments: environmentFreed
+                }
+                return .failure(Refused(refusal: refusal, wakeup: (signal, signal.generation)))
+            }
             let running = state.inFlight[name] ?? 0
             let reserved = state.reserved[name]
             if let reserved {
-                guard running < reserved else { return .failure(.reservedConcurrency) }
+                guard running < reserved else { return refused(.reservedConcurrency) }
             } else {
-                guard state.unreservedInFlight < accountLimit - state.totalReserved else { return .failure(.accountConcurrency) }
+                guard state.unreservedInFlight < accountLimit - state.totalReserved else { return refused(.accountConcurrency) }
             }
             var grows = 0
             if process {
                 let busy = state.processInFlight[name] ?? 0
                 grows = state.environments(name, running: busy + 1) - state.environments(name, running: busy)
-                guard state.environmentsInUse + grows <= environmentLimit else { return .failure(.environments) }
+                guard state.environmentsInUse + grows <= environmentLimit else { return refused(.environments) }
                 state.processInFlight[name] = busy + 1
                 state.environmentsInUse += grows
             }
@@ -145,15 +162,6 @@ package final class Admission: Sendable {
     /// The wake-ups that tell a caller of `name` that a slot may have freed: its own, the account's and the environments'.
     package func signals(for name: String) -> [WakeSignal] {
         [state.withLock { $0.signal(for: name) }, accountFreed, environmentFreed]
-    }
-
-    /// The wake-up that ends a wait after `refusal`.
-    package func signal(for name: String, after refusal: Refusal) -> WakeSignal {
-        switch refusal {
-        case .reservedConcurrency: state.withLock { $0.signal(for: name) }
-        case .accountConcurrency: accountFreed
-        case .environments: environmentFreed
-        }
     }
 
     /// Invocations of `name` running now.

@@ -1,4 +1,3 @@
-import Logging
 import SpoolExecutor
 import SpoolModel
 import SpoolSignals
@@ -15,17 +14,14 @@ public final class FunctionRunner: Sendable {
     let executor: any FunctionExecutor
     /// The longest a cold start's init may take (`functions.initTimeoutSeconds`): leases cover it.
     package let initTimeout: Millis
-    let logger: Logger
 
     /// - Parameters:
     ///   - environmentLimit: environments this node may run for process functions (`functions.maxEnvironments`).
     ///   - initTimeoutMillis: the executor's init timeout, which every lease on work for a function must outlast.
-    public init(executor: any FunctionExecutor, accountLimit: Int, environmentLimit: Int = .max, initTimeoutMillis: Millis = 10_000,
-                logger: Logger = Logger(label: "spool.runner")) {
+    public init(executor: any FunctionExecutor, accountLimit: Int, environmentLimit: Int = .max, initTimeoutMillis: Millis = 10_000) {
         self.executor = executor
         self.admission = Admission(accountLimit: accountLimit, environmentLimit: environmentLimit)
         self.initTimeout = initTimeoutMillis
-        self.logger = logger
     }
 
     /// A slot taken for one invocation: run it with `run`, or give it back with `release`.
@@ -44,40 +40,24 @@ public final class FunctionRunner: Sendable {
         case cutOff
     }
 
-    /// What waiting for a slot came to.
-    package enum Admitted: Sendable {
-        case slot(Slot)
-        /// One of the caller's own wake-ups fired (stop, new settings) before a slot freed.
-        case interrupted
-        /// No slot freed before the deadline.
-        case refused(Admission.Refusal)
-    }
-
     // MARK: Admission
 
-    /// A slot now, or why there is none.
-    package func tryAdmit(_ definition: FunctionDefinition) -> Result<Slot, Admission.Refusal> {
+    /// A slot now, or why there is none and what to wait on.
+    package func tryAdmit(_ definition: FunctionDefinition) -> Result<Slot, Admission.Refused> {
         admission.acquire(definition).map { Slot(permit: $0, definition: definition) }
     }
 
-    /// A slot, waiting for one to free (woken by the release itself, not by looking again), until `deadline`
-    /// or until one of `alongside` fires after the generation seen.
-    package func admit(_ definition: FunctionDefinition, until deadline: ContinuousClock.Instant? = nil,
-                       alongside: [(signal: WakeSignal, seen: UInt64)] = []) async -> Admitted {
+    /// A slot, waiting for one to free (woken by the release itself, not by looking again); `nil` when one of
+    /// `alongside` (the caller's stop or new settings) fires after the generation seen, or the task is cancelled.
+    package func admit(_ definition: FunctionDefinition, alongside: [(signal: WakeSignal, seen: UInt64)] = []) async -> Slot? {
         while true {
-            let signals = admission.signals(for: definition.name)
-            let marks = signals.map(\.generation)
-            let refusal: Admission.Refusal
+            let refused: Admission.Refused
             switch tryAdmit(definition) {
-            case .success(let slot): return .slot(slot)
-            case .failure(let reason): refusal = reason
+            case .success(let slot): return slot
+            case .failure(let reason): refused = reason
             }
-            if Task.isCancelled || alongside.contains(where: { $0.signal.isClosed || $0.signal.generation != $0.seen }) { return .interrupted }
-            let now = ContinuousClock.now
-            if let deadline, deadline <= now { return .refused(refusal) }
-            let freed = admission.signal(for: definition.name, after: refusal)
-            let seen = zip(signals, marks).first { $0.0 === freed }?.1 ?? freed.generation
-            await WakeSignal.wait(any: [(freed, seen)] + alongside, timeout: deadline.map { $0 - now })
+            if Task.isCancelled || alongside.contains(where: { $0.signal.isClosed || $0.signal.generation != $0.seen }) { return nil }
+            await WakeSignal.wait(any: [refused.wakeup] + alongside)
         }
     }
 
@@ -123,8 +103,11 @@ public final class FunctionRunner: Sendable {
 
     /// A function was created, changed or (`nil`) deleted: admission and the executor learn its settings.
     package func functionChanged(name: String, to definition: FunctionDefinition?) async {
-        admission.configure(name, reserved: definition?.reservedConcurrency, provisioned: definition?.provisionedConcurrency,
-                            process: definition?.executor == .process)
+        if let definition {
+            remember(definition)
+        } else {
+            admission.configure(name, reserved: nil, provisioned: nil, process: false)
+        }
         await executor.functionChanged(name: name, to: definition)
     }
 

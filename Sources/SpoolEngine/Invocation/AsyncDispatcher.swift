@@ -255,24 +255,17 @@ public final class AsyncDispatcher: Service, Sendable {
             // Events that cannot run go straight to failure handling, without retries.
             return ([], await failWithoutRunning(name, definition: definition, now: now, notices: notices))
         }
-        let signals = runner.admission.signals(for: name)
-        let marks = signals.map(\.generation)
         var slots: [FunctionRunner.Slot] = []
-        var refusal: Admission.Refusal?
-        while slots.count < settings.claimBatch {
+        var refused: Admission.Refused?
+        while slots.count < settings.claimBatch, refused == nil {
             switch runner.tryAdmit(definition) {
             case .success(let slot): slots.append(slot)
-            case .failure(let reason): refusal = reason
+            case .failure(let reason): refused = reason
             }
-            if refusal != nil { break }
         }
         // Without a free slot the events wait in the store, and the function waits for a release of its kind.
         guard !slots.isEmpty else {
-            if let refusal {
-                let freed = runner.admission.signal(for: name, after: refusal)
-                let seen = zip(signals, marks).first { $0.0 === freed }?.1 ?? freed.generation
-                state.withLock { $0.blocked[name] = (freed, seen) }
-            }
+            if let refused { state.withLock { $0.blocked[name] = refused.wakeup } }
             return ([], false)
         }
         state.withLock { _ = $0.blocked.removeValue(forKey: name) }

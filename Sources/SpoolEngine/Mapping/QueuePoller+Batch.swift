@@ -69,7 +69,7 @@ extension QueuePoller {
         }
         // No slot (reserved concurrency in use or 0, the account's limit, the environments): the messages wait in
         // the queue and the poller waits for a slot of the function to free.
-        guard case .slot(let slot) = await runner.admit(definition, alongside: [(wakeups, seen)]) else { return nil }
+        guard let slot = await runner.admit(definition, alongside: [(wakeups, seen)]) else { return nil }
         do {
             let gathered = try await gather(queue: queue, mapping: mapping, patterns: patterns, definition: definition)
             guard case .batch(let items, let backlogged) = gathered else {

@@ -214,7 +214,7 @@ extension StreamPoller {
         }
         // No slot: the lane waits for one of the function's to free (or for a stop or new settings), then reads again.
         let runner = registry.runner
-        guard case .slot(let slot) = await runner.admit(definition, alongside: [(wakeups, seen)]) else { return }
+        guard let slot = await runner.admit(definition, alongside: [(wakeups, seen)]) else { return }
         let arn = mapping.sourceARN
         let texts = records.map { record in
             KinesisEvent.record(record, sequenceNumber: lane.stream.sequenceNumber(record), streamARN: arn, roleARN: definition.role,

@@ -9,7 +9,6 @@ import SpoolStorage
 /// answers in the shapes botocore parses, errors included.
 struct KinesisHandler: Sendable {
     let streams: StreamService
-    let logger: Logger
 
     static let contentType = "application/x-amz-json-1.1"
     static let targetPrefix = "Kinesis_20131202."

@@ -15,7 +15,6 @@ struct LambdaHandler: Sendable {
     let eventInvokeConfigs: EventInvokeConfigs
     let mappings: EventSourceMappings
     let defaultBaseURL: String
-    let logger: Logger
 
     /// The largest CreateFunction/UpdateFunctionCode body AWS accepts (base64 of a 50 MB zip and the JSON around it).
     static let maximumCodeRequestBytes = FunctionLimits.createRequestBytes

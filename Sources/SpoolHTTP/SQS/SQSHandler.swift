@@ -10,7 +10,6 @@ struct SQSHandler: Sendable {
     let queues: QueueService
     /// `http://host:port` used in queue URLs when a request carries no `Host` header.
     let defaultBaseURL: String
-    let logger: Logger
 
     static let contentType = "application/x-amz-json-1.0"
 
