@@ -1,12 +1,12 @@
 import SpoolModel
 
 /// Hands each invocation to the executor the function is configured for.
-public struct ExecutorRouter: FunctionExecutor {
-    public let process: ProcessExecutor
-    public let webhook: WebhookExecutor
-    public let inProcess: InProcessExecutor
+package struct ExecutorRouter: FunctionExecutor {
+    package let process: ProcessExecutor
+    package let webhook: WebhookExecutor
+    package let inProcess: InProcessExecutor
 
-    public init(process: ProcessExecutor, webhook: WebhookExecutor, inProcess: InProcessExecutor) {
+    package init(process: ProcessExecutor, webhook: WebhookExecutor, inProcess: InProcessExecutor) {
         self.process = process
         self.webhook = webhook
         self.inProcess = inProcess
@@ -20,16 +20,16 @@ public struct ExecutorRouter: FunctionExecutor {
         }
     }
 
-    public func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
+    package func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
         await executor(for: request.function.executor).invoke(request)
     }
 
-    public func functionChanged(name: String, to definition: FunctionDefinition?) async {
+    package func functionChanged(name: String, to definition: FunctionDefinition?) async {
         // A function may have moved between executors: every one of them forgets the old definition.
         await process.functionChanged(name: name, to: definition?.executor == .process ? definition : nil)
     }
 
-    public func provisionedReadiness(of name: String) async -> ProvisionedReadiness {
+    package func provisionedReadiness(of name: String) async -> ProvisionedReadiness {
         await process.provisionedReadiness(of: name)
     }
 }

@@ -2,21 +2,21 @@ import Foundation
 
 /// The log of one invocation as Lambda writes it to CloudWatch: `START`, the function's own lines,
 /// `END`, and the `REPORT` line with durations and memory. Bounded: only the newest lines are kept.
-public struct InvocationLog: Sendable {
+package struct InvocationLog: Sendable {
     /// The most text kept per invocation; `LogType: Tail` needs the last 4 KB.
-    public static let capacityBytes = 256 * 1024
+    package static let capacityBytes = 256 * 1024
 
-    public let requestID: String
+    package let requestID: String
     private var lines: [String] = []
     private var bytes = 0
 
-    public init(requestID: String, version: String = "$LATEST") {
+    package init(requestID: String, version: String = "$LATEST") {
         self.requestID = requestID
         lines.append("START RequestId: \(requestID) Version: \(version)")
     }
 
     /// Adds one line the function printed.
-    public mutating func append(_ line: String) {
+    package mutating func append(_ line: String) {
         lines.append(line)
         bytes += line.utf8.count + 1
         while bytes > Self.capacityBytes, lines.count > 2 {
@@ -25,7 +25,7 @@ public struct InvocationLog: Sendable {
     }
 
     /// Closes the log with `END` and `REPORT`, as Lambda does after every invocation.
-    public func finished(durationMs: Double, memorySizeMB: Int, maxMemoryUsedMB: Int?, initDurationMs: Double?) -> String {
+    package func finished(durationMs: Double, memorySizeMB: Int, maxMemoryUsedMB: Int?, initDurationMs: Double?) -> String {
         var report = "REPORT RequestId: \(requestID)\tDuration: \(Self.format(durationMs)) ms\tBilled Duration: \(Int(durationMs.rounded(.up))) ms"
         report += "\tMemory Size: \(memorySizeMB) MB\tMax Memory Used: \(maxMemoryUsedMB ?? 0) MB"
         if let initDurationMs { report += "\tInit Duration: \(Self.format(initDurationMs)) ms" }
@@ -34,7 +34,7 @@ public struct InvocationLog: Sendable {
     }
 
     /// The last `limit` bytes of a finished log, on a character boundary, as `X-Amz-Log-Result` carries it before base64.
-    public static func tail(_ log: String, limit: Int = 4096) -> String {
+    package static func tail(_ log: String, limit: Int = 4096) -> String {
         let utf8 = Array(log.utf8)
         guard utf8.count > limit else { return log }
         var start = utf8.count - limit

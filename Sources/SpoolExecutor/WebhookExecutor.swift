@@ -10,19 +10,19 @@ import SpoolModel
 /// A 2xx answer is success with the response body as the result; any other status is a function error
 /// that records the status; a connection failure is a system failure (the engine retries it without
 /// consuming an attempt); no answer within the function's timeout is a timeout.
-public struct WebhookExecutor: FunctionExecutor {
+package struct WebhookExecutor: FunctionExecutor {
     /// The most response body read; more is a `Function.ResponseSizeTooLarge` error, as with Lambda.
     static let maximumResponseBytes = FunctionLimits.syncPayloadBytes
 
     let client: HTTPClient
     let logger: Logger
 
-    public init(client: HTTPClient = .shared, logger: Logger = Logger(label: "spool.webhook")) {
+    package init(client: HTTPClient = .shared, logger: Logger = Logger(label: "spool.webhook")) {
         self.client = client
         self.logger = logger
     }
 
-    public func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
+    package func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
         let id = request.requestID
         guard let url = request.function.webhookURL else {
             return .error(.systemFailure(.spawnFailed), type: "Runtime.InvalidEntrypoint", message: "RequestId: \(id) Error: the function has no webhook URL")

@@ -7,33 +7,33 @@ import SpoolEngine
 import SpoolModel
 
 /// Builds the one router every Spool endpoint hangs off.
-public enum SpoolRouter {
+package enum SpoolRouter {
     /// The largest request body read: a 1 MiB SQS batch plus JSON escaping overhead.
-    public static let maximumBodyBytes = 8 * 1_048_576
+    package static let maximumBodyBytes = 8 * 1_048_576
 
     /// What `/health` reports beside its status.
-    public struct HealthInfo: Sendable, Codable {
-        public var status = "ok"
-        public var version: String
-        public var durability: String
+    package struct HealthInfo: Sendable, Codable {
+        package var status = "ok"
+        package var version: String
+        package var durability: String
 
-        public init(version: String, durability: String) {
+        package init(version: String, durability: String) {
             self.version = version
             self.durability = durability
         }
     }
 
     /// What the Lambda API and the admin API serve.
-    public struct LambdaServices: Sendable {
-        public var registry: FunctionRegistry
-        public var invoker: FunctionInvoker
-        public var asyncInvocations: AsyncInvocations
-        public var eventInvokeConfigs: EventInvokeConfigs
-        public var deadLetters: DeadLetters
-        public var mappings: EventSourceMappings
-        public var operations: Operations
+    package struct LambdaServices: Sendable {
+        package var registry: FunctionRegistry
+        package var invoker: FunctionInvoker
+        package var asyncInvocations: AsyncInvocations
+        package var eventInvokeConfigs: EventInvokeConfigs
+        package var deadLetters: DeadLetters
+        package var mappings: EventSourceMappings
+        package var operations: Operations
 
-        public init(registry: FunctionRegistry, invoker: FunctionInvoker, asyncInvocations: AsyncInvocations,
+        package init(registry: FunctionRegistry, invoker: FunctionInvoker, asyncInvocations: AsyncInvocations,
                     eventInvokeConfigs: EventInvokeConfigs, deadLetters: DeadLetters, mappings: EventSourceMappings, operations: Operations) {
             self.operations = operations
             self.registry = registry
@@ -46,11 +46,11 @@ public enum SpoolRouter {
     }
 
     /// What `GET /metrics` serves: a registry, and what to measure into it before each scrape.
-    public struct Metrics: Sendable {
-        public var registry: PrometheusCollectorRegistry
-        public var refresh: @Sendable () async -> Void
+    package struct Metrics: Sendable {
+        package var registry: PrometheusCollectorRegistry
+        package var refresh: @Sendable () async -> Void
 
-        public init(registry: PrometheusCollectorRegistry, refresh: @escaping @Sendable () async -> Void = {}) {
+        package init(registry: PrometheusCollectorRegistry, refresh: @escaping @Sendable () async -> Void = {}) {
             self.registry = registry
             self.refresh = refresh
         }
@@ -64,7 +64,7 @@ public enum SpoolRouter {
     ///   - metrics: when given, `GET /metrics` serves it in Prometheus's text format (open, like `/health`).
     ///   - limits: when given, intake is refused with 429 while the backlog or memory is over its limit.
     ///   - verifier: when given, every request but `/health` must carry a valid Signature Version 4.
-    public static func build(
+    package static func build(
         queues: QueueService, streams: StreamService, lambda: LambdaServices, health: HealthInfo,
         defaultBaseURL: String, verifier: SigV4Verifier? = nil, limits: IntakeLimits? = nil, metrics: Metrics? = nil,
         logger: Logger = Logger(label: "spool.http")

@@ -35,14 +35,14 @@ enum SQLiteMigrations {
 }
 
 /// Failures opening a store, reported at start-up.
-public enum SQLiteStoreError: Error, CustomStringConvertible {
+package enum SQLiteStoreError: Error, CustomStringConvertible {
     case newerDatabase(path: String, unknownMigrations: [String])
     /// The data directory or database is read-only (a read-only mount, missing permissions).
     case notWritable(path: String, reason: String)
     /// A backup could not be made.
     case backup(path: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .newerDatabase(let path, let unknown):
             "The database \(path) was written by a newer version of Spool (unknown migrations: \(unknown.joined(separator: ", "))). Upgrade Spool to open it."

@@ -4,7 +4,7 @@ import SpoolStorage
 
 extension SQLiteStore: BacklogStore {
     /// Reads the counts that triggers keep on `invocation` and `queue_message` (migration `0008_backlog_counts`).
-    public func backlog() async throws -> Backlog {
+    package func backlog() async throws -> Backlog {
         try await read { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT name, value FROM backlog_count"))
             var counts: [String: Int] = [:]

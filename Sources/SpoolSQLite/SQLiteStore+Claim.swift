@@ -27,7 +27,7 @@ extension SQLiteStore {
     /// `SEARCH queue_message USING INDEX queue_message_claim (queue_id=? AND visible_at<?)` for the
     /// subquery and `SEARCH queue_message USING INTEGER PRIMARY KEY (rowid=?)` for the update, with no
     /// temporary sort: the index already yields rows in claim order.
-    public func standardClaimPlan() async throws -> [String] {
+    package func standardClaimPlan() async throws -> [String] {
         try await read { db in
             let arguments: StatementArguments = [
                 "leaseUntil": 2, "now": 1, "queue": 1, "oldest": 0, "maxReceives": 10, "limit": 10, "purgedThrough": 0,

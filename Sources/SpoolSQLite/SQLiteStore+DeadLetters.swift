@@ -32,7 +32,7 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
         return (clauses.joined(separator: " AND "), arguments)
     }
 
-    public func deadLetters(_ filter: DeadLetterFilter, afterID: Int64, limit: Int) async throws -> [DeadLetter] {
+    package func deadLetters(_ filter: DeadLetterFilter, afterID: Int64, limit: Int) async throws -> [DeadLetter] {
         try await read { db in
             let (conditions, arguments) = Self.deadLetterConditions(filter, afterID: afterID)
             return try Row.fetchAll(db, sql: "SELECT * FROM dead_letter WHERE \(conditions) ORDER BY id LIMIT \(limit)", arguments: arguments)
@@ -40,13 +40,13 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
         }
     }
 
-    public func deadLetter(id: Int64) async throws -> DeadLetter? {
+    package func deadLetter(id: Int64) async throws -> DeadLetter? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM dead_letter WHERE id = ?", arguments: [id]).map(Self.deadLetter)
         }
     }
 
-    public func replayDeadLetters(_ params: ReplayDeadLettersParams) async throws -> ReplayChunk {
+    package func replayDeadLetters(_ params: ReplayDeadLettersParams) async throws -> ReplayChunk {
         try await write { db in
             let (conditions, arguments) = Self.deadLetterConditions(params.filter, afterID: params.afterID)
             let letters = try Row.fetchAll(db, sql: "SELECT * FROM dead_letter WHERE \(conditions) ORDER BY id LIMIT \(params.limit)",
@@ -72,7 +72,7 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
         }
     }
 
-    public func purgeDeadLetters(_ filter: DeadLetterFilter, afterID: Int64, limit: Int) async throws -> (count: Int, lastID: Int64?) {
+    package func purgeDeadLetters(_ filter: DeadLetterFilter, afterID: Int64, limit: Int) async throws -> (count: Int, lastID: Int64?) {
         try await write { db in
             let (conditions, arguments) = Self.deadLetterConditions(filter, afterID: afterID)
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM dead_letter WHERE \(conditions) ORDER BY id LIMIT \(limit)", arguments: arguments)
@@ -93,7 +93,7 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
 
     // MARK: Destination deliveries
 
-    public func claimDeliveries(now: Millis, leaseUntil: Millis, limit: Int) async throws -> [DestinationDelivery] {
+    package func claimDeliveries(now: Millis, leaseUntil: Millis, limit: Int) async throws -> [DestinationDelivery] {
         try await write { db in
             try Row.fetchAll(db.cachedStatement(sql: """
                 UPDATE destination_delivery SET visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, attempts = attempts + 1
@@ -107,7 +107,7 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
         }
     }
 
-    public func settleDelivery(id: Int64, epoch: Int64, retryAt: Millis?, error: String?) async throws {
+    package func settleDelivery(id: Int64, epoch: Int64, retryAt: Millis?, error: String?) async throws {
         try await write { db in
             if let retryAt {
                 try db.execute(sql: "UPDATE destination_delivery SET visible_at = ?, last_error = ? WHERE id = ? AND lease_epoch = ?",
@@ -118,7 +118,7 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
         }
     }
 
-    public func earliestDelivery() async throws -> Millis? {
+    package func earliestDelivery() async throws -> Millis? {
         try await read { db in try Millis.fetchOne(db, sql: "SELECT min(visible_at) FROM destination_delivery") }
     }
 }

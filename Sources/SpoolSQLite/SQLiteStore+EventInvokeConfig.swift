@@ -4,14 +4,14 @@ import SpoolStorage
 
 /// Event-invoke configurations, one row per function and qualifier.
 extension SQLiteStore: EventInvokeConfigStore {
-    public func eventInvokeConfig(function: String, qualifier: String) async throws -> EventInvokeConfig? {
+    package func eventInvokeConfig(function: String, qualifier: String) async throws -> EventInvokeConfig? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM event_invoke_config WHERE function_name = ? AND qualifier = ?",
                              arguments: [function, qualifier]).map(Self.eventInvokeConfig)
         }
     }
 
-    public func putEventInvokeConfig(_ config: EventInvokeConfig) async throws {
+    package func putEventInvokeConfig(_ config: EventInvokeConfig) async throws {
         try await write { db in
             try db.execute(sql: """
                 INSERT INTO event_invoke_config (function_name, qualifier, max_retry_attempts, max_event_age_seconds, on_success,
@@ -25,14 +25,14 @@ extension SQLiteStore: EventInvokeConfigStore {
         }
     }
 
-    public func deleteEventInvokeConfig(function: String, qualifier: String) async throws -> Bool {
+    package func deleteEventInvokeConfig(function: String, qualifier: String) async throws -> Bool {
         try await write { db in
             try db.execute(sql: "DELETE FROM event_invoke_config WHERE function_name = ? AND qualifier = ?", arguments: [function, qualifier])
             return db.changesCount > 0
         }
     }
 
-    public func eventInvokeConfigs(function: String) async throws -> [EventInvokeConfig] {
+    package func eventInvokeConfigs(function: String) async throws -> [EventInvokeConfig] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM event_invoke_config WHERE function_name = ? ORDER BY qualifier", arguments: [function])
                 .map(Self.eventInvokeConfig)

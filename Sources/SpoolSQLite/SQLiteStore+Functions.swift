@@ -23,7 +23,7 @@ extension SQLiteStore: FunctionStore {
         )
     }
 
-    public func createFunction(_ definition: FunctionDefinition) async throws -> FunctionDefinition {
+    package func createFunction(_ definition: FunctionDefinition) async throws -> FunctionDefinition {
         try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM function WHERE name = ?", arguments: [definition.name]) == true {
                 throw SpoolError(.resourceConflict, "Function already exist: \(definition.name)")
@@ -33,28 +33,28 @@ extension SQLiteStore: FunctionStore {
         }
     }
 
-    public func putFunction(_ definition: FunctionDefinition) async throws -> FunctionDefinition {
+    package func putFunction(_ definition: FunctionDefinition) async throws -> FunctionDefinition {
         try await write { db in
             try Self.storeFunction(db, definition, replace: true)
             return definition
         }
     }
 
-    public func function(named name: String) async throws -> FunctionDefinition? {
+    package func function(named name: String) async throws -> FunctionDefinition? {
         try await read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT definition FROM function WHERE name = ?"), arguments: [name])
                 .flatMap(Self.functionDefinition)
         }
     }
 
-    public func listFunctions(after marker: String?, limit: Int) async throws -> [FunctionDefinition] {
+    package func listFunctions(after marker: String?, limit: Int) async throws -> [FunctionDefinition] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT definition FROM function WHERE name > ? ORDER BY name LIMIT ?", arguments: [marker ?? "", limit])
                 .compactMap(Self.functionDefinition)
         }
     }
 
-    public func updateFunction(_ definition: FunctionDefinition, expectedRevision: String) async throws -> FunctionDefinition {
+    package func updateFunction(_ definition: FunctionDefinition, expectedRevision: String) async throws -> FunctionDefinition {
         try await write { db in
             guard let current = try String.fetchOne(db, sql: "SELECT revision_id FROM function WHERE name = ?", arguments: [definition.name]) else {
                 throw SpoolError.functionNotFound(definition.name)
@@ -67,7 +67,7 @@ extension SQLiteStore: FunctionStore {
         }
     }
 
-    public func deleteFunction(named name: String) async throws -> FunctionDefinition? {
+    package func deleteFunction(named name: String) async throws -> FunctionDefinition? {
         try await write { db in
             let existing = try Row.fetchOne(db, sql: "SELECT definition FROM function WHERE name = ?", arguments: [name]).flatMap(Self.functionDefinition)
             try db.execute(sql: "DELETE FROM function WHERE name = ?", arguments: [name])
@@ -77,13 +77,13 @@ extension SQLiteStore: FunctionStore {
         }
     }
 
-    public func reservedConcurrencyTotal(excluding name: String) async throws -> Int {
+    package func reservedConcurrencyTotal(excluding name: String) async throws -> Int {
         try await read { db in
             try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM function WHERE name != ?", arguments: [name]) ?? 0
         }
     }
 
-    public func functionUsage() async throws -> FunctionUsage {
+    package func functionUsage() async throws -> FunctionUsage {
         try await read { db in
             let row = try Row.fetchOne(db, sql: """
                 SELECT COUNT(*) AS n, COALESCE(SUM(json_extract(definition, '$.codeSize')), 0) AS size,

@@ -20,7 +20,7 @@ extension SQLiteStore: InvocationStore {
         RETURNING \(invocationColumns)
         """
 
-    public func enqueueInvocations(_ params: EnqueueInvocationsParams) async throws -> [EnqueuedInvocation] {
+    package func enqueueInvocations(_ params: EnqueueInvocationsParams) async throws -> [EnqueuedInvocation] {
         try await write { db in
             try params.invocations.map { try Self.enqueue(db, $0, now: params.now) }
         }
@@ -63,7 +63,7 @@ extension SQLiteStore: InvocationStore {
         return EnqueuedInvocation(requestID: invocation.requestID, stored: true)
     }
 
-    public func claimInvocations(_ params: ClaimInvocationsParams) async throws -> [ClaimedInvocation] {
+    package func claimInvocations(_ params: ClaimInvocationsParams) async throws -> [ClaimedInvocation] {
         // A lease lost in a power failure only lets the events run again: no fsync of its own.
         try await write(durable: false) { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: Self.invocationClaimSQL), arguments: [
@@ -83,7 +83,7 @@ extension SQLiteStore: InvocationStore {
     }
 
     /// `EXPLAIN QUERY PLAN` of the invocation claim, to check it searches `invocation_claim`.
-    public func invocationClaimPlan() async throws -> [String] {
+    package func invocationClaimPlan() async throws -> [String] {
         try await read { db in
             try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + Self.invocationClaimSQL,
                              arguments: ["leaseUntil": 2, "function": "f", "now": 1, "limit": 10])
@@ -91,7 +91,7 @@ extension SQLiteStore: InvocationStore {
         }
     }
 
-    public func settleInvocation(_ params: SettleInvocationParams) async throws -> SettleOutcome {
+    package func settleInvocation(_ params: SettleInvocationParams) async throws -> SettleOutcome {
         try await write { db in
             switch params.transition {
             case .finish:
@@ -176,13 +176,13 @@ extension SQLiteStore: InvocationStore {
     }
 
     /// The `CREATE TABLE` statement of a table, for tests that compare the schema with the Swift enums.
-    public func tableSQL(_ table: String) async throws -> String {
+    package func tableSQL(_ table: String) async throws -> String {
         try await read { db in
             try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table]) ?? ""
         }
     }
 
-    public func releaseInvocationLeases(now: Millis) async throws -> Int {
+    package func releaseInvocationLeases(now: Millis) async throws -> Int {
         try await write { db in
             try db.execute(sql: """
                 UPDATE invocation SET state = '\(InvocationState.queued.rawValue)', visible_at = ?
@@ -192,13 +192,13 @@ extension SQLiteStore: InvocationStore {
         }
     }
 
-    public func earliestInvocation(function: String) async throws -> Millis? {
+    package func earliestInvocation(function: String) async throws -> Millis? {
         try await read { db in
             try Millis.fetchOne(db.cachedStatement(sql: "SELECT min(visible_at) FROM invocation WHERE function_name = ?"), arguments: [function])
         }
     }
 
-    public func functionsWithInvocations() async throws -> [String] {
+    package func functionsWithInvocations() async throws -> [String] {
         try await read { db in
             // One index seek per function, so the cost follows the number of functions, not of events.
             var names: [String] = []
@@ -214,7 +214,7 @@ extension SQLiteStore: InvocationStore {
         }
     }
 
-    public func invocationBacklog(function: String) async throws -> (count: Int, oldestEnqueuedAt: Millis?) {
+    package func invocationBacklog(function: String) async throws -> (count: Int, oldestEnqueuedAt: Millis?) {
         try await read { db in
             let row = try Row.fetchOne(db, sql: "SELECT count(*) AS n, min(enqueued_at) AS oldest FROM invocation WHERE function_name = ?",
                                        arguments: [function])
@@ -222,7 +222,7 @@ extension SQLiteStore: InvocationStore {
         }
     }
 
-    public func pruneIdempotencyKeys(now: Millis, limit: Int) async throws -> Int {
+    package func pruneIdempotencyKeys(now: Millis, limit: Int) async throws -> Int {
         try await write { db in
             try db.execute(sql: """
                 DELETE FROM invocation_idempotency WHERE (function_name, key) IN (

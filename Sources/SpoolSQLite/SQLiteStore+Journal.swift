@@ -4,7 +4,7 @@ import SpoolStorage
 
 extension SQLiteStore: InvocationJournalStore {
     /// Journal rows are not durable writes: losing the last ones in a power cut loses only logs, never an event.
-    public func appendInvocationRecords(_ records: [JournalEntry]) async throws {
+    package func appendInvocationRecords(_ records: [JournalEntry]) async throws {
         guard !records.isEmpty else { return }
         try await write(durable: false) { db in
             let statement = try db.cachedStatement(sql: """
@@ -20,7 +20,7 @@ extension SQLiteStore: InvocationJournalStore {
         }
     }
 
-    public func invocationRecords(_ query: JournalQuery) async throws -> [JournalEntry] {
+    package func invocationRecords(_ query: JournalQuery) async throws -> [JournalEntry] {
         try await read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
@@ -60,7 +60,7 @@ extension SQLiteStore: InvocationJournalStore {
         }
     }
 
-    public func invocationActivity(since: Millis, bucketMs: Millis) async throws -> [ActivityBucket] {
+    package func invocationActivity(since: Millis, bucketMs: Millis) async throws -> [ActivityBucket] {
         try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT (started_at / ?1) * ?1 AS bucket, function_name, count(*) AS invocations,
@@ -76,7 +76,7 @@ extension SQLiteStore: InvocationJournalStore {
         }
     }
 
-    public func trimInvocationRecords(keeping: Int, limit: Int) async throws -> Int {
+    package func trimInvocationRecords(keeping: Int, limit: Int) async throws -> Int {
         try await write(durable: false) { db in
             // Ids only grow: everything at or below the newest id minus `keeping` is beyond the limit.
             guard let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM invocation_journal") else { return 0 }
@@ -87,7 +87,7 @@ extension SQLiteStore: InvocationJournalStore {
         }
     }
 
-    public func deleteInvocationRecords(startedBefore cutoff: Millis, limit: Int) async throws -> Int {
+    package func deleteInvocationRecords(startedBefore cutoff: Millis, limit: Int) async throws -> Int {
         try await write(durable: false) { db in
             try db.execute(sql: """
                 DELETE FROM invocation_journal WHERE id IN (SELECT id FROM invocation_journal WHERE started_at < ? ORDER BY started_at LIMIT ?)
@@ -98,7 +98,7 @@ extension SQLiteStore: InvocationJournalStore {
 }
 
 extension SQLiteStore: OverviewStore {
-    public func asyncBacklogs(now: Millis) async throws -> [FunctionBacklog] {
+    package func asyncBacklogs(now: Millis) async throws -> [FunctionBacklog] {
         try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT function_name, coalesce(sum(state = 'queued' OR visible_at <= ?), 0) AS queued,
@@ -109,7 +109,7 @@ extension SQLiteStore: OverviewStore {
         }
     }
 
-    public func deadLetterCounts() async throws -> [DeadLetterCount] {
+    package func deadLetterCounts() async throws -> [DeadLetterCount] {
         try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT function_name, count(*) AS total, coalesce(sum(replayed_at IS NULL), 0) AS waiting
@@ -119,7 +119,7 @@ extension SQLiteStore: OverviewStore {
         }
     }
 
-    public func queueDepths(now: Millis) async throws -> [QueueDepth] {
+    package func queueDepths(now: Millis) async throws -> [QueueDepth] {
         try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT q.name,
@@ -136,7 +136,7 @@ extension SQLiteStore: OverviewStore {
         }
     }
 
-    public func streamDepths() async throws -> [StreamDepth] {
+    package func streamDepths() async throws -> [StreamDepth] {
         try await read { db in
             // Four probes of the (stream, shard, position) index per shard.
             try Row.fetchAll(db, sql: """

@@ -5,7 +5,7 @@ import SpoolStorage
 
 /// Event source mappings, one row each.
 extension SQLiteStore: MappingStore {
-    public func createMapping(_ mapping: EventSourceMapping) async throws -> EventSourceMapping {
+    package func createMapping(_ mapping: EventSourceMapping) async throws -> EventSourceMapping {
         try await write { db in
             try Self.refuseDuplicate(db, of: mapping)
             try db.execute(sql: """
@@ -26,13 +26,13 @@ extension SQLiteStore: MappingStore {
         }
     }
 
-    public func mapping(uuid: String) async throws -> EventSourceMapping? {
+    package func mapping(uuid: String) async throws -> EventSourceMapping? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM event_source_mapping WHERE uuid = ?", arguments: [uuid]).map(Self.mapping)
         }
     }
 
-    public func listMappings(_ params: ListMappingsParams) async throws -> [EventSourceMapping] {
+    package func listMappings(_ params: ListMappingsParams) async throws -> [EventSourceMapping] {
         try await read { db in
             var clauses = ["uuid > ?"]
             var arguments: StatementArguments = [params.afterUUID ?? ""]
@@ -52,7 +52,7 @@ extension SQLiteStore: MappingStore {
         }
     }
 
-    public func updateMapping(_ params: UpdateMappingParams) async throws -> EventSourceMapping? {
+    package func updateMapping(_ params: UpdateMappingParams) async throws -> EventSourceMapping? {
         try await write { db in
             guard var mapping = try Row.fetchOne(db, sql: "SELECT * FROM event_source_mapping WHERE uuid = ?", arguments: [params.uuid])
                 .map(Self.mapping)
@@ -77,7 +77,7 @@ extension SQLiteStore: MappingStore {
         }
     }
 
-    public func settleMapping(uuid: String, from: MappingState, to: MappingState, now: Millis) async throws -> Bool {
+    package func settleMapping(uuid: String, from: MappingState, to: MappingState, now: Millis) async throws -> Bool {
         try await write { db in
             try db.execute(sql: "UPDATE event_source_mapping SET state = ? WHERE uuid = ? AND state = ?",
                            arguments: [to.rawValue, uuid, from.rawValue])
@@ -85,7 +85,7 @@ extension SQLiteStore: MappingStore {
         }
     }
 
-    public func removeMapping(uuid: String) async throws {
+    package func removeMapping(uuid: String) async throws {
         try await write { db in
             try db.execute(sql: "DELETE FROM event_source_mapping WHERE uuid = ? AND state = 'Deleting'", arguments: [uuid])
             if db.changesCount == 1 { try db.execute(sql: "DELETE FROM stream_checkpoint WHERE mapping_uuid = ?", arguments: [uuid]) }

@@ -44,7 +44,7 @@ extension SQLiteStore {
         }
     }
 
-    public func sendMessages(_ params: SendMessagesParams) async throws -> [SentMessage] {
+    package func sendMessages(_ params: SendMessagesParams) async throws -> [SentMessage] {
         try await write { db in
             let queue = try QueueRuntime.fetch(db, id: params.queueID)
             var sent: [SentMessage] = []
@@ -106,7 +106,7 @@ extension SQLiteStore {
         return SentMessage(messageID: messageID, sequenceNumber: sequence.map(SequenceNumber.format))
     }
 
-    public func receiveMessages(_ params: ReceiveMessagesParams) async throws -> ReceiveOutcome {
+    package func receiveMessages(_ params: ReceiveMessagesParams) async throws -> ReceiveOutcome {
         // A lease (with the redrives it triggers) lost in a power failure only makes messages receivable
         // again, as an expired visibility timeout would: no fsync of its own.
         try await write(durable: false) { db in
@@ -188,7 +188,7 @@ extension SQLiteStore {
         return ColumnJSON.decode([String: MessageAttributeValue].self, text) ?? [:]
     }
 
-    public func nextVisibleAt(queueID: Int64, now: Millis) async throws -> Millis? {
+    package func nextVisibleAt(queueID: Int64, now: Millis) async throws -> Millis? {
         try await read { db in
             try Millis.fetchOne(
                 db.cachedStatement(sql: """
@@ -200,7 +200,7 @@ extension SQLiteStore {
         }
     }
 
-    public func deleteMessages(_ params: DeleteMessagesParams) async throws -> [SpoolError?] {
+    package func deleteMessages(_ params: DeleteMessagesParams) async throws -> [SpoolError?] {
         try await write { db in
             var results: [SpoolError?] = []
             for receipt in params.receipts {
@@ -218,7 +218,7 @@ extension SQLiteStore {
         }
     }
 
-    public func releaseMessages(_ params: DeleteMessagesParams) async throws {
+    package func releaseMessages(_ params: DeleteMessagesParams) async throws {
         try await write { db in
             for receipt in params.receipts where receipt.queueID == params.queueID {
                 try db.cachedStatement(sql: """
@@ -229,7 +229,7 @@ extension SQLiteStore {
         }
     }
 
-    public func changeVisibility(_ params: ChangeVisibilityParams) async throws -> [SpoolError?] {
+    package func changeVisibility(_ params: ChangeVisibilityParams) async throws -> [SpoolError?] {
         try await write { db in
             var results: [SpoolError?] = []
             for change in params.changes {

@@ -18,7 +18,7 @@ extension SQLiteStore {
         )
     }
 
-    public func startMoveTask(_ params: StartMoveTaskParams) async throws -> MoveTask {
+    package func startMoveTask(_ params: StartMoveTaskParams) async throws -> MoveTask {
         if let rate = params.maxNumberOfMessagesPerSecond, !(1...500).contains(rate) {
             throw SpoolError.invalidParameter("MaxNumberOfMessagesPerSecond", value: String(rate), reason: "Must be between 1 and 500.")
         }
@@ -74,7 +74,7 @@ extension SQLiteStore {
         try Row.fetchOne(db, sql: "SELECT \(moveTaskColumns) FROM move_task WHERE handle = ?", arguments: [handle]).map(moveTask)
     }
 
-    public func listMoveTasks(sourceARN: String, limit: Int) async throws -> [MoveTask] {
+    package func listMoveTasks(sourceARN: String, limit: Int) async throws -> [MoveTask] {
         try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT \(Self.moveTaskColumns) FROM move_task WHERE source_arn = ? ORDER BY id DESC LIMIT ?",
@@ -83,7 +83,7 @@ extension SQLiteStore {
         }
     }
 
-    public func cancelMoveTask(handle: String, now: Millis) async throws -> MoveTask {
+    package func cancelMoveTask(handle: String, now: Millis) async throws -> MoveTask {
         try await write { db in
             guard let task = try Self.fetchMoveTask(db, handle: handle) else {
                 throw SpoolError(.resourceNotFound, "Task does not exist.")
@@ -96,7 +96,7 @@ extension SQLiteStore {
         }
     }
 
-    public func runMoveTasks(_ params: RunMoveTasksParams) async throws -> MoveTaskProgress {
+    package func runMoveTasks(_ params: RunMoveTasksParams) async throws -> MoveTaskProgress {
         try await write { db in
             var progress = MoveTaskProgress(moved: 0, destinationQueueIDs: [], hasRunningTasks: false, nextRunAt: nil)
             let tasks = try Row.fetchAll(db, sql: "SELECT \(Self.moveTaskColumns) FROM move_task WHERE status = 'RUNNING' ORDER BY id")

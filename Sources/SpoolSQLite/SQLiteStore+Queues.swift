@@ -72,7 +72,7 @@ extension SQLiteStore {
         )
     }
 
-    public func createQueue(_ params: CreateQueueParams) async throws -> QueueRecord {
+    package func createQueue(_ params: CreateQueueParams) async throws -> QueueRecord {
         guard QueueName.isValid(params.name) else { throw QueueName.invalidNameError() }
         let fifo = QueueName.isFIFO(params.name)
         if fifo, params.attributes["FifoQueue"]?.lowercased() != "true" {
@@ -111,11 +111,11 @@ extension SQLiteStore {
         }
     }
 
-    public func queue(named name: String) async throws -> QueueRecord? {
+    package func queue(named name: String) async throws -> QueueRecord? {
         try await read { db in try Self.fetchQueue(db, name: name) }
     }
 
-    public func listQueues(_ params: ListQueuesParams) async throws -> [QueueRecord] {
+    package func listQueues(_ params: ListQueuesParams) async throws -> [QueueRecord] {
         try await read { db in
             try Row.fetchAll(
                 db,
@@ -125,7 +125,7 @@ extension SQLiteStore {
         }
     }
 
-    public func deleteQueue(_ params: DeleteQueueParams) async throws {
+    package func deleteQueue(_ params: DeleteQueueParams) async throws {
         try await write { db in
             let queue = try Self.requireQueue(db, name: params.name)
             // Tombstone now; the sweeper removes the messages and the row in small batches.
@@ -142,7 +142,7 @@ extension SQLiteStore {
         }
     }
 
-    public func setQueueAttributes(_ params: SetQueueAttributesParams) async throws -> QueueRecord {
+    package func setQueueAttributes(_ params: SetQueueAttributesParams) async throws -> QueueRecord {
         try await write { db in
             let queue = try Self.requireQueue(db, name: params.name)
             let attributes = try queue.attributes.applying(params.attributes, creating: false)
@@ -152,7 +152,7 @@ extension SQLiteStore {
         }
     }
 
-    public func counts(queueID: Int64, now: Millis) async throws -> QueueCounts {
+    package func counts(queueID: Int64, now: Millis) async throws -> QueueCounts {
         try await read { db in
             guard let queue = try Row.fetchOne(
                 db, sql: "SELECT retention_ms, purged_through_id FROM queue WHERE id = ? AND deleted_at IS NULL", arguments: [queueID]
@@ -175,7 +175,7 @@ extension SQLiteStore {
         }
     }
 
-    public func tagQueue(name: String, tags: [String: String], now: Millis) async throws {
+    package func tagQueue(name: String, tags: [String: String], now: Millis) async throws {
         try await write { db in
             let queue = try Self.requireQueue(db, name: name)
             try QueueTags.validate(tags, existing: queue.tags)
@@ -184,7 +184,7 @@ extension SQLiteStore {
         }
     }
 
-    public func untagQueue(name: String, keys: [String], now: Millis) async throws {
+    package func untagQueue(name: String, keys: [String], now: Millis) async throws {
         try await write { db in
             let queue = try Self.requireQueue(db, name: name)
             var tags = queue.tags
@@ -193,7 +193,7 @@ extension SQLiteStore {
         }
     }
 
-    public func purgeQueue(_ params: PurgeQueueParams) async throws {
+    package func purgeQueue(_ params: PurgeQueueParams) async throws {
         try await write { db in
             let queue = try Self.requireQueue(db, name: params.name)
             if let purgedAt = try Millis.fetchOne(db, sql: "SELECT purged_at FROM queue WHERE id = ?", arguments: [queue.id]),
@@ -213,7 +213,7 @@ extension SQLiteStore {
         }
     }
 
-    public func deadLetterSourceQueues(of name: String) async throws -> [QueueRecord] {
+    package func deadLetterSourceQueues(of name: String) async throws -> [QueueRecord] {
         try await read { db in
             let queue = try Self.requireQueue(db, name: name)
             return try Row.fetchAll(

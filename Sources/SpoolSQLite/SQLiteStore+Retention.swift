@@ -3,7 +3,7 @@ import SpoolModel
 
 /// Retention: removes expired, purged and deleted-queue messages in small batches.
 extension SQLiteStore {
-    public func pruneExpiredMessages(now: Millis, limit: Int) async throws -> Int {
+    package func pruneExpiredMessages(now: Millis, limit: Int) async throws -> Int {
         try await write { db in
             var removed = 0
             let queues = try Row.fetchAll(db, sql: "SELECT id, retention_ms, purged_through_id, purge_pending, deleted_at FROM queue")

@@ -5,7 +5,7 @@ import SpoolStorage
 
 /// Streams: shards of append-only records, read by position; mapping checkpoints settled with their effects.
 extension SQLiteStore: StreamStore {
-    public func createStream(_ params: CreateStreamParams) async throws -> StreamInfo {
+    package func createStream(_ params: CreateStreamParams) async throws -> StreamInfo {
         try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM stream WHERE name = ? AND deleted_at IS NULL", arguments: [params.name]) == true {
                 throw SpoolError(.resourceInUse, "Stream \(params.name) already exists.")
@@ -22,34 +22,34 @@ extension SQLiteStore: StreamStore {
         }
     }
 
-    public func stream(named name: String) async throws -> StreamInfo? {
+    package func stream(named name: String) async throws -> StreamInfo? {
         try await read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM stream WHERE name = ? AND deleted_at IS NULL"), arguments: [name])
                 .map(Self.streamInfo)
         }
     }
 
-    public func listStreams(after: String?, limit: Int) async throws -> [StreamInfo] {
+    package func listStreams(after: String?, limit: Int) async throws -> [StreamInfo] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM stream WHERE deleted_at IS NULL AND name > ? ORDER BY name LIMIT ?",
                              arguments: [after ?? "", limit]).map(Self.streamInfo)
         }
     }
 
-    public func deleteStream(name: String, now: Millis) async throws -> Bool {
+    package func deleteStream(name: String, now: Millis) async throws -> Bool {
         try await write { db in
             try db.execute(sql: "UPDATE stream SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL", arguments: [now, name])
             return db.changesCount == 1
         }
     }
 
-    public func setStreamRetention(name: String, hours: Int) async throws {
+    package func setStreamRetention(name: String, hours: Int) async throws {
         try await write { db in
             try db.execute(sql: "UPDATE stream SET retention_hours = ? WHERE name = ? AND deleted_at IS NULL", arguments: [hours, name])
         }
     }
 
-    public func tagStream(name: String, tags: [String: String], account: String) async throws {
+    package func tagStream(name: String, tags: [String: String], account: String) async throws {
         try await write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, tags FROM stream WHERE name = ? AND deleted_at IS NULL", arguments: [name]) else {
                 throw SpoolError(.resourceNotFound, "Stream \(name) under account \(account) not found.")
@@ -61,7 +61,7 @@ extension SQLiteStore: StreamStore {
         }
     }
 
-    public func untagStream(name: String, keys: [String]) async throws {
+    package func untagStream(name: String, keys: [String]) async throws {
         try await write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, tags FROM stream WHERE name = ? AND deleted_at IS NULL", arguments: [name]) else {
                 return
@@ -72,7 +72,7 @@ extension SQLiteStore: StreamStore {
         }
     }
 
-    public func putRecords(_ params: PutRecordsParams) async throws -> [Int64] {
+    package func putRecords(_ params: PutRecordsParams) async throws -> [Int64] {
         try await write { db in try Self.append(db, streamID: params.streamID, records: params.records, now: params.now) }
     }
 
@@ -106,7 +106,7 @@ extension SQLiteStore: StreamStore {
         return positions
     }
 
-    public func readRecords(_ params: ReadRecordsParams) async throws -> [StreamRecord] {
+    package func readRecords(_ params: ReadRecordsParams) async throws -> [StreamRecord] {
         try await read { db in
             let rows = try Row.fetchCursor(
                 db.cachedStatement(sql: """
@@ -129,7 +129,7 @@ extension SQLiteStore: StreamStore {
         }
     }
 
-    public func shardExtents(streamID: Int64, notBefore: Millis) async throws -> [ShardExtent] {
+    package func shardExtents(streamID: Int64, notBefore: Millis) async throws -> [ShardExtent] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT shard_index, next_position FROM stream_shard WHERE stream_id = ? ORDER BY shard_index",
                              arguments: [streamID]).map { row in
@@ -145,7 +145,7 @@ extension SQLiteStore: StreamStore {
         }
     }
 
-    public func position(before timestamp: Millis, streamID: Int64, shardIndex: Int) async throws -> Int64 {
+    package func position(before timestamp: Millis, streamID: Int64, shardIndex: Int) async throws -> Int64 {
         try await read { db in try Self.position(db, before: timestamp, streamID: streamID, shardIndex: shardIndex) }
     }
 
@@ -160,14 +160,14 @@ extension SQLiteStore: StreamStore {
                                   arguments: [streamID, shardIndex]).map { $0 - 1 } ?? -1
     }
 
-    public func checkpoints(mappingUUID: String) async throws -> [StreamCheckpointRow] {
+    package func checkpoints(mappingUUID: String) async throws -> [StreamCheckpointRow] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM stream_checkpoint WHERE mapping_uuid = ? ORDER BY shard_index, lane",
                              arguments: [mappingUUID]).map(Self.checkpoint)
         }
     }
 
-    public func startCheckpoints(mappingUUID: String, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow] {
+    package func startCheckpoints(mappingUUID: String, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow] {
         try await write { db in
             guard let count = try Int.fetchOne(db, sql: "SELECT shard_count FROM stream WHERE id = ? AND deleted_at IS NULL", arguments: [streamID]),
                   try Bool.fetchOne(db, sql: "SELECT 1 FROM event_source_mapping WHERE uuid = ? AND state != 'Deleting'", arguments: [mappingUUID]) == true
@@ -188,7 +188,7 @@ extension SQLiteStore: StreamStore {
         }
     }
 
-    public func settleStreamBatch(_ params: SettleStreamBatchParams) async throws -> SettleOutcome {
+    package func settleStreamBatch(_ params: SettleStreamBatchParams) async throws -> SettleOutcome {
         try await write { db in
             var assignments = "position = :new"
             var arguments: [String: (any DatabaseValueConvertible)?] = [
@@ -219,7 +219,7 @@ extension SQLiteStore: StreamStore {
         }
     }
 
-    public func trimStreams(now: Millis, limit: Int) async throws -> Int {
+    package func trimStreams(now: Millis, limit: Int) async throws -> Int {
         try await write { db in
             var removed = 0
             for row in try Row.fetchAll(db, sql: "SELECT id, shard_count, retention_hours, deleted_at FROM stream") {

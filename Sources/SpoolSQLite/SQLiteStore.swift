@@ -5,17 +5,17 @@ import SpoolModel
 import SpoolStorage
 
 /// The SQLite backend: one WAL database, one group-committing writer, any number of readers.
-public final class SQLiteStore: Sendable {
+package final class SQLiteStore: Sendable {
     /// The file backing the store.
-    public let path: String
+    package let path: String
     /// The `synchronous` level the writer connection runs with.
-    public let durability: SQLiteDurability
+    package let durability: SQLiteDurability
     let pool: DatabasePool
     let writer: GroupCommitWriter
 
     /// Opens (creating if needed) the database at `path`, applies migrations and sets durability.
     /// - Throws: `SQLiteStoreError.newerDatabase` when a newer Spool wrote the file.
-    public init(path: String, durability: SQLiteDurability = .full, logger: Logger = Logger(label: "spool.sqlite")) throws {
+    package init(path: String, durability: SQLiteDurability = .full, logger: Logger = Logger(label: "spool.sqlite")) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.maximumReaderCount = 8
@@ -36,7 +36,7 @@ public final class SQLiteStore: Sendable {
     }
 
     /// Opens the store in `directory` (created if missing) as `spool.sqlite`.
-    public convenience init(directory: String, durability: SQLiteDurability = .full, logger: Logger = Logger(label: "spool.sqlite")) throws {
+    package convenience init(directory: String, durability: SQLiteDurability = .full, logger: Logger = Logger(label: "spool.sqlite")) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // SQLite would open a database it cannot write and fail at the first write; say why at once instead.
         let file = (directory as NSString).appendingPathComponent("spool.sqlite")
@@ -48,22 +48,22 @@ public final class SQLiteStore: Sendable {
 
     /// The `synchronous` pragma as the writer connection reports it (0 off, 1 normal, 2 full), inside a
     /// durable write or, with `durable: false`, inside a lease-only group.
-    public func writerSynchronousLevel(durable: Bool = true) async throws -> Int {
+    package func writerSynchronousLevel(durable: Bool = true) async throws -> Int {
         try await writer.write(durable: durable) { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// The journal mode, `wal` for every Spool store.
-    public func journalMode() async throws -> String {
+    package func journalMode() async throws -> String {
         try await read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
     }
 
     /// Group transactions the writer has committed since the store opened.
-    public func commitCount() async throws -> Int {
+    package func commitCount() async throws -> Int {
         writer.committedTransactions
     }
 
     /// The identifiers of the migrations applied to this database.
-    public func appliedMigrations() async throws -> [String] {
+    package func appliedMigrations() async throws -> [String] {
         try await pool.read { db -> [String] in Array(try SQLiteMigrations.migrator.appliedIdentifiers(db)).sorted() }
     }
 
@@ -89,7 +89,7 @@ public final class SQLiteStore: Sendable {
     }
 
     /// Closes the database; later calls fail.
-    public func close() throws {
+    package func close() throws {
         try pool.close()
     }
 }
@@ -113,7 +113,7 @@ extension SQLiteStore {
     /// backup API: a consistent snapshot, taken while a server may be writing, that `spool serve` opens as it is.
     /// - Returns: the number of pages copied.
     @discardableResult
-    public static func backup(directory: String, to destination: String) throws -> Int {
+    package static func backup(directory: String, to destination: String) throws -> Int {
         let source = (directory as NSString).appendingPathComponent("spool.sqlite")
         guard FileManager.default.fileExists(atPath: source) else {
             throw SQLiteStoreError.backup(path: source, reason: "there is no Spool database there")

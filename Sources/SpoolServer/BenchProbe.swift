@@ -13,11 +13,11 @@ import Synchronization
 /// in microseconds), record the time from the client sending the event to the function starting.
 /// `GET /spool/v1/bench` reports the count (with `?latencies=true` the samples too); `POST
 /// /spool/v1/bench/reset` starts afresh and closes the gate again.
-public final class BenchProbe: Sendable {
+package final class BenchProbe: Sendable {
     /// The no-op function's name.
-    public static let functionName = "spool-bench-noop"
+    package static let functionName = "spool-bench-noop"
     /// The name of the function that waits for the release.
-    public static let holdFunctionName = "spool-bench-hold"
+    package static let holdFunctionName = "spool-bench-hold"
     /// Latency samples kept (the first ones after a reset), enough for any benchmark run's percentiles.
     static let sampleLimit = 2_000_000
 
@@ -29,20 +29,20 @@ public final class BenchProbe: Sendable {
     }
 
     /// What the probe reports.
-    public struct Report: Sendable, Codable {
-        public var invocations: Int
+    package struct Report: Sendable, Codable {
+        package var invocations: Int
         /// Records in the SQS and Kinesis events the functions were given.
-        public var records: Int
+        package var records: Int
         /// Send-to-start latencies in microseconds, sorted ascending.
-        public var latencyMicros: [Int64]
+        package var latencyMicros: [Int64]
     }
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     /// The in-process handlers, by function name.
-    public var handlers: [String: InProcessExecutor.Handler] {
+    package var handlers: [String: InProcessExecutor.Handler] {
         [Self.functionName: noop, Self.holdFunctionName: { [self] payload, context in
             while !state.withLock({ $0.released }) { try await Task.sleep(for: .milliseconds(20)) }
             return try await noop(payload, context)
@@ -90,7 +90,7 @@ public final class BenchProbe: Sendable {
     }
 
     /// Wall-clock microseconds since 1970, the time the benchmark client stamps into events.
-    public static func wallMicros() -> Int64 {
+    package static func wallMicros() -> Int64 {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000

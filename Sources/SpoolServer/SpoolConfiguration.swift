@@ -84,7 +84,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public init() {}
 
     /// The asynchronous invocation settings the engine runs with.
-    public var asyncSettings: AsyncSettings {
+    package var asyncSettings: AsyncSettings {
         AsyncSettings(
             retryPolicy: AsyncRetryPolicy(functionErrorBase: Millis(asyncRetryBaseDelayMs), throttleBase: Millis(asyncThrottleBaseDelayMs),
                                           throttleMax: Millis(asyncThrottleMaxDelayMs)),

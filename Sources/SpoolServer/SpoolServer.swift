@@ -17,28 +17,28 @@ public struct SpoolServer: Sendable {
     public static let version = "0.1.0"
 
     public let configuration: SpoolConfiguration
-    public let store: SQLiteStore
-    public let queues: QueueService
+    package let store: SQLiteStore
+    package let queues: QueueService
     /// The Kinesis capability.
-    public let streams: StreamService
-    public let functions: FunctionRegistry
-    public let invoker: FunctionInvoker
+    package let streams: StreamService
+    package let functions: FunctionRegistry
+    package let invoker: FunctionInvoker
     /// Asynchronous invocation: intake, dispatch, settings, dead letters and http destinations.
-    public let asyncInvocations: AsyncInvocations
-    public let dispatcher: AsyncDispatcher
-    public let eventInvokeConfigs: EventInvokeConfigs
-    public let deadLetters: DeadLetters
+    package let asyncInvocations: AsyncInvocations
+    package let dispatcher: AsyncDispatcher
+    package let eventInvokeConfigs: EventInvokeConfigs
+    package let deadLetters: DeadLetters
     /// Event source mappings: the API and the supervisor that runs their pollers.
-    public let mappings: EventSourceMappings
-    public let mappingSupervisor: MappingSupervisor
+    package let mappings: EventSourceMappings
+    package let mappingSupervisor: MappingSupervisor
     let deliverer: DestinationDeliverer
     /// The executor of functions run as child processes; its environments stop with the server.
-    public let processExecutor: ProcessExecutor
+    package let processExecutor: ProcessExecutor
     let inProcess: InProcessExecutor
     /// Every finished invocation with its log, when `logs.enabled`.
-    public let journal: InvocationJournal?
+    package let journal: InvocationJournal?
     /// The operator's views (admin API, CLI, dashboard).
-    public let operations: Operations
+    package let operations: Operations
     /// The benchmark's no-op function and its report routes, when the server runs for `spool bench`.
     let benchProbe: BenchProbe?
     /// The registry `GET /metrics` serves, when the process bootstrapped swift-metrics with it.
@@ -50,9 +50,17 @@ public struct SpoolServer: Sendable {
     /// Opens the data directory; fails if the database belongs to a newer Spool.
     /// - Parameters:
     ///   - inProcessFunctions: Swift closures to run as functions of those names (embedding, tests).
-    ///   - benchProbe: adds the benchmark's no-op function `spool-bench-noop` and its `/spool/v1/bench` routes.
     public init(configuration: SpoolConfiguration, inProcessFunctions: [String: InProcessExecutor.Handler] = [:],
-                benchProbe: BenchProbe? = nil, metrics: PrometheusCollectorRegistry? = nil, logger: Logger? = nil) throws {
+                logger: Logger? = nil) throws {
+        try self.init(configuration: configuration, inProcessFunctions: inProcessFunctions, benchProbe: nil, metrics: nil, logger: logger)
+    }
+
+    /// The same, with what only the `spool` executable adds.
+    /// - Parameters:
+    ///   - benchProbe: adds the benchmark's no-op function `spool-bench-noop` and its `/spool/v1/bench` routes.
+    ///   - metrics: the registry `GET /metrics` serves.
+    package init(configuration: SpoolConfiguration, inProcessFunctions: [String: InProcessExecutor.Handler] = [:],
+                 benchProbe: BenchProbe?, metrics: PrometheusCollectorRegistry?, logger: Logger? = nil) throws {
         self.metrics = metrics
         var inProcessFunctions = inProcessFunctions
         inProcessFunctions.merge(benchProbe?.handlers ?? [:]) { mine, _ in mine }

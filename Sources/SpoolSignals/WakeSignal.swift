@@ -10,7 +10,7 @@ import Synchronization
 /// A parked waiter costs a continuation and nothing else: no polling, no task, and a timer only when it asked for a
 /// deadline. That timer is an event loop's scheduled task, removed the moment the wait ends: a `Task.sleep` cut short
 /// keeps its memory until its deadline would have come, which a wait woken thousands of times a second cannot afford.
-public final class WakeSignal: Sendable {
+package final class WakeSignal: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var waiters: [UInt64: Waiter] = [:]
@@ -19,19 +19,19 @@ public final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     /// The current generation: pass it to `wait` after looking at what the signal announces.
-    public var generation: UInt64 { state.withLock { $0.generation } }
+    package var generation: UInt64 { state.withLock { $0.generation } }
 
     /// Whether `close()` was called: waits return at once from then on.
-    public var isClosed: Bool { state.withLock { $0.closed } }
+    package var isClosed: Bool { state.withLock { $0.closed } }
 
     /// How many waiters are parked now.
-    public var waiting: Int { state.withLock { $0.waiters.count } }
+    package var waiting: Int { state.withLock { $0.waiters.count } }
 
     /// Raises the generation and wakes everyone waiting.
-    public func signal() {
+    package func signal() {
         let waiters = state.withLock { state -> Dictionary<UInt64, Waiter>.Values in
             state.generation &+= 1
             defer { state.waiters = [:] }
@@ -41,7 +41,7 @@ public final class WakeSignal: Sendable {
     }
 
     /// Wakes every waiter and makes later waits return at once (shutdown).
-    public func close() {
+    package func close() {
         let waiters = state.withLock { state -> Dictionary<UInt64, Waiter>.Values in
             state.closed = true
             defer { state.waiters = [:] }
@@ -52,13 +52,13 @@ public final class WakeSignal: Sendable {
 
     /// Waits until this signal is raised after `seen`, it closes, `timeout` passes (`nil`: no deadline) or the
     /// task is cancelled.
-    public func wait(seen: UInt64, timeout: Duration? = nil) async {
+    package func wait(seen: UInt64, timeout: Duration? = nil) async {
         await Self.wait(any: [(self, seen)], timeout: timeout)
     }
 
     /// Waits until one of `signals` is raised after the generation seen for it, closes, `timeout` passes or the
     /// task is cancelled.
-    public static func wait(any signals: [(signal: WakeSignal, seen: UInt64)], timeout: Duration? = nil) async {
+    package static func wait(any signals: [(signal: WakeSignal, seen: UInt64)], timeout: Duration? = nil) async {
         if let timeout, timeout <= .zero { return }
         // News already arrived (the usual case under load): no waiter, no timer.
         if signals.isEmpty && timeout == nil { return }
@@ -73,7 +73,7 @@ public final class WakeSignal: Sendable {
 
     /// Sleeps for `duration` or until the task is cancelled, whichever comes first; unlike `Task.sleep`, a sleep cut
     /// short by cancellation leaves nothing behind.
-    public static func sleep(for duration: Duration) async {
+    package static func sleep(for duration: Duration) async {
         await wait(any: [(WakeSignal(), 0)], timeout: duration)
     }
 

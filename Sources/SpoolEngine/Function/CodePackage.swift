@@ -4,15 +4,15 @@ import SpoolModel
 import ZIPFoundation
 
 /// Unpacks deployment packages into the data directory, refusing any that could write outside their folder.
-public enum CodePackage {
+package enum CodePackage {
     /// What was unpacked.
-    public struct Unpacked: Sendable {
+    package struct Unpacked: Sendable {
         /// The folder the code is in.
-        public var directory: String
+        package var directory: String
         /// Base64 SHA-256 of the zip, Lambda's `CodeSha256`.
-        public var sha256: String
+        package var sha256: String
         /// Size of the zip in bytes, Lambda's `CodeSize`.
-        public var size: Int64
+        package var size: Int64
     }
 
     /// Unpacks `zip` into a new folder under `root` and returns it.
@@ -21,7 +21,7 @@ public enum CodePackage {
     /// or `..` that would land outside the folder, symbolic links pointing outside it, and packages whose
     /// unzipped size passes 250 MB (counted while writing, so a lying header cannot get past it).
     /// A zip over 50 MB is `RequestEntityTooLargeException`.
-    public static func unpack(zip: Data, under root: String, operation: String) throws(SpoolError) -> Unpacked {
+    package static func unpack(zip: Data, under root: String, operation: String) throws(SpoolError) -> Unpacked {
         guard zip.count <= FunctionLimits.zippedPackageBytes else {
             throw SpoolError(.requestTooLarge, "Zipped size must be smaller than \(FunctionLimits.zippedPackageBytes) bytes for the \(operation) operation")
         }
@@ -42,7 +42,7 @@ public enum CodePackage {
     }
 
     /// Removes an unpacked package and its zip.
-    public static func remove(_ directory: String) {
+    package static func remove(_ directory: String) {
         try? FileManager.default.removeItem(atPath: directory)
         try? FileManager.default.removeItem(atPath: directory + ".zip")
     }

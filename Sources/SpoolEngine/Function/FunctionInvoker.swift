@@ -7,32 +7,32 @@ import SpoolModel
 
 /// Synchronous invocation (`RequestResponse` and `DryRun`): resolves the function, checks the request
 /// as Lambda does, and runs it through the function runner, throttled at once when no slot is free.
-public struct FunctionInvoker: Sendable {
+package struct FunctionInvoker: Sendable {
     let registry: FunctionRegistry
     let logger: Logger
 
-    public init(registry: FunctionRegistry, logger: Logger = Logger(label: "spool.invoke")) {
+    package init(registry: FunctionRegistry, logger: Logger = Logger(label: "spool.invoke")) {
         self.registry = registry
         self.logger = logger
     }
 
     /// What the caller of a synchronous Invoke gets.
-    public struct Result: Sendable {
-        public var requestID: String
-        public var outcome: InvocationOutcome
+    package struct Result: Sendable {
+        package var requestID: String
+        package var outcome: InvocationOutcome
     }
 
     /// A synchronous invocation request after the HTTP layer read it.
-    public struct Request: Sendable {
-        public var function: FunctionReference
-        public var payload: ByteBuffer
+    package struct Request: Sendable {
+        package var function: FunctionReference
+        package var payload: ByteBuffer
         /// `X-Amz-Client-Context`, base64 as sent.
-        public var clientContext: String?
-        public var requestID: String
+        package var clientContext: String?
+        package var requestID: String
         /// `LogType: Tail`: the answer carries the log, so it waits for the function's last lines.
-        public var logTail: Bool
+        package var logTail: Bool
 
-        public init(function: FunctionReference, payload: ByteBuffer, clientContext: String?, requestID: String, logTail: Bool = false) {
+        package init(function: FunctionReference, payload: ByteBuffer, clientContext: String?, requestID: String, logTail: Bool = false) {
             self.logTail = logTail
             self.function = function
             self.payload = payload
@@ -42,7 +42,7 @@ public struct FunctionInvoker: Sendable {
     }
 
     /// Checks a request without running it (`DryRun`): the function exists and the payload is acceptable.
-    public func validate(_ request: Request) async throws -> (FunctionDefinition, ByteBuffer, String?) {
+    package func validate(_ request: Request) async throws -> (FunctionDefinition, ByteBuffer, String?) {
         let definition = try await registry.function(request.function)
         guard request.payload.readableBytes <= FunctionLimits.syncPayloadBytes else {
             throw SpoolError(.requestTooLarge, "Request must be smaller than \(FunctionLimits.syncPayloadBytes) bytes for the InvokeFunction operation")
@@ -53,7 +53,7 @@ public struct FunctionInvoker: Sendable {
     }
 
     /// Runs a synchronous invocation to its end.
-    public func invoke(_ request: Request) async throws -> Result {
+    package func invoke(_ request: Request) async throws -> Result {
         let (definition, payload, clientContext) = try await validate(request)
         let runner = registry.runner
         let slot = try runner.tryAdmit(definition).mapError { $0.refusal.error }.get()

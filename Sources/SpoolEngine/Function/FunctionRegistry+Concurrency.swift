@@ -5,7 +5,7 @@ import SpoolStorage
 /// Reserved and provisioned concurrency.
 extension FunctionRegistry {
     /// PutFunctionConcurrency: reserves `value` concurrent executions, leaving the account's unreserved minimum.
-    public func putReservedConcurrency(_ reference: FunctionReference, value: Int) async throws -> Int {
+    package func putReservedConcurrency(_ reference: FunctionReference, value: Int) async throws -> Int {
         let current = try await function(reference)
         guard value >= 0 else {
             throw SpoolError.validation(field: "reservedConcurrentExecutions", value: "\(value)", constraint: "Member must have value greater than or equal to 0")
@@ -22,12 +22,12 @@ extension FunctionRegistry {
     }
 
     /// DeleteFunctionConcurrency.
-    public func deleteReservedConcurrency(_ reference: FunctionReference) async throws {
+    package func deleteReservedConcurrency(_ reference: FunctionReference) async throws {
         _ = try await update(reference, revisionID: nil, newRevision: false) { $0.reservedConcurrency = nil }
     }
 
     /// PutProvisionedConcurrencyConfig for `$LATEST` (Spool has no published versions yet).
-    public func putProvisionedConcurrency(_ reference: FunctionReference, value: Int) async throws -> (FunctionDefinition, ProvisionedReadiness) {
+    package func putProvisionedConcurrency(_ reference: FunctionReference, value: Int) async throws -> (FunctionDefinition, ProvisionedReadiness) {
         let current = try await function(reference)
         guard value >= 1 else {
             throw SpoolError.validation(field: "provisionedConcurrentExecutions", value: "\(value)", constraint: "Member must have value greater than or equal to 1")
@@ -49,7 +49,7 @@ extension FunctionRegistry {
     }
 
     /// GetProvisionedConcurrencyConfig.
-    public func provisionedConcurrency(_ reference: FunctionReference) async throws -> (FunctionDefinition, ProvisionedReadiness) {
+    package func provisionedConcurrency(_ reference: FunctionReference) async throws -> (FunctionDefinition, ProvisionedReadiness) {
         let current = try await function(reference)
         guard current.provisionedConcurrency != nil else {
             throw SpoolError(.provisionedConcurrencyConfigNotFound, "No Provisioned Concurrency Config found for this function")
@@ -58,7 +58,7 @@ extension FunctionRegistry {
     }
 
     /// DeleteProvisionedConcurrencyConfig.
-    public func deleteProvisionedConcurrency(_ reference: FunctionReference) async throws {
+    package func deleteProvisionedConcurrency(_ reference: FunctionReference) async throws {
         let current = try await function(reference)
         guard current.provisionedConcurrency != nil else {
             throw SpoolError(.provisionedConcurrencyConfigNotFound, "No Provisioned Concurrency Config found for this function")
@@ -70,7 +70,7 @@ extension FunctionRegistry {
     }
 
     /// GetAccountSettings: the account's limits and what the functions use of them.
-    public func accountSettings() async throws -> (limit: Int, unreserved: Int, usage: FunctionUsage) {
+    package func accountSettings() async throws -> (limit: Int, unreserved: Int, usage: FunctionUsage) {
         let usage = try await store.functionUsage()
         return (runner.admission.accountLimit, runner.admission.accountLimit - usage.totalReservedConcurrency, usage)
     }

@@ -3,12 +3,12 @@ import SpoolModel
 /// Tags (TagResource, UntagResource, ListTags): they describe a function without changing its revision.
 extension FunctionRegistry {
     /// The function an ARN names, for the tagging API, which takes ARNs only.
-    public func function(arn: String) async throws -> FunctionDefinition {
+    package func function(arn: String) async throws -> FunctionDefinition {
         try await function(reference(arn: arn))
     }
 
     /// Adds or replaces tags (`add`) and removes keys (`remove`).
-    public func tag(arn: String, add: [String: String], remove: [String]) async throws {
+    package func tag(arn: String, add: [String: String], remove: [String]) async throws {
         _ = try await update(reference(arn: arn), revisionID: nil, newRevision: false) { definition in
             definition.tags.merge(add) { $1 }
             for key in remove { definition.tags[key] = nil }

@@ -10,11 +10,11 @@ import Synchronization
 ///
 /// Definitions are cached in memory after the first read; every write goes through here, so the cache
 /// is never stale within one server.
-public final class FunctionRegistry: Sendable {
-    public let identity: AWSIdentity
+package final class FunctionRegistry: Sendable {
+    package let identity: AWSIdentity
     let store: any FunctionStore
     /// Runs the functions; told of every change to their settings.
-    public let runner: FunctionRunner
+    package let runner: FunctionRunner
     /// `DATA_DIR/functions`: one folder per function, one sub-folder per code revision.
     let codeRoot: String
     let clock: any SpoolClock
@@ -22,7 +22,7 @@ public final class FunctionRegistry: Sendable {
     private let cache = Mutex<[String: FunctionDefinition]>([:])
     private let deletionObservers = Mutex<[@Sendable (String) -> Void]>([])
 
-    public init(store: any FunctionStore, runner: FunctionRunner, codeRoot: String,
+    package init(store: any FunctionStore, runner: FunctionRunner, codeRoot: String,
                 identity: AWSIdentity, clock: any SpoolClock = WallClock(), logger: Logger = Logger(label: "spool.functions")) {
         self.store = store
         self.runner = runner
@@ -36,7 +36,7 @@ public final class FunctionRegistry: Sendable {
     /// functions an earlier start declared (configuration file, embedding program) that are not in
     /// `declared` any more. Run at start-up; returns the names deleted.
     @discardableResult
-    public func start(keeping declared: Set<String> = []) async throws -> [String] {
+    package func start(keeping declared: Set<String> = []) async throws -> [String] {
         var marker: String?
         var stale: [String] = []
         while true {
@@ -60,7 +60,7 @@ public final class FunctionRegistry: Sendable {
     // MARK: Reading
 
     /// The function a reference names; `ResourceNotFoundException` if there is none (or the qualifier names a version).
-    public func function(_ reference: FunctionReference) async throws -> FunctionDefinition {
+    package func function(_ reference: FunctionReference) async throws -> FunctionDefinition {
         try reference.requireLatest(identity: identity)
         if let cached = cache.withLock({ $0[reference.name] }) { return cached }
         guard let definition = try await store.function(named: reference.name).map(located) else {
@@ -71,7 +71,7 @@ public final class FunctionRegistry: Sendable {
     }
 
     /// A page of functions ordered by name, and the marker of the next page.
-    public func list(marker: String?, maxItems: Int) async throws -> (functions: [FunctionDefinition], nextMarker: String?) {
+    package func list(marker: String?, maxItems: Int) async throws -> (functions: [FunctionDefinition], nextMarker: String?) {
         let page = try await store.listFunctions(after: marker, limit: maxItems + 1)
         let functions = page.prefix(maxItems).map(located)
         return (functions, page.count > maxItems ? functions.last?.name : nil)
@@ -80,7 +80,7 @@ public final class FunctionRegistry: Sendable {
     // MARK: Writing
 
     /// CreateFunction: validates the settings, unpacks the code, stores the function.
-    public func create(name: String, settings: FunctionSettings, zip: Data, tags: [String: String]) async throws -> FunctionDefinition {
+    package func create(name: String, settings: FunctionSettings, zip: Data, tags: [String: String]) async throws -> FunctionDefinition {
         guard FunctionReference.isValidName(name) else { throw FunctionReference.invalid(name) }
         guard settings.runtime != nil, settings.handler != nil else {
             throw SpoolError(.invalidParameterValue, "Runtime and Handler are mandatory parameters for functions created with deployment packages.")
@@ -107,14 +107,14 @@ public final class FunctionRegistry: Sendable {
     }
 
     /// UpdateFunctionConfiguration.
-    public func updateConfiguration(_ reference: FunctionReference, settings: FunctionSettings, revisionID: String?) async throws -> FunctionDefinition {
+    package func updateConfiguration(_ reference: FunctionReference, settings: FunctionSettings, revisionID: String?) async throws -> FunctionDefinition {
         try await update(reference, revisionID: revisionID) { definition in
             try settings.apply(to: &definition, identity: self.identity)
         }
     }
 
     /// UpdateFunctionCode; with `dryRun` the package is checked and nothing changes.
-    public func updateCode(_ reference: FunctionReference, zip: Data, revisionID: String?, dryRun: Bool) async throws -> FunctionDefinition {
+    package func updateCode(_ reference: FunctionReference, zip: Data, revisionID: String?, dryRun: Bool) async throws -> FunctionDefinition {
         let current = try await function(reference)
         guard current.executor == .process else {
             throw SpoolError(.invalidParameterValue, "Function \(current.name) runs on the \(current.executor.rawValue) executor and has no code to update.")
@@ -143,7 +143,7 @@ public final class FunctionRegistry: Sendable {
     }
 
     /// DeleteFunction: stops its environments, forgets it, removes its code.
-    public func delete(_ reference: FunctionReference) async throws {
+    package func delete(_ reference: FunctionReference) async throws {
         if let qualifier = reference.qualifier, qualifier != "$LATEST" {
             throw SpoolError.functionNotFound(identity.functionARN(reference.name) + ":" + qualifier)
         }
@@ -158,12 +158,12 @@ public final class FunctionRegistry: Sendable {
     }
 
     /// Calls `observer` with the name of every function deleted from now on (to drop what is cached about it).
-    public func onDelete(_ observer: @escaping @Sendable (String) -> Void) {
+    package func onDelete(_ observer: @escaping @Sendable (String) -> Void) {
         deletionObservers.withLock { $0.append(observer) }
     }
 
     /// Creates or replaces a function declared in the configuration file or by the embedding program.
-    public func declare(_ definition: FunctionDefinition) async throws {
+    package func declare(_ definition: FunctionDefinition) async throws {
         var definition = definition
         let existing = try await store.function(named: definition.name)
         definition.reservedConcurrency = definition.reservedConcurrency ?? existing?.reservedConcurrency

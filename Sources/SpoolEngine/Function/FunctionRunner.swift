@@ -9,7 +9,7 @@ import SpoolSignals
 /// together by `Admission`), the executor call itself, and the wake-ups that start a waiting caller as soon as a
 /// slot of its function frees. It tells an outcome the function produced from a run Spool cut off itself (a stop's
 /// grace period ended, a mapping stopped, a lease lost): a cut-off run is never an attempt, a timeout or an error.
-public final class FunctionRunner: Sendable {
+package final class FunctionRunner: Sendable {
     package let admission: Admission
     let executor: any FunctionExecutor
     /// The longest a cold start's init may take (`functions.initTimeoutSeconds`): leases cover it.
@@ -18,20 +18,20 @@ public final class FunctionRunner: Sendable {
     /// - Parameters:
     ///   - environmentLimit: environments this node may run for process functions (`functions.maxEnvironments`).
     ///   - initTimeoutMillis: the executor's init timeout, which every lease on work for a function must outlast.
-    public init(executor: any FunctionExecutor, accountLimit: Int, environmentLimit: Int = .max, initTimeoutMillis: Millis = 10_000) {
+    package init(executor: any FunctionExecutor, accountLimit: Int, environmentLimit: Int = .max, initTimeoutMillis: Millis = 10_000) {
         self.executor = executor
         self.admission = Admission(accountLimit: accountLimit, environmentLimit: environmentLimit)
         self.initTimeout = initTimeoutMillis
     }
 
     /// A slot taken for one invocation: run it with `run`, or give it back with `release`.
-    public struct Slot: Sendable {
+    package struct Slot: Sendable {
         package let permit: Admission.Permit
         package let definition: FunctionDefinition
     }
 
     /// How a run ended.
-    public enum RunResult: Sendable {
+    package enum RunResult: Sendable {
         /// The function ran to an outcome (success, function error, timeout, crash) or the executor failed to run it.
         case finished(InvocationOutcome)
         /// No environment was free after all (the executor's own check): nothing ran; wait for a slot and try again.

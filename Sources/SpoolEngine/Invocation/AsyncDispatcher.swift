@@ -17,7 +17,7 @@ import Synchronization
 /// account limit and the environments bound asynchronous, synchronous and mapped invocations together. An event
 /// that finds no slot waits in the store, and the dispatcher waits for the runner to free a slot of that
 /// function: a release wakes it at once, whoever released.
-public final class AsyncDispatcher: Service, Sendable {
+package final class AsyncDispatcher: Service, Sendable {
     let store: any InvocationStore
     let registry: FunctionRegistry
     let configs: EventInvokeConfigs
@@ -76,7 +76,7 @@ public final class AsyncDispatcher: Service, Sendable {
     /// The longest sleep with nothing due, a safety net for a missed wake-up.
     static let idleWaitMillis: Millis = 30_000
 
-    public init(store: any InvocationStore, registry: FunctionRegistry, configs: EventInvokeConfigs,
+    package init(store: any InvocationStore, registry: FunctionRegistry, configs: EventInvokeConfigs,
                 queueSignals: QueueSignals, deliveryWakeups: WakeSignal, settings: AsyncSettings, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 logger: Logger = Logger(label: "spool.async")) {
         self.store = store
@@ -90,7 +90,7 @@ public final class AsyncDispatcher: Service, Sendable {
     }
 
     /// Tells the dispatcher that `function` has an event claimable from `visibleAt`.
-    public func notify(function: String, visibleAt: Millis) {
+    package func notify(function: String, visibleAt: Millis) {
         state.withLock { state in
             state.due[function] = min(state.due[function] ?? .max, visibleAt)
             state.notices[function, default: 0] &+= 1
@@ -98,7 +98,7 @@ public final class AsyncDispatcher: Service, Sendable {
         wakeups.signal()
     }
 
-    public func run() async throws {
+    package func run() async throws {
         // Leases still held belong to a server that is gone (this one just started): end them now.
         let released = try await store.releaseInvocationLeases(now: registry.clock.now())
         if released > 0 { logger.notice("events cut off by the last stop run again", metadata: ["count": "\(released)"]) }
@@ -190,7 +190,7 @@ public final class AsyncDispatcher: Service, Sendable {
     /// A slot for an event about to be stored, when it can run at once: the dispatcher is running, the function
     /// has no event due now (those go first), and the runner admits it. The event is then stored already claimed
     /// and handed over with `handOff`, sparing a claim transaction and a wake-up between the commit and the start.
-    public func reserveDirect(_ definition: FunctionDefinition, now: Millis) -> FunctionRunner.Slot? {
+    package func reserveDirect(_ definition: FunctionDefinition, now: Millis) -> FunctionRunner.Slot? {
         guard definition.reservedConcurrency != 0 else { return nil }
         let free = state.withLock { state in
             state.running && !state.stopping && (state.due[definition.name] ?? .max) > now
@@ -200,16 +200,16 @@ public final class AsyncDispatcher: Service, Sendable {
     }
 
     /// Whether the run loop is up and takes events handed to it directly.
-    public var takesHandOffs: Bool { state.withLock { $0.running && !$0.stopping } }
+    package var takesHandOffs: Bool { state.withLock { $0.running && !$0.stopping } }
 
     /// Gives back a slot `reserveDirect` took for an event that was not stored claimed.
-    public func unreserve(_ slot: FunctionRunner.Slot) {
+    package func unreserve(_ slot: FunctionRunner.Slot) {
         runner.release(slot)
     }
 
     /// Starts an event stored already claimed with the slot `reserveDirect` gave. If the dispatcher is
     /// stopping, the event is released unstarted, to run at the next start (or on another node).
-    public func handOff(_ invocation: ClaimedInvocation, slot: FunctionRunner.Slot) async {
+    package func handOff(_ invocation: ClaimedInvocation, slot: FunctionRunner.Slot) async {
         let accepted = state.withLock { state -> Bool in
             guard !state.stopping else { return false }
             state.executing += 1

@@ -7,13 +7,13 @@ import SpoolStorage
 
 /// Accepts asynchronous invocations (`Invoke` with `Event`, `InvokeAsync`): checks them as Lambda does,
 /// stores them durably, and wakes the dispatcher. A caller is answered only after the commit.
-public struct AsyncInvocations: Sendable {
+package struct AsyncInvocations: Sendable {
     let store: any InvocationStore
     let registry: FunctionRegistry
     let dispatcher: AsyncDispatcher
     let settings: AsyncSettings
 
-    public init(store: any InvocationStore, registry: FunctionRegistry, dispatcher: AsyncDispatcher, settings: AsyncSettings) {
+    package init(store: any InvocationStore, registry: FunctionRegistry, dispatcher: AsyncDispatcher, settings: AsyncSettings) {
         self.store = store
         self.registry = registry
         self.dispatcher = dispatcher
@@ -21,14 +21,14 @@ public struct AsyncInvocations: Sendable {
     }
 
     /// One event as the HTTP layer read it.
-    public struct Request: Sendable {
-        public var function: FunctionReference
-        public var payload: ByteBuffer
-        public var requestID: String
+    package struct Request: Sendable {
+        package var function: FunctionReference
+        package var payload: ByteBuffer
+        package var requestID: String
         /// The `Idempotency-Key` header (a Spool extension).
-        public var idempotencyKey: String?
+        package var idempotencyKey: String?
 
-        public init(function: FunctionReference, payload: ByteBuffer, requestID: String, idempotencyKey: String? = nil) {
+        package init(function: FunctionReference, payload: ByteBuffer, requestID: String, idempotencyKey: String? = nil) {
             self.function = function
             self.payload = payload
             self.requestID = requestID
@@ -37,10 +37,10 @@ public struct AsyncInvocations: Sendable {
     }
 
     /// The longest `Idempotency-Key` accepted.
-    public static let maximumIdempotencyKeyLength = 256
+    package static let maximumIdempotencyKeyLength = 256
 
     /// Stores the event and returns its request id (the first request's, when the idempotency key repeats).
-    public func enqueue(_ request: Request) async throws -> EnqueuedInvocation {
+    package func enqueue(_ request: Request) async throws -> EnqueuedInvocation {
         let definition = try await registry.function(request.function)
         guard request.payload.readableBytes <= AsyncLimits.payloadBytes else {
             throw SpoolError(.requestTooLarge, "Request must be smaller than \(AsyncLimits.payloadBytes) bytes for the InvokeFunction operation")

@@ -1,20 +1,20 @@
 import SpoolModel
 
 /// The tunables of asynchronous invocation, from the `async` section of the configuration.
-public struct AsyncSettings: Sendable {
+package struct AsyncSettings: Sendable {
     /// Retry delays: n × `functionErrorBase` after function errors, 1 s doubling to 5 min after throttles.
-    public var retryPolicy: AsyncRetryPolicy
+    package var retryPolicy: AsyncRetryPolicy
     /// How long an `Idempotency-Key` is remembered.
-    public var idempotencyWindow: Millis
+    package var idempotencyWindow: Millis
     /// Events of one function claimed per dispatch round; the fairness quantum across functions.
-    public var claimBatch: Int
+    package var claimBatch: Int
     /// Added to a function's timeout to make the lease of a running event.
-    public var leaseMargin: Millis
+    package var leaseMargin: Millis
     /// How long a stop waits for running events to finish; what is still running then is cut off and released,
     /// so that it runs again (without using an attempt) at the next start.
-    public var shutdownGrace: Duration
+    package var shutdownGrace: Duration
 
-    public init(retryPolicy: AsyncRetryPolicy = AsyncRetryPolicy(), idempotencyWindow: Millis = 3_600_000, claimBatch: Int = 10,
+    package init(retryPolicy: AsyncRetryPolicy = AsyncRetryPolicy(), idempotencyWindow: Millis = 3_600_000, claimBatch: Int = 10,
                 leaseMargin: Millis = 60_000, shutdownGrace: Duration = .seconds(30)) {
         self.shutdownGrace = shutdownGrace
         self.retryPolicy = retryPolicy

@@ -6,26 +6,26 @@ import SpoolStorage
 ///
 /// Replay and purge work through the matching dead letters in chunks, one short transaction each, so
 /// that replaying a hundred thousand of them never holds the writer for long and reports progress.
-public struct DeadLetters: Sendable {
+package struct DeadLetters: Sendable {
     let store: any DeadLetterStore
     let dispatcher: AsyncDispatcher
     let clock: any SpoolClock
 
     /// Dead letters handled per transaction by replay and purge.
-    public static let chunk = 500
+    package static let chunk = 500
 
-    public init(store: any DeadLetterStore, dispatcher: AsyncDispatcher, clock: any SpoolClock = WallClock()) {
+    package init(store: any DeadLetterStore, dispatcher: AsyncDispatcher, clock: any SpoolClock = WallClock()) {
         self.store = store
         self.dispatcher = dispatcher
         self.clock = clock
     }
 
     /// A page of dead letters, oldest first, after `afterID`.
-    public func list(_ filter: DeadLetterFilter, afterID: Int64 = 0, limit: Int = 100) async throws -> [DeadLetter] {
+    package func list(_ filter: DeadLetterFilter, afterID: Int64 = 0, limit: Int = 100) async throws -> [DeadLetter] {
         try await store.deadLetters(filter, afterID: afterID, limit: limit)
     }
 
-    public func get(_ id: Int64) async throws -> DeadLetter {
+    package func get(_ id: Int64) async throws -> DeadLetter {
         guard let letter = try await store.deadLetter(id: id) else {
             throw SpoolError(.resourceNotFound, "Dead letter \(id) does not exist.")
         }
@@ -33,20 +33,20 @@ public struct DeadLetters: Sendable {
     }
 
     /// Progress of a replay or purge after each chunk.
-    public struct Progress: Sendable, Equatable, Codable {
-        public var examined = 0
-        public var replayed = 0
-        public var skipped = 0
-        public var purged = 0
-        public var done = false
+    package struct Progress: Sendable, Equatable, Codable {
+        package var examined = 0
+        package var replayed = 0
+        package var skipped = 0
+        package var purged = 0
+        package var done = false
 
-        public init() {}
+        package init() {}
     }
 
     /// Replays every matching dead letter as a new event (attempts reset, linked to its dead letter);
     /// one already replayed is skipped unless `force`. `progress` is called after every chunk.
     @discardableResult
-    public func replay(_ filter: DeadLetterFilter, force: Bool, progress: @Sendable (Progress) async -> Void = { _ in }) async throws -> Progress {
+    package func replay(_ filter: DeadLetterFilter, force: Bool, progress: @Sendable (Progress) async -> Void = { _ in }) async throws -> Progress {
         var total = Progress()
         var after: Int64 = 0
         while true {
@@ -68,7 +68,7 @@ public struct DeadLetters: Sendable {
 
     /// Deletes every matching dead letter.
     @discardableResult
-    public func purge(_ filter: DeadLetterFilter, progress: @Sendable (Progress) async -> Void = { _ in }) async throws -> Progress {
+    package func purge(_ filter: DeadLetterFilter, progress: @Sendable (Progress) async -> Void = { _ in }) async throws -> Progress {
         var total = Progress()
         var after: Int64 = 0
         while true {

@@ -12,12 +12,12 @@ import SpoolStorage
 /// A 2xx answer delivers the record; anything else is retried with the throttle back-off (1 s growing to
 /// 5 min) until the record is as old as the longest event age (6 hours), when it is dropped with an error
 /// in the log. Deliveries are leased like events, so a crash re-sends rather than loses.
-public struct DestinationDeliverer: Service {
+package struct DestinationDeliverer: Service {
     let store: any DestinationDeliveryStore
     let policy: AsyncRetryPolicy
     let client: HTTPClient
     let clock: any SpoolClock
-    public let wakeups: WakeSignal
+    package let wakeups: WakeSignal
     let logger: Logger
 
     /// How long one POST may take.
@@ -25,7 +25,7 @@ public struct DestinationDeliverer: Service {
     /// Deliveries sent at once.
     static let batch = 16
 
-    public init(store: any DestinationDeliveryStore, policy: AsyncRetryPolicy, client: HTTPClient = .shared, clock: any SpoolClock = WallClock(),
+    package init(store: any DestinationDeliveryStore, policy: AsyncRetryPolicy, client: HTTPClient = .shared, clock: any SpoolClock = WallClock(),
                 wakeups: WakeSignal = WakeSignal(), logger: Logger = Logger(label: "spool.destinations")) {
         self.store = store
         self.policy = policy
@@ -36,9 +36,9 @@ public struct DestinationDeliverer: Service {
     }
 
     /// Wakes the deliverer after a settle wrote to the outbox.
-    public func notify() { wakeups.signal() }
+    package func notify() { wakeups.signal() }
 
-    public func run() async throws {
+    package func run() async throws {
         await withGracefulShutdownHandler {
             // Also ends on cancellation (another service failed): the wait would return at once and spin.
             while !wakeups.isClosed && !Task.isCancelled {

@@ -5,13 +5,13 @@ import Synchronization
 
 /// Functions' asynchronous invocation settings (Put/Update/Get/Delete/ListFunctionEventInvokeConfig(s)),
 /// validated as Lambda validates them and cached for the dispatcher, which reads them for every event.
-public final class EventInvokeConfigs: Sendable {
+package final class EventInvokeConfigs: Sendable {
     let store: any EventInvokeConfigStore
     let registry: FunctionRegistry
     let queues: QueueService
     private let cache = Mutex<[String: EventInvokeConfig]>([:])
 
-    public init(store: any EventInvokeConfigStore, registry: FunctionRegistry, queues: QueueService) {
+    package init(store: any EventInvokeConfigStore, registry: FunctionRegistry, queues: QueueService) {
         self.store = store
         self.registry = registry
         self.queues = queues
@@ -26,7 +26,7 @@ public final class EventInvokeConfigs: Sendable {
     var identity: AWSIdentity { registry.identity }
 
     /// The settings that apply to a function's events: its `$LATEST` configuration or AWS's defaults.
-    public func effective(for function: String) async throws -> EventInvokeConfig {
+    package func effective(for function: String) async throws -> EventInvokeConfig {
         if let cached = cache.withLock({ $0[function] }) { return cached }
         let config = try await store.eventInvokeConfig(function: function, qualifier: "$LATEST") ?? .defaults(for: function)
         cache.withLock { $0[function] = config }
@@ -34,14 +34,14 @@ public final class EventInvokeConfigs: Sendable {
     }
 
     /// GetFunctionEventInvokeConfig.
-    public func get(_ reference: FunctionReference) async throws -> EventInvokeConfig {
+    package func get(_ reference: FunctionReference) async throws -> EventInvokeConfig {
         let (name, qualifier) = try await resolve(reference)
         guard let config = try await store.eventInvokeConfig(function: name, qualifier: qualifier) else { throw notConfigured(name, qualifier) }
         return config
     }
 
     /// PutFunctionEventInvokeConfig: replaces the whole configuration.
-    public func put(_ reference: FunctionReference, _ settings: EventInvokeSettings) async throws -> EventInvokeConfig {
+    package func put(_ reference: FunctionReference, _ settings: EventInvokeSettings) async throws -> EventInvokeConfig {
         let (name, qualifier) = try await resolve(reference, missing: "The function doesn't exist.")
         try settings.validate()
         try await validateDestinations(settings, of: name)
@@ -52,7 +52,7 @@ public final class EventInvokeConfigs: Sendable {
     }
 
     /// UpdateFunctionEventInvokeConfig: merges into the existing configuration (404 without one).
-    public func update(_ reference: FunctionReference, _ settings: EventInvokeSettings) async throws -> EventInvokeConfig {
+    package func update(_ reference: FunctionReference, _ settings: EventInvokeSettings) async throws -> EventInvokeConfig {
         let (name, qualifier) = try await resolve(reference, missing: "The function doesn't exist.")
         try settings.validate()
         try await validateDestinations(settings, of: name)
@@ -64,14 +64,14 @@ public final class EventInvokeConfigs: Sendable {
     }
 
     /// DeleteFunctionEventInvokeConfig.
-    public func delete(_ reference: FunctionReference) async throws {
+    package func delete(_ reference: FunctionReference) async throws {
         let (name, qualifier) = try await resolve(reference)
         guard try await store.deleteEventInvokeConfig(function: name, qualifier: qualifier) else { throw notConfigured(name, qualifier) }
         cache.withLock { _ = $0.removeValue(forKey: name) }
     }
 
     /// ListFunctionEventInvokeConfigs (every qualifier of the function; Spool has `$LATEST` only).
-    public func list(_ reference: FunctionReference) async throws -> [EventInvokeConfig] {
+    package func list(_ reference: FunctionReference) async throws -> [EventInvokeConfig] {
         _ = try await registry.function(FunctionReference(name: reference.name))
         return try await store.eventInvokeConfigs(function: reference.name)
     }

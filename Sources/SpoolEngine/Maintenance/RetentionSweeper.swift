@@ -6,7 +6,7 @@ import SpoolStorage
 /// Removes messages past their queue's retention period, stream records past their stream's, the records of
 /// deleted streams, idempotency keys past their window, and journal records past `logs.retentionHours`, in
 /// small batches so that no long transaction stalls writers, on a fixed interval.
-public struct RetentionSweeper: Service {
+package struct RetentionSweeper: Service {
     let store: any QueueStore & InvocationStore & StreamStore & InvocationJournalStore
     let clock: any SpoolClock
     /// How long the invocation journal (function logs) is kept, or `nil` to keep it.
@@ -17,7 +17,7 @@ public struct RetentionSweeper: Service {
     let batchSize: Int
     let logger: Logger
 
-    public init(store: any QueueStore & InvocationStore & StreamStore & InvocationJournalStore, clock: any SpoolClock = WallClock(),
+    package init(store: any QueueStore & InvocationStore & StreamStore & InvocationJournalStore, clock: any SpoolClock = WallClock(),
                 interval: Duration = .seconds(30), batchSize: Int = 1000, journalRetention: Millis? = nil, journalLimit: Int? = nil,
                 logger: Logger = Logger(label: "spool.retention")) {
         self.store = store
@@ -29,7 +29,7 @@ public struct RetentionSweeper: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await sweep()
@@ -39,7 +39,7 @@ public struct RetentionSweeper: Service {
     }
 
     /// One full sweep: batches until a batch comes back short.
-    public func sweep() async {
+    package func sweep() async {
         do {
             let messages = try await drain { try await store.pruneExpiredMessages(now: clock.now(), limit: batchSize) }
             if messages > 0 { logger.info("expired messages removed", metadata: ["count": "\(messages)"]) }

@@ -4,14 +4,14 @@ import SpoolStorage
 
 /// The event source mapping API: validates requests as Lambda does, stores the mapping in its transitional
 /// state, and hands the change to the `MappingSupervisor`, which applies it to the poller and settles it.
-public final class EventSourceMappings: Sendable {
+package final class EventSourceMappings: Sendable {
     let store: any MappingStore
     let registry: FunctionRegistry
     let queues: QueueService
     let streams: StreamService
     let supervisor: MappingSupervisor
 
-    public init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService, supervisor: MappingSupervisor) {
+    package init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService, supervisor: MappingSupervisor) {
         self.store = store
         self.registry = registry
         self.queues = queues
@@ -22,10 +22,10 @@ public final class EventSourceMappings: Sendable {
     var identity: AWSIdentity { registry.identity }
 
     /// The most mappings one List page returns, whatever `MaxItems` asks for.
-    public static let pageLimit = 100
+    package static let pageLimit = 100
 
     /// CreateEventSourceMapping: `Creating` (or `Disabled` when `Enabled` is false) until the supervisor starts the poller.
-    public func create(sourceARN: String?, functionName: String?, request: MappingRequest) async throws -> EventSourceMapping {
+    package func create(sourceARN: String?, functionName: String?, request: MappingRequest) async throws -> EventSourceMapping {
         guard let functionName else {
             throw SpoolError.validation(field: "functionName", value: "null", constraint: "Member must not be null")
         }
@@ -60,13 +60,13 @@ public final class EventSourceMappings: Sendable {
     }
 
     /// GetEventSourceMapping.
-    public func get(_ uuid: String) async throws -> EventSourceMapping {
+    package func get(_ uuid: String) async throws -> EventSourceMapping {
         guard let mapping = try await store.mapping(uuid: uuid) else { throw Self.notFound }
         return mapping
     }
 
     /// UpdateEventSourceMapping: `Enabling`, `Disabling` or `Updating` until the poller runs with the change.
-    public func update(_ uuid: String, functionName: String?, request: MappingRequest) async throws -> EventSourceMapping {
+    package func update(_ uuid: String, functionName: String?, request: MappingRequest) async throws -> EventSourceMapping {
         let current = try await get(uuid)
         let function = try await functionName.asyncMap { try await self.resolveFunction($0) }
         // A mapping whose queue or function is gone can still be changed (disabled, above all); the visibility
@@ -101,7 +101,7 @@ public final class EventSourceMappings: Sendable {
     }
 
     /// DeleteEventSourceMapping: `Deleting` until the poller stopped and the mapping is gone.
-    public func delete(_ uuid: String) async throws -> EventSourceMapping {
+    package func delete(_ uuid: String) async throws -> EventSourceMapping {
         let deleted = try await store.updateMapping(UpdateMappingParams(uuid: uuid, now: registry.clock.now()) { mapping in
             mapping.state = .deleting
             mapping.stateTransitionReason = mapping.isStream ? "User action" : "USER_INITIATED"
@@ -112,7 +112,7 @@ public final class EventSourceMappings: Sendable {
     }
 
     /// ListEventSourceMappings: one page (at most 100) and the marker of the next.
-    public func list(sourceARN: String?, functionName: String?, marker: String?, maxItems: Int) async throws
+    package func list(sourceARN: String?, functionName: String?, marker: String?, maxItems: Int) async throws
         -> (mappings: [EventSourceMapping], nextMarker: String?)
     {
         let function = try functionName.map { try FunctionReference.parse($0, identity: identity).name }
@@ -125,19 +125,19 @@ public final class EventSourceMappings: Sendable {
     static let notFound = SpoolError(.resourceNotFound, "The resource you requested does not exist.")
 
     /// Where a stream mapping stands in one shard lane.
-    public struct ShardProgress: Sendable {
-        public var shardID: String
-        public var lane: Int
+    package struct ShardProgress: Sendable {
+        package var shardID: String
+        package var lane: Int
         /// The sequence number of the last record done, `nil` before the first.
-        public var checkpoint: String?
+        package var checkpoint: String?
         /// How old the next record to process is (0 when the lane is caught up): Lambda's `IteratorAge`.
-        public var iteratorAgeMillis: Millis
+        package var iteratorAgeMillis: Millis
         /// Records of the shard after the checkpoint (all lanes').
-        public var recordsBehind: Int64
+        package var recordsBehind: Int64
     }
 
     /// A stream mapping's checkpoints and iterator age per shard lane (the admin API's view).
-    public func shardProgress(_ uuid: String) async throws -> (mapping: EventSourceMapping, shards: [ShardProgress]) {
+    package func shardProgress(_ uuid: String) async throws -> (mapping: EventSourceMapping, shards: [ShardProgress]) {
         let mapping = try await get(uuid)
         guard mapping.isStream, let name = identity.streamName(fromARN: mapping.sourceARN),
               let stream = try await streams.store.stream(named: name) else { return (mapping, []) }

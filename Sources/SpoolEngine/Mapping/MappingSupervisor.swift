@@ -9,7 +9,7 @@ import Synchronization
 /// Runs one poller per enabled mapping and applies every change the API makes: starts pollers for new or
 /// enabled mappings, hands updated settings to running ones, stops disabled and deleted ones (letting the
 /// batches they started finish), then settles the mapping's state (`Enabled`, `Disabled`) or removes it.
-public final class MappingSupervisor: Service, Sendable {
+package final class MappingSupervisor: Service, Sendable {
     let store: any MappingStore
     let registry: FunctionRegistry
     let queues: QueueService
@@ -32,7 +32,7 @@ public final class MappingSupervisor: Service, Sendable {
         var stopping = false
     }
 
-    public init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService,
+    package init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService,
                 shutdownGrace: Duration = .seconds(30), logger: Logger = Logger(label: "spool.mappings")) {
         self.shutdownGrace = shutdownGrace
         self.store = store
@@ -43,12 +43,12 @@ public final class MappingSupervisor: Service, Sendable {
     }
 
     /// Tells the supervisor that a mapping's stored row changed.
-    public func notify(_ uuid: String) {
+    package func notify(_ uuid: String) {
         state.withLock { _ = $0.pending.insert(uuid) }
         wakeups.signal()
     }
 
-    public func run() async throws {
+    package func run() async throws {
         var after: String?
         while true {
             let page = try await store.listMappings(ListMappingsParams(afterUUID: after, limit: 500))

@@ -5,7 +5,7 @@ import SpoolStorage
 /// Invocations, errors, throttles and time per function and minute over the last hour, kept in memory for the
 /// overview's charts and the last hour's counts (reading them from the journal would scan up to an hour of
 /// invocations on every refresh). Seeded from the journal at start-up, so the charts survive a restart.
-public final class ActivityTracker: Sendable {
+package final class ActivityTracker: Sendable {
     static let bucketMs: Millis = 60_000
     static let windowMs: Millis = 3_600_000
     private let buckets = Mutex<[BucketKey: ActivityBucket]>([:])
@@ -15,9 +15,9 @@ public final class ActivityTracker: Sendable {
         var function: String
     }
 
-    public init() {}
+    package init() {}
 
-    public func record(_ function: String, at time: Millis, outcome: JournalEntry.Outcome, durationMs: Double) {
+    package func record(_ function: String, at time: Millis, outcome: JournalEntry.Outcome, durationMs: Double) {
         let start = time / Self.bucketMs * Self.bucketMs
         buckets.withLock { buckets in
             let key = BucketKey(start: start, function: function)
@@ -35,19 +35,19 @@ public final class ActivityTracker: Sendable {
     }
 
     /// Adds the last hour as the journal recorded it (at start-up, before anything runs).
-    public func seed(from store: any InvocationJournalStore, now: Millis) async throws {
+    package func seed(from store: any InvocationJournalStore, now: Millis) async throws {
         seed(try await store.invocationActivity(since: now - Self.windowMs, bucketMs: Self.bucketMs))
     }
 
     /// Adds buckets read from the journal.
-    public func seed(_ seeded: [ActivityBucket]) {
+    package func seed(_ seeded: [ActivityBucket]) {
         buckets.withLock { buckets in
             for bucket in seeded { buckets[BucketKey(start: bucket.start, function: bucket.functionName)] = bucket }
         }
     }
 
     /// Buckets that started at or after `since`, oldest first.
-    public func activity(since: Millis) -> [ActivityBucket] {
+    package func activity(since: Millis) -> [ActivityBucket] {
         buckets.withLock { buckets in
             buckets.values.filter { $0.start >= since }.sorted { ($0.start, $0.functionName) < ($1.start, $1.functionName) }
         }

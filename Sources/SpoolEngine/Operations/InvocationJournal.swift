@@ -8,14 +8,14 @@ import SpoolStorage
 /// an invocation only appends to a buffer; a flush every `interval` stores what gathered in one
 /// non-durable transaction. The buffer is bounded; past `maximumPending` the oldest records are dropped
 /// (and counted) rather than slowing functions down.
-public final class InvocationJournal: Service, Sendable {
+package final class InvocationJournal: Service, Sendable {
     let store: any InvocationJournalStore
     let interval: Duration
     let maximumPending: Int
     let logger: Logger
     private let pending = Mutex<[JournalEntry]>([])
 
-    public init(store: any InvocationJournalStore, interval: Duration = .milliseconds(50), maximumPending: Int = 20_000,
+    package init(store: any InvocationJournalStore, interval: Duration = .milliseconds(50), maximumPending: Int = 20_000,
                 logger: Logger = Logger(label: "spool.journal")) {
         self.store = store
         self.interval = interval
@@ -35,7 +35,7 @@ public final class InvocationJournal: Service, Sendable {
     }
 
     /// Stores everything gathered so far.
-    public func flush() async {
+    package func flush() async {
         let batch = pending.withLock { pending -> [JournalEntry] in
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
@@ -51,7 +51,7 @@ public final class InvocationJournal: Service, Sendable {
 
     /// Flushes every `interval` until shutdown, then once more: services stop in reverse order, so listed
     /// before the executors it outlives them and keeps their last invocations.
-    public func run() async throws {
+    package func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: self.interval)

@@ -4,21 +4,21 @@ import SpoolModel
 
 /// Wraps the executor every invocation goes through (Invoke, async events, mapping batches): counts each
 /// in the per-function metrics and the last hour's activity, and hands it to the journal with its log.
-public struct ObservedExecutor: FunctionExecutor {
+package struct ObservedExecutor: FunctionExecutor {
     let inner: any FunctionExecutor
     let journal: InvocationJournal?
     let activity: ActivityTracker
     let clock: any SpoolClock
 
     /// - Parameter journal: `nil` when function logs are not kept (`logs.enabled: false`).
-    public init(_ inner: any FunctionExecutor, journal: InvocationJournal?, activity: ActivityTracker, clock: any SpoolClock = WallClock()) {
+    package init(_ inner: any FunctionExecutor, journal: InvocationJournal?, activity: ActivityTracker, clock: any SpoolClock = WallClock()) {
         self.inner = inner
         self.journal = journal
         self.activity = activity
         self.clock = clock
     }
 
-    public func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
+    package func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
         let name = request.function.name
         let running = SpoolMetrics.concurrency(name)
         running.increment()
@@ -34,11 +34,11 @@ public struct ObservedExecutor: FunctionExecutor {
         return outcome
     }
 
-    public func functionChanged(name: String, to definition: FunctionDefinition?) async {
+    package func functionChanged(name: String, to definition: FunctionDefinition?) async {
         await inner.functionChanged(name: name, to: definition)
     }
 
-    public func provisionedReadiness(of name: String) async -> ProvisionedReadiness {
+    package func provisionedReadiness(of name: String) async -> ProvisionedReadiness {
         await inner.provisionedReadiness(of: name)
     }
 

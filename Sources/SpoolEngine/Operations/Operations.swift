@@ -3,13 +3,13 @@ import SpoolStorage
 
 /// The operator's views across every resource, for the admin API (and through it the CLI and the
 /// dashboard): one overview, and a page per function, queue, stream and mapping.
-public struct Operations: Sendable {
+package struct Operations: Sendable {
     /// Live environments of one function.
-    public struct Environments: Sendable {
-        public var idle: Int
-        public var busy: Int
+    package struct Environments: Sendable {
+        package var idle: Int
+        package var busy: Int
 
-        public init(idle: Int, busy: Int) {
+        package init(idle: Int, busy: Int) {
             self.idle = idle
             self.busy = busy
         }
@@ -22,10 +22,10 @@ public struct Operations: Sendable {
     let mappings: EventSourceMappings
     let environments: @Sendable () async -> [String: Environments]
     /// The last hour's invocations per function and minute.
-    public let activity: ActivityTracker
+    package let activity: ActivityTracker
     let startedAt: Millis
 
-    public init(store: any OverviewStore & InvocationJournalStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService,
+    package init(store: any OverviewStore & InvocationJournalStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService,
                 mappings: EventSourceMappings, activity: ActivityTracker, environments: @escaping @Sendable () async -> [String: Environments]) {
         self.activity = activity
         self.store = store
@@ -42,7 +42,7 @@ public struct Operations: Sendable {
 
     // MARK: Overview
 
-    public func status() async throws -> OperationsReport.Status {
+    package func status() async throws -> OperationsReport.Status {
         let now = registry.clock.now()
         let activity = activity.activity(since: now - ActivityTracker.windowMs)
         let deadLetters = try await store.deadLetterCounts()
@@ -58,7 +58,7 @@ public struct Operations: Sendable {
     }
 
     /// Minute points from `from` to `to`, zero where nothing ran, all functions together.
-    public static func points(_ buckets: [ActivityBucket], from: Millis, to: Millis, bucketMs: Millis = 60_000) -> [OperationsReport.ActivityPoint] {
+    package static func points(_ buckets: [ActivityBucket], from: Millis, to: Millis, bucketMs: Millis = 60_000) -> [OperationsReport.ActivityPoint] {
         var byStart: [Millis: OperationsReport.ActivityPoint] = [:]
         for bucket in buckets {
             var point = byStart[bucket.start] ?? .init(start: bucket.start, invocations: 0, errors: 0, throttles: 0, averageDurationMs: 0)
@@ -80,7 +80,7 @@ public struct Operations: Sendable {
 
     // MARK: Functions
 
-    public func functionSummaries() async throws -> [OperationsReport.FunctionSummary] {
+    package func functionSummaries() async throws -> [OperationsReport.FunctionSummary] {
         let now = registry.clock.now()
         return try await summaries(of: try await allFunctions(), now: now, activity: activity.activity(since: now - ActivityTracker.windowMs),
                                    deadLetters: try await store.deadLetterCounts())
@@ -116,7 +116,7 @@ public struct Operations: Sendable {
         }
     }
 
-    public func function(_ name: String, recent: Int = 50) async throws -> OperationsReport.FunctionDetail {
+    package func function(_ name: String, recent: Int = 50) async throws -> OperationsReport.FunctionDetail {
         let definition = try await registry.function(FunctionReference.parse(name, identity: registry.identity))
         let now = registry.clock.now()
         let activity = activity.activity(since: now - ActivityTracker.windowMs).filter { $0.functionName == definition.name }
@@ -133,7 +133,7 @@ public struct Operations: Sendable {
     /// Journal records (with their logs): newest first, or after `afterID` oldest first to follow a log.
     /// A deleted function's records stay readable until retention ends them, as a log group outlives its function;
     /// a name that neither exists nor has records is not found.
-    public func invocations(_ query: JournalQuery) async throws -> [JournalEntry] {
+    package func invocations(_ query: JournalQuery) async throws -> [JournalEntry] {
         var query = query
         query.limit = min(max(1, query.limit), 1_000)
         guard let name = query.functionName else { return try await store.invocationRecords(query) }
@@ -146,15 +146,15 @@ public struct Operations: Sendable {
 
     // MARK: Queues and streams
 
-    public func queueDepths() async throws -> [QueueDepth] {
+    package func queueDepths() async throws -> [QueueDepth] {
         try await store.queueDepths(now: registry.clock.now())
     }
 
-    public func streamDepths() async throws -> [StreamDepth] {
+    package func streamDepths() async throws -> [StreamDepth] {
         try await store.streamDepths()
     }
 
-    public func queue(_ name: String) async throws -> OperationsReport.QueueDetail {
+    package func queue(_ name: String) async throws -> OperationsReport.QueueDetail {
         let record = try await queues.queue(named: name)
         let now = registry.clock.now()
         guard let depth = try await store.queueDepths(now: now).first(where: { $0.queueName == record.name }) else { throw SpoolError.queueDoesNotExist() }
@@ -165,7 +165,7 @@ public struct Operations: Sendable {
             mappings: try await allMappings().filter { $0.sourceARN == arn }.map(Self.summary))
     }
 
-    public func stream(_ name: String) async throws -> OperationsReport.StreamDetail {
+    package func stream(_ name: String) async throws -> OperationsReport.StreamDetail {
         let info = try await streams.stream(name: name, arn: nil)
         guard let depth = try await store.streamDepths().first(where: { $0.streamName == info.name }) else {
             throw SpoolError(.resourceNotFound, "Stream \(name) under account \(registry.identity.accountID) not found.")
@@ -178,15 +178,15 @@ public struct Operations: Sendable {
 
     // MARK: Mappings
 
-    public func allMappings() async throws -> [EventSourceMapping] {
+    package func allMappings() async throws -> [EventSourceMapping] {
         try await mappings.list(sourceARN: nil, functionName: nil, marker: nil, maxItems: Self.pageLimit).mappings
     }
 
-    public func mappingSummaries() async throws -> [OperationsReport.MappingSummary] {
+    package func mappingSummaries() async throws -> [OperationsReport.MappingSummary] {
         try await allMappings().map(Self.summary)
     }
 
-    public func mapping(_ uuid: String) async throws -> OperationsReport.MappingDetail {
+    package func mapping(_ uuid: String) async throws -> OperationsReport.MappingDetail {
         let (mapping, shards) = try await mappings.shardProgress(uuid)
         let settings = mapping.settings
         let origin: JournalEntry.Origin = mapping.isStream ? .kinesis : .sqs
@@ -204,7 +204,7 @@ public struct Operations: Sendable {
     }
 
     /// Enables or disables a mapping, as `UpdateEventSourceMapping` with only `Enabled` does.
-    public func setMapping(_ uuid: String, enabled: Bool) async throws -> OperationsReport.MappingSummary {
+    package func setMapping(_ uuid: String, enabled: Bool) async throws -> OperationsReport.MappingSummary {
         var request = MappingRequest()
         request.enabled = enabled
         request.given = ["Enabled"]

@@ -3,125 +3,125 @@ import SpoolStorage
 
 /// What the admin API's operator views answer with (`/spool/v1/status`, `/functions`, `/queues`, …): the
 /// CLI and the dashboard read these shapes as JSON. Times are Unix milliseconds, ages seconds.
-public enum OperationsReport {
-    public struct Status: Sendable, Codable {
-        public var now: Millis
-        public var startedAt: Millis
-        public var functions: [FunctionSummary]
-        public var queues: [QueueDepth]
-        public var streams: [StreamDepth]
-        public var mappings: [MappingSummary]
-        public var deadLetters: DeadLetterTotals
-        public var throughput: Throughput
+package enum OperationsReport {
+    package struct Status: Sendable, Codable {
+        package var now: Millis
+        package var startedAt: Millis
+        package var functions: [FunctionSummary]
+        package var queues: [QueueDepth]
+        package var streams: [StreamDepth]
+        package var mappings: [MappingSummary]
+        package var deadLetters: DeadLetterTotals
+        package var throughput: Throughput
     }
 
-    public struct DeadLetterTotals: Sendable, Codable {
-        public var total: Int
-        public var notReplayed: Int
+    package struct DeadLetterTotals: Sendable, Codable {
+        package var total: Int
+        package var notReplayed: Int
     }
 
     /// Invocations over the last hour, per minute, all functions together.
-    public struct Throughput: Sendable, Codable {
-        public var lastMinute: Int
-        public var lastHour: Int
-        public var errorsLastHour: Int
-        public var throttlesLastHour: Int
-        public var perMinute: [ActivityPoint]
+    package struct Throughput: Sendable, Codable {
+        package var lastMinute: Int
+        package var lastHour: Int
+        package var errorsLastHour: Int
+        package var throttlesLastHour: Int
+        package var perMinute: [ActivityPoint]
     }
 
-    public struct ActivityPoint: Sendable, Codable, Equatable {
-        public var start: Millis
-        public var invocations: Int
-        public var errors: Int
-        public var throttles: Int
-        public var averageDurationMs: Double
+    package struct ActivityPoint: Sendable, Codable, Equatable {
+        package var start: Millis
+        package var invocations: Int
+        package var errors: Int
+        package var throttles: Int
+        package var averageDurationMs: Double
     }
 
-    public struct FunctionSummary: Sendable, Codable {
-        public var name: String
-        public var executor: String
-        public var runtime: String?
-        public var handler: String?
-        public var timeoutSeconds: Int
-        public var memorySizeMB: Int
-        public var reservedConcurrency: Int?
-        public var asyncQueued: Int
-        public var asyncRunning: Int
-        public var oldestEventAgeSeconds: Double?
-        public var deadLetters: Int
-        public var deadLettersNotReplayed: Int
-        public var idleEnvironments: Int
-        public var busyEnvironments: Int
-        public var invocationsLastHour: Int
-        public var errorsLastHour: Int
+    package struct FunctionSummary: Sendable, Codable {
+        package var name: String
+        package var executor: String
+        package var runtime: String?
+        package var handler: String?
+        package var timeoutSeconds: Int
+        package var memorySizeMB: Int
+        package var reservedConcurrency: Int?
+        package var asyncQueued: Int
+        package var asyncRunning: Int
+        package var oldestEventAgeSeconds: Double?
+        package var deadLetters: Int
+        package var deadLettersNotReplayed: Int
+        package var idleEnvironments: Int
+        package var busyEnvironments: Int
+        package var invocationsLastHour: Int
+        package var errorsLastHour: Int
     }
 
-    public struct FunctionDetail: Sendable, Codable {
-        public var function: FunctionSummary
-        public var description: String
-        public var role: String
-        public var source: String
-        public var webhookURL: String?
-        public var codeSHA256: String
-        public var codeSize: Int64
-        public var lastModified: Millis
-        public var environmentVariables: [String]
-        public var mappings: [MappingSummary]
-        public var activity: [ActivityPoint]
-        public var recentInvocations: [JournalEntry]
+    package struct FunctionDetail: Sendable, Codable {
+        package var function: FunctionSummary
+        package var description: String
+        package var role: String
+        package var source: String
+        package var webhookURL: String?
+        package var codeSHA256: String
+        package var codeSize: Int64
+        package var lastModified: Millis
+        package var environmentVariables: [String]
+        package var mappings: [MappingSummary]
+        package var activity: [ActivityPoint]
+        package var recentInvocations: [JournalEntry]
     }
 
-    public struct MappingSummary: Sendable, Codable {
-        public var uuid: String
-        public var functionName: String
-        public var sourceARN: String
+    package struct MappingSummary: Sendable, Codable {
+        package var uuid: String
+        package var functionName: String
+        package var sourceARN: String
         /// `sqs` or `kinesis`.
-        public var sourceType: String
-        public var sourceName: String
-        public var state: String
-        public var stateTransitionReason: String
-        public var enabled: Bool
-        public var batchSize: Int
-        public var maximumBatchingWindowSeconds: Int
-        public var lastProcessingResult: String
-        public var lastModified: Millis
+        package var sourceType: String
+        package var sourceName: String
+        package var state: String
+        package var stateTransitionReason: String
+        package var enabled: Bool
+        package var batchSize: Int
+        package var maximumBatchingWindowSeconds: Int
+        package var lastProcessingResult: String
+        package var lastModified: Millis
     }
 
-    public struct MappingDetail: Sendable, Codable {
-        public var mapping: MappingSummary
-        public var functionResponseTypes: [String]
-        public var filters: [String]
-        public var maximumConcurrency: Int?
-        public var startingPosition: String?
-        public var parallelizationFactor: Int?
-        public var bisectBatchOnFunctionError: Bool?
-        public var maximumRetryAttempts: Int?
-        public var maximumRecordAgeSeconds: Int?
-        public var onFailureDestination: String?
-        public var shards: [Shard]
+    package struct MappingDetail: Sendable, Codable {
+        package var mapping: MappingSummary
+        package var functionResponseTypes: [String]
+        package var filters: [String]
+        package var maximumConcurrency: Int?
+        package var startingPosition: String?
+        package var parallelizationFactor: Int?
+        package var bisectBatchOnFunctionError: Bool?
+        package var maximumRetryAttempts: Int?
+        package var maximumRecordAgeSeconds: Int?
+        package var onFailureDestination: String?
+        package var shards: [Shard]
         /// The function's latest invocations by this kind of source.
-        public var recentInvocations: [JournalEntry]
+        package var recentInvocations: [JournalEntry]
     }
 
-    public struct Shard: Sendable, Codable {
-        public var shardId: String
-        public var lane: Int
-        public var checkpointSequenceNumber: String?
-        public var iteratorAgeSeconds: Double
-        public var recordsBehind: Int64
+    package struct Shard: Sendable, Codable {
+        package var shardId: String
+        package var lane: Int
+        package var checkpointSequenceNumber: String?
+        package var iteratorAgeSeconds: Double
+        package var recordsBehind: Int64
     }
 
-    public struct QueueDetail: Sendable, Codable {
-        public var depth: QueueDepth
-        public var oldestMessageAgeSeconds: Double?
-        public var attributes: [String: String]
-        public var mappings: [MappingSummary]
+    package struct QueueDetail: Sendable, Codable {
+        package var depth: QueueDepth
+        package var oldestMessageAgeSeconds: Double?
+        package var attributes: [String: String]
+        package var mappings: [MappingSummary]
     }
 
-    public struct StreamDetail: Sendable, Codable {
-        public var depth: StreamDepth
-        public var retentionHours: Int
-        public var mode: String
-        public var mappings: [MappingDetail]
+    package struct StreamDetail: Sendable, Codable {
+        package var depth: StreamDepth
+        package var retentionHours: Int
+        package var mode: String
+        package var mappings: [MappingDetail]
     }
 }

@@ -5,7 +5,7 @@ import SpoolModel
 /// mirrors in Prometheus form (`AsyncEventsReceived` → `spool_lambda_async_events_received_total`; times
 /// in seconds). A name always carries the same label names: Prometheus (and swift-prometheus) require it.
 /// Gauges of what is stored (queue depths, backlogs, dead letters) are measured when `/metrics` is read.
-public enum SpoolMetrics {
+package enum SpoolMetrics {
     // MARK: Lambda, per function (`function_name`)
 
     static func invocation(_ function: String, origin: JournalEntry.Origin, outcome: JournalEntry.Outcome, duration: Double,

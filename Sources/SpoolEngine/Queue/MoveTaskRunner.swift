@@ -4,19 +4,19 @@ import SpoolModel
 import SpoolStorage
 
 /// Carries out running message move tasks, within each task's rate, and sleeps while none runs.
-public struct MoveTaskRunner: Service {
+package struct MoveTaskRunner: Service {
     let queues: QueueService
     let chunkLimit: Int
     let logger: Logger
 
     /// - Parameter chunkLimit: the most messages one task moves in one transaction.
-    public init(queues: QueueService, chunkLimit: Int = 100, logger: Logger = Logger(label: "spool.move-tasks")) {
+    package init(queues: QueueService, chunkLimit: Int = 100, logger: Logger = Logger(label: "spool.move-tasks")) {
         self.queues = queues
         self.chunkLimit = chunkLimit
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let signals = queues.signals
         let channel = QueueService.moveTaskChannel
         await cancelWhenGracefulShutdown {

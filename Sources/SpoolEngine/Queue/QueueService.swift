@@ -6,17 +6,17 @@ import SpoolStorage
 /// The SQS capability over a `QueueStore`: validation against the queue, long polling, wake-ups.
 ///
 /// The HTTP facade decodes requests into model values and calls this; nothing here knows the wire.
-public final class QueueService: Sendable {
-    public let store: any QueueStore
-    public let identity: AWSIdentity
-    public let clock: any SpoolClock
-    public let signals: QueueSignals
+package final class QueueService: Sendable {
+    package let store: any QueueStore
+    package let identity: AWSIdentity
+    package let clock: any SpoolClock
+    package let signals: QueueSignals
     let logger: Logger
 
     /// The channel the move task runner listens on.
     static let moveTaskChannel: Int64 = .min
 
-    public init(store: any QueueStore, identity: AWSIdentity, clock: any SpoolClock = WallClock(), signals: QueueSignals = QueueSignals(), logger: Logger = Logger(label: "spool.sqs")) {
+    package init(store: any QueueStore, identity: AWSIdentity, clock: any SpoolClock = WallClock(), signals: QueueSignals = QueueSignals(), logger: Logger = Logger(label: "spool.sqs")) {
         self.store = store
         self.identity = identity
         self.clock = clock
@@ -25,17 +25,17 @@ public final class QueueService: Sendable {
     }
 
     /// The queue called `name`, or `QueueDoesNotExist`.
-    public func queue(named name: String) async throws -> QueueRecord {
+    package func queue(named name: String) async throws -> QueueRecord {
         guard let queue = try await store.queue(named: name) else { throw SpoolError.queueDoesNotExist() }
         return queue
     }
 
-    public func createQueue(name: String, attributes: [String: String], tags: [String: String]) async throws -> QueueRecord {
+    package func createQueue(name: String, attributes: [String: String], tags: [String: String]) async throws -> QueueRecord {
         try await store.createQueue(CreateQueueParams(name: name, attributes: attributes, tags: tags, identity: identity, now: clock.now()))
     }
 
     /// A page of queues and the name to continue after, if more may follow.
-    public func listQueues(prefix: String, after: String?, maxResults: Int?) async throws -> (queues: [QueueRecord], next: String?) {
+    package func listQueues(prefix: String, after: String?, maxResults: Int?) async throws -> (queues: [QueueRecord], next: String?) {
         let limit = maxResults ?? 1000
         let page = try await store.listQueues(ListQueuesParams(prefix: prefix, afterName: after, limit: limit + 1))
         guard maxResults != nil, page.count > limit else { return (Array(page.prefix(limit)), nil) }
@@ -43,16 +43,16 @@ public final class QueueService: Sendable {
         return (shown, shown.last?.name)
     }
 
-    public func deleteQueue(name: String) async throws {
+    package func deleteQueue(name: String) async throws {
         try await store.deleteQueue(DeleteQueueParams(name: name, now: clock.now()))
     }
 
-    public func setAttributes(name: String, attributes: [String: String]) async throws {
+    package func setAttributes(name: String, attributes: [String: String]) async throws {
         _ = try await store.setQueueAttributes(SetQueueAttributesParams(name: name, attributes: attributes, identity: identity, now: clock.now()))
     }
 
     /// GetQueueAttributes: the requested names (`All` for every one) as strings.
-    public func attributes(name: String, requested: [String]) async throws -> [String: String] {
+    package func attributes(name: String, requested: [String]) async throws -> [String: String] {
         let queue = try await queue(named: name)
         let known = Set(QueueAttributes.settableNames + QueueAttributes.readOnlyNames + ["All"])
         for name in requested where !known.contains(name) { throw SpoolError.invalidAttributeName(name) }
@@ -71,25 +71,25 @@ public final class QueueService: Sendable {
         return wantsAll ? values : values.filter { requested.contains($0.key) }
     }
 
-    public func purge(name: String) async throws {
+    package func purge(name: String) async throws {
         try await store.purgeQueue(PurgeQueueParams(name: name, now: clock.now()))
     }
 
-    public func tag(name: String, tags: [String: String]) async throws {
+    package func tag(name: String, tags: [String: String]) async throws {
         try await store.tagQueue(name: name, tags: tags, now: clock.now())
     }
 
-    public func untag(name: String, keys: [String]) async throws {
+    package func untag(name: String, keys: [String]) async throws {
         try await store.untagQueue(name: name, keys: keys, now: clock.now())
     }
 
-    public func tags(name: String) async throws -> [String: String] {
+    package func tags(name: String) async throws -> [String: String] {
         try await queue(named: name).tags
     }
 
     /// Validates every message against the queue, stores the valid ones in one transaction and
     /// reports, per message in order, its id or the error that kept it out.
-    public func send(queueName: String, messages: [OutgoingMessage]) async throws -> [Result<SentMessage, SpoolError>] {
+    package func send(queueName: String, messages: [OutgoingMessage]) async throws -> [Result<SentMessage, SpoolError>] {
         let queue = try await queue(named: queueName)
         return try await Self.perEntry(messages) { message throws(SpoolError) in
             try SendRules.validate(message, queue: queue.attributes)
@@ -107,7 +107,7 @@ public final class QueueService: Sendable {
     ///
     /// The wait sleeps until a send, a redrive or a move signals the queue, or until the next delayed
     /// or leased message becomes visible; it never polls on a fixed interval.
-    public func receive(queueName: String, maxMessages: Int, visibilityTimeout: Int?, waitSeconds: Int?, attemptID: String? = nil) async throws -> [ReceivedMessage] {
+    package func receive(queueName: String, maxMessages: Int, visibilityTimeout: Int?, waitSeconds: Int?, attemptID: String? = nil) async throws -> [ReceivedMessage] {
         guard (1...10).contains(maxMessages) else {
             throw SpoolError.invalidParameter("MaxNumberOfMessages", value: String(maxMessages), reason: "Must be between 1 and 10, if provided.")
         }
@@ -144,7 +144,7 @@ public final class QueueService: Sendable {
     }
 
     /// Deletes by receipt handle; per entry `nil` on success or the error.
-    public func delete(queueName: String, receiptHandles: [String]) async throws -> [SpoolError?] {
+    package func delete(queueName: String, receiptHandles: [String]) async throws -> [SpoolError?] {
         let queue = try await queue(named: queueName)
         return try await Self.perEntry(receiptHandles) { text throws(SpoolError) in
             try ReceiptHandle.decode(text)
@@ -158,7 +158,7 @@ public final class QueueService: Sendable {
     }
 
     /// Changes visibility timeouts by receipt handle; per entry `nil` on success or the error.
-    public func changeVisibility(queueName: String, changes: [(receiptHandle: String, timeout: Int)]) async throws -> [SpoolError?] {
+    package func changeVisibility(queueName: String, changes: [(receiptHandle: String, timeout: Int)]) async throws -> [SpoolError?] {
         let queue = try await queue(named: queueName)
         return try await Self.perEntry(changes) { change throws(SpoolError) in
             guard (0...43_200).contains(change.timeout) else {
@@ -172,11 +172,11 @@ public final class QueueService: Sendable {
         }.map(\.error)
     }
 
-    public func deadLetterSourceQueues(name: String) async throws -> [QueueRecord] {
+    package func deadLetterSourceQueues(name: String) async throws -> [QueueRecord] {
         try await store.deadLetterSourceQueues(of: name)
     }
 
-    public func startMoveTask(sourceARN: String, destinationARN: String?, maxPerSecond: Int?) async throws -> MoveTask {
+    package func startMoveTask(sourceARN: String, destinationARN: String?, maxPerSecond: Int?) async throws -> MoveTask {
         let handle = Data("\(UUID().uuidString.lowercased())|\(sourceARN)".utf8).base64EncodedString()
         let task = try await store.startMoveTask(StartMoveTaskParams(
             sourceARN: sourceARN, destinationARN: destinationARN, maxNumberOfMessagesPerSecond: maxPerSecond,
@@ -186,7 +186,7 @@ public final class QueueService: Sendable {
         return task
     }
 
-    public func listMoveTasks(sourceARN: String, maxResults: Int?) async throws -> [MoveTask] {
+    package func listMoveTasks(sourceARN: String, maxResults: Int?) async throws -> [MoveTask] {
         let limit = maxResults ?? 1
         guard (1...10).contains(limit) else {
             throw SpoolError.invalidParameter("MaxResults", value: String(limit), reason: "Must be between 1 and 10.")
@@ -197,7 +197,7 @@ public final class QueueService: Sendable {
         return try await store.listMoveTasks(sourceARN: sourceARN, limit: limit)
     }
 
-    public func cancelMoveTask(handle: String) async throws -> MoveTask {
+    package func cancelMoveTask(handle: String) async throws -> MoveTask {
         try await store.cancelMoveTask(handle: handle, now: clock.now())
     }
 }

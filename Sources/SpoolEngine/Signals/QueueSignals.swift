@@ -4,7 +4,7 @@ import Synchronization
 
 /// One `WakeSignal` per queue (or per stream): wakes long-polling receivers and mapping pollers when their
 /// queue may have a message for them, without waking those of other queues.
-public final class QueueSignals: Sendable {
+package final class QueueSignals: Sendable {
     private struct State {
         var channels: [Int64: WakeSignal] = [:]
         var closed = false
@@ -12,7 +12,7 @@ public final class QueueSignals: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     /// The signal of one queue, made on first use (closed already when the signals are).
     package func channel(_ id: Int64) -> WakeSignal {
@@ -26,19 +26,19 @@ public final class QueueSignals: Sendable {
     }
 
     /// The current generation of a queue's signal.
-    public func generation(_ id: Int64) -> UInt64 { channel(id).generation }
+    package func generation(_ id: Int64) -> UInt64 { channel(id).generation }
 
     /// How many waiters are parked on a queue's signal right now.
-    public func waiting(_ id: Int64) -> Int { channel(id).waiting }
+    package func waiting(_ id: Int64) -> Int { channel(id).waiting }
 
     /// Whether `close()` was called: waits return at once from then on.
-    public var isClosed: Bool { state.withLock { $0.closed } }
+    package var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Wakes everyone waiting on the queue's signal.
-    public func signal(_ id: Int64) { channel(id).signal() }
+    package func signal(_ id: Int64) { channel(id).signal() }
 
     /// Wakes every waiter and makes later waits return at once (service shutdown).
-    public func close() {
+    package func close() {
         let all = state.withLock { state in
             state.closed = true
             return Array(state.channels.values)
@@ -47,7 +47,7 @@ public final class QueueSignals: Sendable {
     }
 
     /// Waits until the queue is signalled after `seen`, `timeoutMillis` pass, or the signals close.
-    public func wait(_ id: Int64, seen: UInt64, timeoutMillis: Millis) async {
+    package func wait(_ id: Int64, seen: UInt64, timeoutMillis: Millis) async {
         guard timeoutMillis > 0 else { return }
         await channel(id).wait(seen: seen, timeout: .milliseconds(timeoutMillis))
     }

@@ -5,15 +5,15 @@ import SpoolStorage
 
 /// The Kinesis capability over a `StreamStore`: streams, puts routed to shards by hash key, iterators and
 /// reads, with Kinesis's errors. Puts signal the stream's channel so that mapping pollers wake.
-public final class StreamService: Sendable {
-    public let store: any StreamStore
-    public let identity: AWSIdentity
-    public let clock: any SpoolClock
+package final class StreamService: Sendable {
+    package let store: any StreamStore
+    package let identity: AWSIdentity
+    package let clock: any SpoolClock
     /// One channel per stream id.
-    public let signals: QueueSignals
+    package let signals: QueueSignals
     let logger: Logger
 
-    public init(store: any StreamStore, identity: AWSIdentity, clock: any SpoolClock = WallClock(), signals: QueueSignals = QueueSignals(),
+    package init(store: any StreamStore, identity: AWSIdentity, clock: any SpoolClock = WallClock(), signals: QueueSignals = QueueSignals(),
                 logger: Logger = Logger(label: "spool.kinesis")) {
         self.store = store
         self.identity = identity
@@ -25,7 +25,7 @@ public final class StreamService: Sendable {
     // MARK: Streams
 
     /// CreateStream: `ON_DEMAND` streams (and requests naming no shard count) get 4 shards, as Kinesis starts them.
-    public func createStream(name: String, shardCount: Int?, mode: String?, tags: [String: String] = [:]) async throws {
+    package func createStream(name: String, shardCount: Int?, mode: String?, tags: [String: String] = [:]) async throws {
         try checkName(name)
         try StreamTags.validate(tags, existing: [:], stream: name, account: identity.accountID)
         let mode = mode ?? (shardCount == nil ? "ON_DEMAND" : "PROVISIONED")
@@ -47,7 +47,7 @@ public final class StreamService: Sendable {
     }
 
     /// The stream a request names by `StreamName` or `StreamARN`, or Kinesis's not-found error.
-    public func stream(name: String?, arn: String?) async throws -> StreamInfo {
+    package func stream(name: String?, arn: String?) async throws -> StreamInfo {
         let resolved: String
         if let arn {
             guard let fromARN = identity.streamName(fromARN: arn) else {
@@ -65,19 +65,19 @@ public final class StreamService: Sendable {
         return stream
     }
 
-    public func deleteStream(name: String?, arn: String?) async throws {
+    package func deleteStream(name: String?, arn: String?) async throws {
         let stream = try await stream(name: name, arn: arn)
         guard try await store.deleteStream(name: stream.name, now: clock.now()) else { throw notFound(stream.name) }
         signals.signal(stream.id)
     }
 
-    public func listStreams(after: String?, limit: Int) async throws -> (streams: [StreamInfo], hasMore: Bool) {
+    package func listStreams(after: String?, limit: Int) async throws -> (streams: [StreamInfo], hasMore: Bool) {
         let page = try await store.listStreams(after: after, limit: limit + 1)
         return (Array(page.prefix(limit)), page.count > limit)
     }
 
     /// Increase/DecreaseStreamRetentionPeriod.
-    public func changeRetention(name: String?, arn: String?, hours: Int, increase: Bool) async throws {
+    package func changeRetention(name: String?, arn: String?, hours: Int, increase: Bool) async throws {
         let stream = try await stream(name: name, arn: arn)
         guard StreamLimits.retentionHours.contains(hours) else {
             let bound = hours < StreamLimits.retentionHours.lowerBound ? "Minimum allowed retention period is 24 hours" : "Maximum allowed retention period is 8760 hours"
@@ -94,23 +94,23 @@ public final class StreamService: Sendable {
 
     // MARK: Tags
 
-    public func tag(_ stream: StreamInfo, tags: [String: String]) async throws {
+    package func tag(_ stream: StreamInfo, tags: [String: String]) async throws {
         try await store.tagStream(name: stream.name, tags: tags, account: identity.accountID)
     }
 
-    public func untag(_ stream: StreamInfo, keys: [String]) async throws {
+    package func untag(_ stream: StreamInfo, keys: [String]) async throws {
         try await store.untagStream(name: stream.name, keys: keys)
     }
 
     // MARK: Records
 
     /// One record of a PutRecord(s) request, as received.
-    public struct Entry: Sendable {
-        public var data: Data
-        public var partitionKey: String
-        public var explicitHashKey: String?
+    package struct Entry: Sendable {
+        package var data: Data
+        package var partitionKey: String
+        package var explicitHashKey: String?
 
-        public init(data: Data, partitionKey: String, explicitHashKey: String?) {
+        package init(data: Data, partitionKey: String, explicitHashKey: String?) {
             self.data = data
             self.partitionKey = partitionKey
             self.explicitHashKey = explicitHashKey
@@ -118,13 +118,13 @@ public final class StreamService: Sendable {
     }
 
     /// Where a put record went.
-    public struct Placement: Sendable {
-        public var shardID: String
-        public var sequenceNumber: String
+    package struct Placement: Sendable {
+        package var shardID: String
+        package var sequenceNumber: String
     }
 
     /// PutRecord and PutRecords: every entry is checked before any is stored; all are stored in one commit.
-    public func put(_ entries: [Entry], into stream: StreamInfo, field: String) async throws -> [Placement] {
+    package func put(_ entries: [Entry], into stream: StreamInfo, field: String) async throws -> [Placement] {
         var records: [NewStreamRecord] = []
         records.reserveCapacity(entries.count)
         let map = stream.shardMap
@@ -167,7 +167,7 @@ public final class StreamService: Sendable {
     // MARK: Iterators
 
     /// GetShardIterator: resolves the position now (so `LATEST` means records put after this call).
-    public func shardIterator(stream: StreamInfo, shardID: String, type: String, sequenceNumber: String?, timestamp: Double?) async throws -> String {
+    package func shardIterator(stream: StreamInfo, shardID: String, type: String, sequenceNumber: String?, timestamp: Double?) async throws -> String {
         guard let shard = ShardMap.shardIndex(shardID), shard < stream.shardCount else {
             throw SpoolError(.resourceNotFound, "Shard \(shardID) in stream \(stream.name) under account \(identity.accountID) does not exist")
         }
@@ -205,7 +205,7 @@ public final class StreamService: Sendable {
 
     /// GetRecords: up to `limit` records after the iterator's position, the iterator to continue with, and
     /// how far behind the newest record the reader is.
-    public func records(iterator text: String, limit: Int) async throws
+    package func records(iterator text: String, limit: Int) async throws
         -> (stream: StreamInfo, records: [StreamRecord], next: String, millisBehind: Millis)
     {
         guard let iterator = ShardIterator(text) else { throw SpoolError(.invalidArgument, "Invalid ShardIterator.") }

@@ -13,7 +13,7 @@ import SpoolModel
 ///
 /// The pool is changed only between suspension points: an environment is taken out of the idle list
 /// before anything awaits, so two invocations can never be handed the same environment.
-public actor ProcessExecutor: FunctionExecutor, Service {
+package actor ProcessExecutor: FunctionExecutor, Service {
     struct Idle {
         let environment: ExecutionEnvironment
         let since: ContinuousClock.Instant
@@ -33,7 +33,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     var stopping = false
 
     /// - Note: ends environments a previous, killed run left behind in `settings.stateDirectory`.
-    public init(settings: ProcessExecutorSettings, logger: Logger = Logger(label: "spool.process")) {
+    package init(settings: ProcessExecutorSettings, logger: Logger = Logger(label: "spool.process")) {
         self.settings = settings
         self.logger = logger
         OrphanGuard(directory: settings.stateDirectory).reap(logger: logger)
@@ -41,12 +41,12 @@ public actor ProcessExecutor: FunctionExecutor, Service {
 
     // MARK: FunctionExecutor
 
-    public func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
+    package func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
         await invoke(request, waitForLogs: request.logTail)
     }
 
     /// Runs an invocation; `waitForLogs` lets the function's last lines reach the log before it is closed.
-    public func invoke(_ request: InvocationRequest, waitForLogs: Bool) async -> InvocationOutcome {
+    package func invoke(_ request: InvocationRequest, waitForLogs: Bool) async -> InvocationOutcome {
         while true {
             guard !stopping else {
                 return .error(.systemFailure(.shuttingDown), type: "Runtime.Shutdown", message: "RequestId: \(request.requestID) Error: Spool is shutting down")
@@ -83,7 +83,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
         }
     }
 
-    public func functionChanged(name: String, to definition: FunctionDefinition?) async {
+    package func functionChanged(name: String, to definition: FunctionDefinition?) async {
         revisions[name] = definition?.revisionID
         let entries = idle.removeValue(forKey: name) ?? []
         let keep = entries.filter { definition != nil && $0.environment.function.revisionID == definition!.revisionID && $0.environment.isUsable }
@@ -101,7 +101,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
         }
     }
 
-    public func provisionedReadiness(of name: String) async -> ProvisionedReadiness {
+    package func provisionedReadiness(of name: String) async -> ProvisionedReadiness {
         let requested = provisionedTargets[name]?.provisionedConcurrency ?? 0
         let idleCount = idle[name]?.filter(\.environment.provisioned).count ?? 0
         let busyCount = busy.values.filter { $0.provisioned && $0.function.name == name }.count
@@ -110,12 +110,12 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     }
 
     /// The number of live environments of a function (idle and busy), for tests and the admin API.
-    public func environmentCount(of name: String) -> Int {
+    package func environmentCount(of name: String) -> Int {
         (idle[name]?.count ?? 0) + busy.values.filter { $0.function.name == name }.count
     }
 
     /// Live environments per function: idle ones and busy ones.
-    public func environmentCounts() -> [String: (idle: Int, busy: Int)] {
+    package func environmentCounts() -> [String: (idle: Int, busy: Int)] {
         var counts: [String: (idle: Int, busy: Int)] = [:]
         for (name, list) in idle where !list.isEmpty { counts[name, default: (0, 0)].idle += list.count }
         for environment in busy.values { counts[environment.function.name, default: (0, 0)].busy += 1 }
@@ -125,7 +125,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     // MARK: Service
 
     /// Reclaims idle environments until shutdown, then shuts every environment down.
-    public func run() async throws {
+    package func run() async throws {
         let tick = min(Duration.seconds(1), settings.idleTimeout / 2)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await Task.sleep(for: tick)
@@ -135,7 +135,7 @@ public actor ProcessExecutor: FunctionExecutor, Service {
     }
 
     /// Shuts every environment down (SIGTERM, then SIGKILL after the grace period) and refuses new invocations.
-    public func shutdownAll() async {
+    package func shutdownAll() async {
         stopping = true
         let all = idle.values.flatMap { $0.map(\.environment) } + Array(busy.values)
         idle = [:]

@@ -1,25 +1,25 @@
 import SpoolModel
 
 /// The tunables of the process executor, from Spool's configuration.
-public struct ProcessExecutorSettings: Sendable {
+package struct ProcessExecutorSettings: Sendable {
     /// The interpreter that runs `python3.x` functions as `PYTHON -m awslambdaric HANDLER`.
-    public var pythonExecutable = "python3"
+    package var pythonExecutable = "python3"
     /// How long init (extensions registering, the runtime reaching its first `next`) may take, as Lambda's 10 s.
-    public var initTimeout: Duration = .seconds(10)
+    package var initTimeout: Duration = .seconds(10)
     /// How long an environment may sit unused before it is shut down.
-    public var idleTimeout: Duration = .seconds(300)
+    package var idleTimeout: Duration = .seconds(300)
     /// Time a runtime (and its extensions) get after SIGTERM before SIGKILL.
-    public var shutdownGrace: Duration = .seconds(2)
+    package var shutdownGrace: Duration = .seconds(2)
     /// The most environments alive at once, across functions. When all of them are busy, an invocation that
     /// would need another ends at once as `atCapacity` (a throttle); idle ones are shut down to make room.
-    public var maxEnvironments = 64
+    package var maxEnvironments = 64
     /// The account and region in ARNs and `AWS_REGION`.
-    public var identity = AWSIdentity()
+    package var identity = AWSIdentity()
     /// Where environments' temporary directories are made.
-    public var temporaryRoot = "/tmp"
+    package var temporaryRoot = "/tmp"
     /// Where running environments are recorded so that a restarted Spool can end what a killed one left
     /// (`DATA_DIR/run`); `nil` records nothing.
-    public var stateDirectory: String?
+    package var stateDirectory: String?
 
-    public init() {}
+    package init() {}
 }

@@ -3,12 +3,12 @@ import Hummingbird
 
 /// The context of every request to Spool's APIs: Hummingbird's own, and the request id (`x-amzn-RequestId`) minted
 /// once, when the request arrives, so that the answer, its error and the log line all carry the same one.
-public struct SpoolRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
+package struct SpoolRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
     /// The id the client sees in `x-amzn-RequestId` (boto3 reports it as `RequestId`).
-    public let requestID: String
+    package let requestID: String
 
-    public init(source: Source) {
+    package init(source: Source) {
         coreContext = .init(source: source)
         requestID = UUID().uuidString.lowercased()
     }

@@ -3,28 +3,28 @@ import SpoolModel
 
 /// The JSON of the native admin API (`/spool/v1/…`): camelCase members, times as ISO 8601 strings.
 /// The CLI reads the same types.
-public enum AdminWire {
+package enum AdminWire {
     /// One dead letter.
-    public struct DeadLetterOutput: Codable, Sendable {
-        public struct Failure: Codable, Sendable {
-            public var kind: String
-            public var errorType: String
-            public var errorMessage: String
+    package struct DeadLetterOutput: Codable, Sendable {
+        package struct Failure: Codable, Sendable {
+            package var kind: String
+            package var errorType: String
+            package var errorMessage: String
         }
-        public var id: Int64
-        public var requestId: String
-        public var function: String
-        public var qualifier: String?
-        public var reason: String
-        public var attempts: Int
-        public var lastError: Failure?
+        package var id: Int64
+        package var requestId: String
+        package var function: String
+        package var qualifier: String?
+        package var reason: String
+        package var attempts: Int
+        package var lastError: Failure?
         /// The original event, JSON text.
-        public var payload: String
-        public var enqueuedAt: String
-        public var failedAt: String
-        public var replayOf: Int64?
-        public var replayedAt: String?
-        public var replayRequestId: String?
+        package var payload: String
+        package var enqueuedAt: String
+        package var failedAt: String
+        package var replayOf: Int64?
+        package var replayedAt: String?
+        package var replayRequestId: String?
 
         init(_ letter: DeadLetter) {
             id = letter.id
@@ -44,25 +44,25 @@ public enum AdminWire {
     }
 
     /// A page of `GET /spool/v1/dead-letters`.
-    public struct DeadLetterPage: Codable, Sendable {
-        public var deadLetters: [DeadLetterOutput]
+    package struct DeadLetterPage: Codable, Sendable {
+        package var deadLetters: [DeadLetterOutput]
         /// Pass as `after` to read the next page; absent on the last page.
-        public var nextAfter: Int64?
+        package var nextAfter: Int64?
     }
 
     /// The body of replay and purge: which dead letters (every member optional).
-    public struct FilterInput: Codable, Sendable {
-        public var function: String?
-        public var reason: String?
+    package struct FilterInput: Codable, Sendable {
+        package var function: String?
+        package var reason: String?
         /// Unix milliseconds.
-        public var from: Int64?
-        public var until: Int64?
-        public var ids: [Int64]?
-        public var force: Bool?
+        package var from: Int64?
+        package var until: Int64?
+        package var ids: [Int64]?
+        package var force: Bool?
         /// Leave out dead letters already replayed.
-        public var notReplayed: Bool?
+        package var notReplayed: Bool?
 
-        public init(function: String? = nil, reason: String? = nil, from: Int64? = nil, until: Int64? = nil, ids: [Int64]? = nil,
+        package init(function: String? = nil, reason: String? = nil, from: Int64? = nil, until: Int64? = nil, ids: [Int64]? = nil,
                     force: Bool? = nil, notReplayed: Bool? = nil) {
             self.function = function
             self.reason = reason
@@ -91,12 +91,12 @@ public enum AdminWire {
     }
 
     /// The body of every admin API error, and the last line of a failed stream.
-    public struct ErrorOutput: Codable, Sendable {
-        public struct Detail: Codable, Sendable {
-            public var code: String
-            public var message: String
+    package struct ErrorOutput: Codable, Sendable {
+        package struct Detail: Codable, Sendable {
+            package var code: String
+            package var message: String
         }
-        public var error: Detail
+        package var error: Detail
     }
 
     /// `GET /spool/v1/mappings/{uuid}/shards`: a stream mapping's checkpoint and iterator age per shard lane.

@@ -1,20 +1,20 @@
 import Foundation
 
 /// What the server process uses of the machine, as `GET /spool/v1/process` reports it.
-public struct ProcessUsage: Sendable, Codable {
-    public var pid: Int32
-    public var version: String
-    public var durability: String
+package struct ProcessUsage: Sendable, Codable {
+    package var pid: Int32
+    package var version: String
+    package var durability: String
     /// Resident memory now, in bytes.
-    public var residentBytes: Int
+    package var residentBytes: Int
     /// The highest resident memory since the process started, in bytes.
-    public var peakResidentBytes: Int
+    package var peakResidentBytes: Int
     /// CPU time spent in user and in kernel mode since the process started.
-    public var userCPUSeconds: Double
-    public var systemCPUSeconds: Double
+    package var userCPUSeconds: Double
+    package var systemCPUSeconds: Double
 
     /// The current process's figures (`getrusage` and `/proc/self/statm`).
-    public static func current(version: String, durability: String) -> ProcessUsage {
+    package static func current(version: String, durability: String) -> ProcessUsage {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
@@ -27,7 +27,7 @@ public struct ProcessUsage: Sendable, Codable {
     }
 
     /// The second field of `/proc/self/statm` (resident pages) times the page size; 0 where there is no procfs.
-    public static func residentBytes() -> Int {
+    package static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }

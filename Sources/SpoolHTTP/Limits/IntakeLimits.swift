@@ -5,33 +5,33 @@ import Synchronization
 
 /// Whether intake is open: refreshed by a monitor from the store's backlog and the process's memory, read by
 /// `IntakeLimitMiddleware` on every request that would add work.
-public final class IntakeLimits: Sendable {
+package final class IntakeLimits: Sendable {
     /// Waiting asynchronous events above which `Invoke` (Event) answers 429 `TooManyRequestsException`.
-    public let maxAsyncEvents: Int
+    package let maxAsyncEvents: Int
     /// Stored SQS messages above which `SendMessage(Batch)` answers 429 `ThrottlingException`.
-    public let maxQueueMessages: Int
+    package let maxQueueMessages: Int
     /// Resident memory above which every intake request answers 429.
-    public let maxResidentBytes: Int
+    package let maxResidentBytes: Int
 
     private let asyncFull = Atomic<Bool>(false)
     private let queuesFull = Atomic<Bool>(false)
     private let memoryFull = Atomic<Bool>(false)
 
-    public init(maxAsyncEvents: Int, maxQueueMessages: Int, maxResidentBytes: Int) {
+    package init(maxAsyncEvents: Int, maxQueueMessages: Int, maxResidentBytes: Int) {
         self.maxAsyncEvents = maxAsyncEvents
         self.maxQueueMessages = maxQueueMessages
         self.maxResidentBytes = maxResidentBytes
     }
 
     /// Records a new measurement.
-    public func update(asyncEvents: Int, queueMessages: Int, residentBytes: Int) {
+    package func update(asyncEvents: Int, queueMessages: Int, residentBytes: Int) {
         asyncFull.store(asyncEvents >= maxAsyncEvents, ordering: .relaxed)
         queuesFull.store(queueMessages >= maxQueueMessages, ordering: .relaxed)
         memoryFull.store(residentBytes >= maxResidentBytes, ordering: .relaxed)
     }
 
     /// Whether any kind of intake is refused now.
-    public var refusing: Bool {
+    package var refusing: Bool {
         asyncFull.load(ordering: .relaxed) || queuesFull.load(ordering: .relaxed) || memoryFull.load(ordering: .relaxed)
     }
 
