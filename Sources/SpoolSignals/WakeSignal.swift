@@ -71,6 +71,20 @@ package final class WakeSignal: Sendable {
         timer?.cancel()
     }
 
+    /// Waits until `condition` holds: looks at it first, then again after every signal. Answers whether it held
+    /// before `timeout` passed (`nil`: no deadline), the signal closed or the task was cancelled. For whoever watches
+    /// what a signal announces (tests, views) without polling on a timer.
+    package func until(timeout: Duration? = nil, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
+        while true {
+            let seen = generation
+            if try await condition() { return true }
+            let left = deadline.map { ContinuousClock.now.duration(to: $0) }
+            if isClosed || Task.isCancelled || (left.map { $0 <= .zero } ?? false) { return false }
+            await wait(seen: seen, timeout: left)
+        }
+    }
+
     /// Sleeps for `duration` or until the task is cancelled, whichever comes first; unlike `Task.sleep`, a sleep cut
     /// short by cancellation leaves nothing behind.
     package static func sleep(for duration: Duration) async {

@@ -124,8 +124,7 @@ struct AsyncDispatcherTests {
         let executor = ScriptedExecutor(.hold)
         try await withDispatcher(functions: [:], reserved: ["held": 1], executor: executor, crashing: ["held"]) { harness in
             // The dispatcher's first look at the store (releasing old leases) is done once it takes hand-offs.
-            for _ in 0..<2_000 where !harness.dispatcher.takesHandOffs { try await Task.sleep(for: .milliseconds(5)) }
-            try #require(harness.dispatcher.takesHandOffs)
+            try #require(await harness.dispatcher.progress.until(timeout: .seconds(10)) { harness.dispatcher.takesHandOffs })
             let before = try await harness.store.commitCount()
             _ = try await harness.enqueue("held")
             await executor.started(1)

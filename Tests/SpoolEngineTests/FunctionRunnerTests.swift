@@ -4,6 +4,7 @@ import SpoolEngine
 import SpoolExecutor
 import SpoolModel
 import SpoolSQLite
+import SpoolSignals
 import SpoolStorage
 import SpoolTesting
 import Synchronization
@@ -122,7 +123,7 @@ extension AsyncDispatcherTests {
             #expect(again.count == 1 && again.first?.invokeCount == 1)
             #expect(started.arrivals.withLock { $0 } == 0)
         }) { harness in
-            for _ in 0..<2_000 where !harness.dispatcher.takesHandOffs { try await Task.sleep(for: .milliseconds(5)) }
+            try #require(await harness.dispatcher.progress.until(timeout: .seconds(10)) { harness.dispatcher.takesHandOffs })
             let definition = try await harness.registry.function(FunctionReference(name: "late"))
             let now = WallClock().now()
             let slot = try #require(harness.dispatcher.reserveDirect(definition, now: now))

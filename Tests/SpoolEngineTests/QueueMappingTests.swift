@@ -7,6 +7,7 @@ import SpoolEngine
 import SpoolExecutor
 import SpoolModel
 import SpoolSQLite
+import SpoolSignals
 import SpoolStorage
 import Synchronization
 import Testing
@@ -70,6 +71,7 @@ struct QueueMappingTests {
         let queues: QueueService
         let mappings: EventSourceMappings
         let streams: StreamService
+        let supervisor: MappingSupervisor
 
         func send(_ queue: String, _ bodies: [String], group: String? = nil) async throws {
             for chunk in stride(from: 0, to: bodies.count, by: 10) {
@@ -84,14 +86,12 @@ struct QueueMappingTests {
             try await store.counts(queueID: try await queues.queue(named: queue).id, now: WallClock().now())
         }
 
-        /// Polls (every 10 ms, up to 20 s) until `condition` holds.
+        /// Waits until `condition` holds, looking again after every batch a poller settles and every state a mapping
+        /// reaches (20 s at most).
         func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
-                if try await condition() { return }
-                try await Task.sleep(for: .milliseconds(10))
+            if try await !supervisor.progress.signal.until(timeout: .seconds(20), condition) {
+                Issue.record("never happened: \(what)")
             }
-            Issue.record("never happened: \(what)")
         }
 
         func map(_ queue: String, to function: String, _ change: (inout MappingRequest) -> Void = { _ in }) async throws -> EventSourceMapping {
@@ -142,7 +142,7 @@ struct QueueMappingTests {
         let supervisor = MappingSupervisor(store: store, registry: registry, queues: queues, streams: streams, shutdownGrace: shutdownGrace)
         let harness = Harness(store: store, registry: registry, queues: queues,
                               mappings: EventSourceMappings(store: store, registry: registry, queues: queues, streams: streams, supervisor: supervisor),
-                              streams: streams)
+                              streams: streams, supervisor: supervisor)
         try await withRunning([supervisor]) { try await body(harness) }
         try await afterStop(harness)
     }
@@ -189,7 +189,8 @@ struct QueueMappingTests {
             try await harness.send("r", ["garbage", "fine"])
             _ = try await harness.map("r", to: "f") { $0.functionResponseTypes = ["ReportBatchItemFailures"] }
             try await batches.wait(records: 7)
-            try await Task.sleep(for: .milliseconds(100))
+            // The malformed answer keeps the whole batch: nothing in the store changes, so wait for the poller to settle it.
+            try await harness.eventually("every batch settled") { harness.supervisor.progress.batches >= batches.seen.withLock { $0.count } }
             #expect(try await harness.counts("r") == QueueCounts(visible: 0, inFlight: 2, delayed: 0))
         }
     }
@@ -312,14 +313,18 @@ struct QueueMappingTests {
     func changedVisibility() async throws {
         let batches = Batches()
         try await withMappings(functions: ["f": { payload, _ in
-            _ = try batches.record(payload)
-            throw CancellationError()
+            let records = try batches.record(payload)
+            if records.contains(where: { $0["body"] as? String == "fails" }) { throw CancellationError() }
+            return ByteBuffer(string: "{}")
         }], queues: ["q": ["VisibilityTimeout": "300"]]) { harness in
             _ = try await harness.map("q", to: "f")
-            try await Task.sleep(for: .milliseconds(100))  // the poller is running and has read the queue
+            // A first batch: the poller is running and has read the queue (and its visibility timeout) before the change.
+            try await harness.send("q", ["first"])
+            try await batches.wait(records: 1)
+            try await harness.eventually("the first batch settled") { harness.supervisor.progress.batches >= 1 }
             try await harness.queues.setAttributes(name: "q", attributes: ["VisibilityTimeout": "40"])
             try await harness.send("q", ["fails"])
-            try await batches.wait(records: 1)
+            try await batches.wait(records: 2)
             let queue = try await harness.queues.queue(named: "q")
             let now = WallClock().now()
             let visibleAt = try #require(try await harness.store.nextVisibleAt(queueID: queue.id, now: now))
@@ -357,8 +362,10 @@ struct QueueMappingTests {
             disable.enabled = false
             #expect(try await harness.mappings.update(mapping.uuid, functionName: nil, request: disable).state == .disabling)
             try await harness.eventually("disabled") { try await harness.mappings.get(mapping.uuid).state == .disabled }
+            // `Disabled` is reached only once the poller ended: none runs, so nothing can lease what comes next.
+            #expect(!harness.supervisor.isPolling(mapping.uuid))
             try await harness.send("q", (0..<6).map { "later\($0)" })
-            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await harness.counts("q") == QueueCounts(visible: 6, inFlight: 0, delayed: 0))
             #expect(batches.all == ["one"], "nothing is delivered while disabled")
             var enable = MappingRequest()
             enable.enabled = true
@@ -368,8 +375,8 @@ struct QueueMappingTests {
             #expect(batches.seen.withLock { $0.dropFirst().allSatisfy { $0.count <= 2 } }, "the new batch size applies")
             #expect(try await harness.mappings.delete(mapping.uuid).state == .deleting)
             try await harness.eventually("removed") { (try? await harness.mappings.get(mapping.uuid)) == nil }
+            #expect(!harness.supervisor.isPolling(mapping.uuid), "a deleted mapping's poller has ended")
             try await harness.send("q", ["after delete"])
-            try await Task.sleep(for: .milliseconds(200))
             #expect(try await harness.counts("q").visible == 1, "a deleted mapping delivers nothing")
         }
     }

@@ -154,7 +154,12 @@ struct ProcessExecutorTests {
             waited += 1
         }
         #expect(await executor.environmentCount(of: "py") == 0)
-        try await Task.sleep(for: .milliseconds(700))
+        // The process gets SIGTERM, then SIGKILL after its grace: watch it go (there is no event to await for another process).
+        waited = 0
+        while processExists(pid), waited < 200 {
+            try await Task.sleep(for: .milliseconds(20))
+            waited += 1
+        }
         #expect(!processExists(pid))
         service.cancel()
         await executor.shutdownAll()
@@ -231,7 +236,7 @@ struct ProcessExecutorTests {
         defer { fixture.remove() }
         let executor = ProcessExecutor(settings: testSettings())
         let running = Task { await executor.invoke(fixture.request()) }
-        try await Task.sleep(for: .milliseconds(300))
+        while await executor.environmentCounts()["py"]?.busy != 1 { try await Task.sleep(for: .milliseconds(10)) }
         var updated = fixture.definition
         updated.revisionID = "next"
         await executor.functionChanged(name: "py", to: updated)

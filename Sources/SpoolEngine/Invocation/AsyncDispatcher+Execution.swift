@@ -97,6 +97,7 @@ extension AsyncDispatcher {
             case .release: notify(function: name, visibleAt: params.now)
             case .finish: break
             }
+            progress.signal()
         } catch {
             logger.error("settle failed; the event runs again when its lease ends", metadata: ["function": "\(name)", "error": "\(error)"])
         }

@@ -31,6 +31,9 @@ package final class AsyncDispatcher: Service, Sendable {
     let wakeups = WakeSignal()
     /// Raised whenever an event stops executing (for the stop's grace period).
     let finished = WakeSignal()
+    /// Raised when the run loop starts or stops taking hand-offs and after every settle it stored: what a watcher
+    /// (tests, the operator's views) waits on instead of polling.
+    package let progress = WakeSignal()
     let state = Mutex(State())
     /// Events stored already claimed (`handOff`), for the run loop to start.
     let direct: (stream: AsyncStream<Work>, continuation: AsyncStream<Work>.Continuation) = AsyncStream.makeStream()
@@ -106,6 +109,7 @@ package final class AsyncDispatcher: Service, Sendable {
             if let at = try await store.earliestInvocation(function: name) { notify(function: name, visibleAt: at) }
         }
         state.withLock { $0.running = true }
+        progress.signal()
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.runHandedOff() }
@@ -153,6 +157,7 @@ package final class AsyncDispatcher: Service, Sendable {
                 $0.running = false
             }
             self.wakeups.close()
+            self.progress.signal()
             self.direct.continuation.finish()
         }
         logger.info("async dispatcher stopped")

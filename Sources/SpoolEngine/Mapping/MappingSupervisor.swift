@@ -21,6 +21,8 @@ package final class MappingSupervisor: Service, Sendable {
     let wakeups = WakeSignal()
     /// Raised whenever a poller ends (for the stop's grace period).
     let pollerEnded = WakeSignal()
+    /// Batches settled and states reached, for watchers.
+    package let progress = MappingProgress()
     let state = Mutex(State())
 
     struct State {
@@ -115,8 +117,8 @@ package final class MappingSupervisor: Service, Sendable {
             }
             if running != nil { return nil }  // still draining after a stop: `ended` re-applies the mapping
             let poller: any MappingPoller = mapping.isStream
-                ? StreamPoller(mapping: mapping, registry: registry, streams: streams, queues: queues, logger: logger)
-                : QueuePoller(mapping: mapping, registry: registry, queues: queues, logger: logger)
+                ? StreamPoller(mapping: mapping, registry: registry, streams: streams, queues: queues, progress: progress, logger: logger)
+                : QueuePoller(mapping: mapping, registry: registry, queues: queues, progress: progress, logger: logger)
             state.withLock { $0.pollers[uuid] = poller }
             await settle(mapping, to: .enabled)
             return poller
@@ -128,6 +130,7 @@ package final class MappingSupervisor: Service, Sendable {
         if mapping.state == .deleting {
             do {
                 try await store.removeMapping(uuid: uuid)
+                progress.mappingChanged()
             } catch {
                 logger.error("cannot remove mapping", metadata: ["uuid": "\(uuid)", "error": "\(error)"])
             }
@@ -141,9 +144,15 @@ package final class MappingSupervisor: Service, Sendable {
         guard mapping.state.isTransitional, mapping.state != .deleting else { return }
         do {
             _ = try await store.settleMapping(uuid: mapping.uuid, from: mapping.state, to: target, now: registry.clock.now())
+            progress.mappingChanged()
         } catch {
             logger.error("cannot settle mapping state", metadata: ["uuid": "\(mapping.uuid)", "error": "\(error)"])
         }
+    }
+
+    /// Whether a poller of this mapping is running (or still finishing its batches after a stop).
+    package func isPolling(_ uuid: String) -> Bool {
+        state.withLock { $0.pollers[uuid] != nil }
     }
 
     /// A poller returned: forget it and apply the mapping's row again (settle `Disabled`, remove, or restart).

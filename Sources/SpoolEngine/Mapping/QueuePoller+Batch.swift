@@ -192,6 +192,7 @@ extension QueuePoller {
         _ = try await queues.store.deleteMessages(DeleteMessagesParams(queueID: queue.id, receipts: receipts, now: registry.clock.now()))
         SpoolMetrics.mappingRecords(state.withLock { $0.mapping }, receipts.count, disposition: "filtered")
         if queue.isFIFO { queues.signals.signal(queue.id) }
+        progress.batchSettled()
     }
 
     /// Runs one batch and settles it.
@@ -199,6 +200,7 @@ extension QueuePoller {
         defer {
             state.withLock { $0.active -= 1 }
             batchEnded.signal()
+            progress.batchSettled()
         }
         let event = SQSEventRecord.event(batch.items.map(\.json))
         let request = InvocationRequest(requestID: UUID().uuidString.lowercased(), function: batch.definition,

@@ -26,6 +26,7 @@ final class QueuePoller: Sendable {
     let state: Mutex<State>
     /// Raised when a batch ends and gives back its place under the mapping's maximum concurrency.
     let batchEnded = WakeSignal()
+    let progress: MappingProgress
 
     struct State {
         var mapping: EventSourceMapping
@@ -43,8 +44,9 @@ final class QueuePoller: Sendable {
     /// How long a poller with nothing to do sleeps at most before looking again (a safety net: sends wake it).
     static let idleWaitMillis: Millis = 60_000
 
-    init(mapping: EventSourceMapping, registry: FunctionRegistry, queues: QueueService, logger: Logger) {
+    init(mapping: EventSourceMapping, registry: FunctionRegistry, queues: QueueService, progress: MappingProgress, logger: Logger) {
         self.uuid = mapping.uuid
+        self.progress = progress
         self.registry = registry
         self.queues = queues
         var logger = logger

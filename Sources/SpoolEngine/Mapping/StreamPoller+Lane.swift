@@ -378,6 +378,7 @@ extension StreamPoller {
         }
         for queue in outcome.queuesSent { queues.signals.signal(queue) }
         for stream in outcome.streamsPut { streams.signals.signal(stream) }
+        progress.batchSettled()
         return outcome
     }
 }

@@ -24,6 +24,7 @@ final class StreamPoller: MappingPoller {
     let rest: PollerRest
     let state: Mutex<State>
     let iteratorAge: Gauge
+    let progress: MappingProgress
 
     struct State {
         var mapping: EventSourceMapping
@@ -34,8 +35,10 @@ final class StreamPoller: MappingPoller {
 
     static let idleWaitMillis: Millis = 60_000
 
-    init(mapping: EventSourceMapping, registry: FunctionRegistry, streams: StreamService, queues: QueueService, logger: Logger) {
+    init(mapping: EventSourceMapping, registry: FunctionRegistry, streams: StreamService, queues: QueueService,
+         progress: MappingProgress, logger: Logger) {
         self.uuid = mapping.uuid
+        self.progress = progress
         self.registry = registry
         self.streams = streams
         self.queues = queues
