@@ -20,6 +20,7 @@ package struct MoveTaskRunner: Service {
         let signals = queues.signals
         let channel = QueueService.moveTaskChannel
         await cancelWhenGracefulShutdown {
+            var failures = 0
             while !Task.isCancelled {
                 let seen = signals.generation(channel)
                 var sleep: Millis = 60_000
@@ -28,12 +29,14 @@ package struct MoveTaskRunner: Service {
                         RunMoveTasksParams(chunkLimit: chunkLimit, identity: queues.identity, now: queues.clock.now())
                     )
                     for queue in progress.destinationQueueIDs { signals.signal(queue) }
+                    failures = 0
                     if progress.hasRunningTasks, let next = progress.nextRunAt {
                         sleep = max(0, next - queues.clock.now())
                     }
                 } catch {
                     logger.error("move task pass failed", metadata: ["error": "\(error)"])
-                    sleep = 1000
+                    failures += 1
+                    sleep = ErrorBackoff().delay(failures: failures, unit: Double.random(in: 0..<1))
                 }
                 if sleep == 0 { await Task.yield(); continue }
                 await signals.wait(channel, seen: seen, timeoutMillis: sleep)
