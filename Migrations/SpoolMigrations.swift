@@ -12,5 +12,6 @@ package enum SpoolMigrations {
         ("0006_streams", String(decoding: PackageResources._006_streams_sql, as: UTF8.self)),
         ("0007_invocation_journal", String(decoding: PackageResources._007_invocation_journal_sql, as: UTF8.self)),
         ("0008_backlog_counts", String(decoding: PackageResources._008_backlog_counts_sql, as: UTF8.self)),
+        ("0009_store_generation", String(decoding: PackageResources._009_store_generation_sql, as: UTF8.self)),
     ]
 }

@@ -1,7 +1,8 @@
 import GRDB
 import SpoolModel
 
-/// The claim statements: one `UPDATE … RETURNING` each, leasing messages under a new epoch.
+/// The claim statements: one `UPDATE … RETURNING` each, leasing messages under a new epoch (never below this
+/// opening's floor: see `StoreGeneration`).
 extension SQLiteStore {
     /// Read by position in `receivedMessage`: keep the order.
     static let receivedColumns = """
@@ -13,7 +14,7 @@ extension SQLiteStore {
     /// (`SEARCH queue_message USING INDEX queue_message_claim (queue_id=? AND visible_at<?)`).
     static let standardClaimSQL = """
         UPDATE queue_message
-        SET visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, receive_count = receive_count + 1,
+        SET visible_at = :leaseUntil, lease_epoch = max(lease_epoch + 1, :floor), receive_count = receive_count + 1,
             first_received_at = coalesce(first_received_at, :now), last_received_at = :now
         WHERE id IN (
             SELECT id FROM queue_message
@@ -30,7 +31,7 @@ extension SQLiteStore {
     package func standardClaimPlan() async throws -> [String] {
         try await read { db in
             let arguments: StatementArguments = [
-                "leaseUntil": 2, "now": 1, "queue": 1, "oldest": 0, "maxReceives": 10, "limit": 10, "purgedThrough": 0,
+                "leaseUntil": 2, "now": 1, "queue": 1, "oldest": 0, "maxReceives": 10, "limit": 10, "purgedThrough": 0, "floor": 0,
             ]
             return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + Self.standardClaimSQL, arguments: arguments)
                 .map { row -> String in row["detail"] }
@@ -41,7 +42,7 @@ extension SQLiteStore {
     /// in flight, so that a group's next message waits for the previous one.
     static let fifoClaimSQL = """
         UPDATE queue_message
-        SET visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, receive_count = receive_count + 1,
+        SET visible_at = :leaseUntil, lease_epoch = max(lease_epoch + 1, :floor), receive_count = receive_count + 1,
             first_received_at = coalesce(first_received_at, :now), last_received_at = :now
         WHERE id IN (
             SELECT m.id FROM queue_message m

@@ -47,7 +47,7 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
     }
 
     package func replayDeadLetters(_ params: ReplayDeadLettersParams) async throws -> ReplayChunk {
-        try await write { db in
+        try await write { [floor = epochFloor] db in
             let (conditions, arguments) = Self.deadLetterConditions(params.filter, afterID: params.afterID)
             let letters = try Row.fetchAll(db, sql: "SELECT * FROM dead_letter WHERE \(conditions) ORDER BY id LIMIT \(params.limit)",
                                            arguments: arguments).map(Self.deadLetter)
@@ -61,7 +61,7 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
                 }
                 let requestID = params.makeRequestID()
                 _ = try Self.enqueue(db, NewInvocation(requestID: requestID, functionName: letter.functionName, qualifier: letter.qualifier,
-                                                       payload: letter.payload, replayOf: letter.id), now: params.now)
+                                                       payload: letter.payload, replayOf: letter.id), now: params.now, epoch: floor)
                 try db.cachedStatement(sql: "UPDATE dead_letter SET replayed_at = ?, replay_request_id = ? WHERE id = ?")
                     .execute(arguments: [params.now, requestID, letter.id])
                 chunk.replayed += 1
@@ -96,10 +96,10 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
     package func claimDeliveries(now: Millis, leaseUntil: Millis, limit: Int) async throws -> [DestinationDelivery] {
         try await write { db in
             try Row.fetchAll(db.cachedStatement(sql: """
-                UPDATE destination_delivery SET visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, attempts = attempts + 1
+                UPDATE destination_delivery SET visible_at = :leaseUntil, lease_epoch = max(lease_epoch + 1, :floor), attempts = attempts + 1
                 WHERE id IN (SELECT id FROM destination_delivery WHERE visible_at <= :now ORDER BY visible_at, id LIMIT :limit)
                 RETURNING id, lease_epoch, url, body, created_at, attempts
-                """), arguments: ["leaseUntil": leaseUntil, "now": now, "limit": limit])
+                """), arguments: ["leaseUntil": leaseUntil, "now": now, "limit": limit, "floor": self.epochFloor])
                 .map { row in
                     DestinationDelivery(id: row["id"], epoch: row["lease_epoch"], url: row["url"], body: row["body"],
                                         createdAt: row["created_at"], attempts: row["attempts"])

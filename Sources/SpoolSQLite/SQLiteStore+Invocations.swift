@@ -13,7 +13,7 @@ extension SQLiteStore: InvocationStore {
     /// The claim: one statement, served by `invocation_claim` (function_name = ? AND visible_at <= ?), in claim order.
     static let invocationClaimSQL = """
         UPDATE invocation
-        SET state = '\(InvocationState.running.rawValue)', visible_at = :leaseUntil, lease_epoch = lease_epoch + 1, invoke_count = invoke_count + 1
+        SET state = '\(InvocationState.running.rawValue)', visible_at = :leaseUntil, lease_epoch = max(lease_epoch + 1, :floor), invoke_count = invoke_count + 1
         WHERE id IN (
             SELECT id FROM invocation WHERE function_name = :function AND visible_at <= :now
             ORDER BY visible_at, id LIMIT :limit)
@@ -21,13 +21,13 @@ extension SQLiteStore: InvocationStore {
         """
 
     package func enqueueInvocations(_ params: EnqueueInvocationsParams) async throws -> [EnqueuedInvocation] {
-        try await write { db in
-            try params.invocations.map { try Self.enqueue(db, $0, now: params.now) }
+        try await write { [epochFloor] db in
+            try params.invocations.map { try Self.enqueue(db, $0, now: params.now, epoch: epochFloor) }
         }
     }
 
-    /// Inserts one event unless its idempotency key repeats within the window.
-    static func enqueue(_ db: Database, _ invocation: NewInvocation, now: Millis) throws -> EnqueuedInvocation {
+    /// Inserts one event unless its idempotency key repeats within the window; one stored already claimed takes `epoch`.
+    static func enqueue(_ db: Database, _ invocation: NewInvocation, now: Millis, epoch: Int64) throws -> EnqueuedInvocation {
         if let key = invocation.idempotencyKey {
             if let first = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT request_id FROM invocation_idempotency WHERE function_name = ? AND key = ? AND expires_at > ?"),
@@ -41,16 +41,16 @@ extension SQLiteStore: InvocationStore {
                 """).execute(arguments: [invocation.functionName, key, invocation.requestID, invocation.idempotencyExpiresAt])
         }
         if let leaseUntil = invocation.leaseUntil {
-            // Stored as the claim would leave it (running, leased, epoch 1) but not counted: it counts as started only once
+            // Stored as the claim would leave it (running, leased, at this opening's epoch floor) but not counted: it counts as started only once
             // it has (the settle stores the count), so that a hand-off that never starts leaves no invocation behind.
             try db.cachedStatement(sql: """
                 INSERT INTO invocation (request_id, function_name, qualifier, payload, state, enqueued_at, visible_at, lease_epoch,
                                         invoke_count, replay_of)
-                VALUES (?, ?, ?, ?, '\(InvocationState.running.rawValue)', ?, ?, 1, 0, ?)
+                VALUES (?, ?, ?, ?, '\(InvocationState.running.rawValue)', ?, ?, ?, 0, ?)
                 """).execute(arguments: [invocation.requestID, invocation.functionName, invocation.qualifier, invocation.payload, now, leaseUntil,
-                                         invocation.replayOf])
+                                         epoch, invocation.replayOf])
             let claimed = ClaimedInvocation(
-                id: db.lastInsertedRowID, epoch: 1, requestID: invocation.requestID, functionName: invocation.functionName,
+                id: db.lastInsertedRowID, epoch: epoch, requestID: invocation.requestID, functionName: invocation.functionName,
                 qualifier: invocation.qualifier, payload: invocation.payload, enqueuedAt: now, invokeCount: 1, functionErrors: 0,
                 systemRetries: 0, lastError: nil, replayOf: invocation.replayOf)
             return EnqueuedInvocation(requestID: invocation.requestID, stored: true, claimed: claimed)
@@ -67,7 +67,7 @@ extension SQLiteStore: InvocationStore {
         // A lease lost in a power failure only lets the events run again: no fsync of its own.
         try await write(durable: false) { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: Self.invocationClaimSQL), arguments: [
-                "leaseUntil": params.leaseUntil, "function": params.functionName, "now": params.now, "limit": params.limit,
+                "leaseUntil": params.leaseUntil, "function": params.functionName, "now": params.now, "limit": params.limit, "floor": self.epochFloor,
             ])
             return rows.map(Self.claimedInvocation)
         }
@@ -86,7 +86,7 @@ extension SQLiteStore: InvocationStore {
     package func invocationClaimPlan() async throws -> [String] {
         try await read { db in
             try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + Self.invocationClaimSQL,
-                             arguments: ["leaseUntil": 2, "function": "f", "now": 1, "limit": 10])
+                             arguments: ["leaseUntil": 2, "function": "f", "now": 1, "limit": 10, "floor": 0])
                 .map { row -> String in row["detail"] }
         }
     }
@@ -147,7 +147,7 @@ extension SQLiteStore: InvocationStore {
                 outcome.undelivered.append("function \(invocation.functionName) does not exist")
                 return
             }
-            _ = try enqueue(db, invocation, now: now)
+            _ = try enqueue(db, invocation, now: now, epoch: 0)  // stored queued: a claim takes its epoch
             outcome.functionsInvoked.append(invocation.functionName)
         case .post(let url, let body):
             try db.cachedStatement(sql: "INSERT INTO destination_delivery (url, body, created_at, visible_at) VALUES (?, ?, ?, ?)")

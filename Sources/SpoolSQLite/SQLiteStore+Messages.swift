@@ -126,7 +126,7 @@ extension SQLiteStore {
                 arguments: [
                     "leaseUntil": params.now + visibility, "now": params.now, "queue": queue.id,
                     "oldest": params.now - queue.retention, "maxReceives": queue.deadLetterID == nil ? Int.max : (queue.maxReceiveCount ?? Int.max),
-                    "limit": params.maxMessages, "purgedThrough": queue.purgedThrough,
+                    "limit": params.maxMessages, "purgedThrough": queue.purgedThrough, "floor": self.epochFloor,
                 ]
             )
             // RETURNING has no defined order; row ids follow arrival, which is FIFO sequence order.
@@ -219,12 +219,12 @@ extension SQLiteStore {
     }
 
     package func releaseMessages(_ params: DeleteMessagesParams) async throws {
-        try await write { db in
+        try await write { [floor = epochFloor] db in
             for receipt in params.receipts where receipt.queueID == params.queueID {
                 try db.cachedStatement(sql: """
-                    UPDATE queue_message SET visible_at = ?, receive_count = max(receive_count - 1, 0), lease_epoch = lease_epoch + 1
+                    UPDATE queue_message SET visible_at = ?, receive_count = max(receive_count - 1, 0), lease_epoch = max(lease_epoch + 1, ?)
                     WHERE id = ? AND queue_id = ? AND lease_epoch = ? AND message_id = ? AND receive_count > 0
-                    """).execute(arguments: [params.now, receipt.rowID, receipt.queueID, receipt.epoch, receipt.messageID])
+                    """).execute(arguments: [params.now, floor, receipt.rowID, receipt.queueID, receipt.epoch, receipt.messageID])
             }
         }
     }

@@ -167,12 +167,26 @@ extension SQLiteStore: StreamStore {
         }
     }
 
+    package func takeCheckpoints(mappingUUID: String) async throws -> [StreamCheckpointRow] {
+        // Like a claim, no fsync of its own: the generation's floor fences lanes across a lost commit.
+        try await write(durable: false) { [floor = epochFloor] db in
+            try Row.fetchAll(db, sql: """
+                UPDATE stream_checkpoint SET epoch = max(epoch + 1, ?) WHERE mapping_uuid = ?
+                RETURNING *
+                """, arguments: [floor, mappingUUID]).map(Self.checkpoint).sorted { ($0.shardIndex, $0.lane) < ($1.shardIndex, $1.lane) }
+        }
+    }
+
     package func startCheckpoints(mappingUUID: String, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow] {
-        try await write { db in
+        try await write { [floor = epochFloor] db in
             guard let count = try Int.fetchOne(db, sql: "SELECT shard_count FROM stream WHERE id = ? AND deleted_at IS NULL", arguments: [streamID]),
                   try Bool.fetchOne(db, sql: "SELECT 1 FROM event_source_mapping WHERE uuid = ? AND state != 'Deleting'", arguments: [mappingUUID]) == true
             else { return [] }
-            let rows = try Self.initialCheckpoints(db, streamID: streamID, shardCount: count, settings: settings)
+            let rows = try Self.initialCheckpoints(db, streamID: streamID, shardCount: count, settings: settings).map { row in
+                var row = row
+                row.epoch = floor
+                return row
+            }
             try Self.replaceCheckpoints(db, mappingUUID: mappingUUID, rows: rows)
             return rows
         }

@@ -12,6 +12,11 @@ package final class SQLiteStore: Sendable {
     package let durability: SQLiteDurability
     let pool: DatabasePool
     let writer: GroupCommitWriter
+    /// This opening's generation (see `StoreGeneration`), durable before the first lease.
+    package let generation: Int64
+    /// The lowest lease epoch this opening issues: `generation << 32`. Every statement that takes a lease sets
+    /// `lease_epoch = max(lease_epoch + 1, epochFloor)`.
+    package var epochFloor: Int64 { StoreGeneration.epochFloor(generation) }
 
     /// Opens (creating if needed) the database at `path`, applies migrations and sets durability.
     /// - Throws: `SQLiteStoreError.newerDatabase` when a newer Spool wrote the file.
@@ -24,9 +29,19 @@ package final class SQLiteStore: Sendable {
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         try SQLiteMigrations.migrate(pool, path: path)
-        // GRDB sets synchronous=NORMAL on the writer of a WAL pool when it opens; set ours afterwards.
-        try pool.writeWithoutTransaction { db in
+        // GRDB sets synchronous=NORMAL on the writer of a WAL pool when it opens; set ours afterwards. The new
+        // generation commits under synchronous=FULL whatever the setting: it must be on disk before any lease.
+        self.generation = try pool.writeWithoutTransaction { db -> Int64 in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            var taken: Int64 = 0
+            try db.inTransaction(.immediate) {
+                let stored = try Int64.fetchOne(db, sql: "SELECT generation FROM store_generation WHERE id = 1") ?? 0
+                taken = StoreGeneration.next(after: stored, now: WallClock().now())
+                try db.execute(sql: "UPDATE store_generation SET generation = ? WHERE id = 1", arguments: [taken])
+                return .commit
+            }
             try db.execute(sql: "PRAGMA synchronous = \(durability.pragmaValue)")
+            return taken
         }
         self.path = path
         self.durability = durability

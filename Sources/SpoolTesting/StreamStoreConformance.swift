@@ -117,6 +117,21 @@ public enum StreamStoreConformance {
                 let closed = try await store.checkpoints(mappingUUID: "horizon").first { $0.shardIndex == 0 && $0.lane == 1 }
                 try expect(closed?.windowStart == nil && closed?.windowState == nil, "window closed")
             },
+            Check(name: "taking a mapping's lanes gives each a new epoch: a lane taken before can no longer settle") { store in
+                _ = try await store.createStream(CreateStreamParams(name: "s", shardCount: 2, mode: "PROVISIONED", now: 0))
+                _ = try await store.createMapping(streamMapping("m", stream: "s", settings: StreamMappingSettings(startingPosition: .trimHorizon)))
+                let first = try await store.takeCheckpoints(mappingUUID: "m")
+                try expect(first.map(\.shardIndex) == [0, 1], "every lane, in order: \(first)")
+                let second = try await store.takeCheckpoints(mappingUUID: "m")
+                try expect(zip(first, second).allSatisfy { $1.epoch > $0.epoch && $1.position == $0.position }, "new epochs: \(first) \(second)")
+                let old = try await store.settleStreamBatch(SettleStreamBatchParams(
+                    mappingUUID: "m", shardIndex: 0, lane: 0, expectedPosition: -1, expectedEpoch: first[0].epoch, newPosition: 3, result: nil, now: 1))
+                try expect(!old.settled, "the earlier lane is fenced")
+                let current = try await store.settleStreamBatch(SettleStreamBatchParams(
+                    mappingUUID: "m", shardIndex: 0, lane: 0, expectedPosition: -1, expectedEpoch: second[0].epoch, newPosition: 3, result: nil, now: 1))
+                try expect(current.settled, "the lane taken last settles")
+                try expect(try await store.takeCheckpoints(mappingUUID: "none").isEmpty, "no lanes for an unknown mapping")
+            },
             Check(name: "a new ParallelizationFactor regroups lanes at the slowest lane's position; deleting a mapping drops them") { store in
                 _ = try await store.createStream(CreateStreamParams(name: "s", shardCount: 1, mode: "PROVISIONED", now: 0))
                 _ = try await store.createMapping(streamMapping("m", stream: "s", settings: StreamMappingSettings(startingPosition: .trimHorizon, parallelizationFactor: 2)))

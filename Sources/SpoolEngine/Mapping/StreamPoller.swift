@@ -95,10 +95,11 @@ final class StreamPoller: MappingPoller {
         logger.debug("stream poller stopped")
     }
 
-    /// The mapping's checkpoints for this stream; when there are none for it (the stream was created again
-    /// under the mapping's name), every shard starts at the mapping's starting position.
+    /// The mapping's checkpoints for this stream, taken for the lanes about to start (a new epoch fences every
+    /// earlier lane); when there are none for it (the stream was created again under the mapping's name), every
+    /// shard starts at the mapping's starting position.
     func checkpoints(for stream: StreamInfo) async throws -> [StreamCheckpointRow] {
-        let rows = try await streams.store.checkpoints(mappingUUID: uuid)
+        let rows = try await streams.store.takeCheckpoints(mappingUUID: uuid)
         if !rows.isEmpty && rows.allSatisfy({ $0.streamID == stream.id }) { return rows }
         let settings = state.withLock { $0.mapping.settings.stream } ?? StreamMappingSettings()
         return try await streams.store.startCheckpoints(mappingUUID: uuid, streamID: stream.id, settings: settings)

@@ -96,8 +96,12 @@ public protocol StreamStore: Sendable {
     /// The last position of a shard whose record arrived before `timestamp` (-1 when none).
     func position(before timestamp: Millis, streamID: Int64, shardIndex: Int) async throws -> Int64
     func checkpoints(mappingUUID: String) async throws -> [StreamCheckpointRow]
+    /// Takes a mapping's lanes for a poller that starts them: every checkpoint gets a new epoch, never below this
+    /// opening's floor (`StoreGeneration`), so that a lane started earlier (before an unclean stop included) can no
+    /// longer settle. Returns the checkpoints with their new epochs, in shard and lane order.
+    func takeCheckpoints(mappingUUID: String) async throws -> [StreamCheckpointRow]
     /// Sets a mapping's checkpoints for a stream to its starting position, every shard and lane (a mapping
-    /// that finds its stream created again under the same name starts over on it).
+    /// that finds its stream created again under the same name starts over on it), under a new epoch.
     func startCheckpoints(mappingUUID: String, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow]
     /// Advances a lane's checkpoint and applies what the batch caused, in one transaction; `false` (and
     /// nothing done) when the checkpoint is no longer where the poller read it.
