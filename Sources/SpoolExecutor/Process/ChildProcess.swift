@@ -48,7 +48,8 @@ final class ChildProcess: Sendable {
     /// Starts `executable` and returns once it is running (or has failed to start).
     static func spawn(
         name: String, executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
-        guard orphans: OrphanGuard = OrphanGuard(directory: nil), onLine: @escaping @Sendable (String) -> Void
+        guard orphans: OrphanGuard = OrphanGuard(directory: nil), onStarted: @escaping @Sendable (pid_t) -> Void = { _ in },
+        onLine: @escaping @Sendable (String) -> Void
     ) async -> ChildProcess {
         let child = ChildProcess(name: name)
         let marker = OrphanGuard.makeMarker()
@@ -78,6 +79,7 @@ final class ChildProcess: Sendable {
                     error: .fileDescriptor(FileDescriptor(rawValue: pipes.1.writeDescriptor), closeAfterSpawningProcess: true)
                 ) { execution in
                     child.state.withLock { $0.pid = execution.processIdentifier.value }
+                    onStarted(execution.processIdentifier.value)
                     orphans.record(pid: execution.processIdentifier.value, marker: marker)
                     defer { orphans.forget(pid: execution.processIdentifier.value) }
                     started.continuation.finish()

@@ -33,11 +33,13 @@ extension ExecutionEnvironment {
         let extensionPaths = Self.extensionExecutables(in: root)
         expectedExtensions = extensionPaths.count
         for path in extensionPaths {
-            let child = await ChildProcess.spawn(
+            let orphans = OrphanGuard(directory: settings.stateDirectory)
+            let sink = lineSink
+            let child = await peers.spawning { await ChildProcess.spawn(
                 name: (path as NSString).lastPathComponent, executable: path, arguments: [],
                 environment: EnvironmentVariables.extensionVariables(from: variables), workingDirectory: root,
-                guard: OrphanGuard(directory: settings.stateDirectory), onLine: lineSink
-            )
+                guard: orphans, onStarted: { [peers] in peers.started($0) }, onLine: sink
+            ) }
             extensionProcesses.append(child)
         }
         let deadline = started + settings.initTimeout
@@ -58,10 +60,12 @@ extension ExecutionEnvironment {
             return fail(.functionError(type: "Runtime.InvalidEntrypoint"), type: "Runtime.InvalidEntrypoint",
                         message: "Error: Couldn't find valid bootstrap(s): [\(root)/bootstrap]")
         }
-        let child = await ChildProcess.spawn(
+        let orphans = OrphanGuard(directory: settings.stateDirectory)
+        let sink = lineSink
+        let child = await peers.spawning { await ChildProcess.spawn(
             name: "runtime", executable: command.executable, arguments: command.arguments, environment: variables,
-            workingDirectory: root, guard: OrphanGuard(directory: settings.stateDirectory), onLine: lineSink
-        )
+            workingDirectory: root, guard: orphans, onStarted: { [peers] in peers.started($0) }, onLine: sink
+        ) }
         runtime = child
         if case .failedToStart(let reason)? = child.exit {
             return fail(.functionError(type: "Runtime.InvalidEntrypoint"), type: "Runtime.InvalidEntrypoint", message: "Error: fork/exec \(command.executable): \(reason)")
@@ -141,7 +145,7 @@ extension ExecutionEnvironment {
         }
         let result: RuntimeResult? = await withCheckedContinuation { continuation in
             current = InFlight(invocation: invocation, continuation: continuation)
-            waiting.resume(returning: invocation)
+            waiting.resume(returning: .invocation(invocation))
             Task { [weak self] in await self?.watchMemory(requestID: requestID) }
         }
         timer.cancel()
@@ -183,7 +187,7 @@ extension ExecutionEnvironment {
         expireReadyWaiters()
         let deadline = WallClock().now() + Int64(settings.shutdownGrace.milliseconds)
         deliver(ExtensionEvent(json: #"{"eventType":"SHUTDOWN","shutdownReason":"\#(reason == "SPINDOWN" ? "spindown" : reason.lowercased())","deadlineMs":\#(deadline)}"#), to: "SHUTDOWN")
-        runtimeWaiting?.resume(returning: nil)
+        runtimeWaiting?.resume(returning: .shutdown)
         runtimeWaiting = nil
         let grace = settings.shutdownGrace
         await withTaskGroup(of: Void.self) { group in

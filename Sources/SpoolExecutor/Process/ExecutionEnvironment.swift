@@ -40,6 +40,8 @@ actor ExecutionEnvironment {
     nonisolated let function: FunctionDefinition
     nonisolated let provisioned: Bool
     nonisolated let output = EnvironmentOutput()
+    /// The processes allowed to use this environment's Runtime API.
+    nonisolated let peers = RuntimePeers()
     let settings: ProcessExecutorSettings
     let logger: Logger
 
@@ -50,7 +52,7 @@ actor ExecutionEnvironment {
     var expectedExtensions = 0
     var extensions: [String: Extension] = [:]
     var registrationOpen = true
-    var runtimeWaiting: CheckedContinuation<RuntimeInvocation?, Never>?
+    var runtimeWaiting: CheckedContinuation<RuntimeNext, Never>?
     var current: InFlight?
     var initWaiter: CheckedContinuation<InitResult, Never>?
     var readyWaiters: [CheckedContinuation<Bool, Never>] = []
@@ -85,13 +87,14 @@ actor ExecutionEnvironment {
     // MARK: Runtime API
 
     /// `GET /runtime/invocation/next`: the runtime is ready; it waits here for the next event.
-    func runtimeNext() async -> RuntimeInvocation? {
-        guard phase != .dead else { return nil }
+    func runtimeNext() async -> RuntimeNext {
+        guard phase != .dead else { return .shutdown }
         if phase == .invoking, current?.finished == false {
             // Asking for the next event without answering this one: Lambda treats it as an empty response.
             finishInvocation(.response(ByteBuffer()))
         }
         return await withCheckedContinuation { continuation in
+            runtimeWaiting?.resume(returning: .superseded)
             runtimeWaiting = continuation
             checkReady()
         }

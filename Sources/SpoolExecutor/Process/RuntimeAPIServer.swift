@@ -10,7 +10,7 @@ import SpoolModel
 /// The Lambda Runtime API and Extensions API of one execution environment, on a loopback port of its own.
 ///
 /// A runtime knows the API only as `AWS_LAMBDA_RUNTIME_API=host:port`, so the port is what tells Spool
-/// which environment is asking.
+/// which environment is asking; `RuntimePeers` makes sure the asker is one of the environment's own processes.
 final class RuntimeAPIServer: Sendable {
     /// `127.0.0.1:PORT`, the value of `AWS_LAMBDA_RUNTIME_API`.
     let address: String
@@ -24,7 +24,8 @@ final class RuntimeAPIServer: Sendable {
     }
 
     static func start(environment: ExecutionEnvironment, logger: Logger) async throws -> RuntimeAPIServer {
-        let router = Router()
+        let router = Router(context: RuntimeRequestContext.self)
+        router.add(middleware: PeerCheck(peers: environment.peers))
         RuntimeAPIRoutes.add(to: router, environment: environment)
         RuntimeAPIRoutes.addUnsupported(to: router)
         var serverLogger = logger
@@ -77,6 +78,30 @@ final class RuntimeAPIServer: Sendable {
     }
 }
 
+/// A Runtime API request, with the connection it came on (to tell who sent it).
+struct RuntimeRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
+
+/// Refuses, with 403, every request that does not come from one of the environment's own processes.
+struct PeerCheck: RouterMiddleware {
+    let peers: RuntimePeers
+
+    func handle(_ request: Request, context: RuntimeRequestContext, next: (Request, RuntimeRequestContext) async throws -> Response) async throws -> Response {
+        guard await peers.admits(context.channel) else {
+            return RuntimeAPIRoutes.error(.init(status: 403, type: "AccessDeniedException",
+                                                message: "Only the processes of this execution environment may use its Runtime API."))
+        }
+        return try await next(request, context)
+    }
+}
+
 /// The routes of the Runtime API (`/2018-06-01`) and Extensions API (`/2020-01-01`), reference §7.
 enum RuntimeAPIRoutes {
     static let requestID = HTTPField.Name("Lambda-Runtime-Aws-Request-Id")!
@@ -89,11 +114,16 @@ enum RuntimeAPIRoutes {
     static let extensionIdentifier = HTTPField.Name("Lambda-Extension-Identifier")!
     static let extensionErrorType = HTTPField.Name("Lambda-Extension-Function-Error-Type")!
 
-    static func add(to router: Router<BasicRequestContext>, environment env: ExecutionEnvironment) {
+    static func add(to router: Router<RuntimeRequestContext>, environment env: ExecutionEnvironment) {
         let runtime = router.group("2018-06-01/runtime")
         runtime.get("invocation/next") { _, _ -> Response in
-            guard let invocation = await env.runtimeNext() else {
-                return error(.init(status: 500, type: "Runtime.Shutdown", message: "the environment is shutting down"))
+            let invocation: RuntimeInvocation
+            switch await env.runtimeNext() {
+            case .invocation(let next): invocation = next
+            case .shutdown: return error(.init(status: 500, type: "Runtime.Shutdown", message: "the environment is shutting down"))
+            case .superseded:
+                return error(.init(status: 400, type: "InvalidStateTransition",
+                                   message: "A newer request for the next invocation replaced this one; it gets the invocation."))
             }
             var headers: HTTPFields = [
                 .contentType: "application/json", requestID: invocation.requestID, deadline: "\(invocation.deadlineMs)",
@@ -175,7 +205,7 @@ enum RuntimeAPIRoutes {
 
     /// The Logs and Telemetry APIs are not there yet: say so plainly, so that an extension's subscription fails
     /// with a reason instead of a bare 404.
-    static func addUnsupported(to router: Router<BasicRequestContext>) {
+    static func addUnsupported(to router: Router<RuntimeRequestContext>) {
         for (path, api) in [("2020-08-15/logs", "Logs API"), ("2022-07-01/telemetry", "Telemetry API")] {
             router.put(RouterPath(stringLiteral: path)) { _, _ -> Response in
                 error(.init(status: 400, type: "Extension.NotSupported", message: "The \(api) is not supported yet by Spool."))

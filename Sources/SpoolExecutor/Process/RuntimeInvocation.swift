@@ -10,6 +10,16 @@ struct RuntimeInvocation: Sendable {
     var payload: ByteBuffer
 }
 
+/// How a runtime's `GET /runtime/invocation/next` ends.
+enum RuntimeNext: Sendable {
+    case invocation(RuntimeInvocation)
+    /// The environment is shutting down.
+    case shutdown
+    /// Another `next` arrived while this one waited: the newer one gets the invocation, so that an invocation never
+    /// goes to a request its runtime gave up on.
+    case superseded
+}
+
 /// What a runtime or extension posted back for an invocation.
 enum RuntimeResult: Sendable {
     case response(ByteBuffer)
