@@ -13,5 +13,6 @@ package enum SpoolMigrations {
         ("0007_invocation_journal", String(decoding: PackageResources._007_invocation_journal_sql, as: UTF8.self)),
         ("0008_backlog_counts", String(decoding: PackageResources._008_backlog_counts_sql, as: UTF8.self)),
         ("0009_store_generation", String(decoding: PackageResources._009_store_generation_sql, as: UTF8.self)),
+        ("0010_backlog_counts_in_memory", String(decoding: PackageResources._010_backlog_counts_in_memory_sql, as: UTF8.self)),
     ]
 }

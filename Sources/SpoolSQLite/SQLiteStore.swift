@@ -14,6 +14,8 @@ package final class SQLiteStore: Sendable {
     let writer: GroupCommitWriter
     /// This opening's generation (see `StoreGeneration`), durable before the first lease.
     package let generation: Int64
+    /// The backlog rows, kept as the writer inserts and deletes them.
+    let backlogCounter: BacklogCounter
     /// The lowest lease epoch this opening issues: `generation << 32`. Every statement that takes a lease sets
     /// `lease_epoch = max(lease_epoch + 1, epochFloor)`.
     package var epochFloor: Int64 { StoreGeneration.epochFloor(generation) }
@@ -43,6 +45,13 @@ package final class SQLiteStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(durability.pragmaValue)")
             return taken
         }
+        // The backlog, counted once here, then kept by the writer's changes.
+        let counter = try pool.read { db in
+            BacklogCounter(invocations: try Int.fetchOne(db, sql: "SELECT count(*) FROM invocation") ?? 0,
+                           messages: try Int.fetchOne(db, sql: "SELECT count(*) FROM queue_message") ?? 0)
+        }
+        pool.add(transactionObserver: counter, extent: .databaseLifetime)
+        self.backlogCounter = counter
         self.path = path
         self.durability = durability
         self.pool = pool
