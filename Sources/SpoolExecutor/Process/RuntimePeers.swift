@@ -7,11 +7,13 @@ import Synchronization
 /// their descendants), and nobody else on the machine.
 ///
 /// A Runtime API client sends no credential (awslambdaric and `bootstrap` scripts know only `AWS_LAMBDA_RUNTIME_API`), so
-/// the connection itself is identified: its client socket is found in `/proc/net/tcp` by its two loopback ports, and its
-/// inode among the open descriptors (`/proc/PID/fd`) of the environment's process tree (`/proc/PID/task/TID/children`,
-/// from the runtime's and each extension's pid). The verdict is kept for the connection's life, so a runtime that
-/// keeps its connection open pays once; one that opens a connection per request (curl in a `bootstrap`) pays a few
-/// hundred microseconds each time. Linux only; a process that leaves the tree (a daemon reparented to init) is refused.
+/// the connection itself is identified: the kernel is asked for its client socket's inode by the connection's two
+/// loopback ports (one `SOCK_DIAG_BY_FAMILY` lookup over netlink, the way `ss` asks; `/proc/net/tcp`, which takes
+/// milliseconds to produce, only where netlink answers nothing), and the inode is looked for among the open descriptors
+/// (`/proc/PID/fd`) of the environment's process tree (`/proc/PID/task/TID/children`, from the runtime's and each
+/// extension's pid). The verdict is kept for the connection's life, so a runtime that keeps its connection open pays
+/// once; one that opens a connection per request (curl in a `bootstrap`) pays each time, a few hundred microseconds.
+/// Linux only; a process that leaves the tree (a daemon reparented to init) is refused.
 final class RuntimePeers: Sendable {
     private struct State {
         /// The pids the environment started: runtime and extensions.
@@ -70,13 +72,47 @@ final class RuntimePeers: Sendable {
     }
 
     private func check(serverPort: Int, clientPort: Int) -> Bool {
-        guard let table = Self.readAll("/proc/net/tcp"),
-              let inode = Self.socketInode(in: table, localPort: clientPort, remotePort: serverPort)
-        else { return false }
+        guard let inode = Self.socketInode(clientPort: clientPort, serverPort: serverPort) else { return false }
         let roots = state.withLock { $0.roots }
         let link = "socket:[\(inode)]"
         for pid in Self.tree(from: roots) where Self.descriptors(of: pid).contains(link) { return true }
         return false
+    }
+
+    /// The inode of the IPv4 loopback socket connected from `clientPort` to `serverPort`.
+    static func socketInode(clientPort: Int, serverPort: Int) -> UInt64? {
+        if let inode = diagnosticInode(clientPort: clientPort, serverPort: serverPort) { return inode }
+        return readAll("/proc/net/tcp").flatMap { socketInode(in: $0, localPort: clientPort, remotePort: serverPort) }
+    }
+
+    /// Asks the kernel (netlink `NETLINK_SOCK_DIAG`, one `SOCK_DIAG_BY_FAMILY` request for exactly this TCP socket)
+    /// for the inode of the socket from 127.0.0.1:`clientPort` to 127.0.0.1:`serverPort`; `nil` when netlink cannot say.
+    static func diagnosticInode(clientPort: Int, serverPort: Int) -> UInt64? {
+        let netlink = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 4 /* NETLINK_SOCK_DIAG */)
+        guard netlink >= 0 else { return nil }
+        defer { close(netlink) }
+        var request: [UInt8] = []
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value) { request += $0 } }
+        // struct nlmsghdr: length, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, sequence, port id.
+        append(UInt32(72)); append(UInt16(20)); append(UInt16(1)); append(UInt32(1)); append(UInt32(0))
+        // struct inet_diag_req_v2: AF_INET, IPPROTO_TCP, no extensions, padding, every state.
+        request += [UInt8(AF_INET), UInt8(IPPROTO_TCP), 0, 0]; append(UInt32.max)
+        // struct inet_diag_sockid: ports in network order, then source and destination addresses (16 bytes each),
+        // the interface and "no cookie".
+        append(UInt16(clientPort).bigEndian); append(UInt16(serverPort).bigEndian)
+        for _ in 0..<2 { request += [127, 0, 0, 1] + [UInt8](repeating: 0, count: 12) }
+        append(UInt32(0)); append(UInt32.max); append(UInt32.max)
+        let sent = request.withUnsafeBytes { send(netlink, $0.baseAddress, $0.count, 0) }
+        guard sent == request.count else { return nil }
+        var answer = [UInt8](repeating: 0, count: 1_024)
+        let received = answer.withUnsafeMutableBytes { recv(netlink, $0.baseAddress, $0.count, 0) }
+        // The answer: a header of type SOCK_DIAG_BY_FAMILY then struct inet_diag_msg, whose inode is at byte 68;
+        // an NLMSG_ERROR (the socket is not there) otherwise.
+        guard received >= 88 else { return nil }
+        let type = answer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self) }
+        guard type == 20 else { return nil }
+        let inode = answer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16 + 68, as: UInt32.self) }
+        return inode == 0 ? nil : UInt64(inode)
     }
 
     /// The inode of the IPv4 loopback socket from `localPort` to `remotePort` in a `/proc/net/tcp` table.
