@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SpoolModel
 import SpoolStorage
@@ -54,6 +55,21 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
             var chunk = ReplayChunk(examined: letters.count, replayed: 0, skipped: 0, lastID: letters.last?.id, functions: [])
             var functions = Set<String>()
             for letter in letters {
+                if let destination = letter.destination.flatMap(DeadLetterDestination.init(text:)) {
+                    // A record no destination took: deliver it there again (the function does not run again).
+                    guard params.force || letter.replayedAt == nil,
+                          let delivered = try Self.redeliver(db, letter, to: destination, now: params.now) else {
+                        chunk.skipped += 1
+                        continue
+                    }
+                    try db.cachedStatement(sql: "UPDATE dead_letter SET replayed_at = ?, replay_request_id = ? WHERE id = ?")
+                        .execute(arguments: [params.now, letter.requestID, letter.id])
+                    chunk.replayed += 1
+                    functions.formUnion(delivered.functionsInvoked)
+                    chunk.queuesSent += delivered.queuesSent
+                    chunk.postsQueued += delivered.postsQueued
+                    continue
+                }
                 let exists = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM function WHERE name = ?"), arguments: [letter.functionName]) == true
                 guard exists, params.force || letter.replayedAt == nil else {
                     chunk.skipped += 1
@@ -72,6 +88,23 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
         }
     }
 
+    /// Delivers a dead letter's record to where it was going; `nil` (nothing written) when that is still not possible.
+    static func redeliver(_ db: Database, _ letter: DeadLetter, to destination: DeadLetterDestination, now: Millis) throws -> SettleOutcome? {
+        let effect: InvocationEffect
+        switch destination {
+        case .queue(let name): effect = .sendMessage(queueName: name, message: OutgoingMessage(body: letter.payload))
+        case .function(let name):
+            effect = .invoke(NewInvocation(requestID: UUID().uuidString.lowercased(), functionName: name, qualifier: nil, payload: letter.payload))
+        case .stream(let name): effect = .putRecord(streamName: name, partitionKey: letter.requestID, data: Data(letter.payload.utf8))
+        case .url(let url): effect = .post(url: url, body: letter.payload)
+        }
+        var outcome = SettleOutcome(settled: true)
+        let origin = EffectOrigin(requestID: letter.requestID, functionName: letter.functionName, qualifier: letter.qualifier,
+                                  attempts: letter.attempts, enqueuedAt: letter.enqueuedAt)
+        try apply(effect, db, now: now, origin: destination.isURL ? origin : nil, outcome: &outcome)
+        return outcome.undelivered.isEmpty ? outcome : nil
+    }
+
     package func purgeDeadLetters(_ filter: DeadLetterFilter, afterID: Int64, limit: Int) async throws -> (count: Int, lastID: Int64?) {
         try await write { db in
             let (conditions, arguments) = Self.deadLetterConditions(filter, afterID: afterID)
@@ -87,7 +120,8 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
             id: row["id"], requestID: row["request_id"], functionName: row["function_name"], qualifier: row["qualifier"],
             payload: row["payload"], reason: FailureCondition(rawValue: row["reason"]) ?? .retriesExhausted, attempts: row["attempts"],
             lastError: ColumnJSON.decode(InvocationFailure.self, row["last_error"]), enqueuedAt: row["enqueued_at"],
-            failedAt: row["failed_at"], replayOf: row["replay_of"], replayedAt: row["replayed_at"], replayRequestID: row["replay_request_id"]
+            failedAt: row["failed_at"], replayOf: row["replay_of"], replayedAt: row["replayed_at"], replayRequestID: row["replay_request_id"],
+            destination: row["destination"]
         )
     }
 
@@ -98,11 +132,12 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
             try Row.fetchAll(db.cachedStatement(sql: """
                 UPDATE destination_delivery SET visible_at = :leaseUntil, lease_epoch = max(lease_epoch + 1, :floor), attempts = attempts + 1
                 WHERE id IN (SELECT id FROM destination_delivery WHERE visible_at <= :now ORDER BY visible_at, id LIMIT :limit)
-                RETURNING id, lease_epoch, url, body, created_at, attempts
+                RETURNING id, lease_epoch, url, body, created_at, attempts, function_name, request_id
                 """), arguments: ["leaseUntil": leaseUntil, "now": now, "limit": limit, "floor": self.epochFloor])
                 .map { row in
                     DestinationDelivery(id: row["id"], epoch: row["lease_epoch"], url: row["url"], body: row["body"],
-                                        createdAt: row["created_at"], attempts: row["attempts"])
+                                        createdAt: row["created_at"], attempts: row["attempts"], functionName: row["function_name"],
+                                        requestID: row["request_id"])
                 }
         }
     }
@@ -115,6 +150,19 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
             } else {
                 try db.execute(sql: "DELETE FROM destination_delivery WHERE id = ? AND lease_epoch = ?", arguments: [id, epoch])
             }
+        }
+    }
+
+    package func abandonDelivery(_ delivery: DestinationDelivery, error: String, now: Millis) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM destination_delivery WHERE id = ? AND lease_epoch = ?", arguments: [delivery.id, delivery.epoch])
+            guard db.changesCount == 1 else { return false }
+            try Self.insertDeadLetter(db, DeadLetter(
+                id: 0, requestID: delivery.requestID ?? "delivery-\(delivery.id)", functionName: delivery.functionName ?? "",
+                qualifier: nil, payload: delivery.body, reason: .destinationUnreachable, attempts: delivery.attempts,
+                lastError: InvocationFailure(kind: .systemFailure, errorType: "Spool.DestinationUnreachable", errorMessage: error),
+                enqueuedAt: delivery.createdAt, failedAt: now, destination: DeadLetterDestination.url(delivery.url).text))
+            return true
         }
     }
 

@@ -118,21 +118,42 @@ extension SQLiteStore: InvocationStore {
             guard db.changesCount == 1 else { return SettleOutcome(settled: false) }
             var outcome = SettleOutcome(settled: true)
             for effect in params.effects {
-                try Self.apply(effect, db, now: params.now, outcome: &outcome)
+                try Self.apply(effect, db, now: params.now, origin: params.origin, outcome: &outcome)
             }
             return outcome
         }
     }
 
-    /// Applies one effect of a settle inside its transaction. A destination that no longer exists is
-    /// reported, not thrown: the settle itself must still commit.
-    static func apply(_ effect: InvocationEffect, _ db: Database, now: Millis, outcome: inout SettleOutcome) throws {
+    /// Applies one effect of a settle inside its transaction. A destination that no longer exists is reported, not
+    /// thrown (the settle itself must still commit), and with an `origin` its record becomes a dead letter.
+    /// Stores a dead letter (its `id` is assigned).
+    static func insertDeadLetter(_ db: Database, _ letter: DeadLetter) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO dead_letter (request_id, function_name, qualifier, payload, reason, attempts, last_error, enqueued_at,
+                                     failed_at, replay_of, destination)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                letter.requestID, letter.functionName, letter.qualifier, letter.payload, letter.reason.rawValue, letter.attempts,
+                letter.lastError.map { ColumnJSON.encode($0) }, letter.enqueuedAt, letter.failedAt, letter.replayOf, letter.destination,
+            ])
+    }
+
+    static func apply(_ effect: InvocationEffect, _ db: Database, now: Millis, origin: EffectOrigin?, outcome: inout SettleOutcome) throws {
+        func undeliverable(_ problem: String, record: String, destination: DeadLetterDestination) throws {
+            outcome.undelivered.append(problem)
+            guard let origin else { return }
+            try insertDeadLetter(db, DeadLetter(
+                id: 0, requestID: origin.requestID, functionName: origin.functionName, qualifier: origin.qualifier, payload: record,
+                reason: .destinationUnreachable, attempts: origin.attempts,
+                lastError: InvocationFailure(kind: .systemFailure, errorType: "Spool.DestinationUnreachable", errorMessage: problem),
+                enqueuedAt: origin.enqueuedAt, failedAt: now, destination: destination.text))
+        }
         switch effect {
         case .sendMessage(let queueName, let message):
             guard let queueID = try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT id FROM queue WHERE name = ? AND deleted_at IS NULL"), arguments: [queueName]
             ) else {
-                outcome.undelivered.append("queue \(queueName) does not exist")
+                try undeliverable("queue \(queueName) does not exist", record: message.body, destination: .queue(queueName))
                 return
             }
             let queue = try QueueRuntime.fetch(db, id: queueID)
@@ -140,38 +161,33 @@ extension SQLiteStore: InvocationStore {
                 _ = try insert(db, message: message, into: queue, now: now)
                 outcome.queuesSent.append(queueID)
             } catch let error as SpoolError {
-                outcome.undelivered.append("queue \(queueName): \(error.message)")
+                try undeliverable("queue \(queueName): \(error.message)", record: message.body, destination: .queue(queueName))
             }
         case .invoke(let invocation):
             guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM function WHERE name = ?"), arguments: [invocation.functionName]) == true else {
-                outcome.undelivered.append("function \(invocation.functionName) does not exist")
+                try undeliverable("function \(invocation.functionName) does not exist", record: invocation.payload,
+                                  destination: .function(invocation.functionName))
                 return
             }
             _ = try enqueue(db, invocation, now: now, epoch: 0)  // stored queued: a claim takes its epoch
             outcome.functionsInvoked.append(invocation.functionName)
         case .post(let url, let body):
-            try db.cachedStatement(sql: "INSERT INTO destination_delivery (url, body, created_at, visible_at) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [url, body, now, now])
+            try db.cachedStatement(sql: """
+                INSERT INTO destination_delivery (url, body, created_at, visible_at, function_name, request_id) VALUES (?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [url, body, now, now, origin?.functionName, origin?.requestID])
             outcome.postsQueued += 1
         case .putRecord(let streamName, let partitionKey, let data):
             guard let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT id, shard_count FROM stream WHERE name = ? AND deleted_at IS NULL"), arguments: [streamName]
             ) else {
-                outcome.undelivered.append("stream \(streamName) does not exist")
+                try undeliverable("stream \(streamName) does not exist", record: String(decoding: data, as: UTF8.self), destination: .stream(streamName))
                 return
             }
             let shard = ShardMap(shardCount: row["shard_count"]).shard(partitionKey: partitionKey, explicitHashKey: nil)
             _ = try append(db, streamID: row["id"], records: [NewStreamRecord(shardIndex: shard, partitionKey: partitionKey, data: data)], now: now)
             outcome.streamsPut.append(row["id"])
         case .deadLetter(let letter):
-            try db.cachedStatement(sql: """
-                INSERT INTO dead_letter (request_id, function_name, qualifier, payload, reason, attempts, last_error, enqueued_at,
-                                         failed_at, replay_of)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [
-                    letter.requestID, letter.functionName, letter.qualifier, letter.payload, letter.reason.rawValue, letter.attempts,
-                    letter.lastError.map { ColumnJSON.encode($0) }, letter.enqueuedAt, letter.failedAt, letter.replayOf,
-                ])
+            try insertDeadLetter(db, letter)
         }
     }
 

@@ -228,7 +228,7 @@ extension SQLiteStore: StreamStore {
                     .execute(arguments: [result, params.mappingUUID, result])
             }
             var outcome = SettleOutcome(settled: true)
-            for effect in params.effects { try Self.apply(effect, db, now: params.now, outcome: &outcome) }
+            for effect in params.effects { try Self.apply(effect, db, now: params.now, origin: params.origin, outcome: &outcome) }
             return outcome
         }
     }

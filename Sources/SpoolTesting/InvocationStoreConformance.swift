@@ -1,3 +1,4 @@
+import Foundation
 import SpoolModel
 import SpoolStorage
 
@@ -202,6 +203,51 @@ public enum InvocationStoreConformance {
                         "the delivery must be in the outbox")
             let letters = try await f.store.deadLetters(DeadLetterFilter(), afterID: 0, limit: 10)
             try require(letters.count == 1 && letters[0].payload == "{\"x\":1}" && letters[0].requestID == claimed.requestID, "letters \(letters)")
+        },
+        Check(name: "a record no destination takes becomes a dead letter with where it was going, and replay delivers it there") { f in
+            try await f.function("fn")
+            _ = try await f.enqueue("fn", "{\"x\":2}")
+            let claimed = try await f.claim("fn")[0]
+            let origin = EffectOrigin(requestID: claimed.requestID, functionName: "fn", qualifier: nil, attempts: 1, enqueuedAt: claimed.enqueuedAt)
+            let outcome = try await f.store.settleInvocation(SettleInvocationParams(
+                id: claimed.id, epoch: claimed.epoch, transition: .finish,
+                effects: [.sendMessage(queueName: "later", message: OutgoingMessage(body: "the record")),
+                          .invoke(NewInvocation(requestID: "to-ghost", functionName: "ghost", qualifier: nil, payload: "{\"r\":2}"))],
+                origin: origin, now: f.clock.now()))
+            try require(outcome.settled && outcome.undelivered.count == 2, "reported: \(outcome)")
+            let letters = try await f.store.deadLetters(DeadLetterFilter(reason: .destinationUnreachable), afterID: 0, limit: 10)
+            try require(letters.map(\.destination) == ["queue:later", "function:ghost"], "destinations: \(letters)")
+            try require(letters.map(\.payload) == ["the record", "{\"r\":2}"] && letters.allSatisfy { $0.requestID == claimed.requestID
+                && $0.functionName == "fn" && $0.lastError?.errorType == "Spool.DestinationUnreachable" }, "letters \(letters)")
+            // Still nowhere to go: the replay skips it and it stays.
+            var replay = ReplayDeadLettersParams(filter: DeadLetterFilter(reason: .destinationUnreachable), afterID: 0, limit: 10, force: false,
+                                                 makeRequestID: { UUID().uuidString }, now: f.clock.now())
+            try require(try await f.store.replayDeadLetters(replay).skipped == 2, "nothing to deliver to yet")
+            let queue = try await f.queue("later")
+            replay.now = f.clock.now()
+            let chunk = try await f.store.replayDeadLetters(replay)
+            try require(chunk.replayed == 1 && chunk.skipped == 1, "the queue exists now: \(chunk)")
+            try require(try await f.messages(queue).map(\.body) == ["the record"], "the record was delivered where it was going")
+            try require(try await f.claim("fn").isEmpty, "the function does not run again")
+        },
+        Check(name: "an http delivery given up becomes a dead letter and leaves the outbox; a stale lease changes nothing") { f in
+            try await f.function("fn")
+            _ = try await f.enqueue("fn")
+            let claimed = try await f.claim("fn")[0]
+            let origin = EffectOrigin(requestID: claimed.requestID, functionName: "fn", qualifier: nil, attempts: 1, enqueuedAt: claimed.enqueuedAt)
+            _ = try await f.store.settleInvocation(SettleInvocationParams(
+                id: claimed.id, epoch: claimed.epoch, transition: .finish, effects: [.post(url: "http://127.0.0.1:9/hook", body: "{\"rec\":1}")],
+                origin: origin, now: f.clock.now()))
+            let first = try await f.store.claimDeliveries(now: f.clock.now(), leaseUntil: f.clock.now() + 1_000, limit: 10)
+            try require(first.count == 1 && first[0].functionName == "fn" && first[0].requestID == claimed.requestID, "outbox row \(first)")
+            f.clock.advance(by: 2_000)
+            let second = try await f.store.claimDeliveries(now: f.clock.now(), leaseUntil: f.clock.now() + 1_000, limit: 10)
+            try require(try await !f.store.abandonDelivery(first[0], error: "HTTP 503", now: f.clock.now()), "a stale lease abandons nothing")
+            try require(try await f.store.abandonDelivery(second[0], error: "HTTP 503", now: f.clock.now()), "the current lease does")
+            try require(try await f.store.earliestDelivery() == nil, "the outbox is empty")
+            let letters = try await f.store.deadLetters(DeadLetterFilter(reason: .destinationUnreachable), afterID: 0, limit: 10)
+            try require(letters.count == 1 && letters[0].destination == "http://127.0.0.1:9/hook" && letters[0].payload == "{\"rec\":1}"
+                        && letters[0].attempts == 2 && letters[0].lastError?.errorMessage == "HTTP 503", "letter \(letters)")
         },
         Check(name: "a repeated idempotency key stores nothing and answers the first request id until its window ends") { f in
             try await f.function("fn")

@@ -44,7 +44,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Option(help: "Only this function's dead letters.")
         var function: String?
 
-        @Option(help: "Only this reason: RetriesExhausted, EventAgeExceeded, ZeroReservedConcurrency or FunctionDeleted.")
+        @Option(help: "Only this reason: RetriesExhausted, EventAgeExceeded, ZeroReservedConcurrency, FunctionDeleted or DestinationUnreachable.")
         var reason: String?
 
         @Option(help: "Failed at or after this time: ISO 8601 (2026-11-27T10:00:00Z), Unix milliseconds, or an age such as 30m, 2h, 7d.")
@@ -153,6 +153,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
                 "enqueued at:  \(letter.enqueuedAt)", "failed at:    \(letter.failedAt)",
             ]
             if let error = letter.lastError { lines.append("last error:   \(error.errorType): \(error.errorMessage)") }
+            if let destination = letter.destination { lines.append("destination:  \(destination) (replay delivers the record there)") }
             if let replayOf = letter.replayOf { lines.append("replay of:    \(replayOf)") }
             if let replayedAt = letter.replayedAt { lines.append("replayed at:  \(replayedAt) as \(letter.replayRequestId ?? "?")") }
             lines.append("payload:\n\(Output.pretty(letter.payload))")

@@ -5,10 +5,11 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.request
 
 import pytest
 
-from asyncfixtures import ALWAYS_FAILS, COUNTING_HANDLER, attempts, make_queue, receive, records, wait_until
+from asyncfixtures import ALWAYS_FAILS, COUNTING_HANDLER, attempts, function_arn, make_queue, receive, records, wait_until
 from conftest import make_client, served
 from functions import create_python, function_name, package
 
@@ -185,3 +186,53 @@ def test_sigterm_lets_a_running_event_finish_and_settle(binary, tmp_path_factory
         [record] = records(sqs, url, 1, timeout=10)
         assert record["responsePayload"] == {"finished": {"n": 1}}
         assert len(attempts(counter)) == 1, "a settled event must not run again after the restart"
+
+
+def test_a_record_no_destination_takes_is_a_dead_letter_and_replay_delivers_it(binary, tmp_path_factory, tmp_path):
+    """Destinations deleted after they were configured: the record is kept (DestinationUnreachable, with where it was
+    going), never only logged; once the destination exists again, replaying the letter delivers the record there."""
+    with served(binary, tmp_path_factory, "spool-undelivered", SPOOL_ASYNC_RETRY_BASE_DELAY_MS="50") as server:
+        lam, sqs = make_client(server.endpoint, "lambda"), make_client(server.endpoint)
+        url, arn = make_queue(sqs, "gone")
+        queue_name = arn.rsplit(":", 1)[1]
+        sink_file = tmp_path / "sink.jsonl"
+        sink = create_python(lam, SINK, Environment={"Variables": {"SINK_FILE": str(sink_file)}})
+        name = create_python(lam, COUNTING_HANDLER, Environment={"Variables": {"COUNT_FILE": str(tmp_path / "n.txt")}})
+        lam.put_function_event_invoke_config(FunctionName=name, DestinationConfig={
+            "OnSuccess": {"Destination": function_arn(sink)}, "OnFailure": {"Destination": arn}})
+        lam.delete_function(FunctionName=sink)
+        sqs.delete_queue(QueueUrl=url)
+        ok = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"order": 7}')["ResponseMetadata"]["RequestId"]
+        failed = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"fail": true, "n": 8}')["ResponseMetadata"]["RequestId"]
+
+        def kept():
+            letters = json.loads(cli(binary, server, "list", "--json", "--reason", "DestinationUnreachable").stdout)
+            return letters if len(letters) == 2 else None
+
+        letters = {d["requestId"]: d for d in wait_until(kept, timeout=60, interval=0.1)}
+        assert (letters[ok]["function"], letters[ok]["destination"]) == (name, f"function:{sink}")
+        assert (letters[failed]["function"], letters[failed]["destination"]) == (name, f"queue:{queue_name}")
+        assert all(d["lastError"]["errorType"] == "Spool.DestinationUnreachable" for d in letters.values())
+        record = json.loads(letters[ok]["payload"])
+        assert record["requestContext"]["condition"] == "Success" and record["requestPayload"] == {"order": 7}
+        assert json.loads(letters[failed]["payload"])["requestContext"]["condition"] == "RetriesExhausted"
+        assert "destination:  function:" in cli(binary, server, "show", str(letters[ok]["id"])).stdout
+        metrics = urllib.request.urlopen(server.endpoint + "/metrics", timeout=10).read().decode()
+        assert any(line.startswith("spool_lambda_destination_delivery_failures_total") and f'function_name="{name}"' in line
+                   and line.rstrip().endswith(" 2") for line in metrics.splitlines()), "counted in /metrics"
+
+        # Still nowhere to go: skipped, kept.
+        assert "replayed 0, skipped 2" in cli(binary, server, "replay", "--reason", "DestinationUnreachable").stdout
+        create_python(lam, SINK, name=sink, Environment={"Variables": {"SINK_FILE": str(sink_file)}})
+        replay = cli(binary, server, "replay", "--reason", "DestinationUnreachable")
+        assert "replayed 1, skipped 1" in replay.stdout, replay.stdout
+        delivered = wait_until(lambda: sink_file.exists() and sink_file.read_text().strip(), timeout=30)
+        assert json.loads(delivered) == record, "the record itself, delivered where it was going"
+        assert len((tmp_path / "n.txt").read_text().split()) == 4, "the function ran once for one event, three times for the other, not again"
+
+
+SINK = """import json, os
+def handler(event, context):
+    with open(os.environ["SINK_FILE"], "a") as out:
+        out.write(json.dumps(event) + "\\n")
+"""

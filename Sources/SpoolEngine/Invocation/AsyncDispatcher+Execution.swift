@@ -85,12 +85,14 @@ extension AsyncDispatcher {
             for queue in outcome.queuesSent { queueSignals.signal(queue) }
             if outcome.postsQueued > 0 { deliveryWakeups.signal() }
             for target in outcome.functionsInvoked { notify(function: target, visibleAt: params.now) }
-            for _ in 0..<(outcome.queuesSent.count + outcome.functionsInvoked.count + outcome.postsQueued) {
+            // http(s) deliveries count when their endpoint answers 2xx (`DestinationDeliverer`).
+            for _ in 0..<(outcome.queuesSent.count + outcome.functionsInvoked.count) {
                 SpoolMetrics.destinationDelivery(name, failed: false)
             }
             for problem in outcome.undelivered {
                 SpoolMetrics.destinationDelivery(name, failed: true)
-                logger.error("destination not delivered", metadata: ["function": "\(name)", "problem": "\(problem)"])
+                logger.error("destination not delivered; the record is kept as a dead letter (DestinationUnreachable)",
+                             metadata: ["function": "\(name)", "problem": "\(problem)"])
             }
             switch params.transition {
             case .retry(let visibleAt, _, _): notify(function: name, visibleAt: visibleAt)

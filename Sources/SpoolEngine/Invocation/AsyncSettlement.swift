@@ -25,7 +25,14 @@ struct AsyncSettlement {
                                           response: .init(payload: response, functionError: nil), timestamp: now)
             effects += deliver(record.json(), to: destination)
         }
-        return SettleInvocationParams(id: claimed.id, epoch: claimed.epoch, transition: .finish, effects: effects, now: now)
+        return SettleInvocationParams(id: claimed.id, epoch: claimed.epoch, transition: .finish, effects: effects,
+                                      origin: origin(attempts: claimed.invokeCount), now: now)
+    }
+
+    /// Whose records the destination effects carry, so that a destination that cannot take one keeps it as a dead letter.
+    func origin(attempts: Int) -> EffectOrigin {
+        EffectOrigin(requestID: claimed.requestID, functionName: claimed.functionName, qualifier: claimed.qualifier, attempts: attempts,
+                     enqueuedAt: claimed.enqueuedAt)
     }
 
     /// A retry at `visibleAt` after `failure`.
@@ -70,7 +77,8 @@ struct AsyncSettlement {
             reason: condition, attempts: invokeCount, lastError: lastError, enqueuedAt: claimed.enqueuedAt, failedAt: now,
             replayOf: claimed.replayOf
         )))
-        return SettleInvocationParams(id: claimed.id, epoch: claimed.epoch, transition: .finish, effects: effects, now: now)
+        return SettleInvocationParams(id: claimed.id, epoch: claimed.epoch, transition: .finish, effects: effects,
+                                      origin: origin(attempts: invokeCount), now: now)
     }
 
     /// The raw event with `RequestID`, `ErrorCode` and `ErrorMessage` attributes (reference §2.4).
@@ -109,6 +117,7 @@ struct AsyncSettlement {
         case .eventAgeExceeded: "The event reached its maximum age before it could be processed."
         case .zeroReservedConcurrency: "The function's reserved concurrency is 0."
         case .functionDeleted: "The function was deleted before the event could be processed."
+        case .destinationUnreachable: "A destination could not take the invocation record."
         }
     }
 

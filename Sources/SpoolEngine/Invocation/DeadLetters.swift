@@ -1,5 +1,6 @@
 import Foundation
 import SpoolModel
+import SpoolSignals
 import SpoolStorage
 
 /// The operator's view of asynchronous events that finally failed: list, inspect, replay, purge.
@@ -54,6 +55,8 @@ package struct DeadLetters: Sendable {
             let chunk = try await store.replayDeadLetters(ReplayDeadLettersParams(
                 filter: filter, afterID: after, limit: Self.chunk, force: force, makeRequestID: { UUID().uuidString.lowercased() }, now: now))
             for function in chunk.functions { dispatcher.notify(function: function, visibleAt: now) }
+            for queue in chunk.queuesSent { dispatcher.queueSignals.signal(queue) }
+            if chunk.postsQueued > 0 { dispatcher.deliveryWakeups.signal() }
             total.examined += chunk.examined
             total.replayed += chunk.replayed
             total.skipped += chunk.skipped

@@ -342,9 +342,14 @@ extension StreamPoller {
             "condition": "\(condition.rawValue)", "shard": "\(lane.shardID)", "records": "\(records.count)",
             "first": "\(record.startSequenceNumber)", "destination": "\(settings.onFailureDestination ?? "none")",
         ])
-        let outcome = try await settle(&lane, to: end, window: .keep, result: MappingResult.functionFailed, effects: effects)
+        // An on-failure destination that is gone keeps the record as a dead letter of the mapping's function.
+        let origin = EffectOrigin(requestID: record.requestID, functionName: mapping.functionName, qualifier: mapping.functionQualifier,
+                                  attempts: lane.retry.invokeCount, enqueuedAt: first.arrivalMillis)
+        let outcome = try await settle(&lane, to: end, window: .keep, result: MappingResult.functionFailed, effects: effects, origin: origin)
         if !outcome.undelivered.isEmpty {
-            logger.error("the on-failure record could not be delivered", metadata: ["problems": "\(outcome.undelivered)"])
+            SpoolMetrics.destinationDelivery(mapping.functionName, failed: true)
+            logger.error("the on-failure record could not be delivered; it is kept as a dead letter (DestinationUnreachable)",
+                         metadata: ["problems": "\(outcome.undelivered)"])
         }
         SpoolMetrics.mappingRecords(mapping, records.count, disposition: "discarded")
         lane.retry.advanced(by: max(1, records.count))
@@ -358,10 +363,10 @@ extension StreamPoller {
     /// checkpoint is not where the lane thought (the mapping was deleted or regrouped), the lane stops.
     @discardableResult
     private func settle(_ lane: inout StreamLane, to position: Int64, window: SettleStreamBatchParams.WindowChange, result: String?,
-                        effects: [InvocationEffect]) async throws -> SettleOutcome {
+                        effects: [InvocationEffect], origin: EffectOrigin? = nil) async throws -> SettleOutcome {
         let outcome = try await streams.store.settleStreamBatch(SettleStreamBatchParams(
             mappingUUID: uuid, shardIndex: lane.shardIndex, lane: lane.lane, expectedPosition: lane.position, expectedEpoch: lane.epoch, newPosition: position,
-            window: window, result: result, effects: effects, now: registry.clock.now()))
+            window: window, result: result, effects: effects, origin: origin, now: registry.clock.now()))
         guard outcome.settled else {
             state.withLock { $0.layout += 1 }
             return outcome

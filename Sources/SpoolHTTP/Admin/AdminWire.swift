@@ -18,8 +18,10 @@ package enum AdminWire {
         package var reason: String
         package var attempts: Int
         package var lastError: Failure?
-        /// The original event, JSON text.
+        /// The original event, JSON text; for `DestinationUnreachable`, the record that was not delivered.
         package var payload: String
+        /// For `DestinationUnreachable`: `queue:NAME`, `function:NAME`, `stream:NAME` or the URL the record was going to.
+        package var destination: String?
         package var enqueuedAt: String
         package var failedAt: String
         package var replayOf: Int64?
@@ -40,6 +42,7 @@ package enum AdminWire {
             replayOf = letter.replayOf
             replayedAt = letter.replayedAt.map(InvocationRecord.iso8601)
             replayRequestId = letter.replayRequestID
+            destination = letter.destination
         }
     }
 

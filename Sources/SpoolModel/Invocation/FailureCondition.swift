@@ -9,4 +9,7 @@ public enum FailureCondition: String, Sendable, Codable, CaseIterable {
     case zeroReservedConcurrency = "ZeroReservedConcurrency"
     /// The function was deleted while the event waited (Spool keeps such events as dead letters).
     case functionDeleted = "FunctionDeleted"
+    /// A destination (a queue, function or stream that is gone, an http(s) endpoint that never answered 2xx within the
+    /// event age limit) could not take an invocation record: Spool keeps the record itself, with where it was going.
+    case destinationUnreachable = "DestinationUnreachable"
 }

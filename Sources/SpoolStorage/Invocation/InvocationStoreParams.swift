@@ -134,14 +134,38 @@ public struct SettleInvocationParams: Sendable {
     public var epoch: Int64
     public var transition: InvocationTransition
     public var effects: [InvocationEffect]
+    /// Whose records the destination effects carry; with it, a destination that cannot take one keeps it as a dead letter.
+    public var origin: EffectOrigin?
     public var now: Millis
 
-    public init(id: Int64, epoch: Int64, transition: InvocationTransition, effects: [InvocationEffect], now: Millis) {
+    public init(id: Int64, epoch: Int64, transition: InvocationTransition, effects: [InvocationEffect], origin: EffectOrigin? = nil, now: Millis) {
         self.id = id
         self.epoch = epoch
         self.transition = transition
         self.effects = effects
+        self.origin = origin
         self.now = now
+    }
+}
+
+/// The invocation behind a settle's destination effects. A destination that cannot take a record (a queue, function or
+/// stream that is gone) turns it, in the same transaction, into a dead letter with the reason `DestinationUnreachable`,
+/// this invocation's request id and function, the record as payload and where it was going; an http(s) delivery
+/// carries it to the outbox for the same end if the endpoint never answers 2xx.
+public struct EffectOrigin: Sendable, Equatable {
+    public var requestID: String
+    public var functionName: String
+    public var qualifier: String?
+    /// Times the function was started for it.
+    public var attempts: Int
+    public var enqueuedAt: Millis
+
+    public init(requestID: String, functionName: String, qualifier: String?, attempts: Int, enqueuedAt: Millis) {
+        self.requestID = requestID
+        self.functionName = functionName
+        self.qualifier = qualifier
+        self.attempts = attempts
+        self.enqueuedAt = enqueuedAt
     }
 }
 
@@ -157,7 +181,8 @@ public struct SettleOutcome: Sendable, Equatable {
     public var streamsPut: [Int64] = []
     /// Records written to the http delivery outbox.
     public var postsQueued: Int
-    /// Effects that could not be applied (a destination that no longer exists), described for the log.
+    /// Effects that could not be applied (a destination that no longer exists), described for the log; each became a
+    /// dead letter when the settle named its origin.
     public var undelivered: [String]
 
     public init(settled: Bool, queuesSent: [Int64] = [], functionsInvoked: [String] = [], postsQueued: Int = 0, undelivered: [String] = []) {
@@ -200,6 +225,10 @@ public struct ReplayChunk: Sendable, Equatable {
     public var lastID: Int64?
     /// Functions that received events.
     public var functions: [String]
+    /// Queues that received a record (replayed `DestinationUnreachable` letters), so their receivers can be woken.
+    public var queuesSent: [Int64] = []
+    /// Records written to the http delivery outbox.
+    public var postsQueued = 0
 
     public init(examined: Int, replayed: Int, skipped: Int, lastID: Int64?, functions: [String]) {
         self.examined = examined
@@ -219,8 +248,14 @@ public struct DestinationDelivery: Sendable, Equatable {
     public var createdAt: Millis
     /// Tries so far, this one included.
     public var attempts: Int
+    /// The invocation whose record it is (absent on deliveries stored before Spool kept it).
+    public var functionName: String?
+    public var requestID: String?
 
-    public init(id: Int64, epoch: Int64, url: String, body: String, createdAt: Millis, attempts: Int) {
+    public init(id: Int64, epoch: Int64, url: String, body: String, createdAt: Millis, attempts: Int, functionName: String? = nil,
+                requestID: String? = nil) {
+        self.functionName = functionName
+        self.requestID = requestID
         self.id = id
         self.epoch = epoch
         self.url = url

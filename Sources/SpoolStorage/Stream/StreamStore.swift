@@ -189,10 +189,13 @@ public struct SettleStreamBatchParams: Sendable {
     /// `LastProcessingResult` to record.
     public var result: String?
     public var effects: [InvocationEffect]
+    /// Whose on-failure record the effects carry (see `EffectOrigin`).
+    public var origin: EffectOrigin?
     public var now: Millis
 
     public init(mappingUUID: String, shardIndex: Int, lane: Int, expectedPosition: Int64, expectedEpoch: Int64 = 0, newPosition: Int64,
-                window: WindowChange = .keep, result: String?, effects: [InvocationEffect] = [], now: Millis) {
+                window: WindowChange = .keep, result: String?, effects: [InvocationEffect] = [], origin: EffectOrigin? = nil, now: Millis) {
+        self.origin = origin
         self.mappingUUID = mappingUUID
         self.shardIndex = shardIndex
         self.lane = lane
