@@ -15,5 +15,6 @@ package enum SpoolMigrations {
         ("0009_store_generation", String(decoding: PackageResources._009_store_generation_sql, as: UTF8.self)),
         ("0010_backlog_counts_in_memory", String(decoding: PackageResources._010_backlog_counts_in_memory_sql, as: UTF8.self)),
         ("0011_destination_dead_letters", String(decoding: PackageResources._011_destination_dead_letters_sql, as: UTF8.self)),
+        ("0012_stream_retry_state", String(decoding: PackageResources._012_stream_retry_state_sql, as: UTF8.self)),
     ]
 }

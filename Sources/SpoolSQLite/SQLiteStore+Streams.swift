@@ -204,10 +204,10 @@ extension SQLiteStore: StreamStore {
 
     package func settleStreamBatch(_ params: SettleStreamBatchParams) async throws -> SettleOutcome {
         try await write { db in
-            var assignments = "position = :new"
+            var assignments = "position = :new, retry_state = :retry"
             var arguments: [String: (any DatabaseValueConvertible)?] = [
                 "new": params.newPosition, "uuid": params.mappingUUID, "shard": params.shardIndex, "lane": params.lane,
-                "expected": params.expectedPosition, "epoch": params.expectedEpoch,
+                "expected": params.expectedPosition, "epoch": params.expectedEpoch, "retry": params.retryState,
             ]
             switch params.window {
             case .keep: break
@@ -265,7 +265,7 @@ extension SQLiteStore: StreamStore {
 
     static func checkpoint(_ row: Row) -> StreamCheckpointRow {
         StreamCheckpointRow(streamID: row["stream_id"], shardIndex: row["shard_index"], lane: row["lane"], position: row["position"],
-                            epoch: row["epoch"], windowStart: row["window_start"], windowState: row["window_state"])
+                            epoch: row["epoch"], windowStart: row["window_start"], windowState: row["window_state"], retryState: row["retry_state"])
     }
 
     /// The first checkpoints of a stream mapping: every shard and lane at the mapping's starting position.

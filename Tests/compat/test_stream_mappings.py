@@ -522,3 +522,58 @@ def test_sigterm_lets_a_running_stream_batch_finish_and_settle(binary, tmp_path_
         put(make_client(process.endpoint, "kinesis"), stream, ["next"])
         wait_until(lambda: "next" in data(batch_file), timeout=30)
         assert data(batch_file) == ["graceful", "next"], "the batch settled before the server stopped: it is not handed over again"
+
+
+def test_a_poison_batch_keeps_its_retry_count_across_a_restart(binary, tmp_path_factory, tmp_path):
+    """The retries a failing batch used are stored with its checkpoint: after a restart it is not retried from zero."""
+    with served(binary, tmp_path_factory, "spool-stream-retries") as process:
+        lam, kinesis, sqs = (make_client(process.endpoint, "lambda"), make_client(process.endpoint, "kinesis"),
+                             make_client(process.endpoint))
+        stream, arn = new_stream(kinesis)
+        name, batch_file = recording_function(lam, tmp_path)
+        destination = f"fail-{uuid.uuid4().hex[:8]}"
+        url = sqs.create_queue(QueueName=destination)["QueueUrl"]
+        put(kinesis, stream, ["poison"])
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="TRIM_HORIZON", MaximumRetryAttempts=3,
+                                        DestinationConfig={"OnFailure": {"Destination": queue_arn(destination)}})
+        wait_until(lambda: len(batches(batch_file)) >= 2, timeout=30)  # the first attempt and a retry
+        process.stop(signal.SIGKILL)
+        before = len(batches(batch_file))
+        assert before < 4
+        process.start()
+        sqs = make_client(process.endpoint)
+        [record] = failure_records(sqs, url, 1)
+        # Four attempts in all; the one the kill cut off, if it had not settled yet, runs again. From zero it would be
+        # the `before` ones and four more.
+        total = len(batches(batch_file))
+        assert 4 <= total <= 5, f"{total} attempts, {before} before the restart"
+        assert record["requestContext"]["approximateInvokeCount"] == 4
+
+
+def test_one_stuck_shard_shows_in_the_iterator_age_while_the_others_are_idle(server, lam, kinesis, tmp_path):
+    """The gauge is per shard (its oldest lane), and the mapping's is its oldest shard's: an idle shard reading nothing
+    does not hide a stuck one."""
+    import urllib.request
+    stream, arn = new_stream(kinesis, shards=2)
+    name, batch_file = recording_function(lam, tmp_path)
+    mapping = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="TRIM_HORIZON")["UUID"]
+    shards = [s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"]]
+    # A poison record with unlimited retries on the first shard only (an explicit hash key picks the shard).
+    kinesis.put_record(StreamName=stream, Data=b"poison", PartitionKey="p", ExplicitHashKey="0")
+
+    def gauges():
+        text = urllib.request.urlopen(server.endpoint + "/metrics", timeout=10).read().decode()
+        found = {}
+        for line in text.splitlines():
+            if f'event_source_mapping="{mapping}"' not in line or line.startswith("#"):
+                continue
+            if line.startswith("spool_lambda_shard_iterator_age_seconds"):
+                found[line.split('shard_id="')[1].split('"')[0]] = float(line.rsplit(" ", 1)[1])
+            elif line.startswith("spool_lambda_iterator_age_seconds"):
+                found["mapping"] = float(line.rsplit(" ", 1)[1])
+        return found if len(found) == 3 and found[shards[0]] >= 2 else None
+
+    found = wait_until(gauges, timeout=30, interval=0.2)
+    assert found[shards[1]] == 0, "the idle shard is caught up"
+    assert found["mapping"] == found[shards[0]], "the mapping shows its oldest shard"
+    lam.update_event_source_mapping(UUID=mapping, Enabled=False)

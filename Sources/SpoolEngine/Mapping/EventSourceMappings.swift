@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SpoolModel
 import SpoolStorage
 
@@ -10,6 +11,7 @@ package final class EventSourceMappings: Sendable {
     let queues: QueueService
     let streams: StreamService
     let supervisor: MappingSupervisor
+    let logger = Logger(label: "spool.mappings")
 
     package init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService, supervisor: MappingSupervisor) {
         self.store = store
@@ -77,6 +79,15 @@ package final class EventSourceMappings: Sendable {
         }
         let settings = try MappingRules.apply(request, to: current.settings, source: source)
         try checkDestination(settings)
+        if let factor = settings.stream?.parallelizationFactor, factor != current.settings.stream?.parallelizationFactor {
+            // Window state and retries belong to the keys of a lane: a regrouping starts the new lanes without them.
+            let open = try await streams.store.checkpoints(mappingUUID: uuid).filter { $0.windowStart != nil }
+            if !open.isEmpty {
+                logger.warning("a new ParallelizationFactor ends the open tumbling windows of the mapping; the new lanes start new windows", metadata: [
+                    "mapping": "\(uuid)", "windows": "\(open.map { "\(ShardMap.shardID($0.shardIndex))/\($0.lane)" })",
+                ])
+            }
+        }
         let updated = try await store.updateMapping(UpdateMappingParams(uuid: uuid, now: registry.clock.now()) { mapping in
             guard mapping.state != .deleting else {
                 throw SpoolError(.resourceInUse, "Cannot update the event source mapping because it is being deleted.")

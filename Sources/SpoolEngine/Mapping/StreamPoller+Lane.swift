@@ -34,6 +34,7 @@ struct StreamLane: Sendable {
         self.epoch = checkpoint.epoch
         self.windowStart = checkpoint.windowStart
         self.windowState = checkpoint.windowState
+        self.retry = StreamRetryState(encoded: checkpoint.retryState)
     }
 
     var shardID: String { ShardMap.shardID(shardIndex) }
@@ -82,7 +83,7 @@ extension StreamPoller {
         let want = lane.retry.nextBatchSize(batchSize: mapping.settings.batchSize)
         let scan = try await read(lane, want: want, factor: settings.parallelizationFactor, patterns: patterns)
         now = registry.clock.now()
-        iteratorAge.record(scan.records.first.map { Double(max(0, now - $0.arrivalMillis)) / 1000 } ?? 0)
+        recordIteratorAge(scan.records.first.map { Double(max(0, now - $0.arrivalMillis)) / 1000 } ?? 0, shardIndex: lane.shardIndex, lane: lane.lane)
 
         // Records past the age limit are given up before the function sees them.
         let expired = settings.retryPolicy.expiredPrefix(arrivals: scan.records.map(\.arrivalMillis), now: now)
@@ -281,32 +282,32 @@ extension StreamPoller {
         }
 
         guard let failedFrom else {
-            try await advance(&lane, to: end, window: windowChange, result: MappingResult.ok)
+            try await advance(&lane, to: end, window: windowChange, result: MappingResult.ok, retry: lane.retry.advancing(by: count))
             SpoolMetrics.mappingBatch(mapping, size: count, result: "success")
             SpoolMetrics.mappingRecords(mapping, count, disposition: "processed")
-            lane.retry.advanced(by: count)
             return
         }
         SpoolMetrics.mappingBatch(mapping, size: count, result: failedFrom > 0 ? "partial" : "failed")
         if failedFrom > 0 {
             // Partial success: the checkpoint moves to just before the lowest failed record.
             try await advance(&lane, to: StreamCheckpoint.beforeFailure(lowestFailedPosition: records[failedFrom].position, current: lane.position),
-                              window: partialWindowChange, result: MappingResult.functionFailed)
+                              window: partialWindowChange, result: MappingResult.functionFailed, retry: lane.retry.advancing(by: failedFrom))
             SpoolMetrics.mappingRecords(mapping, failedFrom, disposition: "processed")
-            lane.retry.advanced(by: failedFrom)
         }
         let failing = Array(records[failedFrom...])
-        switch lane.retry.failed(count: failing.count, policy: settings.retryPolicy) {
+        var failed = lane.retry
+        switch failed.failed(count: failing.count, policy: settings.retryPolicy) {
         case .retry, .bisected:
-            if failedFrom == 0 { try await advance(&lane, to: lane.position, window: .keep, result: MappingResult.functionFailed) }
+            // Settled in place: the retry (or the split) is stored with the checkpoint, and survives a restart.
+            try await advance(&lane, to: lane.position, window: .keep, result: MappingResult.functionFailed, retry: failed)
             lane.notBefore = registry.clock.now() + lane.retry.backoffMillis
         case .discard:
             if failing.isEmpty {
                 // A final window invocation that kept failing: the window is closed without its state.
-                try await advance(&lane, to: lane.position, window: .close, result: MappingResult.functionFailed)
-                lane.retry.advanced(by: 1)
+                try await advance(&lane, to: lane.position, window: .close, result: MappingResult.functionFailed, retry: failed.advancing(by: 1))
                 return
             }
+            lane.retry = failed
             try await discard(failing, condition: .retryAttemptsExhausted, through: scan.end(after: count), lane: &lane,
                               mapping: mapping, settings: settings, functionError: "Unhandled")
         }
@@ -345,33 +346,36 @@ extension StreamPoller {
         // An on-failure destination that is gone keeps the record as a dead letter of the mapping's function.
         let origin = EffectOrigin(requestID: record.requestID, functionName: mapping.functionName, qualifier: mapping.functionQualifier,
                                   attempts: lane.retry.invokeCount, enqueuedAt: first.arrivalMillis)
-        let outcome = try await settle(&lane, to: end, window: .keep, result: MappingResult.functionFailed, effects: effects, origin: origin)
+        let outcome = try await settle(&lane, to: end, window: .keep, result: MappingResult.functionFailed, effects: effects, origin: origin,
+                                       retry: lane.retry.advancing(by: max(1, records.count)))
         if !outcome.undelivered.isEmpty {
             SpoolMetrics.destinationDelivery(mapping.functionName, failed: true)
             logger.error("the on-failure record could not be delivered; it is kept as a dead letter (DestinationUnreachable)",
                          metadata: ["problems": "\(outcome.undelivered)"])
         }
         SpoolMetrics.mappingRecords(mapping, records.count, disposition: "discarded")
-        lane.retry.advanced(by: max(1, records.count))
     }
 
-    private func advance(_ lane: inout StreamLane, to position: Int64, window: SettleStreamBatchParams.WindowChange, result: String?) async throws {
-        _ = try await settle(&lane, to: position, window: window, result: result, effects: [])
+    private func advance(_ lane: inout StreamLane, to position: Int64, window: SettleStreamBatchParams.WindowChange, result: String?,
+                         retry: StreamRetryState? = nil) async throws {
+        _ = try await settle(&lane, to: position, window: window, result: result, effects: [], retry: retry)
     }
 
     /// Writes the lane's new checkpoint (and window, result, effects) in one transaction. When the stored
     /// checkpoint is not where the lane thought (the mapping was deleted or regrouped), the lane stops.
     @discardableResult
     private func settle(_ lane: inout StreamLane, to position: Int64, window: SettleStreamBatchParams.WindowChange, result: String?,
-                        effects: [InvocationEffect], origin: EffectOrigin? = nil) async throws -> SettleOutcome {
+                        effects: [InvocationEffect], origin: EffectOrigin? = nil, retry: StreamRetryState? = nil) async throws -> SettleOutcome {
+        let retry = retry ?? lane.retry
         let outcome = try await streams.store.settleStreamBatch(SettleStreamBatchParams(
             mappingUUID: uuid, shardIndex: lane.shardIndex, lane: lane.lane, expectedPosition: lane.position, expectedEpoch: lane.epoch, newPosition: position,
-            window: window, result: result, effects: effects, origin: origin, now: registry.clock.now()))
+            window: window, retryState: retry.encoded, result: result, effects: effects, origin: origin, now: registry.clock.now()))
         guard outcome.settled else {
             state.withLock { $0.layout += 1 }
             return outcome
         }
         lane.position = position
+        lane.retry = retry
         switch window {
         case .keep: break
         case .open(let start, let text):

@@ -24,6 +24,8 @@ final class StreamPoller: MappingPoller {
     let rest: PollerRest
     let state: Mutex<State>
     let iteratorAge: Gauge
+    /// The iterator age each lane last saw, seconds, by shard and lane.
+    let laneAges = Mutex<[Int: [Int: Double]]>([:])
     let progress: MappingProgress
 
     struct State {
@@ -48,6 +50,16 @@ final class StreamPoller: MappingPoller {
         self.rest = PollerRest(logger: logger)
         self.iteratorAge = SpoolMetrics.iteratorAge(mapping)
         self.state = Mutex(State(mapping: mapping, patterns: mapping.settings.patterns()))
+    }
+
+    /// Records what a lane saw: the shard's gauge takes its oldest lane, the mapping's its oldest shard.
+    func recordIteratorAge(_ seconds: Double, shardIndex: Int, lane: Int) {
+        let (shard, oldest) = laneAges.withLock { ages in
+            ages[shardIndex, default: [:]][lane] = seconds
+            return (ages[shardIndex]?.values.max() ?? 0, ages.values.compactMap { $0.values.max() }.max() ?? 0)
+        }
+        SpoolMetrics.shardIteratorAge(state.withLock { $0.mapping }, shardID: ShardMap.shardID(shardIndex)).record(shard)
+        iteratorAge.record(oldest)
     }
 
     func update(_ mapping: EventSourceMapping) {
@@ -86,6 +98,7 @@ final class StreamPoller: MappingPoller {
                 await backOff()
                 continue
             }
+            laneAges.withLock { $0 = [:] }  // a new grouping: the old lanes' ages no longer apply
             await withDiscardingTaskGroup { group in
                 for row in rows {
                     group.addTask { await self.runLane(StreamLane(poller: self, stream: stream, checkpoint: row, layout: layout)) }

@@ -81,9 +81,16 @@ package enum SpoolMetrics {
             .increment(by: count)
     }
 
-    /// `IteratorAge` of a stream mapping: the age of the last record read, seconds.
+    /// `IteratorAge` of a stream mapping, seconds: its oldest lane's (the age of the next record that lane read), so that one
+    /// stuck shard shows while the others are idle.
     static func iteratorAge(_ mapping: EventSourceMapping) -> Gauge {
         Gauge(label: "spool_lambda_iterator_age_seconds", dimensions: [("function_name", mapping.functionName), ("event_source_mapping", mapping.uuid)])
+    }
+
+    /// The iterator age of one shard of a stream mapping (its oldest lane), seconds.
+    static func shardIteratorAge(_ mapping: EventSourceMapping, shardID: String) -> Gauge {
+        Gauge(label: "spool_lambda_shard_iterator_age_seconds",
+              dimensions: [("function_name", mapping.functionName), ("event_source_mapping", mapping.uuid), ("shard_id", shardID)])
     }
 
     // MARK: SQS, per queue (`queue_name`)

@@ -22,8 +22,9 @@ public struct StreamRetryPolicy: Sendable, Equatable {
 }
 
 /// What a shard lane remembers about its head batch while the checkpoint stays put: the sub-batches that
-/// bisection left to run and the retries the current one used. It lives in memory: after a restart the
-/// batch is tried afresh from the durable checkpoint.
+/// bisection left to run and the retries the current one used. It is stored with the lane's checkpoint, in the
+/// settle that writes the checkpoint (a failure settles too, in place), so a restart resumes it: a poison record is
+/// not retried from zero after every restart.
 public struct StreamRetryState: Sendable, Equatable {
     /// Sizes of the sub-batches bisection left, the next first; empty means a batch of `BatchSize`.
     public private(set) var splits: [Int] = []
@@ -35,6 +36,23 @@ public struct StreamRetryState: Sendable, Equatable {
     public private(set) var consecutiveFailures = 0
 
     public init() {}
+
+    /// The state as stored with the checkpoint; `nil` for a fresh one (nothing to remember).
+    public var encoded: String? {
+        guard self != StreamRetryState() else { return nil }
+        let parts = [splits.map(String.init).joined(separator: ","), "\(retries)", "\(invokeCount)", "\(consecutiveFailures)"]
+        return parts.joined(separator: ";")
+    }
+
+    /// A stored state; a fresh one for `nil` or anything unreadable.
+    public init(encoded: String?) {
+        guard let parts = encoded?.split(separator: ";", omittingEmptySubsequences: false), parts.count == 4,
+              let retries = Int(parts[1]), let invokeCount = Int(parts[2]), let failures = Int(parts[3]) else { return }
+        splits = parts[0].split(separator: ",").compactMap { Int($0) }
+        self.retries = retries
+        self.invokeCount = invokeCount
+        consecutiveFailures = failures
+    }
 
     /// What happens after the function failed on a batch.
     public enum Decision: Sendable, Equatable {
@@ -79,6 +97,13 @@ public struct StreamRetryState: Sendable, Equatable {
         retries = 0
         invokeCount = 0
         consecutiveFailures = 0
+    }
+
+    /// The state after `advanced(by:)`, leaving this one as it is.
+    public func advancing(by count: Int) -> StreamRetryState {
+        var next = self
+        next.advanced(by: count)
+        return next
     }
 
     /// The pause before the next attempt: 0.5 s doubling to 30 s.

@@ -63,8 +63,12 @@ public struct StreamCheckpointRow: Sendable, Equatable {
     public var epoch: Int64
     public var windowStart: Millis?
     public var windowState: String?
+    /// The lane's retry state for the batch at its checkpoint (`StreamRetryState.encoded`); `nil` when it starts fresh.
+    public var retryState: String?
 
-    public init(streamID: Int64, shardIndex: Int, lane: Int, position: Int64, epoch: Int64 = 0, windowStart: Millis? = nil, windowState: String? = nil) {
+    public init(streamID: Int64, shardIndex: Int, lane: Int, position: Int64, epoch: Int64 = 0, windowStart: Millis? = nil, windowState: String? = nil,
+                retryState: String? = nil) {
+        self.retryState = retryState
         self.streamID = streamID
         self.shardIndex = shardIndex
         self.lane = lane
@@ -186,6 +190,8 @@ public struct SettleStreamBatchParams: Sendable {
     public var expectedEpoch: Int64
     public var newPosition: Int64
     public var window: WindowChange
+    /// The lane's retry state from here on (`StreamRetryState.encoded`, `nil` for a fresh one), stored with the checkpoint.
+    public var retryState: String?
     /// `LastProcessingResult` to record.
     public var result: String?
     public var effects: [InvocationEffect]
@@ -194,8 +200,10 @@ public struct SettleStreamBatchParams: Sendable {
     public var now: Millis
 
     public init(mappingUUID: String, shardIndex: Int, lane: Int, expectedPosition: Int64, expectedEpoch: Int64 = 0, newPosition: Int64,
-                window: WindowChange = .keep, result: String?, effects: [InvocationEffect] = [], origin: EffectOrigin? = nil, now: Millis) {
+                window: WindowChange = .keep, retryState: String? = nil, result: String?, effects: [InvocationEffect] = [], origin: EffectOrigin? = nil,
+                now: Millis) {
         self.origin = origin
+        self.retryState = retryState
         self.mappingUUID = mappingUUID
         self.shardIndex = shardIndex
         self.lane = lane
