@@ -48,7 +48,8 @@ package final class SQLiteStore: Sendable {
         // The backlog, counted once here, then kept by the writer's changes.
         let counter = try pool.read { db in
             BacklogCounter(invocations: try Int.fetchOne(db, sql: "SELECT count(*) FROM invocation") ?? 0,
-                           messages: try Int.fetchOne(db, sql: "SELECT count(*) FROM queue_message") ?? 0)
+                           messages: try Int.fetchOne(db, sql: "SELECT count(*) FROM queue_message") ?? 0,
+                           records: try Int.fetchOne(db, sql: "SELECT count(*) FROM stream_record") ?? 0)
         }
         pool.add(transactionObserver: counter, extent: .databaseLifetime)
         self.backlogCounter = counter

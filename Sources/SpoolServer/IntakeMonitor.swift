@@ -16,9 +16,11 @@ struct IntakeMonitor: Service {
             let backlog = try await store.backlog()
             let resident = ProcessUsage.residentBytes()
             let wasRefusing = limits.refusing
-            limits.update(asyncEvents: backlog.asyncEvents, queueMessages: backlog.queueMessages, residentBytes: resident)
+            limits.update(asyncEvents: backlog.asyncEvents, queueMessages: backlog.queueMessages, streamRecords: backlog.streamRecords,
+                          residentBytes: resident)
             if limits.refusing != wasRefusing {
                 let metadata: Logger.Metadata = ["asyncEvents": "\(backlog.asyncEvents)", "queueMessages": "\(backlog.queueMessages)",
+                                                 "streamRecords": "\(backlog.streamRecords)",
                                                  "residentMB": "\(resident / 1_048_576)"]
                 if limits.refusing { logger.warning("intake limit reached: refusing new work with 429", metadata: metadata) }
                 else { logger.notice("intake open again", metadata: metadata) }

@@ -66,7 +66,7 @@ public struct SpoolServer: Sendable {
         inProcessFunctions.merge(benchProbe?.handlers ?? [:]) { mine, _ in mine }
         self.benchProbe = benchProbe
         self.limits = IntakeLimits(maxAsyncEvents: configuration.maxBacklog, maxQueueMessages: configuration.maxBacklog,
-                                   maxResidentBytes: configuration.maxMemoryMB * 1_048_576)
+                                   maxStreamRecords: configuration.maxBacklog, maxResidentBytes: configuration.maxMemoryMB * 1_048_576)
         var logger = logger ?? Logger(label: "spool")
         logger.logLevel = configuration.logLevel
         self.configuration = configuration
@@ -150,6 +150,7 @@ public struct SpoolServer: Sendable {
         let logger = logger
         return Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [MalformedRequestHandler()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Spool"),
             onServerRunning: { [credentials = configuration.credentials] channel in
                 let port = channel.localAddress?.port ?? 0

@@ -118,3 +118,51 @@ def test_memory_limit_throttles_every_intake_with_each_apis_error(binary, tmp_pa
         assert refused.value.code == 429 and refused.value.headers["x-amzn-query-error"] == "RequestThrottled;Sender"
         assert kinesis.describe_stream_summary(StreamName="m")["StreamDescriptionSummary"]["StreamName"] == "m"
         assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+
+
+def test_stream_backlog_limit_throttles_puts_as_kinesis_does_and_reads_go_on(binary, tmp_path_factory):
+    """Kinesis intake is bounded by limits.maxBacklog like events and messages: past it, PutRecord(s) answer
+    ProvisionedThroughputExceededException (400, as Kinesis sends it, which the SDKs retry as a throttle) with
+    Retry-After; reading keeps working."""
+    with served(binary, tmp_path_factory, "limits-kinesis", SPOOL_LIMITS_MAX_BACKLOG="25", SPOOL_LIMITS_CHECK_INTERVAL_MS="50") as server:
+        kinesis = make_client(server.endpoint, "kinesis")
+        kinesis.create_stream(StreamName="bounded", ShardCount=1)
+        accepted, response = throttled(lambda: kinesis.put_record(StreamName="bounded", Data=b"x", PartitionKey="p"))
+        assert 25 <= accepted <= 80, accepted
+        assert response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
+        assert "limits.maxBacklog" in response["Error"]["Message"]
+        with pytest.raises(ClientError) as batch:
+            kinesis.put_records(StreamName="bounded", Records=[{"Data": b"y", "PartitionKey": "p"}])
+        assert batch.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+        shard = kinesis.list_shards(StreamName="bounded")["Shards"][0]["ShardId"]
+        iterator = kinesis.get_shard_iterator(StreamName="bounded", ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        assert len(kinesis.get_records(ShardIterator=iterator, Limit=1000)["Records"]) == accepted
+
+
+@pytest.mark.parametrize("raw", [
+    b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: AmazonSQS.ListQueues\r\nBad Header: x\r\nContent-Length: 2\r\n\r\n{}",
+    b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: not-a-number\r\n\r\n{}",
+    b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bad: \x01\x02\r\n\r\n",
+])
+def test_a_request_the_http_parser_rejects_gets_an_aws_shaped_400(server, raw):
+    """Not a bare 400 with no body: the JSON error shape the AWS SDKs read, with a request id, then the connection closes."""
+    import json
+    import socket
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(raw)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 400"), lines[0]
+    headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    assert headers["x-amzn-errortype"] == "MalformedHttpRequestException" and headers["x-amzn-requestid"]
+    assert headers["content-type"] == "application/x-amz-json-1.0"
+    document = json.loads(body)
+    assert document["__type"] == "MalformedHttpRequestException" and "not valid HTTP/1.1" in document["message"]
+    # The server goes on serving.
+    with urllib.request.urlopen(server.endpoint + "/health", timeout=5) as health:
+        assert health.status == 200

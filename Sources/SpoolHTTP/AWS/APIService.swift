@@ -45,7 +45,7 @@ package enum APIService: String, Sendable {
         case .admin:
             AdminHandler.errorResponse(error, requestID: requestID)
         }
-        if response.status == .tooManyRequests { response.headers[LambdaError.retryAfter] = "1" }
+        if response.status == .tooManyRequests || error.code == .provisionedThroughputExceeded { response.headers[LambdaError.retryAfter] = "1" }
         return response
     }
 }

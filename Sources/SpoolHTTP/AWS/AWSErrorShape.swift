@@ -39,7 +39,8 @@ struct AWSErrorShape {
         case .missingAuthenticationToken:
             return .init(status: .forbidden, type: error.code.rawValue, queryCode: "MissingAuthenticationToken", fault: "Sender")
         case .unrecognizedClient: return .init(status: .forbidden, type: error.code.rawValue, queryCode: "InvalidClientTokenId", fault: "Sender")
-        case .throttling: return .init(status: .tooManyRequests, type: "ThrottlingException", queryCode: "RequestThrottled", fault: "Sender")
+        case .throttling, .provisionedThroughputExceeded:
+            return .init(status: .tooManyRequests, type: "ThrottlingException", queryCode: "RequestThrottled", fault: "Sender")
         }
     }
 
@@ -59,6 +60,8 @@ struct AWSErrorShape {
         case .invalidSignature, .incompleteSignature, .missingAuthenticationToken, .unrecognizedClient:
             return .init(status: .forbidden, type: error.code.rawValue, queryCode: error.code.rawValue, fault: "Sender")
         case .throttling: return .init(status: .tooManyRequests, type: "ThrottlingException", queryCode: "ThrottlingException", fault: "Sender")
+        // As Kinesis sends it: 400, retried by the SDKs as a throttle (with Spool's Retry-After).
+        case .provisionedThroughputExceeded: return client("ProvisionedThroughputExceededException")
         case .unknownOperation: return client("UnknownOperationException")
         case .unsupportedOperation: return client("UnsupportedOperationException")
         case .storageFailure, .serviceFailure:

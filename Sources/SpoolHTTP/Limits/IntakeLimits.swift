@@ -10,35 +10,42 @@ package final class IntakeLimits: Sendable {
     package let maxAsyncEvents: Int
     /// Stored SQS messages above which `SendMessage(Batch)` answers 429 `ThrottlingException`.
     package let maxQueueMessages: Int
+    /// Stored stream records above which `PutRecord(s)` answers `ProvisionedThroughputExceededException`.
+    package let maxStreamRecords: Int
     /// Resident memory above which every intake request answers 429.
     package let maxResidentBytes: Int
 
     private let asyncFull = Atomic<Bool>(false)
     private let queuesFull = Atomic<Bool>(false)
+    private let streamsFull = Atomic<Bool>(false)
     private let memoryFull = Atomic<Bool>(false)
 
-    package init(maxAsyncEvents: Int, maxQueueMessages: Int, maxResidentBytes: Int) {
+    package init(maxAsyncEvents: Int, maxQueueMessages: Int, maxStreamRecords: Int = .max, maxResidentBytes: Int) {
+        self.maxStreamRecords = maxStreamRecords
         self.maxAsyncEvents = maxAsyncEvents
         self.maxQueueMessages = maxQueueMessages
         self.maxResidentBytes = maxResidentBytes
     }
 
     /// Records a new measurement.
-    package func update(asyncEvents: Int, queueMessages: Int, residentBytes: Int) {
+    package func update(asyncEvents: Int, queueMessages: Int, streamRecords: Int = 0, residentBytes: Int) {
         asyncFull.store(asyncEvents >= maxAsyncEvents, ordering: .relaxed)
         queuesFull.store(queueMessages >= maxQueueMessages, ordering: .relaxed)
+        streamsFull.store(streamRecords >= maxStreamRecords, ordering: .relaxed)
         memoryFull.store(residentBytes >= maxResidentBytes, ordering: .relaxed)
     }
 
     /// Whether any kind of intake is refused now.
     package var refusing: Bool {
-        asyncFull.load(ordering: .relaxed) || queuesFull.load(ordering: .relaxed) || memoryFull.load(ordering: .relaxed)
+        asyncFull.load(ordering: .relaxed) || queuesFull.load(ordering: .relaxed) || streamsFull.load(ordering: .relaxed)
+            || memoryFull.load(ordering: .relaxed)
     }
 
     /// What kind of work a request adds.
     enum Intake {
         case asyncEvent
         case queueMessage
+        case streamRecord
         case other
     }
 
@@ -52,6 +59,9 @@ package final class IntakeLimits: Sendable {
             return SpoolError(.throttling, "Rate exceeded: \(maxAsyncEvents) asynchronous events are waiting (limits.maxBacklog). Retry later.")
         case .queueMessage where queuesFull.load(ordering: .relaxed):
             return SpoolError(.throttling, "Rate exceeded: \(maxQueueMessages) messages are stored (limits.maxBacklog). Retry later.")
+        case .streamRecord where streamsFull.load(ordering: .relaxed):
+            return SpoolError(.provisionedThroughputExceeded,
+                              "Rate exceeded for the streams: \(maxStreamRecords) records are stored (limits.maxBacklog). Retry later.")
         default:
             return nil
         }
@@ -85,7 +95,7 @@ struct IntakeLimitMiddleware: RouterMiddleware {
             return target == "AmazonSQS.SendMessage" || target == "AmazonSQS.SendMessageBatch" ? .queueMessage : nil
         case .kinesis:
             let target = request.headers[AWSJSON.amzTarget] ?? ""
-            return target.hasSuffix(".PutRecord") || target.hasSuffix(".PutRecords") ? .other : nil
+            return target.hasSuffix(".PutRecord") || target.hasSuffix(".PutRecords") ? .streamRecord : nil
         case .admin:
             return nil
         }

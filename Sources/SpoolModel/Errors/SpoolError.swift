@@ -45,6 +45,8 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         case unrecognizedClient = "UnrecognizedClientException"
         /// Intake refused because the backlog or memory passed a configured limit.
         case throttling = "ThrottlingException"
+        /// Kinesis's throttle of puts (and Spool's bound on stored stream records).
+        case provisionedThroughputExceeded = "ProvisionedThroughputExceededException"
     }
 
     public var code: Code

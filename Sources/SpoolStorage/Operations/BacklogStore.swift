@@ -6,10 +6,13 @@ public struct Backlog: Sendable, Equatable {
     public var asyncEvents: Int
     /// Queue messages stored and not deleted (visible, in flight or delayed).
     public var queueMessages: Int
+    /// Stream records stored (until their retention ends).
+    public var streamRecords: Int
 
-    public init(asyncEvents: Int, queueMessages: Int) {
+    public init(asyncEvents: Int, queueMessages: Int, streamRecords: Int = 0) {
         self.asyncEvents = asyncEvents
         self.queueMessages = queueMessages
+        self.streamRecords = streamRecords
     }
 }
 
