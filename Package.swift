@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
@@ -63,9 +65,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SpoolPostgres",
+            dependencies: [
+                "SpoolModel", "SpoolStorage", "SpoolMigrations",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SpoolMigrations",
             path: "Migrations",
-            resources: [.embedInCode("SQLite")],
+            resources: [.embedInCode("SQLite"), .embedInCode("PostgreSQL")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -164,6 +176,12 @@ let package = Package(
             name: "SpoolSQLiteTests",
             dependencies: ["SpoolSQLite", "SpoolTesting", "SpoolModel", "SpoolStorage", "SpoolEngine",
                            .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SpoolPostgresTests",
+            dependencies: ["SpoolPostgres", "SpoolModel", "SpoolMigrations",
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

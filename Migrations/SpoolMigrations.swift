@@ -1,4 +1,5 @@
-/// The schema migrations of every backend, embedded from this folder into the binary: `SQLite/NNNN_name.sql`.
+/// The schema migrations of every backend, embedded from this folder into the binary: `SQLite/NNNN_name.sql` and
+/// `PostgreSQL/NNNN_pg_name.sql` (file names are unique across both: the embedding names them by file name alone).
 ///
 /// A file once released is never edited: a change is a new file, listed here in order.
 package enum SpoolMigrations {
@@ -16,5 +17,10 @@ package enum SpoolMigrations {
         ("0010_backlog_counts_in_memory", String(decoding: PackageResources._010_backlog_counts_in_memory_sql, as: UTF8.self)),
         ("0011_destination_dead_letters", String(decoding: PackageResources._011_destination_dead_letters_sql, as: UTF8.self)),
         ("0012_stream_retry_state", String(decoding: PackageResources._012_stream_retry_state_sql, as: UTF8.self)),
+    ]
+
+    /// PostgreSQL's migrations in order, by identifier.
+    package static let postgres: [(identifier: String, sql: String)] = [
+        ("0001_pg_generation", String(decoding: PackageResources._001_pg_generation_sql, as: UTF8.self)),
     ]
 }
