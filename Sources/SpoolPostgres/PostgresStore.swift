@@ -61,9 +61,10 @@ package final class PostgresStore: Sendable {
     }
 
     private static func takeGeneration(_ client: PostgresClient, logger: Logger) async throws -> Int64 {
-        let seconds = max(0, (WallClock().now() - 1_577_836_800_000) / 1_000)
+        // `StoreGeneration.next(after:now:)`, in the statement that takes it, so that nodes opening together each get one.
+        let lowest = StoreGeneration.lowest(at: WallClock().now())
         let rows = try await client.query("""
-            UPDATE store_generation SET generation = GREATEST(generation + 1, \(seconds)) WHERE id = 1 RETURNING generation
+            UPDATE store_generation SET generation = GREATEST(generation + 1, \(lowest)) WHERE id = 1 RETURNING generation
             """, logger: logger)
         for try await generation in rows.decode(Int64.self) { return generation }
         throw PostgresStoreError.schema(reason: "store_generation has no row")

@@ -39,19 +39,14 @@ package struct PostgresURL: Sendable, Equatable {
                 throw invalid("the option \(item.name) is not supported yet")
             }
         }
-        self.host = host
-        self.port = components.port ?? 5432
-        self.user = user.removingPercentEncoding ?? user
-        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
-        self.database = database.removingPercentEncoding ?? database
-        self.sslMode = mode
+        self.init(host: host, port: components.port ?? 5432, user: user.removingPercentEncoding ?? user,
+                  password: components.password.map { $0.removingPercentEncoding ?? $0 },
+                  database: database.removingPercentEncoding ?? database, sslMode: mode)
     }
 
     /// A URL from its parts (tests, tools).
-    package static func make(host: String, port: Int, user: String, password: String?, database: String, sslMode: SSLMode) -> PostgresURL {
-        var url = try! PostgresURL("postgres://u@h/d")
-        (url.host, url.port, url.user, url.password, url.database, url.sslMode) = (host, port, user, password, database, sslMode)
-        return url
+    package init(host: String, port: Int = 5432, user: String, password: String?, database: String, sslMode: SSLMode = .prefer) {
+        (self.host, self.port, self.user, self.password, self.database, self.sslMode) = (host, port, user, password, database, sslMode)
     }
 
     /// The URL without its password, for logs and errors.

@@ -48,61 +48,61 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
     }
 
     package func replayDeadLetters(_ params: ReplayDeadLettersParams) async throws -> ReplayChunk {
-        try await write { [floor = epochFloor] db in
+        try await write { db in
             let (conditions, arguments) = Self.deadLetterConditions(params.filter, afterID: params.afterID)
             let letters = try Row.fetchAll(db, sql: "SELECT * FROM dead_letter WHERE \(conditions) ORDER BY id LIMIT \(params.limit)",
                                            arguments: arguments).map(Self.deadLetter)
             var chunk = ReplayChunk(examined: letters.count, replayed: 0, skipped: 0, lastID: letters.last?.id, functions: [])
             var functions = Set<String>()
             for letter in letters {
-                if let destination = letter.destination.flatMap(DeadLetterDestination.init(text:)) {
-                    // A record no destination took: deliver it there again (the function does not run again).
-                    guard params.force || letter.replayedAt == nil,
-                          let delivered = try Self.redeliver(db, letter, to: destination, now: params.now) else {
-                        chunk.skipped += 1
-                        continue
-                    }
-                    try db.cachedStatement(sql: "UPDATE dead_letter SET replayed_at = ?, replay_request_id = ? WHERE id = ?")
-                        .execute(arguments: [params.now, letter.requestID, letter.id])
-                    chunk.replayed += 1
-                    functions.formUnion(delivered.functionsInvoked)
-                    chunk.queuesSent += delivered.queuesSent
-                    chunk.postsQueued += delivered.postsQueued
-                    continue
-                }
-                let exists = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM function WHERE name = ?"), arguments: [letter.functionName]) == true
-                guard exists, params.force || letter.replayedAt == nil else {
+                guard params.force || letter.replayedAt == nil else {
                     chunk.skipped += 1
                     continue
                 }
-                let requestID = params.makeRequestID()
-                _ = try Self.enqueue(db, NewInvocation(requestID: requestID, functionName: letter.functionName, qualifier: letter.qualifier,
-                                                       payload: letter.payload, replayOf: letter.id), now: params.now, epoch: floor)
+                // An event runs again as a new invocation of its function; a record no destination took is delivered
+                // where it was going (the function does not run again). Either is skipped while its target is missing.
+                let requestID: String
+                let effect: InvocationEffect
+                var origin: EffectOrigin?
+                if let destination = letter.destination.flatMap(DeadLetterDestination.init(text:)) {
+                    requestID = letter.requestID
+                    effect = Self.redelivery(of: letter, to: destination)
+                    if destination.isURL {
+                        origin = EffectOrigin(requestID: letter.requestID, functionName: letter.functionName, qualifier: letter.qualifier,
+                                              attempts: letter.attempts, enqueuedAt: letter.enqueuedAt)
+                    }
+                } else {
+                    requestID = params.makeRequestID()
+                    effect = .invoke(NewInvocation(requestID: requestID, functionName: letter.functionName, qualifier: letter.qualifier,
+                                                   payload: letter.payload, replayOf: letter.id))
+                }
+                var delivered = SettleOutcome(settled: true)
+                try Self.apply(effect, db, now: params.now, origin: origin, outcome: &delivered)
+                guard delivered.undelivered.isEmpty else {
+                    chunk.skipped += 1
+                    continue
+                }
                 try db.cachedStatement(sql: "UPDATE dead_letter SET replayed_at = ?, replay_request_id = ? WHERE id = ?")
                     .execute(arguments: [params.now, requestID, letter.id])
                 chunk.replayed += 1
-                functions.insert(letter.functionName)
+                functions.formUnion(delivered.functionsInvoked)
+                chunk.queuesSent += delivered.queuesSent
+                chunk.postsQueued += delivered.postsQueued
             }
             chunk.functions = functions.sorted()
             return chunk
         }
     }
 
-    /// Delivers a dead letter's record to where it was going; `nil` (nothing written) when that is still not possible.
-    static func redeliver(_ db: Database, _ letter: DeadLetter, to destination: DeadLetterDestination, now: Millis) throws -> SettleOutcome? {
-        let effect: InvocationEffect
+    /// The effect that delivers a dead letter's record to where it was going.
+    static func redelivery(of letter: DeadLetter, to destination: DeadLetterDestination) -> InvocationEffect {
         switch destination {
-        case .queue(let name): effect = .sendMessage(queueName: name, message: OutgoingMessage(body: letter.payload))
+        case .queue(let name): .sendMessage(queueName: name, message: OutgoingMessage(body: letter.payload))
         case .function(let name):
-            effect = .invoke(NewInvocation(requestID: UUID().uuidString.lowercased(), functionName: name, qualifier: nil, payload: letter.payload))
-        case .stream(let name): effect = .putRecord(streamName: name, partitionKey: letter.requestID, data: Data(letter.payload.utf8))
-        case .url(let url): effect = .post(url: url, body: letter.payload)
+            .invoke(NewInvocation(requestID: UUID().uuidString.lowercased(), functionName: name, qualifier: nil, payload: letter.payload))
+        case .stream(let name): .putRecord(streamName: name, partitionKey: letter.requestID, data: Data(letter.payload.utf8))
+        case .url(let url): .post(url: url, body: letter.payload)
         }
-        var outcome = SettleOutcome(settled: true)
-        let origin = EffectOrigin(requestID: letter.requestID, functionName: letter.functionName, qualifier: letter.qualifier,
-                                  attempts: letter.attempts, enqueuedAt: letter.enqueuedAt)
-        try apply(effect, db, now: now, origin: destination.isURL ? origin : nil, outcome: &outcome)
-        return outcome.undelivered.isEmpty ? outcome : nil
     }
 
     package func purgeDeadLetters(_ filter: DeadLetterFilter, afterID: Int64, limit: Int) async throws -> (count: Int, lastID: Int64?) {

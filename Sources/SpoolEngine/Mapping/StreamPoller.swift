@@ -24,8 +24,14 @@ final class StreamPoller: MappingPoller {
     let rest: PollerRest
     let state: Mutex<State>
     let iteratorAge: Gauge
-    /// The iterator age each lane last saw, seconds, by shard and lane.
-    let laneAges = Mutex<[Int: [Int: Double]]>([:])
+    /// The iterator age each lane last saw, seconds, by shard and lane, and each shard's gauge (made once, as the
+    /// mapping's is).
+    let iteratorAges = Mutex(IteratorAges())
+
+    struct IteratorAges {
+        var lanes: [Int: [Int: Double]] = [:]
+        var gauges: [Int: Gauge] = [:]
+    }
     let progress: MappingProgress
 
     struct State {
@@ -54,11 +60,13 @@ final class StreamPoller: MappingPoller {
 
     /// Records what a lane saw: the shard's gauge takes its oldest lane, the mapping's its oldest shard.
     func recordIteratorAge(_ seconds: Double, shardIndex: Int, lane: Int) {
-        let (shard, oldest) = laneAges.withLock { ages in
-            ages[shardIndex, default: [:]][lane] = seconds
-            return (ages[shardIndex]?.values.max() ?? 0, ages.values.compactMap { $0.values.max() }.max() ?? 0)
+        let (gauge, shard, oldest) = iteratorAges.withLock { ages in
+            ages.lanes[shardIndex, default: [:]][lane] = seconds
+            let gauge = ages.gauges[shardIndex] ?? SpoolMetrics.shardIteratorAge(state.withLock { $0.mapping }, shardID: ShardMap.shardID(shardIndex))
+            ages.gauges[shardIndex] = gauge
+            return (gauge, ages.lanes[shardIndex]?.values.max() ?? 0, ages.lanes.values.compactMap { $0.values.max() }.max() ?? 0)
         }
-        SpoolMetrics.shardIteratorAge(state.withLock { $0.mapping }, shardID: ShardMap.shardID(shardIndex)).record(shard)
+        gauge.record(shard)
         iteratorAge.record(oldest)
     }
 
@@ -98,7 +106,7 @@ final class StreamPoller: MappingPoller {
                 await backOff()
                 continue
             }
-            laneAges.withLock { $0 = [:] }  // a new grouping: the old lanes' ages no longer apply
+            iteratorAges.withLock { $0.lanes = [:] }  // a new grouping: the old lanes' ages no longer apply
             await withDiscardingTaskGroup { group in
                 for row in rows {
                     group.addTask { await self.runLane(StreamLane(poller: self, stream: stream, checkpoint: row, layout: layout)) }

@@ -15,6 +15,17 @@ extension ExecutionEnvironment {
         return result
     }
 
+    /// Starts one of the environment's processes (the runtime, an extension): its pid is known to `peers` before it can
+    /// reach the Runtime API, its output goes to the environment's log, and the orphan guard records it.
+    private func spawn(name: String, executable: String, arguments: [String], environment: [String: String], in root: String) async -> ChildProcess {
+        let orphans = OrphanGuard(directory: settings.stateDirectory)
+        let sink = lineSink
+        return await peers.spawning {
+            await ChildProcess.spawn(name: name, executable: executable, arguments: arguments, environment: environment, workingDirectory: root,
+                                     guard: orphans, onStarted: { [peers] in peers.started($0) }, onLine: sink)
+        }
+    }
+
     private func start() async -> InitResult {
         phase = .initializing
         let started = ContinuousClock.now
@@ -33,13 +44,8 @@ extension ExecutionEnvironment {
         let extensionPaths = Self.extensionExecutables(in: root)
         expectedExtensions = extensionPaths.count
         for path in extensionPaths {
-            let orphans = OrphanGuard(directory: settings.stateDirectory)
-            let sink = lineSink
-            let child = await peers.spawning { await ChildProcess.spawn(
-                name: (path as NSString).lastPathComponent, executable: path, arguments: [],
-                environment: EnvironmentVariables.extensionVariables(from: variables), workingDirectory: root,
-                guard: orphans, onStarted: { [peers] in peers.started($0) }, onLine: sink
-            ) }
+            let child = await spawn(name: (path as NSString).lastPathComponent, executable: path, arguments: [],
+                                    environment: EnvironmentVariables.extensionVariables(from: variables), in: root)
             extensionProcesses.append(child)
         }
         let deadline = started + settings.initTimeout
@@ -60,12 +66,7 @@ extension ExecutionEnvironment {
             return fail(.functionError(type: "Runtime.InvalidEntrypoint"), type: "Runtime.InvalidEntrypoint",
                         message: "Error: Couldn't find valid bootstrap(s): [\(root)/bootstrap]")
         }
-        let orphans = OrphanGuard(directory: settings.stateDirectory)
-        let sink = lineSink
-        let child = await peers.spawning { await ChildProcess.spawn(
-            name: "runtime", executable: command.executable, arguments: command.arguments, environment: variables,
-            workingDirectory: root, guard: orphans, onStarted: { [peers] in peers.started($0) }, onLine: sink
-        ) }
+        let child = await spawn(name: "runtime", executable: command.executable, arguments: command.arguments, environment: variables, in: root)
         runtime = child
         if case .failedToStart(let reason)? = child.exit {
             return fail(.functionError(type: "Runtime.InvalidEntrypoint"), type: "Runtime.InvalidEntrypoint", message: "Error: fork/exec \(command.executable): \(reason)")

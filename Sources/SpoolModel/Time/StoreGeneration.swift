@@ -13,7 +13,13 @@ public enum StoreGeneration {
     /// backup (whose stored generation is older than the receipts clients hold) still moves past every generation
     /// used since, unless the clock went back. Fits the shift until 2088.
     public static func next(after stored: Int64, now: Millis) -> Int64 {
-        max(stored + 1, max(0, (now - originMillis) / 1_000))
+        max(stored + 1, lowest(at: now))
+    }
+
+    /// The lowest generation an opening at `now` may take: the seconds since 2020 (a backend that computes `next` in
+    /// its own statement, as PostgreSQL does with `GREATEST`, passes this).
+    public static func lowest(at now: Millis) -> Int64 {
+        max(0, (now - originMillis) / 1_000)
     }
 
     /// The lowest epoch issued under `generation`; 2³² leases of one row fit in one generation.
