@@ -180,7 +180,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpoolPostgresTests",
-            dependencies: ["SpoolPostgres", "SpoolModel", "SpoolMigrations",
+            dependencies: ["SpoolPostgres", "SpoolModel", "SpoolStorage", "SpoolTesting", "SpoolMigrations",
                            .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),

@@ -22,5 +22,6 @@ package enum SpoolMigrations {
     /// PostgreSQL's migrations in order, by identifier.
     package static let postgres: [(identifier: String, sql: String)] = [
         ("0001_pg_generation", String(decoding: PackageResources._001_pg_generation_sql, as: UTF8.self)),
+        ("0002_pg_queues", String(decoding: PackageResources._002_pg_queues_sql, as: UTF8.self)),
     ]
 }

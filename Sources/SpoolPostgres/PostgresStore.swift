@@ -7,13 +7,17 @@ import SpoolModel
 /// The PostgreSQL backend, shared by every Spool node of a cluster: a `PostgresClient` pool, the schema migrated
 /// (once, whichever nodes start together) before anything else, and this node's generation.
 ///
-/// This first part holds the connection, the migrations and the generation; the storage protocols follow.
+/// Every storage protocol is implemented here with the same promises as SQLite (the conformance suites of
+/// SpoolTesting run against both); what differs is how concurrent nodes are kept apart, said at each part.
 package final class PostgresStore: Sendable {
     package let url: PostgresURL
     let client: PostgresClient
     private let running: Task<Void, Never>
     /// This opening's generation (see `StoreGeneration`).
     package let generation: Int64
+    /// The lowest lease epoch this opening issues: `generation << 32`. Every statement that takes a lease sets
+    /// `lease_epoch = GREATEST(lease_epoch + 1, epochFloor)`.
+    package var epochFloor: Int64 { StoreGeneration.epochFloor(generation) }
 
     private init(url: PostgresURL, client: PostgresClient, running: Task<Void, Never>, generation: Int64) {
         self.url = url

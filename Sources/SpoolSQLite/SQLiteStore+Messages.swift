@@ -5,45 +5,6 @@ import SpoolStorage
 
 /// Messages: send, receive under a lease (with redrive), delete and change visibility by receipt.
 extension SQLiteStore {
-    static let deduplicationWindow: Millis = 300_000
-    /// A lease may reach at most 12 hours past the receive that started it.
-    static let maximumLease: Millis = 43_200_000
-    /// Exhausted messages moved to the dead-letter queue per receive, keeping each transaction short.
-    static let redriveChunk = 100
-
-    /// The queue settings a message operation needs, read inside its transaction.
-    struct QueueRuntime {
-        var id: Int64
-        var name: String
-        var fifo: Bool
-        var deadLetterID: Int64?
-        var maxReceiveCount: Int?
-        var retention: Millis
-        var visibility: Millis
-        var delay: Millis
-        var contentBasedDeduplication: Bool
-        var deduplicationByGroup: Bool
-        /// Messages with ids up to this were purged and are waiting for the sweeper.
-        var purgedThrough: Int64
-
-        static func fetch(_ db: Database, id: Int64) throws -> QueueRuntime {
-            guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT id, name, fifo, dlq_id, max_receive_count, retention_ms, visibility_ms, delay_ms,
-                      content_based_dedup, dedup_by_group, purged_through_id
-                    FROM queue WHERE id = ? AND deleted_at IS NULL
-                    """),
-                arguments: [id]
-            ) else { throw SpoolError.queueDoesNotExist() }
-            return QueueRuntime(
-                id: row["id"], name: row["name"], fifo: row["fifo"] as Int64 == 1, deadLetterID: row["dlq_id"],
-                maxReceiveCount: row["max_receive_count"], retention: row["retention_ms"], visibility: row["visibility_ms"],
-                delay: row["delay_ms"], contentBasedDeduplication: row["content_based_dedup"],
-                deduplicationByGroup: row["dedup_by_group"], purgedThrough: row["purged_through_id"]
-            )
-        }
-    }
-
     package func sendMessages(_ params: SendMessagesParams) async throws -> [SentMessage] {
         try await write { db in
             let queue = try QueueRuntime.fetch(db, id: params.queueID)
@@ -65,12 +26,9 @@ extension SQLiteStore {
         if queue.fifo {
             guard let group = message.groupID else { throw SpoolError.missingParameter("MessageGroupId") }
             if deduplicate {
-            guard let dedup = message.deduplicationID
-                ?? (queue.contentBasedDeduplication ? MessageDigest.contentDeduplicationID(message.body) : nil)
-            else {
-                throw SpoolError(.invalidParameterValue, "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
-            }
-            let key = queue.deduplicationByGroup ? group + "\u{1F}" + dedup : dedup
+            let key = try QueueStoreRules.deduplicationKey(
+                message, group: group, contentBased: queue.contentBasedDeduplication, byGroup: queue.deduplicationByGroup
+            )
             if let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT message_id, sequence_number FROM queue_dedup WHERE queue_id = ? AND dedup_key = ? AND expires_at > ?"),
                 arguments: [queue.id, key, now]
@@ -101,7 +59,7 @@ extension SQLiteStore {
                 INSERT INTO queue_dedup (queue_id, dedup_key, message_id, sequence_number, expires_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(queue_id, dedup_key) DO UPDATE SET message_id = excluded.message_id,
                   sequence_number = excluded.sequence_number, expires_at = excluded.expires_at
-                """).execute(arguments: [queue.id, dedupKey, messageID, sequence, now + deduplicationWindow])
+                """).execute(arguments: [queue.id, dedupKey, messageID, sequence, now + QueueStoreRules.deduplicationWindow])
         }
         return SentMessage(messageID: messageID, sequenceNumber: sequence.map(SequenceNumber.format))
     }
@@ -148,7 +106,7 @@ extension SQLiteStore {
                 SELECT id FROM queue_message WHERE queue_id = ? AND visible_at <= ? AND receive_count >= ? AND id > ?
                 ORDER BY id LIMIT ?
                 """),
-            arguments: [queue.id, now, maxReceives, queue.purgedThrough, redriveChunk]
+            arguments: [queue.id, now, maxReceives, queue.purgedThrough, QueueStoreRules.redriveChunk]
         )
         guard !ids.isEmpty else { return 0 }
         let list = ids.map(String.init).joined(separator: ",")
@@ -174,18 +132,12 @@ extension SQLiteStore {
             messageID: messageID,
             receipt: ReceiptHandle(queueID: row[1], rowID: row[0], epoch: row[9], messageID: messageID),
             body: row[3],
-            attributes: attributeMap(row[4]),
-            systemAttributes: attributeMap(row[5]),
+            attributes: QueueStoreRules.attributeMap(row[4]),
+            systemAttributes: QueueStoreRules.attributeMap(row[5]),
             sentAt: row[6], firstReceivedAt: row[7], receiveCount: row[8],
             groupID: row[10], deduplicationID: row[11], sequenceNumber: sequence.map(SequenceNumber.format),
             deadLetterSourceARN: row[13]
         )
-    }
-
-    /// A stored attribute map; most messages have none, stored as `{}`.
-    private static func attributeMap(_ text: String?) -> [String: MessageAttributeValue] {
-        guard let text, text != "{}" else { return [:] }
-        return ColumnJSON.decode([String: MessageAttributeValue].self, text) ?? [:]
     }
 
     package func nextVisibleAt(queueID: Int64, now: Millis) async throws -> Millis? {
@@ -243,7 +195,7 @@ extension SQLiteStore {
                     UPDATE queue_message SET visible_at = ?1
                     WHERE id = ?2 AND queue_id = ?3 AND lease_epoch = ?4 AND message_id = ?5 AND receive_count > 0
                       AND visible_at > ?6 AND ?1 - last_received_at <= ?7
-                    """).execute(arguments: [leaseUntil, receipt.rowID, receipt.queueID, receipt.epoch, receipt.messageID, params.now, Self.maximumLease])
+                    """).execute(arguments: [leaseUntil, receipt.rowID, receipt.queueID, receipt.epoch, receipt.messageID, params.now, QueueStoreRules.maximumLease])
                 if db.changesCount == 1 {
                     results.append(nil)
                     continue
@@ -255,21 +207,26 @@ extension SQLiteStore {
                         """),
                     arguments: [receipt.rowID, receipt.queueID, receipt.epoch, receipt.messageID]
                 )
-                if let current, (current["visible_at"] as Millis) <= params.now || (current["receive_count"] as Int) == 0 {
-                    results.append(SpoolError(.messageNotInflight, "The message referred to isn't in flight."))
-                } else if current != nil {
-                    results.append(.invalidParameter(
-                        "VisibilityTimeout", value: String(change.timeoutSeconds),
-                        reason: "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
-                    ))
-                } else {
-                    results.append(.invalidParameter(
-                        "ReceiptHandle", value: receipt.encoded,
-                        reason: "Message does not exist or is not available for visibility timeout change."
-                    ))
-                }
+                results.append(QueueStoreRules.visibilityChangeError(
+                    current: current.map { ($0["visible_at"], $0["receive_count"], $0["last_received_at"]) }, change: change, now: params.now
+                ))
             }
             return results
         }
+    }
+}
+
+extension QueueRuntime {
+    static func fetch(_ db: Database, id: Int64) throws -> QueueRuntime {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(columns) FROM queue WHERE id = ? AND deleted_at IS NULL"),
+            arguments: [id]
+        ) else { throw SpoolError.queueDoesNotExist() }
+        return QueueRuntime(
+            id: row["id"], name: row["name"], fifo: row["fifo"] as Int64 == 1, deadLetterID: row["dlq_id"],
+            maxReceiveCount: row["max_receive_count"], retention: row["retention_ms"], visibility: row["visibility_ms"],
+            delay: row["delay_ms"], contentBasedDeduplication: row["content_based_dedup"],
+            deduplicationByGroup: row["dedup_by_group"], purgedThrough: row["purged_through_id"]
+        )
     }
 }

@@ -19,9 +19,7 @@ extension SQLiteStore {
     }
 
     package func startMoveTask(_ params: StartMoveTaskParams) async throws -> MoveTask {
-        if let rate = params.maxNumberOfMessagesPerSecond, !(1...500).contains(rate) {
-            throw SpoolError.invalidParameter("MaxNumberOfMessagesPerSecond", value: String(rate), reason: "Must be between 1 and 500.")
-        }
+        try QueueStoreRules.checkMoveRate(params.maxNumberOfMessagesPerSecond)
         return try await write { db in
             guard let sourceName = params.identity.queueName(fromARN: params.sourceARN),
                   let source = try Self.fetchQueue(db, name: sourceName)
@@ -165,12 +163,9 @@ extension SQLiteStore {
                     ? "Message \(id) has no source queue to return to; give a DestinationArn."
                     : "The destination queue does not exist.")
             }
-            let outgoing = OutgoingMessage(
-                body: message["body"],
-                attributes: ColumnJSON.decode([String: MessageAttributeValue].self, message["attributes"]) ?? [:],
-                systemAttributes: ColumnJSON.decode([String: MessageAttributeValue].self, message["system_attributes"]) ?? [:],
-                delaySeconds: 0, groupID: message["group_id"],
-                deduplicationID: message["dedup_id"]
+            let outgoing = QueueStoreRules.movedMessage(
+                body: message["body"], attributes: message["attributes"], systemAttributes: message["system_attributes"],
+                groupID: message["group_id"], deduplicationID: message["dedup_id"]
             )
             if runtime.fifo, outgoing.groupID == nil {
                 try recordMoved()

@@ -4,24 +4,11 @@ import SpoolStorage
 
 /// Queue lifecycle: create, look up, list, attributes, tags, purge, delete.
 extension SQLiteStore {
-    static let deletedNameCooldown: Millis = 60_000
-    static let purgeInterval: Millis = 60_000
-
     static let queueColumns = "id, name, attributes, tags, created_at, modified_at"
 
-    static let attributeCache = DecodedColumnCache<QueueAttributes>()
-    static let tagCache = DecodedColumnCache<[String: String]>()
-
     static func queueRecord(_ row: Row) -> QueueRecord {
-        let attributes = attributeCache.value(for: row["attributes"]) { text in
-            let wire = ColumnJSON.decode([String: String].self, text) ?? [:]
-            let fifo = wire["FifoQueue"] == "true"
-            // Stored attributes were validated when written; re-parsing them cannot fail for a known key.
-            return (try? QueueAttributes(fifoQueue: fifo).applying(wire, creating: true)) ?? QueueAttributes(fifoQueue: fifo)
-        }
-        return QueueRecord(
-            id: row["id"], name: row["name"], attributes: attributes,
-            tags: tagCache.value(for: row["tags"]) { ColumnJSON.decode([String: String].self, $0) ?? [:] },
+        QueueStoreRules.queueRecord(
+            id: row["id"], name: row["name"], attributes: row["attributes"], tags: row["tags"],
             createdAt: row["created_at"], modifiedAt: row["modified_at"]
         )
     }
@@ -41,20 +28,8 @@ extension SQLiteStore {
     static func resolveDeadLetterTarget(
         _ db: Database, attributes: QueueAttributes, sourceName: String, identity: AWSIdentity
     ) throws -> Int64? {
-        guard let policy = attributes.redrivePolicy else { return nil }
-        let invalid = { (reason: String) in
-            SpoolError.invalidParameter("RedrivePolicy", value: policy.json, reason: reason)
-        }
-        guard let name = identity.queueName(fromARN: policy.deadLetterTargetARN),
-              let target = try fetchQueue(db, name: name)
-        else { throw invalid("Dead letter target does not exist.") }
-        guard target.isFIFO == attributes.fifoQueue else {
-            throw invalid("Dead-letter queue must be same type of queue as the source.")
-        }
-        if let allow = target.attributes.redriveAllowPolicy, !allow.allows(sourceARN: identity.queueARN(sourceName)) {
-            throw invalid("Queue \(identity.queueARN(sourceName)) does not have permission to use \(policy.deadLetterTargetARN) as a dead-letter queue (RedriveAllowPolicy).")
-        }
-        return target.id
+        let target = try QueueStoreRules.deadLetterTargetName(attributes: attributes, identity: identity).flatMap { try fetchQueue(db, name: $0) }
+        return try QueueStoreRules.deadLetterTarget(attributes: attributes, sourceName: sourceName, identity: identity, target: target)
     }
 
     static func storeAttributes(_ db: Database, queueID: Int64, attributes: QueueAttributes, deadLetterID: Int64?, now: Millis) throws {
@@ -73,29 +48,17 @@ extension SQLiteStore {
     }
 
     package func createQueue(_ params: CreateQueueParams) async throws -> QueueRecord {
-        guard QueueName.isValid(params.name) else { throw QueueName.invalidNameError() }
-        let fifo = QueueName.isFIFO(params.name)
-        if fifo, params.attributes["FifoQueue"]?.lowercased() != "true" {
-            throw SpoolError(.invalidParameterValue, "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length. Set the FifoQueue attribute to true.")
-        }
-        if !fifo, params.attributes["FifoQueue"]?.lowercased() == "true" {
-            throw SpoolError(.invalidParameterValue, "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.")
-        }
-        let attributes = try QueueAttributes(fifoQueue: fifo).applying(params.attributes, creating: true)
-        try QueueTags.validate(params.tags)
+        let attributes = try QueueStoreRules.newQueueAttributes(params)
+        let fifo = attributes.fifoQueue
         return try await write { db in
             if let existing = try Self.fetchQueue(db, name: params.name) {
-                let requested = attributes.wireValues
-                let current = existing.attributes.wireValues
-                for name in params.attributes.keys.sorted() where requested[name] != current[name] {
-                    throw SpoolError(.queueNameExists, "A queue already exists with the same name and a different value for attribute \(name)")
-                }
+                try QueueStoreRules.checkSameAttributes(existing: existing, requested: attributes, given: params.attributes)
                 return existing
             }
-            if let deletedAt = try Millis.fetchOne(db, sql: "SELECT deleted_at FROM deleted_queue_name WHERE name = ?", arguments: [params.name]),
-               params.now - deletedAt < Self.deletedNameCooldown {
-                throw SpoolError(.queueDeletedRecently, "You must wait 60 seconds after deleting a queue before you can create another with the same name.")
-            }
+            try QueueStoreRules.checkNameCooldown(
+                deletedAt: try Millis.fetchOne(db, sql: "SELECT deleted_at FROM deleted_queue_name WHERE name = ?", arguments: [params.name]),
+                now: params.now
+            )
             let deadLetterID = try Self.resolveDeadLetterTarget(db, attributes: attributes, sourceName: params.name, identity: params.identity)
             try db.execute(
                 sql: """
@@ -196,10 +159,9 @@ extension SQLiteStore {
     package func purgeQueue(_ params: PurgeQueueParams) async throws {
         try await write { db in
             let queue = try Self.requireQueue(db, name: params.name)
-            if let purgedAt = try Millis.fetchOne(db, sql: "SELECT purged_at FROM queue WHERE id = ?", arguments: [queue.id]),
-               params.now - purgedAt < Self.purgeInterval {
-                throw SpoolError(.purgeQueueInProgress, "Only one PurgeQueue operation on \(queue.name) is allowed every 60 seconds.")
-            }
+            try QueueStoreRules.checkPurgeInterval(
+                queue: queue, purgedAt: try Millis.fetchOne(db, sql: "SELECT purged_at FROM queue WHERE id = ?", arguments: [queue.id]), now: params.now
+            )
             // Every message stored so far is gone at once for receivers and counts; the sweeper
             // deletes the rows in small batches.
             try db.execute(

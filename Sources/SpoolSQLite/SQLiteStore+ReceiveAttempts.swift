@@ -1,16 +1,15 @@
 import GRDB
 import SpoolModel
+import SpoolStorage
 
 /// FIFO `ReceiveRequestAttemptId`: replaying a receive that a client retried after a lost answer.
 extension SQLiteStore {
-    static let receiveAttemptWindow: Millis = 300_000
-
     /// The messages an earlier receive with this attempt id returned, with their visibility reset,
     /// or `nil` when there was none within five minutes or any of them was deleted or received again.
     static func replayAttempt(_ db: Database, queueID: Int64, attemptID: String, leaseUntil: Millis, now: Millis) throws -> [ReceivedMessage]? {
         guard let text = try String.fetchOne(
             db, sql: "SELECT receipts FROM receive_attempt WHERE queue_id = ? AND attempt_id = ? AND created_at > ?",
-            arguments: [queueID, attemptID, now - receiveAttemptWindow]
+            arguments: [queueID, attemptID, now - QueueStoreRules.receiveAttemptWindow]
         ), let receipts = ColumnJSON.decode([[Int64]].self, text) else { return nil }
         var messages: [ReceivedMessage] = []
         for pair in receipts where pair.count == 2 {

@@ -1,5 +1,6 @@
 import GRDB
 import SpoolModel
+import SpoolStorage
 
 /// Retention: removes expired, purged and deleted-queue messages in small batches.
 extension SQLiteStore {
@@ -37,8 +38,8 @@ extension SQLiteStore {
                 }
             }
             try db.execute(sql: "DELETE FROM queue_dedup WHERE (queue_id, dedup_key) IN (SELECT queue_id, dedup_key FROM queue_dedup WHERE expires_at <= ? LIMIT ?)", arguments: [now, limit])
-            try db.execute(sql: "DELETE FROM deleted_queue_name WHERE deleted_at <= ?", arguments: [now - Self.deletedNameCooldown])
-            try db.execute(sql: "DELETE FROM receive_attempt WHERE created_at <= ?", arguments: [now - Self.receiveAttemptWindow])
+            try db.execute(sql: "DELETE FROM deleted_queue_name WHERE deleted_at <= ?", arguments: [now - QueueStoreRules.deletedNameCooldown])
+            try db.execute(sql: "DELETE FROM receive_attempt WHERE created_at <= ?", arguments: [now - QueueStoreRules.receiveAttemptWindow])
             return removed
         }
     }

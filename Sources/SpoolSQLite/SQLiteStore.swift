@@ -119,20 +119,6 @@ package final class SQLiteStore: Sendable {
     }
 }
 
-/// JSON helpers for the columns that hold maps.
-enum ColumnJSON {
-    static func encode<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
-        guard let text else { return nil }
-        return try? JSONDecoder().decode(type, from: Data(text.utf8))
-    }
-}
-
 extension SQLiteStore {
     /// Copies the database of the data directory `directory` to a new file `destination` with SQLite's online
     /// backup API: a consistent snapshot, taken while a server may be writing, that `spool serve` opens as it is.

@@ -1,17 +1,17 @@
 import Synchronization
 
 /// Remembers what a JSON column decoded to, keyed by the exact text, so that the queue row every
-/// request reads is not parsed again until it changes.
-final class DecodedColumnCache<Value: Sendable>: Sendable {
+/// request reads (on either backend) is not parsed again until it changes.
+package final class DecodedColumnCache<Value: Sendable>: Sendable {
     private let entries = Mutex<[String: Value]>([:])
     private let capacity: Int
 
-    init(capacity: Int = 4096) {
+    package init(capacity: Int = 4096) {
         self.capacity = capacity
     }
 
     /// The value `text` decodes to, decoding it with `decode` only the first time.
-    func value(for text: String, decode: (String) -> Value) -> Value {
+    package func value(for text: String, decode: (String) -> Value) -> Value {
         if let hit = entries.withLock({ $0[text] }) { return hit }
         let value = decode(text)
         entries.withLock { entries in
