@@ -23,5 +23,8 @@ package enum SpoolMigrations {
     package static let postgres: [(identifier: String, sql: String)] = [
         ("0001_pg_generation", String(decoding: PackageResources._001_pg_generation_sql, as: UTF8.self)),
         ("0002_pg_queues", String(decoding: PackageResources._002_pg_queues_sql, as: UTF8.self)),
+        ("0003_pg_functions_invocations", String(decoding: PackageResources._003_pg_functions_invocations_sql, as: UTF8.self)),
+        ("0004_pg_streams_mappings", String(decoding: PackageResources._004_pg_streams_mappings_sql, as: UTF8.self)),
+        ("0005_pg_invocation_journal", String(decoding: PackageResources._005_pg_invocation_journal_sql, as: UTF8.self)),
     ]
 }

@@ -6,8 +6,7 @@ import SpoolStorage
 /// Function definitions: one row per function, the definition as a JSON document.
 extension SQLiteStore: FunctionStore {
     static func functionDefinition(_ row: Row) -> FunctionDefinition? {
-        let text: String = row["definition"]
-        return try? JSONDecoder().decode(FunctionDefinition.self, from: Data(text.utf8))
+        FunctionStoreRules.definition(row["definition"])
     }
 
     static func storeFunction(_ db: Database, _ definition: FunctionDefinition, replace: Bool) throws {
@@ -26,7 +25,7 @@ extension SQLiteStore: FunctionStore {
     package func createFunction(_ definition: FunctionDefinition) async throws -> FunctionDefinition {
         try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM function WHERE name = ?", arguments: [definition.name]) == true {
-                throw SpoolError(.resourceConflict, "Function already exist: \(definition.name)")
+                throw FunctionStoreRules.alreadyExists(definition.name)
             }
             try Self.storeFunction(db, definition, replace: false)
             return definition
@@ -60,7 +59,7 @@ extension SQLiteStore: FunctionStore {
                 throw SpoolError.functionNotFound(definition.name)
             }
             guard current == expectedRevision else {
-                throw SpoolError(.preconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+                throw FunctionStoreRules.revisionMismatch
             }
             try Self.storeFunction(db, definition, replace: true)
             return definition

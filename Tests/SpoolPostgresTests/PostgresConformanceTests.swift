@@ -26,4 +26,9 @@ struct PostgresConformanceTests {
     func queues(_ check: QueueStoreConformance.Check) async throws {
         try await withTestStore { store in try await check.run(on: store) }
     }
+
+    @Test("keeps every FunctionStore promise", arguments: FunctionStoreConformance.checks)
+    func functions(_ check: FunctionStoreConformance.Check) async throws {
+        try await withTestStore { store in try await check.run(on: store) }
+    }
 }
