@@ -25,6 +25,8 @@ CREATE TABLE invocation (
     enqueued_at     BIGINT  NOT NULL,
     visible_at      BIGINT  NOT NULL,
     lease_epoch     BIGINT  NOT NULL DEFAULT 0,
+    -- The node that holds the lease: a node starting again releases its own leases at once (the others expire).
+    lease_node      TEXT,
     invoke_count    INTEGER NOT NULL DEFAULT 0 CHECK (invoke_count >= 0),
     function_errors INTEGER NOT NULL DEFAULT 0 CHECK (function_errors >= 0),
     system_retries  INTEGER NOT NULL DEFAULT 0 CHECK (system_retries >= 0),

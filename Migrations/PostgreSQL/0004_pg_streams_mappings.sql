@@ -18,6 +18,9 @@ CREATE TABLE stream_shard (
     stream_id     BIGINT  NOT NULL REFERENCES stream(id),
     shard_index   INTEGER NOT NULL,
     next_position BIGINT  NOT NULL DEFAULT 0,
+    -- The newest arrival time stamped in the shard: nodes' clocks differ, and arrival times must not go back as
+    -- positions grow (AT_TIMESTAMP and iterator ages rely on it), so a put stamps at least this.
+    last_arrival  BIGINT  NOT NULL DEFAULT 0,
     PRIMARY KEY (stream_id, shard_index)
 );
 

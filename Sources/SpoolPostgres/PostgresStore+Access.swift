@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresNIO
 import SpoolModel
@@ -110,5 +111,34 @@ struct Columns {
 
     func callAsFunction<T: PostgresDecodable>(_ name: String) throws -> T {
         try row[name].decode(T.self)
+    }
+}
+
+/// A `WHERE` clause put together from optional filters, each with its value bound (never spliced into the SQL).
+struct Conditions {
+    private var clauses: [String] = []
+    private(set) var binds = PostgresBindings()
+
+    /// Adds `clause`, whose one `?` stands for `value`.
+    mutating func add<Value: PostgresThrowingDynamicTypeEncodable>(_ clause: String, _ value: Value) throws {
+        try binds.append(value)
+        clauses.append(clause.replacingOccurrences(of: "?", with: "$\(binds.count)"))
+    }
+
+    /// Adds a clause without a value.
+    mutating func add(_ clause: String) {
+        clauses.append(clause)
+    }
+
+    /// A placeholder for one more value, for the rest of the statement (`LIMIT`).
+    mutating func bind<Value: PostgresThrowingDynamicTypeEncodable>(_ value: Value) throws -> String {
+        try binds.append(value)
+        return "$\(binds.count)"
+    }
+
+    /// `head WHERE … tail`; the tail may use placeholders made by `bind`.
+    func query(_ head: String, _ tail: String = "") -> PostgresQuery {
+        let filter = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+        return PostgresQuery(unsafeSQL: head + filter + " " + tail, binds: binds)
     }
 }

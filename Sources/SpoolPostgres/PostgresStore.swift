@@ -11,6 +11,9 @@ import SpoolModel
 /// SpoolTesting run against both); what differs is how concurrent nodes are kept apart, said at each part.
 package final class PostgresStore: Sendable {
     package let url: PostgresURL
+    /// This node's identity in the cluster (stable across its restarts: the server keeps it in its data directory). The
+    /// leases it takes carry it, so that at start-up it releases its own and no other node's.
+    package let nodeID: String
     let client: PostgresClient
     private let running: Task<Void, Never>
     /// This opening's generation (see `StoreGeneration`).
@@ -19,8 +22,9 @@ package final class PostgresStore: Sendable {
     /// `lease_epoch = GREATEST(lease_epoch + 1, epochFloor)`.
     package var epochFloor: Int64 { StoreGeneration.epochFloor(generation) }
 
-    private init(url: PostgresURL, client: PostgresClient, running: Task<Void, Never>, generation: Int64) {
+    private init(url: PostgresURL, nodeID: String, client: PostgresClient, running: Task<Void, Never>, generation: Int64) {
         self.url = url
+        self.nodeID = nodeID
         self.client = client
         self.running = running
         self.generation = generation
@@ -28,7 +32,9 @@ package final class PostgresStore: Sendable {
 
     /// Connects, migrates the schema under an advisory lock (nodes starting together migrate once; a schema with a
     /// migration this binary does not know is refused) and takes a new generation.
-    package static func open(url text: String, logger: Logger = Logger(label: "spool.postgres")) async throws -> PostgresStore {
+    package static func open(
+        url text: String, nodeID: String = UUID().uuidString.lowercased(), logger: Logger = Logger(label: "spool.postgres")
+    ) async throws -> PostgresStore {
         let url = try PostgresURL(text)
         let client = PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger)
         let running = Task { await client.run() }
@@ -36,7 +42,7 @@ package final class PostgresStore: Sendable {
             try await PostgresMigrations.migrate(client, url: url, logger: logger)
             let generation = try await takeGeneration(client, logger: logger)
             logger.info("store opened", metadata: ["database": "\(url.redacted)", "generation": "\(generation)"])
-            return PostgresStore(url: url, client: client, running: running, generation: generation)
+            return PostgresStore(url: url, nodeID: nodeID, client: client, running: running, generation: generation)
         } catch {
             running.cancel()
             await running.value
@@ -108,17 +114,18 @@ enum PostgresMigrations {
         }
     }
 
-    /// The statements of a migration file: `--` comments dropped, split at each `;` that ends a line (Spool's migration
-    /// files keep to that; the extended protocol takes one statement at a time).
+    /// The statements of a migration file: `--` comments dropped, split at each `;` that ends a line outside a
+    /// dollar-quoted (`$$`) function body (Spool's migration files keep to that; the extended protocol takes one
+    /// statement at a time).
     static func statements(of sql: String) -> [String] {
-        let lines = sql.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.range(of: "--").map { line[..<$0.lowerBound] } ?? line
-        }
         var statements: [String] = []
         var current = ""
-        for line in lines {
+        var inBody = false
+        for raw in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = inBody ? raw : (raw.range(of: "--").map { raw[..<$0.lowerBound] } ?? raw)
             current += line + "\n"
-            if line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+            if line.components(separatedBy: "$$").count % 2 == 0 { inBody.toggle() }
+            if !inBody, line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
                 let statement = current.trimmingCharacters(in: .whitespacesAndNewlines).dropLast()
                 if !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { statements.append(String(statement)) }
                 current = ""

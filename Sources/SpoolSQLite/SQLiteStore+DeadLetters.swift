@@ -55,26 +55,9 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
             var chunk = ReplayChunk(examined: letters.count, replayed: 0, skipped: 0, lastID: letters.last?.id, functions: [])
             var functions = Set<String>()
             for letter in letters {
-                guard params.force || letter.replayedAt == nil else {
+                guard let (requestID, effect, origin) = InvocationStoreRules.replay(of: letter, params) else {
                     chunk.skipped += 1
                     continue
-                }
-                // An event runs again as a new invocation of its function; a record no destination took is delivered
-                // where it was going (the function does not run again). Either is skipped while its target is missing.
-                let requestID: String
-                let effect: InvocationEffect
-                var origin: EffectOrigin?
-                if let destination = letter.destination.flatMap(DeadLetterDestination.init(text:)) {
-                    requestID = letter.requestID
-                    effect = Self.redelivery(of: letter, to: destination)
-                    if destination.isURL {
-                        origin = EffectOrigin(requestID: letter.requestID, functionName: letter.functionName, qualifier: letter.qualifier,
-                                              attempts: letter.attempts, enqueuedAt: letter.enqueuedAt)
-                    }
-                } else {
-                    requestID = params.makeRequestID()
-                    effect = .invoke(NewInvocation(requestID: requestID, functionName: letter.functionName, qualifier: letter.qualifier,
-                                                   payload: letter.payload, replayOf: letter.id))
                 }
                 var delivered = SettleOutcome(settled: true)
                 try Self.apply(effect, db, now: params.now, origin: origin, outcome: &delivered)
@@ -91,17 +74,6 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
             }
             chunk.functions = functions.sorted()
             return chunk
-        }
-    }
-
-    /// The effect that delivers a dead letter's record to where it was going.
-    static func redelivery(of letter: DeadLetter, to destination: DeadLetterDestination) -> InvocationEffect {
-        switch destination {
-        case .queue(let name): .sendMessage(queueName: name, message: OutgoingMessage(body: letter.payload))
-        case .function(let name):
-            .invoke(NewInvocation(requestID: UUID().uuidString.lowercased(), functionName: name, qualifier: nil, payload: letter.payload))
-        case .stream(let name): .putRecord(streamName: name, partitionKey: letter.requestID, data: Data(letter.payload.utf8))
-        case .url(let url): .post(url: url, body: letter.payload)
         }
     }
 
@@ -157,11 +129,7 @@ extension SQLiteStore: DeadLetterStore, DestinationDeliveryStore {
         try await write { db in
             try db.execute(sql: "DELETE FROM destination_delivery WHERE id = ? AND lease_epoch = ?", arguments: [delivery.id, delivery.epoch])
             guard db.changesCount == 1 else { return false }
-            try Self.insertDeadLetter(db, DeadLetter(
-                id: 0, requestID: delivery.requestID ?? "delivery-\(delivery.id)", functionName: delivery.functionName ?? "",
-                qualifier: nil, payload: delivery.body, reason: .destinationUnreachable, attempts: delivery.attempts,
-                lastError: InvocationFailure(kind: .systemFailure, errorType: "Spool.DestinationUnreachable", errorMessage: error),
-                enqueuedAt: delivery.createdAt, failedAt: now, destination: DeadLetterDestination.url(delivery.url).text))
+            try Self.insertDeadLetter(db, InvocationStoreRules.abandonedLetter(delivery, error: error, now: now))
             return true
         }
     }

@@ -142,11 +142,7 @@ extension SQLiteStore: InvocationStore {
         func undeliverable(_ problem: String, record: String, destination: DeadLetterDestination) throws {
             outcome.undelivered.append(problem)
             guard let origin else { return }
-            try insertDeadLetter(db, DeadLetter(
-                id: 0, requestID: origin.requestID, functionName: origin.functionName, qualifier: origin.qualifier, payload: record,
-                reason: .destinationUnreachable, attempts: origin.attempts,
-                lastError: InvocationFailure(kind: .systemFailure, errorType: "Spool.DestinationUnreachable", errorMessage: problem),
-                enqueuedAt: origin.enqueuedAt, failedAt: now, destination: destination.text))
+            try insertDeadLetter(db, InvocationStoreRules.undeliveredLetter(origin: origin, record: record, problem: problem, destination: destination, now: now))
         }
         switch effect {
         case .sendMessage(let queueName, let message):

@@ -92,25 +92,18 @@ extension SQLiteStore: MappingStore {
         }
     }
 
-    /// A new ParallelizationFactor regroups partition keys into lanes: every new lane of a shard starts where
-    /// the slowest old lane stood, so no record is skipped (some may be handed over again).
+    /// A new ParallelizationFactor regroups partition keys into lanes (see `MappingStoreRules.regrouped`).
     static func regroupLanes(_ db: Database, mappingUUID: String, factor: Int) throws {
         let shards = try Row.fetchAll(db, sql: """
-            SELECT stream_id, shard_index, min(position) AS position, max(epoch) + 1 AS epoch FROM stream_checkpoint
+            SELECT stream_id, shard_index, min(position) AS position, max(epoch) AS epoch FROM stream_checkpoint
             WHERE mapping_uuid = ? GROUP BY shard_index
-            """, arguments: [mappingUUID])
-        let rows = shards.flatMap { row in
-            (0..<factor).map { lane in
-                StreamCheckpointRow(streamID: row["stream_id"], shardIndex: row["shard_index"], lane: lane, position: row["position"], epoch: row["epoch"])
-            }
+            """, arguments: [mappingUUID]).map { row -> (streamID: Int64, shardIndex: Int, position: Int64, epoch: Int64) in
+            (row["stream_id"], row["shard_index"], row["position"], row["epoch"])
         }
-        try replaceCheckpoints(db, mappingUUID: mappingUUID, rows: rows)
+        try replaceCheckpoints(db, mappingUUID: mappingUUID, rows: MappingStoreRules.regrouped(shards, factor: factor))
     }
 
-    /// The stream name in `arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`.
-    static func streamName(_ arn: String) -> String {
-        arn.range(of: ":stream/").map { String(arn[$0.upperBound...]) } ?? arn
-    }
+    static func streamName(_ arn: String) -> String { MappingStoreRules.streamName(arn) }
 
     /// One mapping per source and function, as Lambda allows; the conflict names the mapping that exists.
     static func refuseDuplicate(_ db: Database, of mapping: EventSourceMapping) throws {
@@ -118,16 +111,7 @@ extension SQLiteStore: MappingStore {
             db, sql: "SELECT uuid FROM event_source_mapping WHERE function_name = ? AND source_arn = ? AND uuid != ?",
             arguments: [mapping.functionName, mapping.sourceARN, mapping.uuid]
         ) else { return }
-        if mapping.settings.stream != nil {
-            throw SpoolError(.resourceConflict, """
-                The event source arn (" \(mapping.sourceARN) ") and function (" \(mapping.functionName) ") provided mapping already exists. \
-                Please update or delete the existing mapping with UUID \(existing)
-                """)
-        }
-        throw SpoolError(.resourceConflict, """
-            An event source mapping with SQS arn (" \(mapping.sourceARN) ") and function (" \(mapping.functionName) ") already exists. \
-            Please update or delete the existing mapping with UUID \(existing)
-            """)
+        throw MappingStoreRules.duplicate(mapping, existing: existing)
     }
 
     /// The columns from `uuid` to `stream_settings`, in table order.
@@ -142,16 +126,12 @@ extension SQLiteStore: MappingStore {
     }
 
     static func mapping(_ row: Row) -> EventSourceMapping {
-        let settings = MappingSettings(
-            batchSize: row["batch_size"], maximumBatchingWindowSeconds: row["window_seconds"],
-            functionResponseTypes: ColumnJSON.decode([String].self, row["response_types"]) ?? [],
-            filters: ColumnJSON.decode([String].self, row["filters"]) ?? [], maximumConcurrency: row["maximum_concurrency"],
-            stream: ColumnJSON.decode(StreamMappingSettings.self, row["stream_settings"])
-        )
-        return EventSourceMapping(
-            uuid: row["uuid"], functionName: row["function_name"], functionQualifier: row["function_qualifier"],
-            sourceARN: row["source_arn"], state: MappingState(rawValue: row["state"]) ?? .disabled, stateTransitionReason: row["state_reason"],
-            settings: settings, enabled: row["enabled"], lastModified: row["last_modified"], lastProcessingResult: row["last_result"]
+        MappingStoreRules.mapping(
+            uuid: row["uuid"], functionName: row["function_name"], functionQualifier: row["function_qualifier"], sourceARN: row["source_arn"],
+            state: row["state"], stateReason: row["state_reason"], enabled: row["enabled"], batchSize: row["batch_size"],
+            windowSeconds: row["window_seconds"], responseTypes: row["response_types"], filters: row["filters"],
+            maximumConcurrency: row["maximum_concurrency"], streamSettings: row["stream_settings"], lastModified: row["last_modified"],
+            lastResult: row["last_result"]
         )
     }
 }

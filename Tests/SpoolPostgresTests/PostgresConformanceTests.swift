@@ -31,4 +31,19 @@ struct PostgresConformanceTests {
     func functions(_ check: FunctionStoreConformance.Check) async throws {
         try await withTestStore { store in try await check.run(on: store) }
     }
+
+    @Test("keeps every InvocationStore promise", arguments: InvocationStoreConformance.checks)
+    func invocations(_ check: InvocationStoreConformance.Check) async throws {
+        try await withTestStore { store in try await check.run(on: store) }
+    }
+
+    @Test("keeps every MappingStore promise", arguments: MappingStoreConformance.checks)
+    func mappings(_ check: MappingStoreConformance.Check) async throws {
+        try await withTestStore { store in try await check.run(on: store) }
+    }
+
+    @Test("keeps every StreamStore promise", arguments: StreamStoreConformance.checks)
+    func streams(_ check: StreamStoreConformance.Check) async throws {
+        try await withTestStore { store in try await check.run(on: store) }
+    }
 }
