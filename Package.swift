@@ -67,8 +67,9 @@ let package = Package(
         .target(
             name: "SpoolPostgres",
             dependencies: [
-                "SpoolModel", "SpoolStorage", "SpoolMigrations",
+                "SpoolModel", "SpoolStorage", "SpoolMigrations", "SpoolSignals",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -132,7 +133,7 @@ let package = Package(
         .target(
             name: "SpoolServer",
             dependencies: [
-                "SpoolModel", "SpoolStorage", "SpoolSQLite", "SpoolEngine", "SpoolHTTP", "SpoolExecutor",
+                "SpoolModel", "SpoolStorage", "SpoolSQLite", "SpoolPostgres", "SpoolEngine", "SpoolHTTP", "SpoolExecutor",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -199,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "SpoolHTTPTests",
             dependencies: [
-                "SpoolServer", "SpoolHTTP", "SpoolSQLite", "SpoolTesting", "SpoolEngine", "SpoolModel",
+                "SpoolServer", "SpoolHTTP", "SpoolSQLite", "SpoolStorage", "SpoolTesting", "SpoolEngine", "SpoolModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -27,5 +27,6 @@ package enum SpoolMigrations {
         ("0004_pg_streams_mappings", String(decoding: PackageResources._004_pg_streams_mappings_sql, as: UTF8.self)),
         ("0005_pg_invocation_journal", String(decoding: PackageResources._005_pg_invocation_journal_sql, as: UTF8.self)),
         ("0006_pg_backlog_counts", String(decoding: PackageResources._006_pg_backlog_counts_sql, as: UTF8.self)),
+        ("0007_pg_cluster", String(decoding: PackageResources._007_pg_cluster_sql, as: UTF8.self)),
     ]
 }

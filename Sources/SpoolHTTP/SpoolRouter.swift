@@ -80,7 +80,7 @@ package enum SpoolRouter {
         LambdaHandler(registry: lambda.registry, invoker: lambda.invoker, asyncInvocations: lambda.asyncInvocations,
                       eventInvokeConfigs: lambda.eventInvokeConfigs, mappings: lambda.mappings, defaultBaseURL: defaultBaseURL)
             .addRoutes(to: router)
-        AdminHandler(deadLetters: lambda.deadLetters, mappings: lambda.mappings, operations: lambda.operations, logger: logger).addRoutes(to: router)
+        AdminHandler(deadLetters: lambda.deadLetters, mappings: lambda.mappings, operations: lambda.operations, version: health.version, logger: logger).addRoutes(to: router)
         // Encoded once: `/health` is also the benchmark's no-op route, the ceiling every other figure is read against.
         let healthBody = ByteBuffer(data: AWSJSON.encode(health))
         router.get("/health") { _, _ -> Response in

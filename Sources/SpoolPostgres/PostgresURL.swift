@@ -55,6 +55,16 @@ package struct PostgresURL: Sendable, Equatable {
     }
 
     /// The client configuration this URL describes.
+    /// Why `text` is not a database URL Spool takes, or `nil` when it is one.
+    package static func refusal(of text: String) -> String? {
+        do {
+            _ = try PostgresURL(text)
+            return nil
+        } catch {
+            return (error as? SpoolError)?.message ?? "\(error)"
+        }
+    }
+
     package var clientConfiguration: PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS = switch sslMode {
         case .disable: .disable

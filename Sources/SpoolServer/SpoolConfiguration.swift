@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SpoolEngine
 import SpoolModel
+import SpoolPostgres
 import SpoolSQLite
 import SystemPackage
 
@@ -16,8 +17,13 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public var host = "127.0.0.1"
     /// `port`, `SPOOL_PORT`: the TCP port to listen on.
     public var port = 9070
-    /// `dataDir`, `SPOOL_DATA_DIR`: where the SQLite database lives.
+    /// `dataDir`, `SPOOL_DATA_DIR`: where the SQLite database lives, and (with `database`) this node's own files: its id,
+    /// unpacked function code, environments' state.
     public var dataDir = "./spool-data"
+    /// `database`, `SPOOL_DATABASE_URL`, `--database`: `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require]`
+    /// to keep every record in that PostgreSQL database, shared by every Spool node given the same URL; unset (or empty),
+    /// SQLite in `dataDir`.
+    public var database: String?
     /// `accountId`, `SPOOL_ACCOUNT_ID`: the twelve-digit account in ARNs and queue URLs.
     public var accountID = "000000000000"
     /// `region`, `SPOOL_REGION`: the region in ARNs.
@@ -131,6 +137,12 @@ public struct SpoolConfiguration: Sendable, Equatable {
         config.host = reader.string(forKey: "host", default: config.host)
         config.port = try integer(reader, "port", default: config.port, in: 0...65535)
         config.dataDir = reader.string(forKey: "dataDir", default: config.dataDir)
+        // SPOOL_DATABASE_URL is the usual name of such a variable; SPOOL_DATABASE (the key's own) is read too.
+        let database = reader.string(forKey: "database", default: spoolVariables["DATABASE_URL"] ?? "")
+        if !database.isEmpty {
+            if let refusal = PostgresURL.refusal(of: database) { throw Invalid(key: "database", reason: refusal) }
+            config.database = database
+        }
         config.accountID = reader.string(forKey: "accountId", default: config.accountID)
         guard config.accountID.count == 12, config.accountID.allSatisfy(\.isNumber) else {
             throw Invalid(key: "accountId", reason: "must be twelve digits, not '\(config.accountID)'")
@@ -144,6 +156,10 @@ public struct SpoolConfiguration: Sendable, Equatable {
             throw Invalid(key: "durability", reason: "must be 'full' or 'normal', not '\(durability)'")
         }
         config.durability = parsed
+        if config.database != nil, parsed != .full {
+            throw Invalid(key: "durability", reason: "applies to SQLite only; with a PostgreSQL database, durability is the server's "
+                + "synchronous_commit (Spool acknowledges a write once PostgreSQL committed it)")
+        }
         let level = reader.string(forKey: "logLevel", default: config.logLevel.rawValue)
         guard let logLevel = Logger.Level(rawValue: level.lowercased()) else {
             throw Invalid(key: "logLevel", reason: "must be one of trace, debug, info, notice, warning, error, critical")
@@ -192,7 +208,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
 
     /// Every key the configuration reads, as dotted paths.
     public static let keys: Set<String> = [
-        "host", "port", "dataDir", "accountId", "region", "durability", "logLevel", "sqs.retentionSweepSeconds", "sqs.moveTaskChunk",
+        "host", "port", "dataDir", "database", "accountId", "region", "durability", "logLevel", "sqs.retentionSweepSeconds", "sqs.moveTaskChunk",
         "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
         "functions.shutdownGraceMs", "functions.python", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
         "async.throttleMaxDelayMs", "async.idempotencyWindowSeconds", "async.claimBatch", "auth.credentials", "auth.allowUnsignedRemote",

@@ -7,7 +7,9 @@ import SpoolEngine
 import SpoolExecutor
 import SpoolHTTP
 import SpoolModel
+import SpoolPostgres
 import SpoolSQLite
+import SpoolStorage
 import UnixSignals
 
 /// The composition root: opens the store (migrating it before anything listens), wires the engine
@@ -17,7 +19,10 @@ public struct SpoolServer: Sendable {
     public static let version = "0.1.0"
 
     public let configuration: SpoolConfiguration
-    package let store: SQLiteStore
+    /// The backend: SQLite in the data directory, or the PostgreSQL database the nodes of a cluster share.
+    package let backend: StoreBackend
+    /// Every storage protocol, as the engine sees the backend.
+    package var store: any SpoolStores { backend.store }
     package let queues: QueueService
     /// The Kinesis capability.
     package let streams: StreamService
@@ -31,6 +36,9 @@ public struct SpoolServer: Sendable {
     /// Event source mappings: the API and the supervisor that runs their pollers.
     package let mappings: EventSourceMappings
     package let mappingSupervisor: MappingSupervisor
+    /// With a PostgreSQL database: this node's heartbeat and mapping leases, and the wake-ups between nodes.
+    package let cluster: ClusterCoordinator?
+    let wakeups: PostgresWakeups?
     let deliverer: DestinationDeliverer
     /// The executor of functions run as child processes; its environments stop with the server.
     package let processExecutor: ProcessExecutor
@@ -47,12 +55,13 @@ public struct SpoolServer: Sendable {
     let limits: IntakeLimits
     let logger: Logger
 
-    /// Opens the data directory; fails if the database belongs to a newer Spool.
+    /// Opens the store (the data directory's SQLite database, or the PostgreSQL `database`); fails if it belongs to a
+    /// newer Spool.
     /// - Parameters:
     ///   - inProcessFunctions: Swift closures to run as functions of those names (embedding, tests).
     public init(configuration: SpoolConfiguration, inProcessFunctions: [String: InProcessExecutor.Handler] = [:],
-                logger: Logger? = nil) throws {
-        try self.init(configuration: configuration, inProcessFunctions: inProcessFunctions, benchProbe: nil, metrics: nil, logger: logger)
+                logger: Logger? = nil) async throws {
+        try await self.init(configuration: configuration, inProcessFunctions: inProcessFunctions, benchProbe: nil, metrics: nil, logger: logger)
     }
 
     /// The same, with what only the `spool` executable adds.
@@ -60,7 +69,7 @@ public struct SpoolServer: Sendable {
     ///   - benchProbe: adds the benchmark's no-op function `spool-bench-noop` and its `/spool/v1/bench` routes.
     ///   - metrics: the registry `GET /metrics` serves.
     package init(configuration: SpoolConfiguration, inProcessFunctions: [String: InProcessExecutor.Handler] = [:],
-                 benchProbe: BenchProbe?, metrics: PrometheusCollectorRegistry?, logger: Logger? = nil) throws {
+                 benchProbe: BenchProbe?, metrics: PrometheusCollectorRegistry?, logger: Logger? = nil) async throws {
         self.metrics = metrics
         var inProcessFunctions = inProcessFunctions
         inProcessFunctions.merge(benchProbe?.handlers ?? [:]) { mine, _ in mine }
@@ -71,7 +80,8 @@ public struct SpoolServer: Sendable {
         logger.logLevel = configuration.logLevel
         self.configuration = configuration
         self.logger = logger
-        self.store = try SQLiteStore(directory: configuration.dataDir, durability: configuration.durability, logger: logger)
+        self.backend = try await StoreBackend.open(configuration, logger: logger)
+        let store = backend.store
         self.queues = QueueService(store: store, identity: configuration.identity, logger: logger)
         self.streams = StreamService(store: store, identity: configuration.identity, logger: logger)
         var settings = ProcessExecutorSettings()
@@ -93,7 +103,8 @@ public struct SpoolServer: Sendable {
                                     initTimeoutMillis: Millis(configuration.initTimeoutSeconds) * 1_000)
         self.functions = FunctionRegistry(
             store: store, runner: runner,
-            codeRoot: URL(fileURLWithPath: configuration.dataDir).appendingPathComponent("functions").standardizedFileURL.path, identity: configuration.identity, logger: logger
+            codeRoot: URL(fileURLWithPath: configuration.dataDir).appendingPathComponent("functions").standardizedFileURL.path,
+            codeStore: backend.codeStore, identity: configuration.identity, logger: logger
         )
         self.invoker = FunctionInvoker(registry: functions, logger: logger)
         let asyncSettings = configuration.asyncSettings
@@ -103,11 +114,24 @@ public struct SpoolServer: Sendable {
                                           queueSignals: queues.signals, deliveryWakeups: deliverer.wakeups, settings: asyncSettings, logger: logger)
         self.asyncInvocations = AsyncInvocations(store: store, registry: functions, dispatcher: dispatcher, settings: asyncSettings)
         self.deadLetters = DeadLetters(store: store, dispatcher: dispatcher)
+        let owners = MappingOwners()
         self.mappingSupervisor = MappingSupervisor(store: store, registry: functions, queues: queues, streams: streams,
-                                                   shutdownGrace: asyncSettings.shutdownGrace, logger: logger)
+                                                   shutdownGrace: asyncSettings.shutdownGrace, owners: owners, logger: logger)
         self.mappings = EventSourceMappings(store: store, registry: functions, queues: queues, streams: streams, supervisor: mappingSupervisor)
+        if case .postgres(let shared) = backend {
+            let cluster = ClusterCoordinator(store: shared, mappings: shared, supervisor: mappingSupervisor, owners: owners, nodeID: shared.nodeID,
+                                             address: "\(configuration.host):\(configuration.port)", version: Self.version, logger: logger)
+            let wakeups = PostgresWakeups(store: shared, logger: logger)
+            ClusterWakeups.wire(wakeups, queues: queues, streams: streams, functions: functions, dispatcher: dispatcher,
+                                supervisor: mappingSupervisor, cluster: cluster)
+            self.cluster = cluster
+            self.wakeups = wakeups
+        } else {
+            self.cluster = nil
+            self.wakeups = nil
+        }
         self.operations = Operations(store: store, registry: functions, queues: queues, streams: streams, mappings: mappings,
-                                     activity: activity) { [processExecutor] in
+                                     activity: activity, cluster: cluster) { [processExecutor] in
             await processExecutor.environmentCounts().mapValues { Operations.Environments(idle: $0.idle, busy: $0.busy) }
         }
     }
@@ -152,8 +176,9 @@ public struct SpoolServer: Sendable {
             router: router,
             server: .http1(configuration: .init(additionalChannelHandlers: [MalformedRequestHandler()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Spool"),
-            onServerRunning: { [credentials = configuration.credentials] channel in
+            onServerRunning: { [credentials = configuration.credentials, cluster, host = configuration.host] channel in
                 let port = channel.localAddress?.port ?? 0
+                cluster?.listening(on: "\(host):\(port)")
                 logger.notice("spool listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
                 if credentials.isEmpty {
                     logger.warning("no credentials configured: unsigned requests are accepted (set SPOOL_AUTH_CREDENTIALS=KEYID:SECRET to require SigV4)")
@@ -176,9 +201,17 @@ public struct SpoolServer: Sendable {
         await monitor.measure()
         // First, so that it stops last: it stores the journal records of the invocations the others finish while stopping.
         let journalServices: [ServiceGroupConfiguration.ServiceConfiguration] = journal.map { [.init(service: $0)] } ?? []
+        // In a cluster: the wake-ups first (they stop last), then the coordinator, which stops after the mapping
+        // supervisor (later in the list) has stopped every poller, and then releases this node's leases.
+        var clusterServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let wakeups { clusterServices.append(.init(service: wakeups)) }
+        if let cluster {
+            clusterServices.append(.init(service: cluster))
+            clusterServices.append(.init(service: DispatcherRescan(dispatcher: dispatcher, logger: logger)))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: journalServices + [
+                services: journalServices + clusterServices + [
                     .init(service: monitor),
                     .init(service: RetentionSweeper(store: store, interval: .seconds(configuration.retentionSweepSeconds),
                                                     journalRetention: Millis(configuration.logsRetentionHours) * 3_600_000,
@@ -200,7 +233,7 @@ public struct SpoolServer: Sendable {
             )
         )
         try await group.run()
-        try store.close()
+        try await backend.close()
         logger.notice("spool stopped")
     }
 }
@@ -212,5 +245,111 @@ struct LongPollCloser: Service {
     func run() async throws {
         try? await gracefulShutdown()
         signals.close()
+    }
+}
+
+/// In a cluster, the engine's wake-ups go to the other nodes too, and theirs come here: `q:ID` a queue, `s:ID` a stream
+/// (ids are the database's, the same on every node), `f:MILLIS:NAME` a function's event due then, `m:UUID` a mapping
+/// changed through another node, `c:NAME` a function changed or deleted through another node.
+enum ClusterWakeups {
+    static func wire(_ wakeups: PostgresWakeups, queues: QueueService, streams: StreamService, functions: FunctionRegistry,
+                     dispatcher: AsyncDispatcher, supervisor: MappingSupervisor, cluster: ClusterCoordinator) {
+        functions.relay { wakeups.publish("c:\($0)") }
+        queues.signals.relay { wakeups.publish("q:\($0)") }
+        streams.signals.relay { wakeups.publish("s:\($0)") }
+        dispatcher.relay { name, at in wakeups.publish("f:\(at):\(name)") }
+        supervisor.relay { wakeups.publish("m:\($0)") }
+        wakeups.onReceive { topics in
+            for topic in topics {
+                let parts = topic.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+                guard parts.count >= 2 else { continue }
+                switch parts[0] {
+                case "q": if let id = Int64(parts[1]) { queues.signals.signalLocally(id) }
+                case "s": if let id = Int64(parts[1]) { streams.signals.signalLocally(id) }
+                case "f": if parts.count == 3, let at = Int64(parts[1]) { dispatcher.notifyLocally(function: String(parts[2]), visibleAt: at) }
+                case "c":
+                    let name = String(parts[1])
+                    Task { await functions.changedElsewhere(name) }
+                case "m":
+                    supervisor.notify(String(parts[1]))
+                    cluster.poke()
+                default: continue
+                }
+            }
+        }
+    }
+}
+
+/// In a cluster, the dispatcher reads which functions have events every few seconds: events accepted by a node that
+/// died, or left by one whose leases ended, are found no other way (a node's wake-ups tell only what it stored).
+struct DispatcherRescan: Service {
+    let dispatcher: AsyncDispatcher
+    let logger: Logger
+    static let interval = Duration.seconds(5)
+
+    func run() async throws {
+        // Ends quietly at shutdown: a service that throws would cut the others' shutdown short.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: Self.interval)
+                do {
+                    try await dispatcher.rescan()
+                } catch {
+                    logger.debug("cannot rescan functions with events", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}
+
+/// Which backend a server runs on. Only here is a backend named; the engine sees `SpoolStores`.
+package enum StoreBackend: Sendable {
+    case sqlite(SQLiteStore)
+    case postgres(PostgresStore)
+
+    package var store: any SpoolStores {
+        switch self {
+        case .sqlite(let store): store
+        case .postgres(let store): store
+        }
+    }
+
+    /// SQLite in the data directory, or, with `database`, the shared PostgreSQL database under this node's id (kept in
+    /// the data directory, so that a node that starts again is the same node).
+    static func open(_ configuration: SpoolConfiguration, logger: Logger) async throws -> StoreBackend {
+        guard let database = configuration.database else {
+            return .sqlite(try SQLiteStore(directory: configuration.dataDir, durability: configuration.durability, logger: logger))
+        }
+        let node = try NodeIdentity.load(dataDir: configuration.dataDir)
+        return .postgres(try await PostgresStore.open(url: database, nodeID: node, logger: logger))
+    }
+
+    /// Where deployment packages are shared: the database in a cluster; alone, nowhere but the data directory.
+    var codeStore: (any FunctionCodeStore)? {
+        if case .postgres(let store) = self { return store }
+        return nil
+    }
+
+    func close() async throws {
+        switch self {
+        case .sqlite(let store): try store.close()
+        case .postgres(let store): await store.close()
+        }
+    }
+}
+
+/// A node's identity in a cluster: made once, kept in `node-id` in its data directory.
+enum NodeIdentity {
+    static func load(dataDir: String) throws -> String {
+        let files = FileManager.default
+        try files.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let path = (dataDir as NSString).appendingPathComponent("node-id")
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !id.isEmpty { return id }
+        }
+        let id = UUID().uuidString.lowercased()
+        try (id + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return id
     }
 }

@@ -28,6 +28,25 @@ struct StatusCommand: AsyncParsableCommand {
     }
 }
 
+/// `spool nodes`: the nodes sharing the store.
+struct NodesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nodes", abstract: "The Spool nodes sharing the store: id, address, version, last heartbeat, the mappings each runs.")
+
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        let view = try await connection.client.get("/spool/v1/nodes", as: OperationsReport.Nodes.self)
+        if connection.json { return try Output.printJSON(view) }
+        let now = Millis(Date().timeIntervalSince1970 * 1000)
+        print("Backend: \(view.backend); answered by node \(view.node)")
+        print(Output.table(header: ["NODE", "ADDRESS", "VERSION", "LIVE", "HEARTBEAT", "MAPPINGS"], rows: view.nodes.map { node in
+            [node.id, node.address, node.version, node.live ? "yes" : "no", Output.age(Double(max(0, now - node.heartbeatAt)) / 1000) + " ago",
+             node.owns.isEmpty ? "-" : node.owns.joined(separator: ",")]
+        }))
+    }
+}
+
 /// `spool functions list|show`.
 struct FunctionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "functions", abstract: "List functions or show one with its recent invocations.",

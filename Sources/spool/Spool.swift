@@ -11,7 +11,7 @@ struct Spool: AsyncParsableCommand {
         commandName: "spool",
         abstract: "Durable, self-hosted AWS Lambda async queues and event sources, with SQS-compatible queues.",
         version: SpoolServer.version,
-        subcommands: [Serve.self, StatusCommand.self, FunctionsCommand.self, QueuesCommand.self, StreamsCommand.self, MappingsCommand.self,
+        subcommands: [Serve.self, StatusCommand.self, NodesCommand.self, FunctionsCommand.self, QueuesCommand.self, StreamsCommand.self, MappingsCommand.self,
                       DeadLettersCommand.self, LogsCommand.self, BackupCommand.self, BenchCommand.self]
     )
 }
@@ -25,8 +25,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (default 9070; SPOOL_PORT).")
     var port: Int?
 
-    @Option(name: .customLong("data-dir"), help: "Directory for the SQLite database (default ./spool-data; SPOOL_DATA_DIR).")
+    @Option(name: .customLong("data-dir"), help: "Directory for the SQLite database and this node's own files (default ./spool-data; SPOOL_DATA_DIR).")
     var dataDir: String?
+
+    @Option(help: "postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…]: keep everything in PostgreSQL, shared by every node given it (SPOOL_DATABASE_URL).")
+    var database: String?
 
     @Option(help: "JSON configuration file; see Config/spool.example.json.")
     var config: String?
@@ -49,6 +52,7 @@ struct Serve: AsyncParsableCommand {
         flags["host"] = host
         flags["port"] = port.map(String.init)
         flags["dataDir"] = dataDir
+        flags["database"] = database
         flags["durability"] = durability
         flags["logFormat"] = logFormat
         if allowUnsignedRemote { flags["auth.allowUnsignedRemote"] = "true" }
@@ -74,7 +78,7 @@ struct Serve: AsyncParsableCommand {
         MetricsSystem.bootstrap(factory)
         let server: SpoolServer
         do {
-            server = try SpoolServer(configuration: settings, benchProbe: benchProbe ? BenchProbe() : nil, metrics: metrics)
+            server = try await SpoolServer(configuration: settings, benchProbe: benchProbe ? BenchProbe() : nil, metrics: metrics)
         } catch {
             FileHandle.standardError.write(Data("spool: \(error)\n".utf8))
             throw ExitCode(2)

@@ -6,6 +6,7 @@ import NIOCore
 import NIOFoundationEssentialsCompat
 import SpoolServer
 import SpoolSQLite
+import SpoolStorage
 import Testing
 
 /// The asynchronous invocation routes and the admin API, driven with raw requests (no dispatcher runs,
@@ -21,7 +22,7 @@ struct AsyncWireTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = SpoolConfiguration()
         configuration.dataDir = directory
-        let server = try SpoolServer(configuration: configuration, inProcessFunctions: ["echo": { payload, _ in payload }])
+        let server = try await SpoolServer(configuration: configuration, inProcessFunctions: ["echo": { payload, _ in payload }])
         try await server.prepareFunctions()
         try await server.application().test(.router) { client in try await body(server, client) }
     }

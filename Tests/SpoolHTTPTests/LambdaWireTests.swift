@@ -22,7 +22,7 @@ struct LambdaWireTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = SpoolConfiguration()
         configuration.dataDir = directory
-        let server = try SpoolServer(configuration: configuration, inProcessFunctions: [
+        let server = try await SpoolServer(configuration: configuration, inProcessFunctions: [
             "echo": { payload, context in
                 context.log("echo says hi")
                 return payload

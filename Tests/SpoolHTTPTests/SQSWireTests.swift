@@ -18,7 +18,7 @@ struct SQSWireTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = SpoolConfiguration()
         configuration.dataDir = directory
-        let server = try SpoolServer(configuration: configuration)
+        let server = try await SpoolServer(configuration: configuration)
         try await server.application().test(.router, body)
     }
 

@@ -41,6 +41,26 @@ package enum CodePackage {
         return Unpacked(directory: directory, sha256: digest, size: Int64(zip.count))
     }
 
+    /// Unpacks a package kept in the shared store into `directory` (the folder the function's definition names), unless
+    /// it is there already: into a temporary folder first, renamed into place, so that two invocations unpacking at once
+    /// leave one complete copy.
+    package static func restore(zip: Data, into directory: String) throws {
+        let files = FileManager.default
+        if files.fileExists(atPath: directory) { return }
+        let parent = (directory as NSString).deletingLastPathComponent
+        let temporary = (parent as NSString).appendingPathComponent(".unpacking-" + UUID().uuidString.lowercased())
+        do {
+            try files.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+            try extract(zip, into: temporary)
+            try zip.write(to: URL(fileURLWithPath: temporary + ".zip"))
+            if !files.fileExists(atPath: directory + ".zip") { try? files.moveItem(atPath: temporary + ".zip", toPath: directory + ".zip") }
+            if !files.fileExists(atPath: directory) { try files.moveItem(atPath: temporary, toPath: directory) }
+        } catch where files.fileExists(atPath: directory) {
+            // Another unpacking got there first.
+        }
+        remove(temporary)
+    }
+
     /// Removes an unpacked package and its zip.
     package static func remove(_ directory: String) {
         try? FileManager.default.removeItem(atPath: directory)

@@ -17,14 +17,19 @@ package final class FunctionRegistry: Sendable {
     package let runner: FunctionRunner
     /// `DATA_DIR/functions`: one folder per function, one sub-folder per code revision.
     let codeRoot: String
+    /// The packages every node shares (a cluster); `nil` alone, where the data directory is the only copy.
+    let codeStore: (any FunctionCodeStore)?
+    /// Where changes to functions also go: the other nodes of a cluster, which drop what they cached.
+    let relay = Mutex<(@Sendable (String) -> Void)?>(nil)
     let clock: any SpoolClock
     let logger: Logger
     private let cache = Mutex<[String: FunctionDefinition]>([:])
     private let deletionObservers = Mutex<[@Sendable (String) -> Void]>([])
 
-    package init(store: any FunctionStore, runner: FunctionRunner, codeRoot: String,
+    package init(store: any FunctionStore, runner: FunctionRunner, codeRoot: String, codeStore: (any FunctionCodeStore)? = nil,
                 identity: AWSIdentity, clock: any SpoolClock = WallClock(), logger: Logger = Logger(label: "spool.functions")) {
         self.store = store
+        self.codeStore = codeStore
         self.runner = runner
         self.codeRoot = codeRoot
         self.identity = identity
@@ -42,7 +47,7 @@ package final class FunctionRegistry: Sendable {
         while true {
             let page = try await store.listFunctions(after: marker, limit: 500)
             for stored in page {
-                let definition = located(stored)
+                let definition = await materialized(located(stored))
                 if definition.source != .api, !declared.contains(definition.name) {
                     stale.append(definition.name)
                     continue
@@ -63,9 +68,10 @@ package final class FunctionRegistry: Sendable {
     package func function(_ reference: FunctionReference) async throws -> FunctionDefinition {
         try reference.requireLatest(identity: identity)
         if let cached = cache.withLock({ $0[reference.name] }) { return cached }
-        guard let definition = try await store.function(named: reference.name).map(located) else {
+        guard let stored = try await store.function(named: reference.name) else {
             throw SpoolError.functionNotFound(identity.functionARN(reference.name))
         }
+        let definition = await materialized(located(stored))
         remember(definition)
         return definition
     }
@@ -96,12 +102,16 @@ package final class FunctionRegistry: Sendable {
         definition.codeSHA256 = code.sha256
         definition.codeSize = code.size
         do {
+            // Shared before the function exists, so no node ever finds a function whose code it cannot fetch.
+            try await codeStore?.putCode(sha256: code.sha256, zip: zip)
             let stored = try await store.createFunction(definition)
             remember(stored)
+            relayChange(name)
             logger.info("function created", metadata: ["function": "\(name)", "runtime": "\(definition.runtime ?? "")"])
             return stored
         } catch {
             CodePackage.remove(code.directory)
+            try? await codeStore?.dropCodeIfUnused(sha256: code.sha256)
             throw error
         }
     }
@@ -129,15 +139,18 @@ package final class FunctionRegistry: Sendable {
         }
         let old = current.codeDirectory
         do {
+            try await codeStore?.putCode(sha256: code.sha256, zip: zip)
             let updated = try await update(reference, revisionID: revisionID) { definition in
                 definition.codeDirectory = code.directory
                 definition.codeSHA256 = code.sha256
                 definition.codeSize = code.size
             }
             if let old, old != code.directory { CodePackage.remove(old) }
+            if current.codeSHA256 != code.sha256 { try? await codeStore?.dropCodeIfUnused(sha256: current.codeSHA256) }
             return updated
         } catch {
             CodePackage.remove(code.directory)
+            try? await codeStore?.dropCodeIfUnused(sha256: code.sha256)
             throw error
         }
     }
@@ -154,6 +167,8 @@ package final class FunctionRegistry: Sendable {
         for observer in deletionObservers.withLock({ $0 }) { observer(removed.name) }
         await runner.functionChanged(name: removed.name, to: nil)
         if removed.source == .api { try? FileManager.default.removeItem(atPath: folder(of: removed.name)) }
+        if !removed.codeSHA256.isEmpty { try? await codeStore?.dropCodeIfUnused(sha256: removed.codeSHA256) }
+        relayChange(removed.name)
         logger.info("function deleted", metadata: ["function": "\(removed.name)"])
     }
 
@@ -192,7 +207,64 @@ package final class FunctionRegistry: Sendable {
         let stored = try await store.updateFunction(next, expectedRevision: current.revisionID)
         remember(stored)
         await runner.functionChanged(name: stored.name, to: stored)
+        relayChange(stored.name)
         return stored
+    }
+
+    // MARK: Clusters
+
+    package func relay(to send: @escaping @Sendable (String) -> Void) {
+        relay.withLock { $0 = send }
+    }
+
+    private func relayChange(_ name: String) {
+        relay.withLock { $0 }?(name)
+    }
+
+    /// Another node changed or deleted the function: what this node cached is read again from the store, and
+    /// environments of an older revision retire as after a change made here.
+    package func changedElsewhere(_ name: String) async {
+        let stored: FunctionDefinition?
+        do {
+            stored = try await store.function(named: name)
+        } catch {
+            // Dropped from the cache all the same: the next use reads the store.
+            cache.withLock { _ = $0.removeValue(forKey: name) }
+            logger.warning("cannot read a function another node changed", metadata: ["function": "\(name)", "error": "\(error)"])
+            return
+        }
+        guard let stored else {
+            guard cache.withLock({ $0.removeValue(forKey: name) }) != nil else { return }
+            for observer in deletionObservers.withLock({ $0 }) { observer(name) }
+            await runner.functionChanged(name: name, to: nil)
+            try? FileManager.default.removeItem(atPath: folder(of: name))
+            return
+        }
+        let cached = cache.withLock { $0[name] }
+        guard cached?.revisionID != stored.revisionID || cached?.reservedConcurrency != stored.reservedConcurrency
+            || cached?.provisionedConcurrency != stored.provisionedConcurrency || cached?.tags != stored.tags else { return }
+        let definition = await materialized(located(stored))
+        remember(definition)
+        await runner.functionChanged(name: name, to: definition)
+    }
+
+    /// The definition with its code unpacked in this node's data directory, fetched from the shared store when this
+    /// node has not unpacked it yet. Without a shared store, or when the package cannot be had, as it is (an
+    /// invocation then reports the missing code).
+    func materialized(_ definition: FunctionDefinition) async -> FunctionDefinition {
+        guard let codeStore, definition.source == .api, let directory = definition.codeDirectory, !definition.codeSHA256.isEmpty,
+              !FileManager.default.fileExists(atPath: directory) else { return definition }
+        do {
+            guard let zip = try await codeStore.code(sha256: definition.codeSHA256) else {
+                logger.error("the function's code is not in the shared store", metadata: ["function": "\(definition.name)"])
+                return definition
+            }
+            try CodePackage.restore(zip: zip, into: directory)
+            logger.info("function code unpacked from the shared store", metadata: ["function": "\(definition.name)", "codeSha256": "\(definition.codeSHA256)"])
+        } catch {
+            logger.error("cannot unpack the function's code", metadata: ["function": "\(definition.name)", "error": "\(error)"])
+        }
+        return definition
     }
 
     func remember(_ definition: FunctionDefinition) {

@@ -92,8 +92,22 @@ package final class AsyncDispatcher: Service, Sendable {
         self.logger = logger
     }
 
-    /// Tells the dispatcher that `function` has an event claimable from `visibleAt`.
+    /// Tells the dispatcher that `function` has an event claimable from `visibleAt` (and, in a cluster, the other
+    /// nodes' dispatchers too).
     package func notify(function: String, visibleAt: Millis) {
+        notifyLocally(function: function, visibleAt: visibleAt)
+        relay.withLock { $0 }?(function, visibleAt)
+    }
+
+    /// Where notices also go: the cluster's wake-ups, so that another node's dispatcher may take the event.
+    let relay = Mutex<(@Sendable (String, Millis) -> Void)?>(nil)
+
+    package func relay(to send: @escaping @Sendable (String, Millis) -> Void) {
+        relay.withLock { $0 = send }
+    }
+
+    /// `notify` for this node alone (a notice another node relayed, a rescan).
+    package func notifyLocally(function: String, visibleAt: Millis) {
         state.withLock { state in
             state.due[function] = min(state.due[function] ?? .max, visibleAt)
             state.notices[function, default: 0] &+= 1
@@ -105,9 +119,7 @@ package final class AsyncDispatcher: Service, Sendable {
         // Leases still held belong to a server that is gone (this one just started): end them now.
         let released = try await store.releaseInvocationLeases(now: registry.clock.now())
         if released > 0 { logger.notice("events cut off by the last stop run again", metadata: ["count": "\(released)"]) }
-        for name in try await store.functionsWithInvocations() {
-            if let at = try await store.earliestInvocation(function: name) { notify(function: name, visibleAt: at) }
-        }
+        try await rescan()
         state.withLock { $0.running = true }
         progress.signal()
         await withGracefulShutdownHandler {
@@ -164,6 +176,14 @@ package final class AsyncDispatcher: Service, Sendable {
     }
 
     private var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
+
+    /// Reads every function with stored events and when its next one is due. At start, and in a cluster now and then:
+    /// events accepted by a node that died, or whose lease on another node ended, are noticed no other way.
+    package func rescan() async throws {
+        for name in try await store.functionsWithInvocations() {
+            if let at = try await store.earliestInvocation(function: name) { notifyLocally(function: name, visibleAt: at) }
+        }
+    }
 
     /// Functions with a due event and a chance of a slot, starting after the one served last.
     private func readyFunctions(_ now: Millis) -> [String] {

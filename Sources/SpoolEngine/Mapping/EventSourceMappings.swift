@@ -57,7 +57,7 @@ package final class EventSourceMappings: Sendable {
             settings: settings, enabled: enabled, lastModified: registry.clock.now()
         )
         let created = try await store.createMapping(mapping)
-        supervisor.notify(created.uuid)
+        supervisor.changed(created.uuid)
         return created
     }
 
@@ -107,7 +107,7 @@ package final class EventSourceMappings: Sendable {
             mapping.stateTransitionReason = mapping.isStream ? "User action" : "USER_INITIATED"
         })
         guard let updated else { throw Self.notFound }
-        supervisor.notify(uuid)
+        supervisor.changed(uuid)
         return updated
     }
 
@@ -118,7 +118,7 @@ package final class EventSourceMappings: Sendable {
             mapping.stateTransitionReason = mapping.isStream ? "User action" : "USER_INITIATED"
         })
         guard let deleted else { throw Self.notFound }
-        supervisor.notify(uuid)
+        supervisor.changed(uuid)
         return deleted
     }
 

@@ -15,6 +15,10 @@ package final class MappingSupervisor: Service, Sendable {
     let queues: QueueService
     let streams: StreamService
     let logger: Logger
+    /// The mappings this node runs: all of them alone, those it holds leases on in a cluster.
+    package let owners: MappingOwners
+    /// Where changes made through this node's API also go: the cluster's wake-ups, for the mapping's owner.
+    let relay = Mutex<(@Sendable (String) -> Void)?>(nil)
     /// How long a stop waits for the batches pollers handed to functions; then they are cancelled and their
     /// messages released (a stream batch is read again from the checkpoint).
     let shutdownGrace: Duration
@@ -35,8 +39,10 @@ package final class MappingSupervisor: Service, Sendable {
     }
 
     package init(store: any MappingStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService,
-                shutdownGrace: Duration = .seconds(30), logger: Logger = Logger(label: "spool.mappings")) {
+                shutdownGrace: Duration = .seconds(30), owners: MappingOwners = MappingOwners(),
+                logger: Logger = Logger(label: "spool.mappings")) {
         self.shutdownGrace = shutdownGrace
+        self.owners = owners
         self.store = store
         self.registry = registry
         self.queues = queues
@@ -48,6 +54,16 @@ package final class MappingSupervisor: Service, Sendable {
     package func notify(_ uuid: String) {
         state.withLock { _ = $0.pending.insert(uuid) }
         wakeups.signal()
+    }
+
+    /// A mapping was created, changed or deleted through the API: applied here, and by its owner in a cluster.
+    package func changed(_ uuid: String) {
+        notify(uuid)
+        relay.withLock { $0 }?(uuid)
+    }
+
+    package func relay(to send: @escaping @Sendable (String) -> Void) {
+        relay.withLock { $0 = send }
     }
 
     package func run() async throws {
@@ -108,6 +124,11 @@ package final class MappingSupervisor: Service, Sendable {
             running?.stop()
             return nil
         }
+        // Another node runs it (the cluster's coordinator says which): no poller here, and its owner settles its state.
+        guard owners.owns(uuid) else {
+            running?.stop()
+            return nil
+        }
         let wantsPoller = mapping.enabled && mapping.state != .deleting
         if wantsPoller {
             if let running, !running.isStopped {
@@ -149,6 +170,9 @@ package final class MappingSupervisor: Service, Sendable {
             logger.error("cannot settle mapping state", metadata: ["uuid": "\(mapping.uuid)", "error": "\(error)"])
         }
     }
+
+    /// Pollers running or finishing their batches.
+    package var runningPollers: Int { state.withLock { $0.running } }
 
     /// Whether a poller of this mapping is running (or still finishing its batches after a stop).
     package func isPolling(_ uuid: String) -> Bool {

@@ -24,10 +24,14 @@ package struct Operations: Sendable {
     /// The last hour's invocations per function and minute.
     package let activity: ActivityTracker
     let startedAt: Millis
+    /// This node's part in a cluster; `nil` alone on SQLite.
+    let cluster: ClusterCoordinator?
 
     package init(store: any OverviewStore & InvocationJournalStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService,
-                mappings: EventSourceMappings, activity: ActivityTracker, environments: @escaping @Sendable () async -> [String: Environments]) {
+                mappings: EventSourceMappings, activity: ActivityTracker, cluster: ClusterCoordinator? = nil,
+                environments: @escaping @Sendable () async -> [String: Environments]) {
         self.activity = activity
+        self.cluster = cluster
         self.store = store
         self.registry = registry
         self.queues = queues
@@ -55,6 +59,19 @@ package struct Operations: Sendable {
             throughput: .init(lastMinute: activity.filter { $0.start >= now - 60_000 }.reduce(0) { $0 + $1.invocations },
                               lastHour: activity.reduce(0) { $0 + $1.invocations }, errorsLastHour: activity.reduce(0) { $0 + $1.errors },
                               throttlesLastHour: activity.reduce(0) { $0 + $1.throttles }, perMinute: perMinute))
+    }
+
+    /// The nodes view: every node sharing the store (id, address, version, last heartbeat, the mappings it runs). Alone
+    /// on SQLite, the one node, which runs every enabled mapping.
+    package func nodes(version: String, address: String) async throws -> OperationsReport.Nodes {
+        guard let cluster else {
+            let now = registry.clock.now()
+            let running = try await allMappings().filter { $0.enabled && $0.state != .deleting }.map(\.uuid).sorted()
+            return OperationsReport.Nodes(backend: "sqlite", node: "local", leaseTimeMs: nil, nodes: [
+                ClusterNode(id: "local", address: address, version: version, startedAt: startedAt, heartbeatAt: now, live: true, owns: running),
+            ])
+        }
+        return OperationsReport.Nodes(backend: "postgres", node: cluster.nodeID, leaseTimeMs: cluster.leaseTime, nodes: try await cluster.nodes())
     }
 
     /// Minute points from `from` to `to`, zero where nothing ran, all functions together.

@@ -4,6 +4,24 @@ import SpoolStorage
 /// What the admin API's operator views answer with (`/spool/v1/status`, `/functions`, `/queues`, …): the
 /// CLI and the dashboard read these shapes as JSON. Times are Unix milliseconds, ages seconds.
 package enum OperationsReport {
+    /// `/spool/v1/nodes`: the nodes sharing the store.
+    package struct Nodes: Sendable, Codable {
+        /// `sqlite` (one node) or `postgres` (a cluster).
+        package var backend: String
+        /// The id of the node that answered.
+        package var node: String
+        /// How long a node's heartbeat and leases last unless renewed (a cluster only).
+        package var leaseTimeMs: Millis?
+        package var nodes: [ClusterNode]
+
+        package init(backend: String, node: String, leaseTimeMs: Millis?, nodes: [ClusterNode]) {
+            self.backend = backend
+            self.node = node
+            self.leaseTimeMs = leaseTimeMs
+            self.nodes = nodes
+        }
+    }
+
     package struct Status: Sendable, Codable {
         package var now: Millis
         package var startedAt: Millis

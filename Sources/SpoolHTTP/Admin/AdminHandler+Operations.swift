@@ -9,6 +9,9 @@ import SpoolStorage
 extension AdminHandler {
     func addOperationRoutes(to router: Router<SpoolRequestContext>) {
         router.get("spool/v1/status") { _, _ in Self.json(try await self.operations.status()) }
+        router.get("spool/v1/nodes") { request, _ in
+            Self.json(try await self.operations.nodes(version: self.version, address: request.head.authority ?? ""))
+        }
         router.get("spool/v1/functions") { _, _ in Self.json(["functions": try await self.operations.functionSummaries()]) }
         router.get("spool/v1/functions/:name") { request, context in
             let recent = try Self.number(request, "recent").map { Int($0) } ?? 50

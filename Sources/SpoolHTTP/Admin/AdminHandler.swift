@@ -17,6 +17,8 @@ struct AdminHandler: Sendable {
     let deadLetters: DeadLetters
     let mappings: EventSourceMappings
     let operations: Operations
+    /// This server's version, for the nodes view.
+    let version: String
     let logger: Logger
 
     /// The most dead letters one list request returns.

@@ -20,3 +20,7 @@ public struct Backlog: Sendable, Equatable {
 public protocol BacklogStore: Sendable {
     func backlog() async throws -> Backlog
 }
+
+/// Every storage protocol: what a backend implements, and all the server needs of it.
+package typealias SpoolStores = QueueStore & FunctionStore & InvocationStore & EventInvokeConfigStore & DeadLetterStore & DestinationDeliveryStore
+    & MappingStore & StreamStore & InvocationJournalStore & OverviewStore & BacklogStore

@@ -1,0 +1,173 @@
+import Logging
+import ServiceLifecycle
+import SpoolModel
+import SpoolSignals
+import SpoolStorage
+import Synchronization
+
+/// A node's part in a cluster on a shared store: it heartbeats the node's row, and decides which event source mappings
+/// this node runs, holding a lease on each.
+///
+/// Every node computes the same owner for each mapping from the live nodes (`Rendezvous`), so the mappings spread over
+/// the live nodes and move when one joins or leaves. A node takes a lease only when it is free or ended; a node that is
+/// to give a mapping up first stops its poller (letting running batches finish and settle), renewing the lease until
+/// the poller is gone, and only then releases it, so a mapping is never polled by two nodes at once. A node that
+/// cannot renew stops its pollers before its leases end; a node that dies leaves leases that end after `leaseTime`,
+/// and the survivors take them. On a clean leave (SIGTERM) the node releases everything once its pollers stopped.
+///
+/// Changes to mappings made through other nodes reach the owner at its next tick at the latest (each tick reads the
+/// mappings), and at once through the cluster's wake-ups.
+package final class ClusterCoordinator: Service, Sendable {
+    let store: any ClusterStore
+    let mappings: any MappingStore
+    let supervisor: MappingSupervisor
+    let owners: MappingOwners
+    let nodeID: String
+    let address: Mutex<String>
+    let version: String
+    /// How long a lease or heartbeat lasts unless renewed.
+    package let leaseTime: Millis
+    /// How often the node heartbeats and renews.
+    let interval: Duration
+    let logger: Logger
+    let wakeups = WakeSignal()
+    let state = Mutex(State())
+
+    struct State {
+        /// Mappings this node holds leases on and runs.
+        var running: Set<String> = []
+        /// Mappings this node holds leases on while their pollers stop (given up, or no longer wanted).
+        var draining: Set<String> = []
+        /// Each mapping's state, enabled flag and last change, as last read: a difference is a change to apply.
+        var fingerprints: [String: String] = [:]
+        /// When leases were last renewed.
+        var renewed: ContinuousClock.Instant?
+        var ticks = 0
+        var stopping = false
+    }
+
+    package init(store: any ClusterStore, mappings: any MappingStore, supervisor: MappingSupervisor, owners: MappingOwners,
+                 nodeID: String, address: String, version: String, leaseTime: Millis = 10_000, interval: Duration = .seconds(2),
+                 logger: Logger) {
+        self.store = store
+        self.mappings = mappings
+        self.supervisor = supervisor
+        self.owners = owners
+        self.nodeID = nodeID
+        self.address = Mutex(address)
+        self.version = version
+        self.leaseTime = leaseTime
+        self.interval = interval
+        self.logger = logger
+        owners.set([])
+    }
+
+    /// The address other nodes and operators see (the port is known once the server listens).
+    package func listening(on address: String) {
+        self.address.withLock { $0 = address }
+        poke()
+    }
+
+    /// Every node the store knows, live or not, with the mappings each holds.
+    package func nodes() async throws -> [ClusterNode] {
+        try await store.clusterNodes(ttl: leaseTime)
+    }
+
+    /// Runs a tick at once (a mapping was created or changed, a node asked for a rebalance).
+    package func poke() {
+        wakeups.signal()
+    }
+
+    package func run() async throws {
+        await withGracefulShutdownHandler {
+            while !self.isStopping {
+                let seen = self.wakeups.generation
+                await self.tick()
+                await WakeSignal.wait(any: [(self.wakeups, seen)], timeout: self.interval)
+            }
+        } onGracefulShutdown: {
+            self.state.withLock { $0.stopping = true }
+            self.wakeups.close()
+        }
+        // The supervisor stops before this service (it comes later in the service group), so every poller has ended.
+        do {
+            try await store.leave(node: nodeID)
+            logger.notice("left the cluster", metadata: ["node": "\(nodeID)"])
+        } catch {
+            logger.warning("cannot leave the cluster; this node's leases end by themselves", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
+
+    /// One round: heartbeat, read the mappings, decide, take and release leases, tell the supervisor what changed.
+    func tick() async {
+        let started = ContinuousClock.now
+        do {
+            let nodes = try await store.heartbeat(node: nodeID, address: address.withLock { $0 }, version: version, ttl: leaseTime)
+            var live = nodes.filter(\.live).map(\.id)
+            if !live.contains(nodeID) { live.append(nodeID) }
+            let fingerprints = try await readMappings()
+            let wanted = Set(fingerprints.keys.filter { Rendezvous.owner(of: $0, among: live) == nodeID })
+            let (running, draining) = state.withLock { ($0.running, $0.draining) }
+            // Running mappings no longer wanted drain (their pollers stop); a draining one wanted again runs again; a
+            // drained one (its poller gone, or the mapping deleted) is released.
+            var nowDraining = draining.union(running.subtracting(wanted)).subtracting(wanted)
+            let drained = nowDraining.filter { !supervisor.isPolling($0) || fingerprints[$0] == nil }
+            nowDraining.subtract(drained)
+            try await store.releaseLeases(node: nodeID, units: Array(drained))
+            let held = Set(try await store.acquireLeases(node: nodeID, units: Array(wanted.union(nowDraining)), ttl: leaseTime).map(\.unit))
+            let nowRunning = wanted.intersection(held)
+            nowDraining.formIntersection(held)
+            let changed = state.withLock { state -> Set<String> in
+                var changed = state.running.symmetricDifference(nowRunning)
+                for (uuid, print) in fingerprints where state.fingerprints[uuid] != print { changed.insert(uuid) }
+                for uuid in state.fingerprints.keys where fingerprints[uuid] == nil { changed.insert(uuid) }
+                state.running = nowRunning
+                state.draining = nowDraining
+                state.fingerprints = fingerprints
+                state.renewed = started
+                state.ticks += 1
+                return changed
+            }
+            owners.set(nowRunning)
+            for uuid in changed { supervisor.notify(uuid) }
+            if state.withLock({ $0.ticks % 30 == 1 }) { try await store.dropLeases(except: Array(fingerprints.keys)) }
+        } catch {
+            logger.warning("cluster heartbeat failed", metadata: ["error": "\(error)"])
+            fenceIfStale()
+        }
+    }
+
+    /// After failing to renew for most of a lease time, this node stops its pollers, before its leases end and other
+    /// nodes take the mappings over.
+    private func fenceIfStale() {
+        let stale = state.withLock { state -> Set<String> in
+            guard let renewed = state.renewed, ContinuousClock.now - renewed > .milliseconds(leaseTime) - interval * 2 else { return [] }
+            defer {
+                state.running = []
+                state.draining = []
+            }
+            return state.running.union(state.draining)
+        }
+        guard !stale.isEmpty else { return }
+        logger.error("cluster leases not renewed in time: this node stops its mappings' pollers", metadata: ["mappings": "\(stale.count)"])
+        owners.set([])
+        for uuid in stale { supervisor.notify(uuid) }
+    }
+
+    /// Every mapping's UUID with what identifies its stored version.
+    private func readMappings() async throws -> [String: String] {
+        var fingerprints: [String: String] = [:]
+        var after: String?
+        while true {
+            let page = try await mappings.listMappings(ListMappingsParams(afterUUID: after, limit: 500))
+            for mapping in page {
+                fingerprints[mapping.uuid] = "\(mapping.state.rawValue)|\(mapping.enabled)|\(mapping.lastModified)"
+            }
+            guard page.count == 500 else { break }
+            after = page.last?.uuid
+        }
+        return fingerprints
+    }
+}
