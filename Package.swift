@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(
             name: "SpoolPostgresTests",
             dependencies: ["SpoolPostgres", "SpoolModel", "SpoolStorage", "SpoolTesting", "SpoolMigrations",
-                           .product(name: "PostgresNIO", package: "postgres-nio")],
+                           .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

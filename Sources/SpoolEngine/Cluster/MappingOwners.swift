@@ -25,8 +25,8 @@ package final class MappingOwners: Sendable {
 /// Rendezvous (highest random weight) hashing: every node computes the same owner for a unit from the same set of live
 /// nodes, a joining node takes about 1/N of the units, and a leaving node's units spread over the others, no unit
 /// moving between two nodes that both stay.
-enum Rendezvous {
-    static func owner(of unit: String, among nodes: [String]) -> String? {
+package enum Rendezvous {
+    package static func owner(of unit: String, among nodes: [String]) -> String? {
         nodes.max { weight(unit, $0) < weight(unit, $1) || (weight(unit, $0) == weight(unit, $1) && $0 < $1) }
     }
 
