@@ -83,6 +83,17 @@ extension PostgresStore: ClusterStore {
         }
     }
 
+    package func releaseInvocationLeases(ofNodes nodes: [String], margin: Millis, now: Millis) async throws -> Int {
+        guard !nodes.isEmpty else { return 0 }
+        return try await transaction { connection in
+            try await connection.count("""
+                UPDATE invocation SET state = 'queued', visible_at = \(now), lease_node = NULL
+                WHERE state = 'running' AND lease_node = ANY(\(nodes)::text[]) AND visible_at - \(margin) <= \(now)
+                RETURNING 1
+                """)
+        }
+    }
+
     package func leave(node: String) async throws {
         try await transaction { connection in
             try await connection.run("UPDATE work_lease SET node = '', expires_at = 0 WHERE node = \(node)")

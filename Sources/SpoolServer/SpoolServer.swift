@@ -120,7 +120,9 @@ public struct SpoolServer: Sendable {
         self.mappings = EventSourceMappings(store: store, registry: functions, queues: queues, streams: streams, supervisor: mappingSupervisor)
         if case .postgres(let shared) = backend {
             let cluster = ClusterCoordinator(store: shared, mappings: shared, supervisor: mappingSupervisor, owners: owners, nodeID: shared.nodeID,
-                                             address: "\(configuration.host):\(configuration.port)", version: Self.version, logger: logger)
+                                             address: "\(configuration.host):\(configuration.port)", version: Self.version,
+                                             invocationLeaseMargin: asyncSettings.leaseMargin,
+                                             afterReleasingEvents: { [dispatcher] in try? await dispatcher.rescan() }, logger: logger)
             let wakeups = PostgresWakeups(store: shared, logger: logger)
             ClusterWakeups.wire(wakeups, queues: queues, streams: streams, functions: functions, dispatcher: dispatcher,
                                 supervisor: mappingSupervisor, cluster: cluster)

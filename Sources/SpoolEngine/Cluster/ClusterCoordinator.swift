@@ -30,6 +30,10 @@ package final class ClusterCoordinator: Service, Sendable {
     /// How often the node heartbeats and renews.
     let interval: Duration
     let logger: Logger
+    /// The margin asynchronous events' leases carry beyond their longest run (`AsyncSettings.leaseMargin`), and what
+    /// to do once events held by nodes no longer live were released (the dispatcher's rescan).
+    let invocationLeaseMargin: Millis
+    let afterReleasingEvents: @Sendable () async -> Void
     let wakeups = WakeSignal()
     let state = Mutex(State())
 
@@ -48,7 +52,10 @@ package final class ClusterCoordinator: Service, Sendable {
 
     package init(store: any ClusterStore, mappings: any MappingStore, supervisor: MappingSupervisor, owners: MappingOwners,
                  nodeID: String, address: String, version: String, leaseTime: Millis = 10_000, interval: Duration = .seconds(2),
+                 invocationLeaseMargin: Millis = 60_000, afterReleasingEvents: @escaping @Sendable () async -> Void = {},
                  logger: Logger) {
+        self.invocationLeaseMargin = invocationLeaseMargin
+        self.afterReleasingEvents = afterReleasingEvents
         self.store = store
         self.mappings = mappings
         self.supervisor = supervisor
@@ -133,6 +140,16 @@ package final class ClusterCoordinator: Service, Sendable {
             owners.set(nowRunning)
             for uuid in changed { supervisor.notify(uuid) }
             if state.withLock({ $0.ticks % 30 == 1 }) { try await store.dropLeases(except: Array(fingerprints.keys)) }
+            // Events a dead node held: once their longest run is over they cannot be running, so they need not wait
+            // out the rest of the margin.
+            let dead = nodes.filter { !$0.live && $0.id != nodeID }.map(\.id)
+            if !dead.isEmpty {
+                let released = try await store.releaseInvocationLeases(ofNodes: dead, margin: invocationLeaseMargin, now: WallClock().now())
+                if released > 0 {
+                    logger.notice("events held by nodes no longer live run again", metadata: ["count": "\(released)", "nodes": "\(dead)"])
+                    await afterReleasingEvents()
+                }
+            }
         } catch {
             logger.warning("cluster heartbeat failed", metadata: ["error": "\(error)"])
             fenceIfStale()

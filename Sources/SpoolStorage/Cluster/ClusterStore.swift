@@ -70,6 +70,11 @@ package protocol ClusterStore: Sendable {
     /// Every lease row: held, ended, or released (`node` empty).
     func workLeases() async throws -> [WorkLease]
 
+    /// Ends the leases that nodes no longer live hold on asynchronous events whose longest run is over (the lease,
+    /// less `margin`, has passed `now`): those events can no longer be running, and a live node may take them now
+    /// instead of waiting out the margin. Returns how many were released.
+    func releaseInvocationLeases(ofNodes nodes: [String], margin: Millis, now: Millis) async throws -> Int
+
     /// A clean leave: the node's leases are released and its row removed.
     func leave(node: String) async throws
 }
