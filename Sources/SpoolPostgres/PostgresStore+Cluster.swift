@@ -86,11 +86,34 @@ extension PostgresStore: ClusterStore {
     package func releaseInvocationLeases(ofNodes nodes: [String], margin: Millis, now: Millis) async throws -> Int {
         guard !nodes.isEmpty else { return 0 }
         return try await transaction { connection in
-            try await connection.count("""
+            let released = try await connection.count("""
                 UPDATE invocation SET state = 'queued', visible_at = \(now), lease_node = NULL
                 WHERE state = 'running' AND lease_node = ANY(\(nodes)::text[]) AND visible_at - \(margin) <= \(now)
                 RETURNING 1
                 """)
+            try await connection.run("""
+                DELETE FROM concurrency_slot WHERE node = ANY(\(nodes)::text[]) AND expires_at - \(margin) <= \(now)
+                """)
+            return released
+        }
+    }
+
+    package func takeConcurrencySlot(function: String, limit: Int, node: String, now: Millis, expiresAt: Millis) async throws -> Int64? {
+        try await transaction { connection in
+            try await connection.run("SELECT pg_advisory_xact_lock(hashtextextended(\("slot:" + function), 0))")
+            try await connection.run("DELETE FROM concurrency_slot WHERE function = \(function) AND expires_at <= \(now)")
+            return try await connection.value("""
+                INSERT INTO concurrency_slot (function, node, expires_at)
+                SELECT \(function), \(node), \(expiresAt)
+                WHERE (SELECT count(*) FROM concurrency_slot WHERE function = \(function)) < \(limit)
+                RETURNING id
+                """, as: Int64.self)
+        }
+    }
+
+    package func releaseConcurrencySlot(id: Int64) async throws {
+        try await transaction { connection in
+            try await connection.run("DELETE FROM concurrency_slot WHERE id = \(id)")
         }
     }
 

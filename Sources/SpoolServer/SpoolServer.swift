@@ -122,10 +122,17 @@ public struct SpoolServer: Sendable {
             let cluster = ClusterCoordinator(store: shared, mappings: shared, supervisor: mappingSupervisor, owners: owners, nodeID: shared.nodeID,
                                              address: "\(configuration.host):\(configuration.port)", version: Self.version,
                                              invocationLeaseMargin: asyncSettings.leaseMargin,
-                                             afterReleasingEvents: { [dispatcher] in try? await dispatcher.rescan() }, logger: logger)
+                                             afterReleasingEvents: { [dispatcher] in try? await dispatcher.rescan() },
+                                             onShare: { [runner] share in
+                                                 await runner.share(share)
+                                                 // The safety net for a lost wake-up: callers waiting for a slot look again.
+                                                 runner.admission.wakeAll()
+                                             }, logger: logger)
+            let concurrency = ClusterConcurrency(store: shared, nodeID: shared.nodeID, logger: logger)
+            runner.joinCluster(concurrency, leaseMargin: asyncSettings.leaseMargin)
             let wakeups = PostgresWakeups(store: shared, logger: logger)
             ClusterWakeups.wire(wakeups, queues: queues, streams: streams, functions: functions, dispatcher: dispatcher,
-                                supervisor: mappingSupervisor, cluster: cluster)
+                                supervisor: mappingSupervisor, cluster: cluster, concurrency: concurrency)
             self.cluster = cluster
             self.wakeups = wakeups
         } else {
@@ -252,11 +259,14 @@ struct LongPollCloser: Service {
 
 /// In a cluster, the engine's wake-ups go to the other nodes too, and theirs come here: `q:ID` a queue, `s:ID` a stream
 /// (ids are the database's, the same on every node), `f:MILLIS:NAME` a function's event due then, `m:UUID` a mapping
-/// changed through another node, `c:NAME` a function changed or deleted through another node.
+/// changed through another node, `c:NAME` a function changed or deleted through another node, `r:NAME` a slot of a
+/// function's reserved concurrency released.
 enum ClusterWakeups {
     static func wire(_ wakeups: PostgresWakeups, queues: QueueService, streams: StreamService, functions: FunctionRegistry,
-                     dispatcher: AsyncDispatcher, supervisor: MappingSupervisor, cluster: ClusterCoordinator) {
+                     dispatcher: AsyncDispatcher, supervisor: MappingSupervisor, cluster: ClusterCoordinator,
+                     concurrency: ClusterConcurrency) {
         functions.relay { wakeups.publish("c:\($0)") }
+        concurrency.relay { wakeups.publish("r:\($0)") }
         queues.signals.relay { wakeups.publish("q:\($0)") }
         streams.signals.relay { wakeups.publish("s:\($0)") }
         dispatcher.relay { name, at in wakeups.publish("f:\(at):\(name)") }
@@ -269,6 +279,7 @@ enum ClusterWakeups {
                 case "q": if let id = Int64(parts[1]) { queues.signals.signalLocally(id) }
                 case "s": if let id = Int64(parts[1]) { streams.signals.signalLocally(id) }
                 case "f": if parts.count == 3, let at = Int64(parts[1]) { dispatcher.notifyLocally(function: String(parts[2]), visibleAt: at) }
+                case "r": functions.runner.admission.wake(String(parts[1]))
                 case "c":
                     let name = String(parts[1])
                     Task { await functions.changedElsewhere(name) }

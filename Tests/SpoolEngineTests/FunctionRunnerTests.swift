@@ -126,7 +126,7 @@ extension AsyncDispatcherTests {
             try #require(await harness.dispatcher.progress.until(timeout: .seconds(10)) { harness.dispatcher.takesHandOffs })
             let definition = try await harness.registry.function(FunctionReference(name: "late"))
             let now = WallClock().now()
-            let slot = try #require(harness.dispatcher.reserveDirect(definition, now: now))
+            let slot = try #require(await harness.dispatcher.reserveDirect(definition, now: now))
             var event = NewInvocation(requestID: "late-1", functionName: "late", qualifier: nil, payload: "{}")
             event.leaseUntil = now + 600_000
             let stored = try await harness.store.enqueueInvocations(EnqueueInvocationsParams(invocations: [event], now: now))[0]

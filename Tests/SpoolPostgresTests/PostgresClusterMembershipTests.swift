@@ -141,3 +141,41 @@ struct PostgresClusterMembershipTests {
         }
     }
 }
+
+@Suite("PostgreSQL cluster-wide reserved concurrency", .serialized)
+struct PostgresClusterConcurrencyTests {
+    @Test("nodes taking slots of a function at once never hold more than its reservation; released and expired slots free up")
+    func slots() async throws {
+        try await withTestDatabase { url in
+            let a = try await PostgresStore.open(url: url, nodeID: "node-a")
+            let b = try await PostgresStore.open(url: url, nodeID: "node-b")
+            defer { Task { await a.close(); await b.close() } }
+            let now: Millis = 1_000_000
+            let taken = try await withThrowingTaskGroup(of: Int64?.self) { group in
+                for index in 0..<20 {
+                    let store = index.isMultiple(of: 2) ? a : b
+                    group.addTask {
+                        try await store.takeConcurrencySlot(function: "orders", limit: 3, node: store.nodeID, now: now, expiresAt: now + 60_000)
+                    }
+                }
+                var taken: [Int64] = []
+                for try await id in group { if let id { taken.append(id) } }
+                return taken
+            }
+            #expect(taken.count == 3)
+            #expect(try await a.takeConcurrencySlot(function: "other", limit: 1, node: "node-a", now: now, expiresAt: now + 60_000) != nil,
+                    "another function's reservation is its own")
+            try await b.releaseConcurrencySlot(id: taken[0])
+            #expect(try await a.takeConcurrencySlot(function: "orders", limit: 3, node: "node-a", now: now, expiresAt: now + 1_000) != nil)
+            #expect(try await a.takeConcurrencySlot(function: "orders", limit: 3, node: "node-a", now: now, expiresAt: now + 1_000) == nil)
+            // Past their expiry, slots no longer count: node-b takes one at 61 s for a 10-s run and a 60-s margin.
+            #expect(try await b.takeConcurrencySlot(function: "orders", limit: 1, node: "node-b", now: now + 61_000, expiresAt: now + 131_000) != nil)
+            // A dead node's slots go once its invocations cannot be running any more (the lease less its margin passed).
+            _ = try await a.releaseInvocationLeases(ofNodes: ["node-b"], margin: 60_000, now: now + 65_000)
+            #expect(try await a.takeConcurrencySlot(function: "orders", limit: 1, node: "node-a", now: now + 65_000, expiresAt: now + 200_000) == nil,
+                    "node-b's run could still be going at 65 s")
+            _ = try await a.releaseInvocationLeases(ofNodes: ["node-b"], margin: 60_000, now: now + 72_000)
+            #expect(try await a.takeConcurrencySlot(function: "orders", limit: 1, node: "node-a", now: now + 72_000, expiresAt: now + 200_000) != nil)
+        }
+    }
+}

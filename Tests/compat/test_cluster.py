@@ -300,6 +300,36 @@ def test_a_stream_mapping_keeps_each_partition_key_in_order(cluster, tmp_path):
     assert cluster.owner(mapping["UUID"]) is not None
 
 
+def test_reserved_concurrency_holds_for_the_whole_cluster(cluster, tmp_path):
+    name, out = recording_function(cluster, tmp_path, sleep="2")
+    cluster.client("lambda").put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=2)
+    barrier = threading.Barrier(9)
+    results = []
+
+    def invoke(index):
+        client = cluster.client("lambda", cluster.nodes[index % 3])
+        barrier.wait()
+        try:
+            client.invoke(FunctionName=name, Payload=json.dumps({"n": index}).encode())
+            results.append("ok")
+        except client.exceptions.TooManyRequestsException as error:
+            results.append(error.response["Reason"])
+
+    threads = [threading.Thread(target=invoke, args=(i,)) for i in range(9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Nine callers at once on three nodes: two run, the rest are throttled as Lambda throttles them.
+    assert sorted(results) == ["ReservedFunctionConcurrentInvocationLimitExceeded"] * 7 + ["ok"] * 2
+    # Events accepted by every node wait for a slot and all run, never more than two at once across the cluster.
+    for n in range(8):
+        cluster.client("lambda").invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"n": 100 + n}).encode())
+    wait_until(lambda: len([r for r in recorded(out) if r["value"] >= 100]) == 8, timeout=60, interval=0.2)
+    rows = recorded(out)
+    assert max_overlap(rows) <= 2
+
+
 def test_killing_a_node_under_load_loses_nothing_and_its_mapping_resumes_on_a_survivor(cluster, tmp_path):
     name, out = recording_function(cluster, tmp_path, sleep="0.05")
     queue = f"cl-kill-{uuid.uuid4().hex[:8]}"

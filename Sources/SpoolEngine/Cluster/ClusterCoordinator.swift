@@ -34,6 +34,8 @@ package final class ClusterCoordinator: Service, Sendable {
     /// to do once events held by nodes no longer live were released (the dispatcher's rescan).
     let invocationLeaseMargin: Millis
     let afterReleasingEvents: @Sendable () async -> Void
+    /// Told after each heartbeat this node's share of the cluster's limits (from the live nodes).
+    let onShare: @Sendable (ClusterShare) async -> Void
     let wakeups = WakeSignal()
     let state = Mutex(State())
 
@@ -53,7 +55,8 @@ package final class ClusterCoordinator: Service, Sendable {
     package init(store: any ClusterStore, mappings: any MappingStore, supervisor: MappingSupervisor, owners: MappingOwners,
                  nodeID: String, address: String, version: String, leaseTime: Millis = 10_000, interval: Duration = .seconds(2),
                  invocationLeaseMargin: Millis = 60_000, afterReleasingEvents: @escaping @Sendable () async -> Void = {},
-                 logger: Logger) {
+                 onShare: @escaping @Sendable (ClusterShare) async -> Void = { _ in }, logger: Logger) {
+        self.onShare = onShare
         self.invocationLeaseMargin = invocationLeaseMargin
         self.afterReleasingEvents = afterReleasingEvents
         self.store = store
@@ -114,6 +117,8 @@ package final class ClusterCoordinator: Service, Sendable {
             let nodes = try await store.heartbeat(node: nodeID, address: address.withLock { $0 }, version: version, ttl: leaseTime)
             var live = nodes.filter(\.live).map(\.id)
             if !live.contains(nodeID) { live.append(nodeID) }
+            live.sort()
+            await onShare(ClusterShare(rank: live.firstIndex(of: nodeID) ?? 0, count: live.count))
             let fingerprints = try await readMappings()
             let wanted = Set(fingerprints.keys.filter { Rendezvous.owner(of: $0, among: live) == nodeID })
             let (running, draining) = state.withLock { ($0.running, $0.draining) }

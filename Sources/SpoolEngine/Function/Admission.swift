@@ -43,6 +43,8 @@ package final class Admission: Sendable {
         package let name: String
         let reserved: Bool
         let process: Bool
+        /// In a cluster, the function's slot in the shared store (reserved concurrency).
+        var clusterSlot: Int64?
     }
 
     /// The account's concurrency limit (Lambda's default is 1,000).
@@ -61,6 +63,8 @@ package final class Admission: Sendable {
         /// Running invocations of process functions.
         var processInFlight: [String: Int] = [:]
         var functionSignals: [String: WakeSignal] = [:]
+        /// This node's part of the account's unreserved concurrency, in a cluster.
+        var share = ClusterShare.whole
 
         mutating func signal(for name: String) -> WakeSignal {
             if let signal = functionSignals[name] { return signal }
@@ -125,7 +129,7 @@ package final class Admission: Sendable {
             if let reserved {
                 guard running < reserved else { return refused(.reservedConcurrency) }
             } else {
-                guard state.unreservedInFlight < accountLimit - state.totalReserved else { return refused(.accountConcurrency) }
+                guard state.unreservedInFlight < state.share.of(accountLimit - state.totalReserved) else { return refused(.accountConcurrency) }
             }
             var grows = 0
             if process {
@@ -139,6 +143,35 @@ package final class Admission: Sendable {
             state.inFlight[name] = running + 1
             return .success(Permit(name: name, reserved: reserved != nil, process: process))
         }
+    }
+
+    /// In a cluster: this node's part of the account's unreserved concurrency. A larger part wakes its waiters.
+    package func share(_ share: ClusterShare) {
+        state.withLock { $0.share = share }
+        accountFreed.signal()
+    }
+
+    /// A refusal because the cluster runs as many invocations of `name` as its reservation allows: waits for a slot of
+    /// the function to free, here or (told through the cluster's wake-ups) on another node. `seen` was read before the
+    /// store was asked.
+    package func refusedByCluster(_ name: String, seen: UInt64) -> Refused {
+        Refused(refusal: .reservedConcurrency, wakeup: (state.withLock { $0.signal(for: name) }, seen))
+    }
+
+    /// The generation of a function's wake-up, read before asking the cluster for a slot.
+    package func generation(of name: String) -> UInt64 {
+        state.withLock { $0.signal(for: name) }.generation
+    }
+
+    /// A slot of `name` freed elsewhere (another node): its waiters try again.
+    package func wake(_ name: String) {
+        state.withLock { $0.signal(for: name) }.signal()
+    }
+
+    /// Every function's waiters try again (the cluster's safety net for a lost wake-up).
+    package func wakeAll() {
+        for signal in state.withLock({ Array($0.functionSignals.values) }) { signal.signal() }
+        accountFreed.signal()
     }
 
     /// Gives a slot back and wakes whoever waits for one of its kind.

@@ -56,7 +56,7 @@ package struct FunctionInvoker: Sendable {
     package func invoke(_ request: Request) async throws -> Result {
         let (definition, payload, clientContext) = try await validate(request)
         let runner = registry.runner
-        let slot = try runner.tryAdmit(definition).mapError { $0.refusal.error }.get()
+        let slot = try await runner.tryAdmit(definition).mapError { $0.refusal.error }.get()
         var arn = registry.identity.functionARN(definition.name)
         if let qualifier = request.function.qualifier { arn += ":" + qualifier }
         let invocation = InvocationRequest(requestID: request.requestID, function: definition, invokedFunctionARN: arn,

@@ -1,6 +1,7 @@
 import SpoolExecutor
 import SpoolModel
 import SpoolSignals
+import Synchronization
 
 /// Runs functions, for every caller: synchronous Invoke, the asynchronous dispatcher, queue pollers and stream
 /// lanes all come here, and only here, to start an invocation.
@@ -14,6 +15,11 @@ package final class FunctionRunner: Sendable {
     let executor: any FunctionExecutor
     /// The longest a cold start's init may take (`functions.initTimeoutSeconds`): leases cover it.
     package let initTimeout: Millis
+    /// In a cluster: reserved concurrency counted in the shared store, and this node's share of the other limits.
+    let cluster = Mutex<(concurrency: ClusterConcurrency, leaseMargin: Millis)?>(nil)
+    let share = Mutex(ClusterShare.whole)
+    /// Functions with provisioned concurrency, whose environments follow this node's share.
+    let provisioned = Mutex<[String: FunctionDefinition]>([:])
 
     /// - Parameters:
     ///   - environmentLimit: environments this node may run for process functions (`functions.maxEnvironments`).
@@ -42,9 +48,59 @@ package final class FunctionRunner: Sendable {
 
     // MARK: Admission
 
-    /// A slot now, or why there is none and what to wait on.
-    package func tryAdmit(_ definition: FunctionDefinition) -> Result<Slot, Admission.Refused> {
-        admission.acquire(definition).map { Slot(permit: $0, definition: definition) }
+    /// A slot now, or why there is none and what to wait on. In a cluster, a function with reserved concurrency also
+    /// needs one of its slots in the shared store.
+    package func tryAdmit(_ definition: FunctionDefinition) async -> Result<Slot, Admission.Refused> {
+        let seen = admission.generation(of: definition.name)
+        switch admission.acquire(definition) {
+        case .failure(let refused): return .failure(refused)
+        case .success(var permit):
+            guard let reserved = definition.reservedConcurrency, let (concurrency, margin) = cluster.withLock({ $0 }) else {
+                return .success(Slot(permit: permit, definition: definition))
+            }
+            if let id = await concurrency.take(definition.name, limit: reserved, leaseMillis: leaseMillis(definition, margin: margin)) {
+                permit.clusterSlot = id
+                return .success(Slot(permit: permit, definition: definition))
+            }
+            admission.release(permit)
+            return .failure(admission.refusedByCluster(definition.name, seen: seen))
+        }
+    }
+
+    /// Joins the cluster's admission: reserved concurrency through `concurrency`, leases of its slots as long as events'.
+    package func joinCluster(_ concurrency: ClusterConcurrency, leaseMargin: Millis) {
+        cluster.withLock { $0 = (concurrency, leaseMargin) }
+    }
+
+    /// This node's part of the account's unreserved concurrency and of each function's provisioned concurrency, as
+    /// the live nodes change.
+    package func share(_ share: ClusterShare) async {
+        let changed = self.share.withLock { current in
+            defer { current = share }
+            return current != share
+        }
+        admission.share(share)
+        guard changed else { return }
+        for definition in provisioned.withLock({ Array($0.values) }) {
+            let local = shared(definition)
+            admission.configure(local.name, reserved: local.reservedConcurrency, provisioned: local.provisionedConcurrency,
+                                process: local.executor == .process)
+            await executor.functionChanged(name: local.name, to: local)
+        }
+    }
+
+    /// The definition as this node runs it: its share of the provisioned environments.
+    func shared(_ definition: FunctionDefinition) -> FunctionDefinition {
+        guard let provisioned = definition.provisionedConcurrency else { return definition }
+        var local = definition
+        local.provisionedConcurrency = share.withLock { $0 }.of(provisioned)
+        return local
+    }
+
+    /// Gives a slot back: here, and in the cluster's store.
+    private func giveBack(_ permit: Admission.Permit) {
+        admission.release(permit)
+        if let id = permit.clusterSlot, let (concurrency, _) = cluster.withLock({ $0 }) { concurrency.release(id, function: permit.name) }
     }
 
     /// A slot, waiting for one to free (woken by the release itself, not by looking again); `nil` when one of
@@ -52,7 +108,7 @@ package final class FunctionRunner: Sendable {
     package func admit(_ definition: FunctionDefinition, alongside: [(signal: WakeSignal, seen: UInt64)] = []) async -> Slot? {
         while true {
             let refused: Admission.Refused
-            switch tryAdmit(definition) {
+            switch await tryAdmit(definition) {
             case .success(let slot): return slot
             case .failure(let reason): refused = reason
             }
@@ -63,7 +119,7 @@ package final class FunctionRunner: Sendable {
 
     /// Gives back a slot that no run used.
     package func release(_ slot: Slot) {
-        admission.release(slot.permit)
+        giveBack(slot.permit)
     }
 
     // MARK: Running
@@ -71,7 +127,7 @@ package final class FunctionRunner: Sendable {
     /// Runs one invocation in `slot` and gives the slot back. A run whose task was cancelled (Spool cut it off)
     /// reads as `cutOff` whatever the executor made of the cancellation.
     package func run(_ request: InvocationRequest, in slot: Slot) async -> RunResult {
-        defer { admission.release(slot.permit) }
+        defer { giveBack(slot.permit) }
         guard !Task.isCancelled else { return .cutOff }
         let outcome = await executor.invoke(request)
         if Task.isCancelled { return .cutOff }
@@ -106,19 +162,28 @@ package final class FunctionRunner: Sendable {
         if let definition {
             remember(definition)
         } else {
+            provisioned.withLock { _ = $0.removeValue(forKey: name) }
             admission.configure(name, reserved: nil, provisioned: nil, process: false)
         }
-        await executor.functionChanged(name: name, to: definition)
+        await executor.functionChanged(name: name, to: definition.map(shared))
     }
 
     /// Admission learns a stored function's settings at start-up, without touching the executor.
     package func remember(_ definition: FunctionDefinition) {
-        admission.configure(definition.name, reserved: definition.reservedConcurrency, provisioned: definition.provisionedConcurrency,
-                            process: definition.executor == .process)
+        provisioned.withLock { $0[definition.name] = definition.provisionedConcurrency == nil ? nil : definition }
+        let local = shared(definition)
+        admission.configure(local.name, reserved: local.reservedConcurrency, provisioned: local.provisionedConcurrency,
+                            process: local.executor == .process)
     }
 
     /// The executor's view of a function's provisioned environments.
+    /// In a cluster this node sees only its own part: the function's provisioned concurrency counts as allocated
+    /// when this node's part is.
     package func provisionedReadiness(of name: String) async -> ProvisionedReadiness {
-        await executor.provisionedReadiness(of: name)
+        var readiness = await executor.provisionedReadiness(of: name)
+        guard let total = provisioned.withLock({ $0[name]?.provisionedConcurrency }), share.withLock({ $0.count }) > 1 else { return readiness }
+        readiness.allocated = readiness.allocated >= readiness.requested ? total : readiness.allocated
+        readiness.requested = total
+        return readiness
     }
 }

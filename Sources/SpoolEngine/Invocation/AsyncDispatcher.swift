@@ -215,13 +215,13 @@ package final class AsyncDispatcher: Service, Sendable {
     /// A slot for an event about to be stored, when it can run at once: the dispatcher is running, the function
     /// has no event due now (those go first), and the runner admits it. The event is then stored already claimed
     /// and handed over with `handOff`, sparing a claim transaction and a wake-up between the commit and the start.
-    package func reserveDirect(_ definition: FunctionDefinition, now: Millis) -> FunctionRunner.Slot? {
+    package func reserveDirect(_ definition: FunctionDefinition, now: Millis) async -> FunctionRunner.Slot? {
         guard definition.reservedConcurrency != 0 else { return nil }
         let free = state.withLock { state in
             state.running && !state.stopping && (state.due[definition.name] ?? .max) > now
         }
         guard free else { return nil }
-        return try? runner.tryAdmit(definition).get()
+        return try? await runner.tryAdmit(definition).get()
     }
 
     /// Whether the run loop is up and takes events handed to it directly.
@@ -283,7 +283,7 @@ package final class AsyncDispatcher: Service, Sendable {
         var slots: [FunctionRunner.Slot] = []
         var refused: Admission.Refused?
         while slots.count < settings.claimBatch, refused == nil {
-            switch runner.tryAdmit(definition) {
+            switch await runner.tryAdmit(definition) {
             case .success(let slot): slots.append(slot)
             case .failure(let reason): refused = reason
             }

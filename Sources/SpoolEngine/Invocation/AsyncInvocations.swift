@@ -60,7 +60,7 @@ package struct AsyncInvocations: Sendable {
             idempotencyKey: request.idempotencyKey, idempotencyExpiresAt: now + settings.idempotencyWindow
         )
         // With a slot free and nothing of the function waiting, the event is stored claimed and started at once.
-        let slot = dispatcher.reserveDirect(definition, now: now)
+        let slot = await dispatcher.reserveDirect(definition, now: now)
         if slot != nil { invocation.leaseUntil = now + registry.runner.leaseMillis(definition, margin: settings.leaseMargin) }
         let result: EnqueuedInvocation
         do {

@@ -72,8 +72,16 @@ package protocol ClusterStore: Sendable {
 
     /// Ends the leases that nodes no longer live hold on asynchronous events whose longest run is over (the lease,
     /// less `margin`, has passed `now`): those events can no longer be running, and a live node may take them now
-    /// instead of waiting out the margin. Returns how many were released.
+    /// instead of waiting out the margin; their concurrency slots likewise. Returns how many events were released.
     func releaseInvocationLeases(ofNodes nodes: [String], margin: Millis, now: Millis) async throws -> Int
+
+    /// Takes one of the `limit` slots of `function` shared by the whole cluster (its reserved concurrency) for `node`,
+    /// held until `expiresAt` unless released: `nil` when `limit` slots are held and unexpired. Slots are counted under
+    /// a transaction lock on the function, so two nodes never both take the last one.
+    func takeConcurrencySlot(function: String, limit: Int, node: String, now: Millis, expiresAt: Millis) async throws -> Int64?
+
+    /// Gives a slot back.
+    func releaseConcurrencySlot(id: Int64) async throws
 
     /// A clean leave: the node's leases are released and its row removed.
     func leave(node: String) async throws
