@@ -7,7 +7,7 @@ CREATE TABLE cluster_node (
     heartbeat_at BIGINT NOT NULL
 );
 
--- One lease per unit of work that must run on one node at a time (an event source mapping's pollers): the holder,
+-- One lease per unit of work that must run on one node at a time (a queue mapping's pollers, a stream mapping shard's lanes): the holder,
 -- an epoch that rises each time the unit changes hands, and when the lease ends unless renewed.
 CREATE TABLE work_lease (
     unit       TEXT   PRIMARY KEY,

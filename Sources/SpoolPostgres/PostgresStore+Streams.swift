@@ -194,10 +194,11 @@ extension PostgresStore: StreamStore {
         }
     }
 
-    package func takeCheckpoints(mappingUUID: String) async throws -> [StreamCheckpointRow] {
+    package func takeCheckpoints(mappingUUID: String, shards: Set<Int>?) async throws -> [StreamCheckpointRow] {
         try await transaction { [epochFloor] connection in
             try await connection.rows("""
-                UPDATE stream_checkpoint SET epoch = GREATEST(epoch + 1, \(epochFloor)) WHERE mapping_uuid = \(mappingUUID)
+                UPDATE stream_checkpoint SET epoch = GREATEST(epoch + 1, \(epochFloor))
+                WHERE mapping_uuid = \(mappingUUID) AND (\(shards == nil) OR shard_index = ANY(\(shards.map { $0.sorted() } ?? [])::int[]))
                 RETURNING \(unescaped: Self.checkpointColumns)
                 """).map(Self.checkpoint).sorted { ($0.shardIndex, $0.lane) < ($1.shardIndex, $1.lane) }
         }

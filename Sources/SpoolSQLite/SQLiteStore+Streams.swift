@@ -167,13 +167,15 @@ extension SQLiteStore: StreamStore {
         }
     }
 
-    package func takeCheckpoints(mappingUUID: String) async throws -> [StreamCheckpointRow] {
+    package func takeCheckpoints(mappingUUID: String, shards: Set<Int>?) async throws -> [StreamCheckpointRow] {
         // Like a claim, no fsync of its own: the generation's floor fences lanes across a lost commit.
         try await write(durable: false) { [floor = epochFloor] db in
-            try Row.fetchAll(db, sql: """
-                UPDATE stream_checkpoint SET epoch = max(epoch + 1, ?) WHERE mapping_uuid = ?
+            let rows = try Row.fetchAll(db, sql: """
+                UPDATE stream_checkpoint SET epoch = max(epoch + 1, ?)
+                WHERE mapping_uuid = ? AND (? IS NULL OR shard_index IN (SELECT value FROM json_each(?)))
                 RETURNING *
-                """, arguments: [floor, mappingUUID]).map(Self.checkpoint).sorted { ($0.shardIndex, $0.lane) < ($1.shardIndex, $1.lane) }
+                """, arguments: [floor, mappingUUID, shards == nil ? nil : 1, shards.map { ColumnJSON.encode($0.sorted()) }])
+            return rows.map(Self.checkpoint).sorted { ($0.shardIndex, $0.lane) < ($1.shardIndex, $1.lane) }
         }
     }
 

@@ -119,7 +119,7 @@ public struct SpoolServer: Sendable {
                                                    shutdownGrace: asyncSettings.shutdownGrace, owners: owners, logger: logger)
         self.mappings = EventSourceMappings(store: store, registry: functions, queues: queues, streams: streams, supervisor: mappingSupervisor)
         if case .postgres(let shared) = backend {
-            let cluster = ClusterCoordinator(store: shared, mappings: shared, supervisor: mappingSupervisor, owners: owners, nodeID: shared.nodeID,
+            let cluster = ClusterCoordinator(store: shared, mappings: shared, streams: shared, supervisor: mappingSupervisor, owners: owners, nodeID: shared.nodeID,
                                              address: "\(configuration.host):\(configuration.port)", version: Self.version,
                                              invocationLeaseMargin: asyncSettings.leaseMargin,
                                              afterReleasingEvents: { [dispatcher] in try? await dispatcher.rescan() },

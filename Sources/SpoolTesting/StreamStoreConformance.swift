@@ -131,6 +131,12 @@ public enum StreamStoreConformance {
                     mappingUUID: "m", shardIndex: 0, lane: 0, expectedPosition: -1, expectedEpoch: second[0].epoch, newPosition: 3, result: nil, now: 1))
                 try expect(current.settled, "the lane taken last settles")
                 try expect(try await store.takeCheckpoints(mappingUUID: "none").isEmpty, "no lanes for an unknown mapping")
+                // Taking some shards' lanes leaves the others' epochs alone (a node of a cluster takes the shards it owns).
+                let third = try await store.takeCheckpoints(mappingUUID: "m", shards: [1])
+                try expect(third.map(\.shardIndex) == [1] && third[0].epoch > second[1].epoch, "shard 1 only: \(third)")
+                let after = try await store.checkpoints(mappingUUID: "m")
+                try expect(after.first { $0.shardIndex == 0 }?.epoch == second[0].epoch, "shard 0 keeps its epoch: \(after)")
+                try expect(try await store.takeCheckpoints(mappingUUID: "m", shards: []).isEmpty, "no shards, no lanes")
             },
             Check(name: "a new ParallelizationFactor regroups lanes at the slowest lane's position; deleting a mapping drops them") { store in
                 _ = try await store.createStream(CreateStreamParams(name: "s", shardCount: 1, mode: "PROVISIONED", now: 0))

@@ -59,12 +59,25 @@ class Cluster:
         with urllib.request.urlopen((node or self.live()[0]).endpoint + "/spool/v1/nodes", timeout=5) as response:
             return json.loads(response.read())
 
+    def process(self, address):
+        return next(node for node in self.nodes if node.endpoint.endswith(":" + address.split(":")[-1]))
+
     def owner(self, uuid_):
+        """The node running a queue mapping."""
         holders = [n for n in self.view()["nodes"] if n["live"] and uuid_ in n["owns"]]
         assert len(holders) <= 1, f"mapping {uuid_} owned by several nodes: {holders}"
-        if not holders:
-            return None
-        return next(node for node in self.nodes if node.endpoint.endswith(holders[0]["address"].split(":")[-1]))
+        return self.process(holders[0]["address"]) if holders else None
+
+    def shard_owners(self, uuid_):
+        """shard index -> the node running that shard's lanes of a stream mapping (live nodes only)."""
+        owners = {}
+        for node in self.view()["nodes"]:
+            for unit in node["owns"]:
+                if node["live"] and unit.startswith(uuid_ + "#"):
+                    shard = int(unit.split("#")[1])
+                    assert shard not in owners, f"shard {shard} of {uuid_} owned twice"
+                    owners[shard] = self.process(node["address"])
+        return owners
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +109,9 @@ def handler(event, context):
             key, value = record["kinesis"]["partitionKey"], base64.b64decode(record["kinesis"]["data"]).decode()
         else:
             key, value = None, record.get("n")
+        shard = record.get("eventID", "").split(":")[0] if "kinesis" in record else None
         lines.append(json.dumps({"key": key, "value": value, "start": started, "end": time.time(), "pid": os.getpid(),
+                                 "ppid": os.getppid(), "shard": shard,
                                  "source": record.get("eventSourceARN", ""), "request": context.aws_request_id}))
     with open(os.environ["OUT"], "a") as out:
         out.write("\\n".join(lines) + "\\n")
@@ -284,20 +299,26 @@ def test_a_stream_mapping_keeps_each_partition_key_in_order(cluster, tmp_path):
     name, out = recording_function(cluster, tmp_path)
     stream = f"cl-stream-{uuid.uuid4().hex[:8]}"
     kinesis = cluster.client("kinesis")
-    kinesis.create_stream(StreamName=stream, ShardCount=2)
+    kinesis.create_stream(StreamName=stream, ShardCount=6)
     arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
     mapping = cluster.client("lambda").create_event_source_mapping(
         FunctionName=name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON", BatchSize=7)
+    # Each shard's lanes run on one node; the shards spread over the nodes.
+    owners = wait_until(lambda: (found := cluster.shard_owners(mapping["UUID"])) and len(found) == 6 and found, timeout=15)
+    assert sorted(owners) == list(range(6))
     for i in range(30):
-        for key in range(4):
+        for key in range(12):
             cluster.client("kinesis").put_record(StreamName=stream, PartitionKey=f"k{key}", Data=f"{i}".encode())
-    wait_until(lambda: len(recorded(out)) >= 120, timeout=60, interval=0.2)
+    wait_until(lambda: len(recorded(out)) >= 360, timeout=60, interval=0.2)
     by_key = defaultdict(list)
     for row in recorded(out):
         by_key[row["key"]].append(int(row["value"]))
-    for key in range(4):
+    for key in range(12):
         assert by_key[f"k{key}"] == list(range(30))
-    assert cluster.owner(mapping["UUID"]) is not None
+    # Each shard's records ran in environments of the node that owns the shard (an environment is a child of its node).
+    for row in recorded(out):
+        shard = int(row["shard"].split("-")[1])
+        assert row["ppid"] == owners[shard].proc.pid, f"shard {shard} ran on another node"
 
 
 def test_reserved_concurrency_holds_for_the_whole_cluster(cluster, tmp_path):
@@ -338,11 +359,11 @@ def test_killing_a_node_under_load_loses_nothing_and_its_mapping_resumes_on_a_su
     owner = wait_until(lambda: cluster.owner(mapping["UUID"]), timeout=15)
     stream_fn, stream_out = recording_function(cluster, tmp_path)
     stream = f"cl-kill-{uuid.uuid4().hex[:8]}"
-    cluster.client("kinesis").create_stream(StreamName=stream, ShardCount=2)
+    cluster.client("kinesis").create_stream(StreamName=stream, ShardCount=3)
     stream_arn = cluster.client("kinesis").describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
     stream_mapping = cluster.client("lambda").create_event_source_mapping(
         FunctionName=stream_fn, EventSourceArn=stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=5)
-    wait_until(lambda: cluster.owner(stream_mapping["UUID"]), timeout=15)
+    wait_until(lambda: len(cluster.shard_owners(stream_mapping["UUID"])) == 3, timeout=15)
     put = defaultdict(list)
     dest_url, dest_arn = make_queue(cluster.client("sqs"), "cl-kill-events")
     # A short timeout: the killed node's leases on events end soon (a lease lasts the function's timeout and a margin).
@@ -416,7 +437,8 @@ def test_killing_a_node_under_load_loses_nothing_and_its_mapping_resumes_on_a_su
     print(f"stream caught up {time.time() - killed_at:.1f} s after the kill")
     for key, values in stream_seen().items():
         assert values == sorted(values), f"records of {key} out of order"
-    assert cluster.owner(stream_mapping["UUID"]) not in (None, owner)
+    shard_owners = cluster.shard_owners(stream_mapping["UUID"])
+    assert sorted(shard_owners) == [0, 1, 2] and owner not in shard_owners.values()
     # The killed node starts again on its data directory and rejoins as the same node.
     owner.start()
     wait_until(lambda: len([n for n in cluster.view()["nodes"] if n["live"]]) == 3, timeout=15)

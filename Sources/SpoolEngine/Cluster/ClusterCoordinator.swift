@@ -20,6 +20,7 @@ import Synchronization
 package final class ClusterCoordinator: Service, Sendable {
     let store: any ClusterStore
     let mappings: any MappingStore
+    let streams: any StreamStore
     let supervisor: MappingSupervisor
     let owners: MappingOwners
     let nodeID: String
@@ -52,7 +53,7 @@ package final class ClusterCoordinator: Service, Sendable {
         var stopping = false
     }
 
-    package init(store: any ClusterStore, mappings: any MappingStore, supervisor: MappingSupervisor, owners: MappingOwners,
+    package init(store: any ClusterStore, mappings: any MappingStore, streams: any StreamStore, supervisor: MappingSupervisor, owners: MappingOwners,
                  nodeID: String, address: String, version: String, leaseTime: Millis = 10_000, interval: Duration = .seconds(2),
                  invocationLeaseMargin: Millis = 60_000, afterReleasingEvents: @escaping @Sendable () async -> Void = {},
                  onShare: @escaping @Sendable (ClusterShare) async -> Void = { _ in }, logger: Logger) {
@@ -61,6 +62,7 @@ package final class ClusterCoordinator: Service, Sendable {
         self.afterReleasingEvents = afterReleasingEvents
         self.store = store
         self.mappings = mappings
+        self.streams = streams
         self.supervisor = supervisor
         self.owners = owners
         self.nodeID = nodeID
@@ -119,20 +121,20 @@ package final class ClusterCoordinator: Service, Sendable {
             if !live.contains(nodeID) { live.append(nodeID) }
             live.sort()
             await onShare(ClusterShare(rank: live.firstIndex(of: nodeID) ?? 0, count: live.count))
-            let fingerprints = try await readMappings()
-            let wanted = Set(fingerprints.keys.filter { Rendezvous.owner(of: $0, among: live) == nodeID })
+            let (fingerprints, units) = try await readMappings()
+            let wanted = Set(units.keys.filter { Rendezvous.owner(of: $0, among: live) == nodeID })
             let (running, draining) = state.withLock { ($0.running, $0.draining) }
             // Running mappings no longer wanted drain (their pollers stop); a draining one wanted again runs again; a
             // drained one (its poller gone, or the mapping deleted) is released.
             var nowDraining = draining.union(running.subtracting(wanted)).subtracting(wanted)
-            let drained = nowDraining.filter { !supervisor.isPolling($0) || fingerprints[$0] == nil }
+            let drained = nowDraining.filter { units[$0] == nil || !supervisor.isPolling(units[$0]!, shard: Self.shard(of: $0)) }
             nowDraining.subtract(drained)
             try await store.releaseLeases(node: nodeID, units: Array(drained))
             let held = Set(try await store.acquireLeases(node: nodeID, units: Array(wanted.union(nowDraining)), ttl: leaseTime).map(\.unit))
             let nowRunning = wanted.intersection(held)
             nowDraining.formIntersection(held)
             let changed = state.withLock { state -> Set<String> in
-                var changed = state.running.symmetricDifference(nowRunning)
+                var changed = Set(state.running.symmetricDifference(nowRunning).compactMap { units[$0] ?? Self.mapping(of: $0) })
                 for (uuid, print) in fingerprints where state.fingerprints[uuid] != print { changed.insert(uuid) }
                 for uuid in state.fingerprints.keys where fingerprints[uuid] == nil { changed.insert(uuid) }
                 state.running = nowRunning
@@ -144,7 +146,7 @@ package final class ClusterCoordinator: Service, Sendable {
             }
             owners.set(nowRunning)
             for uuid in changed { supervisor.notify(uuid) }
-            if state.withLock({ $0.ticks % 30 == 1 }) { try await store.dropLeases(except: Array(fingerprints.keys)) }
+            if state.withLock({ $0.ticks % 30 == 1 }) { try await store.dropLeases(except: Array(units.keys)) }
             // Events a dead node held: once their longest run is over they cannot be running, so they need not wait
             // out the rest of the margin.
             let dead = nodes.filter { !$0.live && $0.id != nodeID }.map(\.id)
@@ -170,7 +172,7 @@ package final class ClusterCoordinator: Service, Sendable {
                 state.running = []
                 state.draining = []
             }
-            return state.running.union(state.draining)
+            return Set(state.running.union(state.draining).map(Self.mapping(of:)))
         }
         guard !stale.isEmpty else { return }
         logger.error("cluster leases not renewed in time: this node stops its mappings' pollers", metadata: ["mappings": "\(stale.count)"])
@@ -178,18 +180,38 @@ package final class ClusterCoordinator: Service, Sendable {
         for uuid in stale { supervisor.notify(uuid) }
     }
 
-    /// Every mapping's UUID with what identifies its stored version.
-    private func readMappings() async throws -> [String: String] {
+    /// Every mapping's UUID with what identifies its stored version, and the units of work they make, each with its
+    /// mapping: a queue mapping is one unit, a stream mapping one per shard of its stream (its lanes run together).
+    private func readMappings() async throws -> (fingerprints: [String: String], units: [String: String]) {
         var fingerprints: [String: String] = [:]
+        var units: [String: String] = [:]
+        var shardCounts: [String: Int] = [:]
         var after: String?
         while true {
             let page = try await mappings.listMappings(ListMappingsParams(afterUUID: after, limit: 500))
             for mapping in page {
                 fingerprints[mapping.uuid] = "\(mapping.state.rawValue)|\(mapping.enabled)|\(mapping.lastModified)"
+                guard mapping.isStream else {
+                    units[mapping.uuid] = mapping.uuid
+                    continue
+                }
+                let stream = MappingStoreRules.streamName(mapping.sourceARN)
+                if shardCounts[stream] == nil { shardCounts[stream] = try await streams.stream(named: stream)?.shardCount ?? 0 }
+                // A mapping whose stream is gone still needs an owner, to settle or remove it: its shard 0.
+                for shard in 0..<max(shardCounts[stream] ?? 0, 1) { units[MappingOwners.unit(mapping.uuid, shard: shard)] = mapping.uuid }
             }
             guard page.count == 500 else { break }
             after = page.last?.uuid
         }
-        return fingerprints
+        return (fingerprints, units)
+    }
+
+    static func mapping(of unit: String) -> String {
+        unit.split(separator: "#", maxSplits: 1).first.map(String.init) ?? unit
+    }
+
+    static func shard(of unit: String) -> Int? {
+        let parts = unit.split(separator: "#", maxSplits: 1)
+        return parts.count == 2 ? Int(parts[1]) : nil
     }
 }

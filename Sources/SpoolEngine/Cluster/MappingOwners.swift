@@ -1,24 +1,41 @@
 import Synchronization
 
-/// Which event source mappings this node runs pollers for. Alone (SQLite), a node runs every mapping; in a cluster the
-/// `ClusterCoordinator` sets the mappings this node holds leases on, and the supervisor runs only those.
+/// Which event source mappings, and which shards of stream mappings, this node runs. Alone (SQLite), a node runs
+/// everything; in a cluster the `ClusterCoordinator` sets the units this node holds leases on — a queue mapping's
+/// UUID, or `UUID#SHARD` for one shard of a stream mapping — and the supervisor runs only those.
 package final class MappingOwners: Sendable {
     private let owned: Mutex<Set<String>?>
 
-    /// `nil`: every mapping (one node alone).
+    /// `nil`: everything (one node alone).
     package init(_ owned: Set<String>? = nil) {
         self.owned = Mutex(owned)
     }
 
+    /// The unit of one shard of a stream mapping.
+    package static func unit(_ uuid: String, shard: Int) -> String { "\(uuid)#\(shard)" }
+
+    /// Whether this node runs the mapping, or some of its shards.
     package func owns(_ uuid: String) -> Bool {
-        owned.withLock { $0?.contains(uuid) ?? true }
+        owned.withLock { units in
+            guard let units else { return true }
+            return units.contains(uuid) || units.contains { $0.hasPrefix(uuid + "#") }
+        }
+    }
+
+    /// The shards of a stream mapping this node runs; `nil` for all of them (alone).
+    package func shards(of uuid: String) -> Set<Int>? {
+        owned.withLock { units in
+            guard let units else { return nil }
+            let prefix = uuid + "#"
+            return Set(units.compactMap { $0.hasPrefix(prefix) ? Int($0.dropFirst(prefix.count)) : nil })
+        }
     }
 
     func set(_ units: Set<String>) {
         owned.withLock { $0 = units }
     }
 
-    /// The mappings owned, `nil` for all.
+    /// The units owned, `nil` for all.
     package var current: Set<String>? { owned.withLock { $0 } }
 }
 

@@ -138,7 +138,7 @@ package final class MappingSupervisor: Service, Sendable {
             }
             if running != nil { return nil }  // still draining after a stop: `ended` re-applies the mapping
             let poller: any MappingPoller = mapping.isStream
-                ? StreamPoller(mapping: mapping, registry: registry, streams: streams, queues: queues, progress: progress, logger: logger)
+                ? StreamPoller(mapping: mapping, registry: registry, streams: streams, queues: queues, progress: progress, owners: owners, logger: logger)
                 : QueuePoller(mapping: mapping, registry: registry, queues: queues, progress: progress, logger: logger)
             state.withLock { $0.pollers[uuid] = poller }
             await settle(mapping, to: .enabled)
@@ -177,6 +177,13 @@ package final class MappingSupervisor: Service, Sendable {
     /// Whether a poller of this mapping is running (or still finishing its batches after a stop).
     package func isPolling(_ uuid: String) -> Bool {
         state.withLock { $0.pollers[uuid] != nil }
+    }
+
+    /// Whether this node still runs the mapping (`shard` nil) or a lane of one shard of a stream mapping.
+    package func isPolling(_ uuid: String, shard: Int?) -> Bool {
+        guard let poller = state.withLock({ $0.pollers[uuid] }) else { return false }
+        guard let shard, let stream = poller as? StreamPoller else { return true }
+        return stream.runsLane(of: shard)
     }
 
     /// A poller returned: forget it and apply the mapping's row again (settle `Disabled`, remove, or restart).

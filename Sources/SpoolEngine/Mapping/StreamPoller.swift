@@ -33,19 +33,26 @@ final class StreamPoller: MappingPoller {
         var gauges: [Int: Gauge] = [:]
     }
     let progress: MappingProgress
+    /// Which shards this node runs (all of them alone; those it holds leases on in a cluster).
+    let owners: MappingOwners
+    /// Lanes running now, by shard.
+    let lanesRunning = Mutex<[Int: Int]>([:])
 
     struct State {
         var mapping: EventSourceMapping
         var patterns: [FilterPattern]
-        /// Bumped when lanes must be rebuilt (a new ParallelizationFactor).
+        /// Bumped when lanes must be rebuilt (a new ParallelizationFactor, shards gained or given up).
         var layout = 0
+        /// The shards the current lanes were started for (`nil`: all).
+        var shards: Set<Int>?
     }
 
     static let idleWaitMillis: Millis = 60_000
 
     init(mapping: EventSourceMapping, registry: FunctionRegistry, streams: StreamService, queues: QueueService,
-         progress: MappingProgress, logger: Logger) {
+         progress: MappingProgress, owners: MappingOwners = MappingOwners(), logger: Logger) {
         self.uuid = mapping.uuid
+        self.owners = owners
         self.progress = progress
         self.registry = registry
         self.streams = streams
@@ -55,7 +62,23 @@ final class StreamPoller: MappingPoller {
         self.logger = logger
         self.rest = PollerRest(logger: logger)
         self.iteratorAge = SpoolMetrics.iteratorAge(mapping)
-        self.state = Mutex(State(mapping: mapping, patterns: mapping.settings.patterns()))
+        self.state = Mutex(State(mapping: mapping, patterns: mapping.settings.patterns(), shards: owners.shards(of: mapping.uuid)))
+    }
+
+    /// Whether a lane of `shard` is running here (a node giving the shard up waits until none is).
+    func runsLane(of shard: Int) -> Bool {
+        lanesRunning.withLock { ($0[shard] ?? 0) > 0 }
+    }
+
+    func laneStarted(_ shard: Int) {
+        lanesRunning.withLock { $0[shard, default: 0] += 1 }
+    }
+
+    func laneEnded(_ shard: Int) {
+        lanesRunning.withLock { lanes in
+            lanes[shard, default: 1] -= 1
+            if lanes[shard] == 0 { lanes[shard] = nil }
+        }
     }
 
     /// Records what a lane saw: the shard's gauge takes its oldest lane, the mapping's its oldest shard.
@@ -71,8 +94,13 @@ final class StreamPoller: MappingPoller {
     }
 
     func update(_ mapping: EventSourceMapping) {
+        let shards = owners.shards(of: mapping.uuid)
         state.withLock { state in
             if state.mapping.settings.stream?.parallelizationFactor != mapping.settings.stream?.parallelizationFactor { state.layout += 1 }
+            if state.shards != shards {
+                state.shards = shards
+                state.layout += 1
+            }
             state.mapping = mapping
             state.patterns = mapping.settings.patterns()
         }
@@ -88,7 +116,7 @@ final class StreamPoller: MappingPoller {
     func run() async {
         logger.debug("stream poller started")
         while !isStopped {
-            let layout = state.withLock { $0.layout }
+            let (layout, shards) = state.withLock { ($0.layout, $0.shards) }
             guard let stream = try? await streams.store.stream(named: streamName) else {
                 problem("the mapping's stream does not exist", ["stream": "\(streamName)"])
                 await backOff()
@@ -96,7 +124,7 @@ final class StreamPoller: MappingPoller {
             }
             let rows: [StreamCheckpointRow]
             do {
-                rows = try await checkpoints(for: stream)
+                rows = try await checkpoints(for: stream, shards: shards)
             } catch {
                 problem("cannot read the mapping's checkpoints", ["error": "\(error)"])
                 await backOff()
@@ -109,7 +137,11 @@ final class StreamPoller: MappingPoller {
             iteratorAges.withLock { $0.lanes = [:] }  // a new grouping: the old lanes' ages no longer apply
             await withDiscardingTaskGroup { group in
                 for row in rows {
-                    group.addTask { await self.runLane(StreamLane(poller: self, stream: stream, checkpoint: row, layout: layout)) }
+                    self.laneStarted(row.shardIndex)
+                    group.addTask {
+                        await self.runLane(StreamLane(poller: self, stream: stream, checkpoint: row, layout: layout))
+                        self.laneEnded(row.shardIndex)
+                    }
                 }
             }
         }
@@ -119,10 +151,13 @@ final class StreamPoller: MappingPoller {
     /// The mapping's checkpoints for this stream, taken for the lanes about to start (a new epoch fences every
     /// earlier lane); when there are none for it (the stream was created again under the mapping's name), every
     /// shard starts at the mapping's starting position.
-    func checkpoints(for stream: StreamInfo) async throws -> [StreamCheckpointRow] {
-        let rows = try await streams.store.takeCheckpoints(mappingUUID: uuid)
+    /// In a cluster, only the lanes of the shards this node owns are taken, and the other nodes' lanes keep their epochs.
+    func checkpoints(for stream: StreamInfo, shards: Set<Int>?) async throws -> [StreamCheckpointRow] {
+        if let shards, shards.isEmpty { return [] }
+        let rows = try await streams.store.takeCheckpoints(mappingUUID: uuid, shards: shards)
         if !rows.isEmpty && rows.allSatisfy({ $0.streamID == stream.id }) { return rows }
         let settings = state.withLock { $0.mapping.settings.stream } ?? StreamMappingSettings()
-        return try await streams.store.startCheckpoints(mappingUUID: uuid, streamID: stream.id, settings: settings)
+        let started = try await streams.store.startCheckpoints(mappingUUID: uuid, streamID: stream.id, settings: settings)
+        return started.filter { shards?.contains($0.shardIndex) ?? true }
     }
 }

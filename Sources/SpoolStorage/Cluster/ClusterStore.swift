@@ -14,7 +14,7 @@ public struct ClusterNode: Sendable, Equatable, Codable {
     public var heartbeatAt: Millis
     /// Whether the heartbeat is recent enough for the node to count as live.
     public var live: Bool
-    /// The work units it holds leases on (event source mapping UUIDs), sorted.
+    /// The work units it holds leases on, sorted: a queue mapping's UUID, `UUID#SHARD` for a stream mapping's shard.
     public var owns: [String]
 
     public init(id: String, address: String, version: String, startedAt: Millis, heartbeatAt: Millis, live: Bool, owns: [String]) {
@@ -28,7 +28,8 @@ public struct ClusterNode: Sendable, Equatable, Codable {
     }
 }
 
-/// A lease a node holds on one unit of work that must run on one node at a time.
+/// A lease a node holds on one unit of work that must run on one node at a time (a queue mapping's pollers, a
+/// stream mapping shard's lanes).
 public struct WorkLease: Sendable, Equatable, Codable {
     public var unit: String
     public var node: String

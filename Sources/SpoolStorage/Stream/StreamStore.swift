@@ -102,8 +102,9 @@ public protocol StreamStore: Sendable {
     func checkpoints(mappingUUID: String) async throws -> [StreamCheckpointRow]
     /// Takes a mapping's lanes for a poller that starts them: every checkpoint gets a new epoch, never below this
     /// opening's floor (`StoreGeneration`), so that a lane started earlier (before an unclean stop included) can no
-    /// longer settle. Returns the checkpoints with their new epochs, in shard and lane order.
-    func takeCheckpoints(mappingUUID: String) async throws -> [StreamCheckpointRow]
+    /// longer settle. Returns the checkpoints with their new epochs, in shard and lane order. With `shards`, only the
+    /// lanes of those shards (a node of a cluster takes the shards it owns, and leaves the others' lanes alone).
+    func takeCheckpoints(mappingUUID: String, shards: Set<Int>?) async throws -> [StreamCheckpointRow]
     /// Sets a mapping's checkpoints for a stream to its starting position, every shard and lane (a mapping
     /// that finds its stream created again under the same name starts over on it), under a new epoch.
     func startCheckpoints(mappingUUID: String, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow]
@@ -214,5 +215,12 @@ public struct SettleStreamBatchParams: Sendable {
         self.result = result
         self.effects = effects
         self.now = now
+    }
+}
+
+extension StreamStore {
+    /// Every lane of the mapping.
+    package func takeCheckpoints(mappingUUID: String) async throws -> [StreamCheckpointRow] {
+        try await takeCheckpoints(mappingUUID: mappingUUID, shards: nil)
     }
 }
