@@ -136,6 +136,7 @@ let package = Package(
                 "SpoolModel", "SpoolStorage", "SpoolSQLite", "SpoolPostgres", "SpoolEngine", "SpoolHTTP", "SpoolExecutor",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),

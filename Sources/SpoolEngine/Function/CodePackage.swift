@@ -25,7 +25,7 @@ package enum CodePackage {
         guard zip.count <= FunctionLimits.zippedPackageBytes else {
             throw SpoolError(.requestTooLarge, "Zipped size must be smaller than \(FunctionLimits.zippedPackageBytes) bytes for the \(operation) operation")
         }
-        let digest = Data(SHA256.hash(data: zip)).base64EncodedString()
+        let digest = Self.digest(zip)
         let directory = (root as NSString).appendingPathComponent(UUID().uuidString.lowercased())
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -59,6 +59,11 @@ package enum CodePackage {
             // Another unpacking got there first.
         }
         remove(temporary)
+    }
+
+    /// Lambda's `CodeSha256` of a package: base64 SHA-256 of the zip.
+    package static func digest(_ zip: Data) -> String {
+        Data(SHA256.hash(data: zip)).base64EncodedString()
     }
 
     /// Removes an unpacked package and its zip.
