@@ -50,6 +50,27 @@ package final class PostgresStore: Sendable {
         }
     }
 
+    /// Creates an empty database next to the one `url` names (same server and user) and returns its URL: the
+    /// benchmark's fresh store per run.
+    package static func createDatabase(besides url: String, name: String) async throws -> String {
+        var target = try PostgresURL(url)
+        try await withAdmin(url) { client in _ = try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\"")) }
+        target.database = name
+        return target.text
+    }
+
+    /// Drops a database `createDatabase` made, closing what is still connected to it.
+    package static func dropDatabase(besides url: String, name: String) async throws {
+        try await withAdmin(url) { client in _ = try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")) }
+    }
+
+    private static func withAdmin(_ url: String, _ body: (PostgresClient) async throws -> Void) async throws {
+        let client = PostgresClient(configuration: try PostgresURL(url).clientConfiguration)
+        let running = Task { await client.run() }
+        defer { running.cancel() }
+        try await body(client)
+    }
+
     /// The migrations recorded in the database, in order of identifier.
     package func appliedMigrations() async throws -> [String] {
         var identifiers: [String] = []

@@ -54,17 +54,23 @@ package struct PostgresURL: Sendable, Equatable {
         "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)?sslmode=\(sslMode.rawValue)"
     }
 
-    /// The client configuration this URL describes.
+    /// The URL itself, password included (what another process is given).
+    package var text: String {
+        func encoded(_ part: String) -> String { part.addingPercentEncoding(withAllowedCharacters: .urlUserAllowed.subtracting(.init(charactersIn: ":@/"))) ?? part }
+        return "postgres://\(encoded(user))\(password.map { ":" + encoded($0) } ?? "")@\(host):\(port)/\(encoded(database))?sslmode=\(sslMode.rawValue)"
+    }
+
     /// Why `text` is not a database URL Spool takes, or `nil` when it is one.
     package static func refusal(of text: String) -> String? {
         do {
             _ = try PostgresURL(text)
             return nil
         } catch {
-            return (error as? SpoolError)?.message ?? "\(error)"
+            return error.message
         }
     }
 
+    /// The client configuration this URL describes.
     package var clientConfiguration: PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS = switch sslMode {
         case .disable: .disable

@@ -169,7 +169,8 @@ public struct SpoolServer: Sendable {
             streams: streams,
             lambda: .init(registry: functions, invoker: invoker, asyncInvocations: asyncInvocations, eventInvokeConfigs: eventInvokeConfigs,
                           deadLetters: deadLetters, mappings: mappings, operations: operations),
-            health: .init(version: Self.version, durability: configuration.durability.rawValue),
+            // With a PostgreSQL database, what makes a write durable is the database's commit.
+            health: .init(version: Self.version, durability: configuration.database == nil ? configuration.durability.rawValue : "postgresql"),
             defaultBaseURL: "http://\(configuration.host):\(configuration.port)",
             verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(secrets: configuration.credentials, region: configuration.region),
             limits: limits,

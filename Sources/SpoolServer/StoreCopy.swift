@@ -206,3 +206,15 @@ extension SpoolServer {
         return (summary.tables, summary.functionsWithCode)
     }
 }
+
+extension SpoolServer {
+    /// A new empty PostgreSQL database beside the one `url` names, for a benchmark run; returns its URL.
+    public static func createScratchDatabase(besides url: String, name: String) async throws -> String {
+        try await PostgresStore.createDatabase(besides: url, name: name)
+    }
+
+    /// Drops a database `createScratchDatabase` made.
+    public static func dropScratchDatabase(besides url: String, name: String) async throws {
+        try await PostgresStore.dropDatabase(besides: url, name: name)
+    }
+}

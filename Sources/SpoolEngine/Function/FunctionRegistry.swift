@@ -185,6 +185,7 @@ package final class FunctionRegistry: Sendable {
         let stored = try await store.putFunction(definition)
         remember(stored)
         await runner.functionChanged(name: stored.name, to: stored)
+        relayChange(stored.name)
     }
 
     /// Applies `change` to the current definition under its revision and tells the executor.
@@ -194,17 +195,31 @@ package final class FunctionRegistry: Sendable {
     /// without changing what runs, so they keep the revision and its warm environments.
     func update(_ reference: FunctionReference, revisionID: String?, newRevision: Bool = true,
                 _ change: (inout FunctionDefinition) throws -> Void) async throws -> FunctionDefinition {
-        let current = try await function(reference)
-        if let revisionID, revisionID != current.revisionID {
-            throw SpoolError(.preconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+        var current = try await function(reference)
+        if let revisionID, revisionID != current.revisionID, let fresh = try await store.function(named: current.name) {
+            current = located(fresh)  // the cache may be behind the store
         }
-        var next = current
-        try change(&next)
-        if newRevision {
-            next.revisionID = Self.newRevision()
-            next.lastModified = clock.now()
+        var stored: FunctionDefinition?
+        // What this node cached may be older than the stored row (another node of a cluster changed the function): a
+        // change asked for without a RevisionId is applied to the stored row instead, read again.
+        for attempt in 0..<3 where stored == nil {
+            if let revisionID, revisionID != current.revisionID {
+                throw SpoolError(.preconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+            }
+            var next = current
+            try change(&next)
+            if newRevision {
+                next.revisionID = Self.newRevision()
+                next.lastModified = clock.now()
+            }
+            do {
+                stored = try await store.updateFunction(next, expectedRevision: current.revisionID)
+            } catch let error as SpoolError where error.code == .preconditionFailed && attempt < 2 {
+                guard let fresh = try await store.function(named: current.name) else { throw SpoolError.functionNotFound(identity.functionARN(current.name)) }
+                current = located(fresh)
+            }
         }
-        let stored = try await store.updateFunction(next, expectedRevision: current.revisionID)
+        guard let stored else { throw FunctionStoreRules.revisionMismatch }
         remember(stored)
         await runner.functionChanged(name: stored.name, to: stored)
         relayChange(stored.name)

@@ -13,6 +13,7 @@ enum BenchScenario: String, CaseIterable, ExpressibleByArgument, Sendable {
     case backlog
     case processExecutor = "process-executor"
     case idle
+    case cluster
 
     var summary: String {
         switch self {
@@ -25,6 +26,7 @@ enum BenchScenario: String, CaseIterable, ExpressibleByArgument, Sendable {
         case .backlog: "the rate events are claimed and run with a small and a large backlog waiting"
         case .processExecutor: "cold start and warm invoke of a Python (awslambdaric) and a provided (bootstrap) function"
         case .idle: "20 queue and 5 stream mappings with nothing to do: the server's CPU and memory growth"
+        case .cluster: "SQS round trips and async ingest spread over 1 and then --nodes servers sharing one PostgreSQL database (--database)"
         }
     }
 }
@@ -70,6 +72,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Durability of the servers started for scenarios other than async-ingest (which runs both): full or normal.")
     var durability: String = "full"
 
+    @Option(help: "Run the servers on PostgreSQL: each scenario gets a new empty database made beside this one (postgres://USER@HOST:PORT/DB), dropped after. Needed by the cluster scenario.")
+    var database: String?
+
+    @Option(help: "Servers in the cluster scenario's second run.")
+    var nodes: Int = 3
+
     @Flag(help: "Write the report as JSON on standard output.")
     var json = false
 
@@ -81,12 +89,17 @@ struct BenchCommand: AsyncParsableCommand {
         guard records >= 100 else { throw ValidationError("--records must be at least 100") }
         guard batchSizes.allSatisfy({ (1...10_000).contains($0) }) else { throw ValidationError("--batch-size must be 1-10000") }
         guard ["full", "normal"].contains(durability) else { throw ValidationError("--durability must be full or normal") }
+        guard (2...16).contains(nodes) else { throw ValidationError("--nodes must be 2-16") }
+        if scenarios.contains(.cluster), database == nil { throw ValidationError("the cluster scenario needs --database") }
+        if database != nil, endpoint != nil { throw ValidationError("--database applies to the servers bench starts, not to --endpoint") }
     }
 
     func run() async throws {
         let run = BenchRun(options: self)
         var reports: [ScenarioReport] = []
-        for scenario in scenarios.isEmpty ? BenchScenario.allCases : scenarios {
+        // Every scenario, the cluster one only with a database to run it on.
+        let all = BenchScenario.allCases.filter { $0 != .cluster || database != nil }
+        for scenario in scenarios.isEmpty ? all : scenarios {
             if !json { FileHandle.standardError.write(Data("running \(scenario.rawValue)…\n".utf8)) }
             let report = try await run.run(scenario)
             reports.append(report)
@@ -97,7 +110,8 @@ struct BenchCommand: AsyncParsableCommand {
                 version: SpoolServer.version, date: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(),
                 settings: ["duration": "\(duration)", "connections": "\(connections)", "payloadBytes": "\(payloadBytes)",
                            "records": "\(records)", "batchSizes": batchSizes.map(String.init).joined(separator: ","),
-                           "endpoint": endpoint ?? "", "durability": durability, "idleSeconds": "\(idleSeconds)"],
+                           "endpoint": endpoint ?? "", "durability": database == nil ? durability : "postgresql",
+                           "idleSeconds": "\(idleSeconds)", "nodes": "\(nodes)"],
                 scenarios: reports
             )
             let encoder = JSONEncoder()

@@ -14,6 +14,9 @@ struct BenchRun: Sendable {
     let endpoint: String?
     let durability: String
     let idleSeconds: Double
+    /// Servers run on PostgreSQL: a new database beside this one per server.
+    let database: String?
+    let nodes: Int
 
     init(options: BenchCommand) {
         idleSeconds = options.idleSeconds
@@ -24,6 +27,8 @@ struct BenchRun: Sendable {
         records = options.records
         endpoint = options.endpoint
         durability = options.durability
+        database = options.database
+        nodes = options.nodes
     }
 
     func run(_ scenario: BenchScenario) async throws -> ScenarioReport {
@@ -38,6 +43,7 @@ struct BenchRun: Sendable {
         case .backlog: try await backlog(&report)
         case .processExecutor: try await processExecutor(&report)
         case .idle: try await idle(&report)
+        case .cluster: try await cluster(&report)
         }
         return report
     }
@@ -49,7 +55,7 @@ struct BenchRun: Sendable {
         let target = if let endpoint {
             try await BenchTarget.existing(endpoint)
         } else {
-            try await BenchTarget.start(durability: durability ?? self.durability)
+            try await BenchTarget.start(durability: durability ?? self.durability, database: database)
         }
         do {
             let value = try await body(target)
@@ -99,7 +105,8 @@ struct BenchRun: Sendable {
     func asyncIngest(_ report: inout ScenarioReport) async throws {
         // The events go to a function held at reserved concurrency 1 whose one invocation waits, so that
         // the server does nothing but accept them: the dispatcher is measured by async-e2e and backlog.
-        for level in endpoint == nil ? ["full", "normal"] : [durability] {
+        // On PostgreSQL there is one level: the database's commit.
+        for level in endpoint == nil && database == nil ? ["full", "normal"] : [durability] {
             try await withServer(durability: level) { target in
                 try await holdBacklog(target)
                 let operation: BenchLoad.Operation = { _, _ in
@@ -108,7 +115,7 @@ struct BenchRun: Sendable {
                 }
                 _ = await BenchLoad.closed(workers: connections, seconds: warmUp, operation)
                 let (load, server) = try await target.measured { await BenchLoad.closed(workers: connections, seconds: duration, operation) }
-                let name = level.uppercased()
+                let name = database == nil ? level.uppercased() : "POSTGRESQL"
                 report.rows.append(row("\(name), \(connections) connections", unit: "events", load, latencyOf: "acknowledgement", server: server))
                 let (idle, idleServer) = try await target.measured { await BenchLoad.closed(workers: 1, seconds: min(duration, 5), operation) }
                 report.rows.append(row("\(name), 1 connection (idle)", unit: "events", idle, latencyOf: "acknowledgement", server: idleServer))

@@ -17,8 +17,11 @@ final class BenchTarget: Sendable {
     /// The server process `spool bench` started, if it did.
     private let child: Process?
     private let directory: String?
+    /// The scratch database made for this server, dropped with it: (the URL it was made beside, its name).
+    private let scratch: (admin: String, name: String)?
 
-    private init(endpoint: String, child: Process?, directory: String?) throws {
+    private init(endpoint: String, child: Process?, directory: String?, scratch: (admin: String, name: String)? = nil) throws {
+        self.scratch = scratch
         self.endpoint = endpoint
         guard let url = URL(string: endpoint), url.scheme == "http", let host = url.host else {
             throw Failure(description: "--endpoint must be http://HOST:PORT, not \(endpoint)")
@@ -38,15 +41,26 @@ final class BenchTarget: Sendable {
         return target
     }
 
-    /// Starts `spool serve --bench-probe` on a free loopback port with a new data directory.
-    static func start(durability: String) async throws -> BenchTarget {
+    /// Starts `spool serve --bench-probe` on a free loopback port with a new data directory; with `database`, on a new
+    /// empty PostgreSQL database made beside that one (dropped when the server stops), or on `shared`, a database other
+    /// servers of the run use too.
+    static func start(durability: String, database: String? = nil, shared: String? = nil) async throws -> BenchTarget {
+        var scratch: (admin: String, name: String)?
+        var storeArguments = ["--durability", durability]
+        if let shared {
+            storeArguments = ["--database", shared]
+        } else if let database {
+            let name = "spool_bench_\(UUID().uuidString.prefix(8).lowercased())"
+            storeArguments = ["--database", try await SpoolServer.createScratchDatabase(besides: database, name: name)]
+            scratch = (database, name)
+        }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-bench-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = try freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", "\(directory)/data",
-                             "--durability", durability, "--bench-probe"]
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", "\(directory)/data", "--bench-probe"]
+            + storeArguments
         var environment = ProcessInfo.processInfo.environment
         environment["SPOOL_LOG_LEVEL"] = environment["SPOOL_LOG_LEVEL"] ?? "warning"
         process.environment = environment
@@ -54,7 +68,7 @@ final class BenchTarget: Sendable {
         process.standardError = FileHandle(forWritingAtPath: "\(directory)/server.log")
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let target = try BenchTarget(endpoint: "http://127.0.0.1:\(port)", child: process, directory: directory)
+        let target = try BenchTarget(endpoint: "http://127.0.0.1:\(port)", child: process, directory: directory, scratch: scratch)
         let up = try await BenchLoad.until(timeout: 60) {
             guard process.isRunning else { return true }
             return (try? await target.request(.GET, "/health"))?.status == 200
@@ -78,6 +92,7 @@ final class BenchTarget: Sendable {
             child.waitUntilExit()
         }
         if let directory { try? FileManager.default.removeItem(atPath: directory) }
+        if let scratch { try? await SpoolServer.dropScratchDatabase(besides: scratch.admin, name: scratch.name) }
     }
 
     private static func freePort() throws -> Int {
