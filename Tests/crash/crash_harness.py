@@ -12,6 +12,12 @@ or is still there; no message whose delete was acknowledged is there again; ever
 still readable; the database is intact. Exit status 0 only if nothing was lost.
 
     python3 Tests/crash/crash_harness.py --kills 1000 --binary .build/release/spool
+
+With `--database postgres://…` the servers run on that (empty) PostgreSQL database, and with `--nodes N` there are N
+of them sharing it: clients spread their requests over the nodes, and each kill takes one node at random while the
+others keep serving.
+
+    python3 Tests/crash/crash_harness.py --kills 100 --nodes 3 --database postgres://spool@127.0.0.1:5432/crash
 """
 import argparse
 import base64
@@ -89,12 +95,13 @@ class Sink:
 
 
 class Server:
-    def __init__(self, binary: Path, workdir: Path, sink_port: int):
+    def __init__(self, binary: Path, workdir: Path, sink_port: int, database: str | None = None, index: int = 0):
         self.binary = binary
-        self.data_dir = workdir / "data"
+        self.database = database
+        self.data_dir = workdir / ("data" if index == 0 else f"data-{index}")
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.log = open(workdir / "spool.log", "ab")
+        self.log = open(workdir / ("spool.log" if index == 0 else f"spool-{index}.log"), "ab")
         self.config = workdir / "spool.json"
         self.config.write_text(json.dumps({
             "functions": {"declared": [{"name": FUNCTION, "executor": "webhook", "url": f"http://127.0.0.1:{sink_port}/", "timeout": 5}]},
@@ -104,7 +111,8 @@ class Server:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [str(self.binary), "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), "--config", str(self.config)],
+            [str(self.binary), "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), "--config", str(self.config),
+             *(["--database", self.database] if self.database else [])],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 60
@@ -131,6 +139,8 @@ class Server:
             return self.proc.wait()
 
     def integrity(self) -> str:
+        if self.database:
+            return "ok"  # PostgreSQL recovers its own files; what is checked is that nothing acknowledged is lost
         db = sqlite3.connect(self.data_dir / "spool.sqlite")
         try:
             return ";".join(row[0] for row in db.execute("PRAGMA integrity_check"))
@@ -141,8 +151,8 @@ class Server:
 class Load:
     """Client threads; an id counts as acknowledged only once its request answered 2xx."""
 
-    def __init__(self, endpoint: str, queue_url: str, mapped_url: str, stream: str, clients: int, seed: int):
-        self.endpoint = endpoint
+    def __init__(self, endpoints: list, queue_url: str, mapped_url: str, stream: str, clients: int, seed: int):
+        self.endpoints = endpoints
         self.queue_url, self.mapped_url, self.stream = queue_url, mapped_url, stream
         self.lock = threading.Lock()
         self.acked = {"async": set(), "queue": set(), "mapped": set(), "stream": set()}
@@ -155,10 +165,10 @@ class Load:
         self.threads = [threading.Thread(target=self.client, args=(seed + n,), daemon=True) for n in range(clients)]
         self.threads.append(threading.Thread(target=self.receiver, daemon=True))
 
-    def clients(self):
+    def clients(self, endpoint):
         # One attempt: a retried send after a kill would store a second copy under the same id.
         config = Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=10)
-        kwargs = dict(endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="crash", aws_secret_access_key="crash", config=config)
+        kwargs = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="crash", aws_secret_access_key="crash", config=config)
         return boto3.client("lambda", **kwargs), boto3.client("sqs", **kwargs), boto3.client("kinesis", **kwargs)
 
     def ack(self, kind, ids):
@@ -167,9 +177,11 @@ class Load:
 
     def client(self, seed):
         rng = random.Random(seed)
-        lam, sqs, kinesis = self.clients()
+        # With several nodes, each request goes to one of them at random.
+        per_node = [self.clients(endpoint) for endpoint in self.endpoints]
         while not self.stopping.is_set():
             self.running.wait()
+            lam, sqs, kinesis = rng.choice(per_node)
             kind = rng.choice(["async", "queue", "mapped", "stream"])
             ids = [f"{kind}-{uuid.uuid4().hex}" for _ in range(rng.randint(1, 10))]
             try:
@@ -191,9 +203,10 @@ class Load:
                 time.sleep(0.02)
 
     def receiver(self):
-        _, sqs, _ = self.clients()
+        per_node = [self.clients(endpoint)[1] for endpoint in self.endpoints]
         while not self.stopping.is_set():
             self.running.wait()
+            sqs = random.choice(per_node)
             try:
                 messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=2).get("Messages", [])
                 if not messages:
@@ -251,13 +264,16 @@ def final_reads(endpoint: str, queue_url: str, stream: str):
     return remaining, records
 
 
-def run(binary: Path, kills: int, seed: int, clients: int, max_uptime: float, workdir: Path, out=sys.stdout) -> dict:
+def run(binary: Path, kills: int, seed: int, clients: int, max_uptime: float, workdir: Path, out=sys.stdout,
+        database: str | None = None, nodes: int = 1) -> dict:
     rng = random.Random(seed)
     sink = Sink()
-    server = Server(binary, workdir, sink.port)
-    server.start()
+    servers = [Server(binary, workdir, sink.port, database, index) for index in range(nodes)]
+    for node in servers:
+        node.start()
+    server = servers[0]
     queue_url, mapped_url, stream = setup(server.endpoint)
-    load = Load(server.endpoint, queue_url, mapped_url, stream, clients, seed)
+    load = Load([node.endpoint for node in servers], queue_url, mapped_url, stream, clients, seed)
     for thread in load.threads:
         thread.start()
     corrupt = []
@@ -265,12 +281,14 @@ def run(binary: Path, kills: int, seed: int, clients: int, max_uptime: float, wo
     for kill in range(1, kills + 1):
         load.running.set()
         time.sleep(rng.uniform(0.05, max_uptime))
-        server.kill()
-        load.running.clear()
-        check = server.integrity()
+        victim = rng.choice(servers)
+        victim.kill()
+        if nodes == 1:
+            load.running.clear()
+        check = victim.integrity()
         if check != "ok":
             corrupt.append((kill, check))
-        server.start()
+        victim.start()
         if kill % 50 == 0 or kill == kills:
             print(f"  {kill} kills, {sum(len(v) for v in load.acked.values())} acknowledged, {time.time() - started:.0f} s", file=out, flush=True)
     load.running.set()
@@ -285,7 +303,8 @@ def run(binary: Path, kills: int, seed: int, clients: int, max_uptime: float, wo
         time.sleep(0.5)
     delivered = sink.snapshot()
     remaining, records = final_reads(server.endpoint, queue_url, stream)
-    code = server.stop()
+    codes = [node.stop() for node in servers]
+    code = max(codes, key=abs)
     final_check = server.integrity()
     if final_check != "ok":
         corrupt.append(("final", final_check))
@@ -323,11 +342,15 @@ def main():
     parser.add_argument("--max-uptime", type=float, default=1.5, help="longest run between kills, seconds (each is uniform from 0.05)")
     parser.add_argument("--binary", default=os.environ.get("SPOOL_BIN", str(ROOT / ".build/debug/spool")))
     parser.add_argument("--workdir", help="keep the data dir and log here (default: a temporary directory)")
+    parser.add_argument("--database", help="run the servers on this (empty) PostgreSQL database instead of SQLite")
+    parser.add_argument("--nodes", type=int, default=1, help="servers sharing --database; each kill takes one at random")
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="spool-crash-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"crash harness: {args.kills} kills, seed {args.seed}, data in {workdir}", flush=True)
-    report = run(Path(args.binary), args.kills, args.seed, args.clients, args.max_uptime, workdir)
+    if args.nodes > 1 and not args.database:
+        parser.error("--nodes needs --database")
+    report = run(Path(args.binary), args.kills, args.seed, args.clients, args.max_uptime, workdir, database=args.database, nodes=args.nodes)
     print(json.dumps(report, indent=2))
     ok = report["lost"] == 0 and report["deleted_reappeared"] == 0 and report["integrity"] == "ok"
     print("PASS" if ok else "FAIL")
