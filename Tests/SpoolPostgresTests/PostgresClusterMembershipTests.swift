@@ -9,22 +9,6 @@ import Testing
 /// nodes).
 @Suite("PostgreSQL cluster membership, leases, code and wake-ups", .serialized)
 struct PostgresClusterMembershipTests {
-    func withTwoNodes(_ body: (PostgresStore, PostgresStore) async throws -> Void) async throws {
-        try await withTestDatabase { url in
-            let a = try await PostgresStore.open(url: url, nodeID: "node-a")
-            let b = try await PostgresStore.open(url: url, nodeID: "node-b")
-            do {
-                try await body(a, b)
-            } catch {
-                await a.close()
-                await b.close()
-                throw error
-            }
-            await a.close()
-            await b.close()
-        }
-    }
-
     @Test("heartbeats make nodes live; a node whose heartbeat is older than the lease time is not live; a leave removes it")
     func membership() async throws {
         try await withTwoNodes { a, b in
@@ -146,10 +130,7 @@ struct PostgresClusterMembershipTests {
 struct PostgresClusterConcurrencyTests {
     @Test("nodes taking slots of a function at once never hold more than its reservation; released and expired slots free up")
     func slots() async throws {
-        try await withTestDatabase { url in
-            let a = try await PostgresStore.open(url: url, nodeID: "node-a")
-            let b = try await PostgresStore.open(url: url, nodeID: "node-b")
-            defer { Task { await a.close(); await b.close() } }
+        try await withTwoNodes { a, b in
             let now: Millis = 1_000_000
             let taken = try await withThrowingTaskGroup(of: Int64?.self) { group in
                 for index in 0..<20 {

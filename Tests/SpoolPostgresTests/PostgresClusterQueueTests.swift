@@ -7,6 +7,23 @@ import Testing
 
 /// Two stores opened on one database are two Spool nodes: what one accepts, the other serves, and concurrent
 /// receivers on both never share a message or break a FIFO group's order.
+/// Two stores on one new database, as nodes `node-a` and `node-b`, closed after `body` however it ends.
+func withTwoNodes(_ body: (PostgresStore, PostgresStore) async throws -> Void) async throws {
+    try await withTestDatabase { url in
+        let a = try await PostgresStore.open(url: url, nodeID: "node-a")
+        let b = try await PostgresStore.open(url: url, nodeID: "node-b")
+        do {
+            try await body(a, b)
+        } catch {
+            await a.close()
+            await b.close()
+            throw error
+        }
+        await a.close()
+        await b.close()
+    }
+}
+
 /// Shared state of concurrent test workers.
 final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
@@ -18,22 +35,6 @@ final class Locked<Value: Sendable>: Sendable {
 struct PostgresClusterQueueTests {
     let identity = AWSIdentity()
     let now: Millis = 1_700_000_000_000
-
-    func withTwoNodes(_ body: (PostgresStore, PostgresStore) async throws -> Void) async throws {
-        try await withTestDatabase { url in
-            let a = try await PostgresStore.open(url: url)
-            let b = try await PostgresStore.open(url: url)
-            do {
-                try await body(a, b)
-            } catch {
-                await a.close()
-                await b.close()
-                throw error
-            }
-            await a.close()
-            await b.close()
-        }
-    }
 
     @Test("receivers on two nodes take every message exactly once, and a receipt from one node deletes through the other")
     func standardAcrossNodes() async throws {

@@ -31,17 +31,7 @@ extension BenchRun {
         let first = targets[0]
         let (url, _) = try await createQueue(first, "bench-cluster-\(UUID().uuidString.prefix(8))")
         let size = min(batchSizes.first ?? 10, 10)
-        let send = sendBatch(url, count: size)
-        let receive = BenchTarget.encode(["QueueUrl": url, "MaxNumberOfMessages": size, "WaitTimeSeconds": 0])
-        let roundTrip: BenchLoad.Operation = { worker, _ in
-            let target = targets[worker % nodes]
-            try await target.call("AmazonSQS.SendMessageBatch", send)
-            let received = try await target.call("AmazonSQS.ReceiveMessage", receive).json()["Messages"] as? [[String: Any]] ?? []
-            guard !received.isEmpty else { return 0 }
-            let entries = received.enumerated().map { ["Id": "d\($0.offset)", "ReceiptHandle": $0.element["ReceiptHandle"] as? String ?? ""] }
-            let deleted = try await target.call("AmazonSQS.DeleteMessageBatch", ["QueueUrl": url, "Entries": entries])
-            return (deleted["Successful"] as? [Any])?.count ?? 0
-        }
+        let roundTrip = sqsRoundTrip(targets, url: url, size: size)
         _ = await BenchLoad.closed(workers: connections, seconds: warmUp, roundTrip)
         let (sqs, sqsServer) = try await first.measured { await BenchLoad.closed(workers: connections, seconds: duration, roundTrip) }
         report.rows.append(row("SQS batches of \(size), \(nodes) node\(nodes == 1 ? "" : "s")", unit: "messages", sqs,

@@ -47,21 +47,27 @@ extension BenchRun {
         let size = min(batchSizes.first ?? 10, 10)
         try await withServer { target in
             let (url, _) = try await createQueue(target, "bench-sqs-\(UUID().uuidString.prefix(8))")
-            let send = sendBatch(url, count: size)
-            let receive = BenchTarget.encode(["QueueUrl": url, "MaxNumberOfMessages": size, "WaitTimeSeconds": 0])
-            let operation: BenchLoad.Operation = { _, _ in
-                try await target.call("AmazonSQS.SendMessageBatch", send)
-                let received = try await target.call("AmazonSQS.ReceiveMessage", receive).json()["Messages"] as? [[String: Any]] ?? []
-                guard !received.isEmpty else { return 0 }
-                let entries = received.enumerated().map { ["Id": "d\($0.offset)", "ReceiptHandle": $0.element["ReceiptHandle"] as? String ?? ""] }
-                let deleted = try await target.call("AmazonSQS.DeleteMessageBatch", ["QueueUrl": url, "Entries": entries])
-                return (deleted["Successful"] as? [Any])?.count ?? 0
-            }
+            let operation = sqsRoundTrip([target], url: url, size: size)
             _ = await BenchLoad.closed(workers: connections, seconds: warmUp, operation)
             let (load, server) = try await target.measured { await BenchLoad.closed(workers: connections, seconds: duration, operation) }
             report.rows.append(row("batches of \(size), \(connections) connections", unit: "messages", load, latencyOf: "send+receive+delete", server: server))
         }
         report.notes.append("messages/s counts messages deleted; each operation is one SendMessageBatch, one ReceiveMessage and one DeleteMessageBatch")
+    }
+
+    /// One SendMessageBatch, ReceiveMessage and DeleteMessageBatch of `size` messages; worker i goes to server i mod N.
+    func sqsRoundTrip(_ targets: [BenchTarget], url: String, size: Int) -> BenchLoad.Operation {
+        let send = sendBatch(url, count: size)
+        let receive = BenchTarget.encode(["QueueUrl": url, "MaxNumberOfMessages": size, "WaitTimeSeconds": 0])
+        return { worker, _ in
+            let target = targets[worker % targets.count]
+            try await target.call("AmazonSQS.SendMessageBatch", send)
+            let received = try await target.call("AmazonSQS.ReceiveMessage", receive).json()["Messages"] as? [[String: Any]] ?? []
+            guard !received.isEmpty else { return 0 }
+            let entries = received.enumerated().map { ["Id": "d\($0.offset)", "ReceiptHandle": $0.element["ReceiptHandle"] as? String ?? ""] }
+            let deleted = try await target.call("AmazonSQS.DeleteMessageBatch", ["QueueUrl": url, "Entries": entries])
+            return (deleted["Successful"] as? [Any])?.count ?? 0
+        }
     }
 
     func queueMapping(_ report: inout ScenarioReport) async throws {
