@@ -19,7 +19,7 @@ package final class PostgresWakeups: Service, Sendable {
     let logger: Logger
     let pending = Mutex<Set<String>>([])
     let published = WakeSignal()
-    let handler = Mutex<(@Sendable ([String]) -> Void)?>(nil)
+    let handler = Relay<[String]>()
 
     package init(store: PostgresStore, logger: Logger) {
         self.store = store
@@ -34,7 +34,7 @@ package final class PostgresWakeups: Service, Sendable {
 
     /// What to do with the topics other nodes publish.
     package func onReceive(_ receive: @escaping @Sendable ([String]) -> Void) {
-        handler.withLock { $0 = receive }
+        handler.connect(receive)
     }
 
     package func run() async throws {
@@ -104,6 +104,6 @@ package final class PostgresWakeups: Service, Sendable {
     private func received(_ payload: String) {
         var lines = payload.split(separator: "\n").map(String.init)
         guard !lines.isEmpty, lines.removeFirst() != store.nodeID else { return }
-        handler.withLock { $0 }?(lines)
+        handler(lines)
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import SpoolModel
 import SpoolStorage
+import SpoolSignals
 import Synchronization
 
 /// This node's part of the cluster's limits: of `count` live nodes, it is the `rank`-th by id. A limit `total` split
@@ -32,7 +33,7 @@ package final class ClusterConcurrency: Sendable {
     let nodeID: String
     let logger: Logger
     /// Where a released slot is told: the other nodes, whose callers waiting for a slot of the function try again.
-    let relay = Mutex<(@Sendable (String) -> Void)?>(nil)
+    let relay = Relay<String>()
 
     package init(store: any ClusterStore, nodeID: String, logger: Logger) {
         self.store = store
@@ -41,7 +42,7 @@ package final class ClusterConcurrency: Sendable {
     }
 
     package func relay(to send: @escaping @Sendable (String) -> Void) {
-        relay.withLock { $0 = send }
+        relay.connect(send)
     }
 
     /// One slot of `function`'s `limit`, held at most `leaseMillis` (the invocation's longest run and a margin); `nil`
@@ -63,7 +64,7 @@ package final class ClusterConcurrency: Sendable {
             } catch {
                 logger.warning("cannot release a concurrency slot; it expires by itself", metadata: ["function": "\(function)", "error": "\(error)"])
             }
-            relay.withLock { $0 }?(function)
+            relay(function)
         }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import SpoolExecutor
 import SpoolModel
 import SpoolStorage
+import SpoolSignals
 import Synchronization
 
 /// The function registry: creates, reads, updates and deletes functions, keeps their code in the data
@@ -20,7 +21,7 @@ package final class FunctionRegistry: Sendable {
     /// The packages every node shares (a cluster); `nil` alone, where the data directory is the only copy.
     let codeStore: (any FunctionCodeStore)?
     /// Where changes to functions also go: the other nodes of a cluster, which drop what they cached.
-    let relay = Mutex<(@Sendable (String) -> Void)?>(nil)
+    let relay = Relay<String>()
     let clock: any SpoolClock
     let logger: Logger
     private let cache = Mutex<[String: FunctionDefinition]>([:])
@@ -229,11 +230,11 @@ package final class FunctionRegistry: Sendable {
     // MARK: Clusters
 
     package func relay(to send: @escaping @Sendable (String) -> Void) {
-        relay.withLock { $0 = send }
+        relay.connect(send)
     }
 
     private func relayChange(_ name: String) {
-        relay.withLock { $0 }?(name)
+        relay(name)
     }
 
     /// Another node changed or deleted the function: what this node cached is read again from the store, and

@@ -96,14 +96,14 @@ package final class AsyncDispatcher: Service, Sendable {
     /// nodes' dispatchers too).
     package func notify(function: String, visibleAt: Millis) {
         notifyLocally(function: function, visibleAt: visibleAt)
-        relay.withLock { $0 }?(function, visibleAt)
+        relay((function, visibleAt))
     }
 
     /// Where notices also go: the cluster's wake-ups, so that another node's dispatcher may take the event.
-    let relay = Mutex<(@Sendable (String, Millis) -> Void)?>(nil)
+    let relay = Relay<(String, Millis)>()
 
     package func relay(to send: @escaping @Sendable (String, Millis) -> Void) {
-        relay.withLock { $0 = send }
+        relay.connect { send($0.0, $0.1) }
     }
 
     /// `notify` for this node alone (a notice another node relayed, a rescan).

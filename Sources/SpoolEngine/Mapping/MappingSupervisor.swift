@@ -18,7 +18,7 @@ package final class MappingSupervisor: Service, Sendable {
     /// The mappings this node runs: all of them alone, those it holds leases on in a cluster.
     package let owners: MappingOwners
     /// Where changes made through this node's API also go: the cluster's wake-ups, for the mapping's owner.
-    let relay = Mutex<(@Sendable (String) -> Void)?>(nil)
+    let relay = Relay<String>()
     /// How long a stop waits for the batches pollers handed to functions; then they are cancelled and their
     /// messages released (a stream batch is read again from the checkpoint).
     let shutdownGrace: Duration
@@ -59,11 +59,11 @@ package final class MappingSupervisor: Service, Sendable {
     /// A mapping was created, changed or deleted through the API: applied here, and by its owner in a cluster.
     package func changed(_ uuid: String) {
         notify(uuid)
-        relay.withLock { $0 }?(uuid)
+        relay(uuid)
     }
 
     package func relay(to send: @escaping @Sendable (String) -> Void) {
-        relay.withLock { $0 = send }
+        relay.connect(send)
     }
 
     package func run() async throws {

@@ -37,17 +37,17 @@ package final class QueueSignals: Sendable {
     /// Wakes everyone waiting on the queue's signal (and, in a cluster, on the other nodes).
     package func signal(_ id: Int64) {
         channel(id).signal()
-        relay.withLock { $0 }?(id)
+        relay(id)
     }
 
     /// Wakes the queue's waiters on this node only (a wake-up another node relayed).
     package func signalLocally(_ id: Int64) { channel(id).signal() }
 
-    private let relay = Mutex<(@Sendable (Int64) -> Void)?>(nil)
+    private let relay = Relay<Int64>()
 
     /// Where every `signal` also goes: the cluster's wake-ups.
     package func relay(to send: @escaping @Sendable (Int64) -> Void) {
-        relay.withLock { $0 = send }
+        relay.connect(send)
     }
 
     /// Wakes every waiter and makes later waits return at once (service shutdown).
