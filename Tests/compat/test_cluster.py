@@ -154,6 +154,19 @@ def test_every_node_sees_the_same_nodes_and_one_answers_for_itself(cluster):
     assert len({view["node"] for view in views}) == 3
 
 
+def test_the_dashboard_of_any_node_shows_every_node(cluster):
+    from browser import Browser
+    browser = Browser()
+    try:
+        browser.goto(cluster.nodes[1].endpoint + "/ui#/nodes", "document.querySelector('#nodes')")
+        text = browser.text("#page")
+        assert "PostgreSQL, shared by these nodes" in text and "(this node)" in text
+        for node in cluster.nodes:
+            assert f"127.0.0.1:{node.port}" in text
+    finally:
+        browser.close()
+
+
 def test_standard_queue_messages_sent_through_any_node_are_received_once_through_the_others(cluster):
     url = cluster.client("sqs").create_queue(QueueName=f"cl-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     bodies = {f"m{i}" for i in range(300)}

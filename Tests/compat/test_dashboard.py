@@ -203,3 +203,11 @@ def test_with_credentials_the_page_asks_for_them_and_signs_every_call(binary, tm
     finally:
         browser.evaluate("sessionStorage.clear()")
         process.stop()
+
+
+def test_nodes_page_shows_the_one_node_and_the_mappings_it_runs(populated, browser):
+    server = populated["server"]
+    browser.goto(server.endpoint + "/ui#/nodes", "document.querySelector('#nodes')")
+    text = browser.text("#page")
+    assert "SQLite, this node alone" in text and "live" in text and "(this node)" in text
+    assert populated["queue_mapping"] in text and populated["stream_mapping"] in text
