@@ -145,6 +145,27 @@ def recording_function(cluster, tmp_path, sleep="0", timeout=30, **extra):
     return name, out
 
 
+def drain(cluster, url, take, receive, delete_offset=0, receivers=6):
+    """Receivers on every node until the queue stays empty; each message is given to `take` before it is deleted
+    (through the node `delete_offset` after the receiving one)."""
+    def receiver(index):
+        receive_client = cluster.client("sqs", cluster.nodes[index % 3])
+        delete_client = cluster.client("sqs", cluster.nodes[(index + delete_offset) % 3])
+        idle = 0
+        while idle < 3:
+            batch = receive_client.receive_message(QueueUrl=url, WaitTimeSeconds=1, **receive).get("Messages", [])
+            idle = 0 if batch else idle + 1
+            for message in batch:
+                take(message)
+                delete_client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    threads = [threading.Thread(target=receiver, args=(i,)) for i in range(receivers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_every_node_sees_the_same_nodes_and_one_answers_for_itself(cluster):
     views = [cluster.view(node) for node in cluster.nodes]
     for view in views:
@@ -176,24 +197,12 @@ def test_standard_queue_messages_sent_through_any_node_are_received_once_through
     seen = defaultdict(int)
     lock = threading.Lock()
 
-    def receiver(index):
-        receive_client = cluster.client("sqs", cluster.nodes[index % 3])
-        delete_client = cluster.client("sqs", cluster.nodes[(index + 1) % 3])  # the receipt deletes through another node
-        idle = 0
-        while idle < 3:
-            batch = receive_client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                                   VisibilityTimeout=120).get("Messages", [])
-            idle = 0 if batch else idle + 1
-            for message in batch:
-                with lock:
-                    seen[message["Body"]] += 1
-                delete_client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    def take(message):
+        with lock:
+            seen[message["Body"]] += 1
 
-    threads = [threading.Thread(target=receiver, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # The receipt deletes through another node than the one that received.
+    drain(cluster, url, take, receive={"MaxNumberOfMessages": 10, "VisibilityTimeout": 120}, delete_offset=1)
     assert set(seen) == bodies
     assert all(count == 1 for count in seen.values()), {b: c for b, c in seen.items() if c > 1}
     attributes = cluster.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -211,23 +220,11 @@ def test_fifo_groups_keep_their_order_with_receivers_on_every_node(cluster):
     received = defaultdict(list)
     lock = threading.Lock()
 
-    def receiver(index):
-        client = cluster.client("sqs", cluster.nodes[index % 3])
-        idle = 0
-        while idle < 3:
-            batch = client.receive_message(QueueUrl=url, MaxNumberOfMessages=3, WaitTimeSeconds=1,
-                                           AttributeNames=["MessageGroupId"]).get("Messages", [])
-            idle = 0 if batch else idle + 1
-            for message in batch:
-                with lock:
-                    received[message["Attributes"]["MessageGroupId"]].append(message["Body"])
-                client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    def take(message):
+        with lock:
+            received[message["Attributes"]["MessageGroupId"]].append(message["Body"])
 
-    threads = [threading.Thread(target=receiver, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    drain(cluster, url, take, receive={"MaxNumberOfMessages": 3, "AttributeNames": ["MessageGroupId"]})
     for group in range(4):
         assert received[f"g{group}"] == [f"g{group}-{i}" for i in range(20)]
 
