@@ -163,6 +163,8 @@ extension PostgresStore: QueueStore {
                   purged_through_id = coalesce((SELECT max(id) FROM queue_message WHERE queue_id = \(queue.id)), purged_through_id)
                 WHERE id = \(queue.id)
                 """)
+            // A purge also clears the FIFO deduplication window, as on AWS: the same message may be sent again at once.
+            try await connection.run("DELETE FROM queue_dedup WHERE queue_id = \(queue.id)")
         }
     }
 

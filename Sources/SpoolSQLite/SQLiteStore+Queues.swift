@@ -172,6 +172,8 @@ extension SQLiteStore {
                     """,
                 arguments: [params.now, queue.id, queue.id]
             )
+            // A purge also clears the FIFO deduplication window, as on AWS: the same message may be sent again at once.
+            try db.execute(sql: "DELETE FROM queue_dedup WHERE queue_id = ?", arguments: [queue.id])
         }
     }
 

@@ -34,6 +34,15 @@ extension QueueStoreConformance {
             try require(three[0].messageID != one[0].messageID, "after the window the id is new")
             try require(try await f.counts(queue).visible == 2, "two messages stored")
         },
+        check("a purge clears the deduplication window: the same message may be sent again at once") { f in
+            let queue = try await f.create("purged.fifo", ["FifoQueue": "true"])
+            let first = try await f.send(queue, ["x"], group: "g", dedup: "d")
+            try await f.store.purgeQueue(PurgeQueueParams(name: "purged.fifo", now: f.clock.now()))
+            let again = try await f.send(queue, ["x"], group: "g", dedup: "d")
+            try require(again[0].messageID != first[0].messageID, "a new message after the purge")
+            let got = try await f.receive(queue)
+            try require(got.map(\.messageID) == [again[0].messageID], "only the message sent after the purge: \(got.map(\.body))")
+        },
     ]
 
     static let redriveChecks: [Check] = [

@@ -1,4 +1,5 @@
 """Queue lifecycle through boto3, as a user drives it."""
+import json
 import time
 
 import pytest
@@ -53,7 +54,7 @@ def test_invalid_names_and_attributes_are_rejected(sqs, queue_name):
 
 def test_unsupported_settings_are_refused_not_ignored(sqs, queue_name):
     with pytest.raises(sqs.exceptions.UnsupportedOperation) as info:
-        sqs.create_queue(QueueName=queue_name, Attributes={"KmsMasterKeyId": "alias/aws/sqs"})
+        sqs.create_queue(QueueName=queue_name, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": []})})
     assert "not supported yet" in info.value.response["Error"]["Message"]
 
 

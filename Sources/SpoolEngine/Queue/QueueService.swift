@@ -91,6 +91,7 @@ package final class QueueService: Sendable {
     /// reports, per message in order, its id or the error that kept it out.
     package func send(queueName: String, messages: [OutgoingMessage]) async throws -> [Result<SentMessage, SpoolError>] {
         let queue = try await queue(named: queueName)
+        try SendRules.requireFIFOIdentifiers(messages, queue: queue.attributes)
         return try await Self.perEntry(messages) { message throws(SpoolError) in
             try SendRules.validate(message, queue: queue.attributes)
             return message

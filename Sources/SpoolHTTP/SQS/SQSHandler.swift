@@ -69,6 +69,8 @@ struct SQSHandler: Sendable {
 
     /// The queue name a `QueueUrl` names: its last path component, under our account id.
     func queueName(fromURL url: String) throws -> String {
+        // A queue's name where its URL is expected is taken as AWS takes it.
+        if !url.contains("/"), QueueName.isValid(url) { return url }
         let path = URL(string: url)?.path ?? url
         let parts = path.split(separator: "/").map(String.init)
         guard parts.count >= 2, parts[parts.count - 2] == queues.identity.accountID else {

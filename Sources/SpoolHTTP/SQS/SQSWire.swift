@@ -119,9 +119,20 @@ enum SQSWire {
         var Message: String
     }
 
+    /// `Failed` is left out when empty, as AWS leaves it out.
     struct SendMessageBatchOutput: Encodable {
         var Successful: [SendMessageBatchResultEntry]
         var Failed: [BatchResultErrorEntry]
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: BatchKeys.self)
+            try container.encode(Successful, forKey: .Successful)
+            if !Failed.isEmpty { try container.encode(Failed, forKey: .Failed) }
+        }
+    }
+
+    enum BatchKeys: String, CodingKey {
+        case Successful, Failed
     }
 
     struct ReceiveMessageInput: Decodable {
@@ -167,6 +178,12 @@ enum SQSWire {
     struct BatchOutput: Encodable {
         var Successful: [BatchResultOK]
         var Failed: [BatchResultErrorEntry]
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: BatchKeys.self)
+            try container.encode(Successful, forKey: .Successful)
+            if !Failed.isEmpty { try container.encode(Failed, forKey: .Failed) }
+        }
     }
 
     struct ChangeMessageVisibilityInput: Decodable {

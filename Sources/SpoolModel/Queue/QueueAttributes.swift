@@ -16,6 +16,12 @@ public struct QueueAttributes: Sendable, Equatable {
     public var deduplicationScope = "queue"
     /// `perQueue` or `perMessageGroupId` (FIFO only). Spool imposes no throughput quota, so either is honoured.
     public var fifoThroughputLimit = "perQueue"
+    /// SSE-SQS, on by default for new queues as on AWS. Spool does not encrypt what it stores (see docs/security.md):
+    /// the settings are kept and returned so that clients and templates that set them work unchanged.
+    public var sqsManagedSSE = true
+    /// SSE-KMS: the key a client named (mutually exclusive with SSE-SQS), and how long a data key is reused.
+    public var kmsMasterKeyID: String?
+    public var kmsDataKeyReusePeriodSeconds = 300
 
     public init(fifoQueue: Bool = false) {
         self.fifoQueue = fifoQueue
@@ -65,9 +71,9 @@ public struct QueueAttributes: Sendable, Equatable {
             case "RedriveAllowPolicy":
                 result.redriveAllowPolicy = value.isEmpty ? nil : try RedriveAllowPolicy.parse(value)
             case "FifoQueue":
-                guard creating else { throw .invalidAttributeName(name) }
+                // On an existing FIFO queue, FifoQueue=true changes nothing (AWS accepts it); false cannot be set.
                 guard try Self.boolean(name, value) else {
-                    throw .invalidAttributeValue(name, reason: "A FIFO queue must have FifoQueue set to true.")
+                    throw .invalidAttributeValue(name, reason: creating ? "A FIFO queue must have FifoQueue set to true." : "You can't change the queue type of an existing queue.")
                 }
             case "ContentBasedDeduplication":
                 result.contentBasedDeduplication = try Self.boolean(name, value)
@@ -82,11 +88,17 @@ public struct QueueAttributes: Sendable, Equatable {
                 }
                 result.fifoThroughputLimit = value
             case "SqsManagedSseEnabled":
-                if try Self.boolean(name, value) {
-                    throw .notSupportedYet("Server-side encryption (SqsManagedSseEnabled=true)")
+                result.sqsManagedSSE = try Self.boolean(name, value)
+                if result.sqsManagedSSE, raw["KmsMasterKeyId"].map({ !$0.isEmpty }) ?? false {
+                    throw .invalidAttributeValue(name, reason: "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.")
                 }
-            case "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds":
-                throw .notSupportedYet("Server-side encryption with KMS (\(name))")
+                if result.sqsManagedSSE { result.kmsMasterKeyID = nil }
+            case "KmsMasterKeyId":
+                // A key turns SSE-SQS off, as on AWS; an empty value removes it.
+                result.kmsMasterKeyID = value.isEmpty ? nil : value
+                if !value.isEmpty, raw["SqsManagedSseEnabled"].map({ $0.lowercased() != "true" }) ?? true { result.sqsManagedSSE = false }
+            case "KmsDataKeyReusePeriodSeconds":
+                result.kmsDataKeyReusePeriodSeconds = try Self.integer(name, value, in: 60...86_400)
             case "Policy":
                 if !value.isEmpty { throw .notSupportedYet("Queue access policies (Policy)") }
             default:
@@ -110,8 +122,12 @@ public struct QueueAttributes: Sendable, Equatable {
             "MessageRetentionPeriod": String(messageRetentionPeriod),
             "ReceiveMessageWaitTimeSeconds": String(receiveMessageWaitTimeSeconds),
             "VisibilityTimeout": String(visibilityTimeout),
-            "SqsManagedSseEnabled": "false",
+            "SqsManagedSseEnabled": String(sqsManagedSSE),
         ]
+        if let kmsMasterKeyID {
+            values["KmsMasterKeyId"] = kmsMasterKeyID
+            values["KmsDataKeyReusePeriodSeconds"] = String(kmsDataKeyReusePeriodSeconds)
+        }
         if let redrivePolicy { values["RedrivePolicy"] = redrivePolicy.json }
         if let redriveAllowPolicy { values["RedriveAllowPolicy"] = redriveAllowPolicy.json }
         if fifoQueue {

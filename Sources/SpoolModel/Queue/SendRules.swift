@@ -18,7 +18,8 @@ public enum SendRules {
         if let trace = message.systemAttributes["AWSTraceHeader"], trace.dataType != "String" || (trace.stringValue ?? "").isEmpty {
             throw SpoolError(.invalidParameterValue, "Message system attribute AWSTraceHeader must be a non-empty String.")
         }
-        if let delay = message.delaySeconds {
+        // A FIFO queue takes no per-message delay, but an explicit 0 is no delay at all.
+        if let delay = message.delaySeconds, delay != 0 || !attributes.fifoQueue {
             guard !attributes.fifoQueue else {
                 throw .invalidParameter("DelaySeconds", value: String(delay), reason: "The request include parameter that is not valid for this queue type.")
             }
@@ -41,6 +42,18 @@ public enum SendRules {
             if let group = message.groupID { try checkToken("MessageGroupId", group) }
         }
         return size
+    }
+
+    /// What a FIFO request must carry for every message, checked for a whole SendMessageBatch before any entry: an entry
+    /// without a group id (or without a deduplication id where content-based deduplication is off) fails the request.
+    public static func requireFIFOIdentifiers(_ messages: [OutgoingMessage], queue attributes: QueueAttributes) throws(SpoolError) {
+        guard attributes.fifoQueue else { return }
+        for message in messages {
+            guard message.groupID != nil else { throw SpoolError.missingParameter("MessageGroupId") }
+            if message.deduplicationID == nil, !attributes.contentBasedDeduplication {
+                throw SpoolError(.invalidParameterValue, "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+            }
+        }
     }
 
     /// Group, deduplication and receive-attempt ids: 1–128 characters of alphanumerics and punctuation.

@@ -1,0 +1,107 @@
+"""SQS answers as AWS answers (the SQS Developer Guide and the API Reference), where Spool used to differ: FIFO delay
+0, FIFO batches missing identifiers, purges and deduplication, FifoQueue on an existing FIFO queue, a queue name in
+place of a URL, empty Failed lists, server-side encryption attributes."""
+import json
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def fifo(sqs, **attributes):
+    name = f"f-{uuid.uuid4().hex[:10]}.fifo"
+    return sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true", **attributes})["QueueUrl"]
+
+
+def error(failure):
+    return failure.value.response["Error"]["Code"], failure.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_a_fifo_message_with_delay_seconds_0_is_accepted_and_any_other_delay_refused(sqs):
+    url = fifo(sqs, ContentBasedDeduplication="true")
+    assert sqs.send_message(QueueUrl=url, MessageBody="now", MessageGroupId="g", DelaySeconds=0)["MessageId"]
+    with pytest.raises(ClientError) as failure:
+        sqs.send_message(QueueUrl=url, MessageBody="later", MessageGroupId="g", DelaySeconds=5)
+    assert error(failure) == ("InvalidParameterValue", 400)
+
+
+def test_a_fifo_batch_with_an_entry_missing_its_group_id_fails_the_whole_request(sqs):
+    url = fifo(sqs, ContentBasedDeduplication="true")
+    with pytest.raises(ClientError) as failure:
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "a", "MessageGroupId": "g"},
+                                                      {"Id": "2", "MessageBody": "b"}])
+    assert error(failure) == ("MissingParameter", 400)
+    assert "MessageGroupId" in failure.value.response["Error"]["Message"]
+    # Nothing of the request was stored.
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+
+
+def test_a_fifo_batch_entry_without_deduplication_id_fails_the_request_when_content_deduplication_is_off(sqs):
+    url = fifo(sqs)
+    with pytest.raises(ClientError) as failure:
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": "1", "MessageBody": "a", "MessageGroupId": "g", "MessageDeduplicationId": "d1"},
+            {"Id": "2", "MessageBody": "b", "MessageGroupId": "g"}])
+    assert error(failure) == ("InvalidParameterValue", 400)
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+
+
+def test_a_purge_clears_the_deduplication_window(sqs):
+    url = fifo(sqs, ContentBasedDeduplication="true")
+    sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+    sqs.purge_queue(QueueUrl=url)
+    resent = sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")["MessageId"]
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["MessageId"] for m in received] == [resent]
+
+
+def test_fifo_queue_true_on_an_existing_fifo_queue_changes_nothing(sqs):
+    url = fifo(sqs)
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoQueue": "true"})
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["FifoQueue"])["Attributes"] == {"FifoQueue": "true"}
+
+
+def test_a_queue_name_is_accepted_where_a_queue_url_is_expected(sqs, queue_name):
+    sqs.create_queue(QueueName=queue_name)
+    sqs.send_message(QueueUrl=queue_name, MessageBody="by name")
+    messages = sqs.receive_message(QueueUrl=queue_name)["Messages"]
+    assert [m["Body"] for m in messages] == ["by name"]
+    sqs.delete_message(QueueUrl=queue_name, ReceiptHandle=messages[0]["ReceiptHandle"])
+    with pytest.raises(ClientError) as failure:
+        sqs.send_message(QueueUrl="no-such-queue-" + uuid.uuid4().hex[:6], MessageBody="x")
+    assert error(failure)[0] in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
+
+def test_batch_answers_leave_out_an_empty_failed_list(sqs, queue_name):
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    sent = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "a"}])
+    assert "Failed" not in sent and len(sent["Successful"]) == 1
+    message = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    changed = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+        {"Id": "1", "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": 10}])
+    assert "Failed" not in changed
+    deleted = sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "1", "ReceiptHandle": message["ReceiptHandle"]}])
+    assert "Failed" not in deleted and deleted["Successful"] == [{"Id": "1"}]
+    # A failing entry is still reported.
+    failing = sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "x", "ReceiptHandle": "garbage"}])
+    assert [f["Id"] for f in failing["Failed"]] == ["x"]
+
+
+def test_sse_sqs_is_on_by_default_and_kms_settings_are_kept(sqs, queue_name):
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["SqsManagedSseEnabled"])["Attributes"] == {"SqsManagedSseEnabled": "true"}
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"SqsManagedSseEnabled": "false"})
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["SqsManagedSseEnabled"])["Attributes"] == {"SqsManagedSseEnabled": "false"}
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"KmsMasterKeyId": "alias/aws/sqs", "KmsDataKeyReusePeriodSeconds": "600"})
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["KmsMasterKeyId"] == "alias/aws/sqs" and attributes["KmsDataKeyReusePeriodSeconds"] == "600"
+    assert attributes["SqsManagedSseEnabled"] == "false"
+    with pytest.raises(ClientError) as failure:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"KmsDataKeyReusePeriodSeconds": "30"})
+    assert error(failure) == ("InvalidAttributeValue", 400)
+    with pytest.raises(ClientError) as failure:
+        sqs.create_queue(QueueName=queue_name + "-both", Attributes={"SqsManagedSseEnabled": "true", "KmsMasterKeyId": "alias/k"})
+    assert error(failure) == ("InvalidAttributeValue", 400)
+    # Messages go and come back as ever: Spool does not encrypt what it stores (docs/security.md).
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"secret": 1}))
+    assert json.loads(sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"]) == {"secret": 1}
