@@ -125,8 +125,7 @@ extension PostgresStore {
             let rows = try await connection.rows(queue.fifo
                 ? Self.fifoClaim(queue: queue, leaseUntil: leaseUntil, floor: floor, limit: params.maxMessages, now: params.now)
                 : Self.standardClaim(queue: queue, leaseUntil: leaseUntil, floor: floor, limit: params.maxMessages, now: params.now))
-            // RETURNING has no defined order; row ids follow arrival, which is FIFO sequence order.
-            let messages = try rows.map(Self.receivedMessage).sorted { $0.receipt.rowID < $1.receipt.rowID }
+            let messages = QueueStoreRules.receiveOrder(try rows.map(Self.receivedMessage), fifo: queue.fifo)
             if let attemptID {
                 try await connection.run("""
                     INSERT INTO receive_attempt (queue_id, attempt_id, created_at, receipts)
@@ -156,20 +155,20 @@ extension PostgresStore {
         """
     }
 
-    /// Leases messages of a FIFO queue (whose row the caller holds) in sequence order, skipping every group that has
-    /// a message in flight, so that a group's next message waits for the previous one.
+    /// Leases messages of a FIFO queue (whose row the caller holds, so FIFO receivers take turns): a group's messages
+    /// together, in sequence order, groups in the order of their oldest message; a message waits while an earlier one
+    /// of its group is in flight (so one whose visibility ended is received again first, later ones staying in flight).
     static func fifoClaim(queue: QueueRuntime, leaseUntil: Millis, floor: Int64, limit: Int, now: Millis) -> PostgresQuery {
         """
-        WITH picked AS (
-            SELECT c.id FROM queue_message c
+        WITH eligible AS (
+            SELECT c.id, min(c.id) OVER (PARTITION BY c.group_id) AS first FROM queue_message c
             WHERE c.queue_id = \(queue.id) AND c.visible_at <= \(now) AND c.sent_at > \(now - queue.retention)
               AND c.receive_count < \(queue.receiveLimit) AND c.id > \(queue.purgedThrough)
               AND NOT EXISTS (
                 SELECT 1 FROM queue_message f
-                WHERE f.queue_id = c.queue_id AND f.group_id = c.group_id AND f.visible_at > \(now) AND f.receive_count > 0
-                  AND f.id > \(queue.purgedThrough))
-            ORDER BY c.id LIMIT \(limit)
-            FOR UPDATE)
+                WHERE f.queue_id = c.queue_id AND f.group_id = c.group_id AND f.id < c.id AND f.visible_at > \(now)
+                  AND f.receive_count > 0 AND f.id > \(queue.purgedThrough))),
+        picked AS (SELECT id FROM eligible ORDER BY first, id LIMIT \(limit))
         UPDATE queue_message m
         SET visible_at = \(leaseUntil), lease_epoch = GREATEST(m.lease_epoch + 1, \(floor)), receive_count = m.receive_count + 1,
             first_received_at = coalesce(m.first_received_at, \(now)), last_received_at = \(now)
@@ -264,6 +263,7 @@ extension PostgresStore {
     package func changeVisibility(_ params: ChangeVisibilityParams) async throws -> [SpoolError?] {
         try await transaction { connection in
             var results: [SpoolError?] = []
+            let fifo = try await connection.value("SELECT fifo FROM queue WHERE id = \(params.queueID)", as: Bool.self) ?? false
             for change in params.changes {
                 let receipt = change.receipt
                 guard receipt.queueID == params.queueID else {
@@ -275,7 +275,8 @@ extension PostgresStore {
                     UPDATE queue_message SET visible_at = \(leaseUntil)
                     WHERE id = \(receipt.rowID) AND queue_id = \(receipt.queueID) AND lease_epoch = \(receipt.epoch)
                       AND message_id = \(receipt.messageID) AND receive_count > 0
-                      AND visible_at > \(params.now) AND \(leaseUntil) - last_received_at <= \(QueueStoreRules.maximumLease)
+                      \(unescaped: QueueStoreRules.visibilityChangeCondition(fifo: fifo)) \(params.now)
+                      AND \(leaseUntil) - last_received_at <= \(QueueStoreRules.maximumLease)
                     RETURNING 1
                     """)
                 if changed == 1 {
@@ -283,11 +284,11 @@ extension PostgresStore {
                     continue
                 }
                 let current = try await connection.first("""
-                    SELECT visible_at, receive_count, last_received_at FROM queue_message
-                    WHERE id = \(receipt.rowID) AND queue_id = \(receipt.queueID) AND lease_epoch = \(receipt.epoch) AND message_id = \(receipt.messageID)
+                    SELECT visible_at, receive_count, last_received_at, lease_epoch FROM queue_message
+                    WHERE id = \(receipt.rowID) AND queue_id = \(receipt.queueID) AND message_id = \(receipt.messageID)
                     """)
                 results.append(QueueStoreRules.visibilityChangeError(
-                    current: try current.map { try $0.decode((Int64, Int, Int64?).self) }, change: change, now: params.now
+                    current: try current.map { try $0.decode((Int64, Int, Int64?, Int64).self) }, change: change, fifo: fifo, now: params.now
                 ))
             }
             return results

@@ -45,14 +45,15 @@ extension SQLiteStore {
         SET visible_at = :leaseUntil, lease_epoch = max(lease_epoch + 1, :floor), receive_count = receive_count + 1,
             first_received_at = coalesce(first_received_at, :now), last_received_at = :now
         WHERE id IN (
-            SELECT m.id FROM queue_message m
-            WHERE m.queue_id = :queue AND m.visible_at <= :now AND m.sent_at > :oldest AND m.receive_count < :maxReceives
-              AND m.id > :purgedThrough
-              AND NOT EXISTS (
-                SELECT 1 FROM queue_message f
-                WHERE f.queue_id = m.queue_id AND f.group_id = m.group_id AND f.visible_at > :now AND f.receive_count > 0
-                  AND f.id > :purgedThrough)
-            ORDER BY m.id LIMIT :limit)
+            SELECT id FROM (
+                SELECT m.id, min(m.id) OVER (PARTITION BY m.group_id) AS first FROM queue_message m
+                WHERE m.queue_id = :queue AND m.visible_at <= :now AND m.sent_at > :oldest AND m.receive_count < :maxReceives
+                  AND m.id > :purgedThrough
+                  AND NOT EXISTS (
+                    SELECT 1 FROM queue_message f
+                    WHERE f.queue_id = m.queue_id AND f.group_id = m.group_id AND f.id < m.id AND f.visible_at > :now
+                      AND f.receive_count > 0 AND f.id > :purgedThrough))
+            ORDER BY first, id LIMIT :limit)
         RETURNING \(receivedColumns)
         """
 }

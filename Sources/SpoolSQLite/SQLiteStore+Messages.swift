@@ -87,8 +87,7 @@ extension SQLiteStore {
                     "limit": params.maxMessages, "purgedThrough": queue.purgedThrough, "floor": self.epochFloor,
                 ]
             )
-            // RETURNING has no defined order; row ids follow arrival, which is FIFO sequence order.
-            let messages = rows.map(Self.receivedMessage).sorted { $0.receipt.rowID < $1.receipt.rowID }
+            let messages = QueueStoreRules.receiveOrder(rows.map(Self.receivedMessage), fifo: queue.fifo)
             if let attemptID {
                 try Self.recordAttempt(db, queueID: queue.id, attemptID: attemptID, messages: messages, now: params.now)
             }
@@ -184,6 +183,7 @@ extension SQLiteStore {
     package func changeVisibility(_ params: ChangeVisibilityParams) async throws -> [SpoolError?] {
         try await write { db in
             var results: [SpoolError?] = []
+            let fifo = try Bool.fetchOne(db, sql: "SELECT fifo FROM queue WHERE id = ?", arguments: [params.queueID]) ?? false
             for change in params.changes {
                 let receipt = change.receipt
                 guard receipt.queueID == params.queueID else {
@@ -194,7 +194,7 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: """
                     UPDATE queue_message SET visible_at = ?1
                     WHERE id = ?2 AND queue_id = ?3 AND lease_epoch = ?4 AND message_id = ?5 AND receive_count > 0
-                      AND visible_at > ?6 AND ?1 - last_received_at <= ?7
+                      \(QueueStoreRules.visibilityChangeCondition(fifo: fifo)) ?6 AND ?1 - last_received_at <= ?7
                     """).execute(arguments: [leaseUntil, receipt.rowID, receipt.queueID, receipt.epoch, receipt.messageID, params.now, QueueStoreRules.maximumLease])
                 if db.changesCount == 1 {
                     results.append(nil)
@@ -202,13 +202,14 @@ extension SQLiteStore {
                 }
                 let current = try Row.fetchOne(
                     db.cachedStatement(sql: """
-                        SELECT visible_at, receive_count, last_received_at FROM queue_message
-                        WHERE id = ? AND queue_id = ? AND lease_epoch = ? AND message_id = ?
+                        SELECT visible_at, receive_count, last_received_at, lease_epoch FROM queue_message
+                        WHERE id = ? AND queue_id = ? AND message_id = ?
                         """),
-                    arguments: [receipt.rowID, receipt.queueID, receipt.epoch, receipt.messageID]
+                    arguments: [receipt.rowID, receipt.queueID, receipt.messageID]
                 )
                 results.append(QueueStoreRules.visibilityChangeError(
-                    current: current.map { ($0["visible_at"], $0["receive_count"], $0["last_received_at"]) }, change: change, now: params.now
+                    current: current.map { ($0["visible_at"], $0["receive_count"], $0["last_received_at"], $0["lease_epoch"]) }, change: change,
+                    fifo: fifo, now: params.now
                 ))
             }
             return results

@@ -34,6 +34,29 @@ extension QueueStoreConformance {
             try require(three[0].messageID != one[0].messageID, "after the window the id is new")
             try require(try await f.counts(queue).visible == 2, "two messages stored")
         },
+        check("a receive returns one group's messages together, in order, before the next group") { f in
+            let queue = try await f.create("grouped.fifo", ["FifoQueue": "true"])
+            try await f.send(queue, ["g1-m1"], group: "g1")
+            try await f.send(queue, ["g2-m1"], group: "g2")
+            try await f.send(queue, ["g1-m2", "g1-m3"], group: "g1")
+            let got = try await f.receive(queue)
+            try require(got.map(\.body) == ["g1-m1", "g1-m2", "g1-m3", "g2-m1"], "grouped: \(got.map(\.body))")
+            try await f.send(queue, ["g3-m1"], group: "g3")
+            try await f.send(queue, ["g4-m1", "g4-m2"], group: "g4")
+            let limited = try await f.receive(queue, max: 2)
+            try require(limited.map(\.body) == ["g3-m1", "g4-m1"], "oldest groups first, within the limit: \(limited.map(\.body))")
+        },
+        check("an in-flight message whose visibility ends is received again first in its group; later ones stay in flight") { f in
+            let queue = try await f.create("again.fifo", ["FifoQueue": "true"])
+            try await f.send(queue, ["m1", "m2", "m3"], group: "g")
+            let got = try await f.receive(queue, max: 2, visibility: 30)
+            try require(got.map(\.body) == ["m1", "m2"], "first two: \(got.map(\.body))")
+            let changed = try await f.store.changeVisibility(ChangeVisibilityParams(
+                queueID: queue.id, changes: [.init(receipt: got[0].receipt, timeoutSeconds: 0)], now: f.clock.now()))
+            try require(changed == [nil], "visibility of m1 ended: \(changed)")
+            let again = try await f.receive(queue)
+            try require(again.map(\.body) == ["m1"], "m1 again, m2 still in flight, m3 waits behind it: \(again.map(\.body))")
+        },
         check("a purge clears the deduplication window: the same message may be sent again at once") { f in
             let queue = try await f.create("purged.fifo", ["FifoQueue": "true"])
             let first = try await f.send(queue, ["x"], group: "g", dedup: "d")

@@ -45,18 +45,28 @@ extension QueueStoreConformance {
             let next = try await f.store.nextVisibleAt(queueID: queue.id, now: f.clock.now())
             try require(next == f.clock.now() + 30_000, "the next visible time is the lease end: \(String(describing: next))")
         },
-        check("change visibility extends or ends a lease and refuses stale receipts") { f in
+        check("change visibility extends or ends a lease; a stale receipt changes nothing; FIFO refuses an expired one") { f in
             let queue = try await f.create("visibility")
             try await f.send(queue, ["x"])
             let message = try await f.receive(queue)[0]
-            var results = try await f.store.changeVisibility(ChangeVisibilityParams(queueID: queue.id, changes: [.init(receipt: message.receipt, timeoutSeconds: 0)], now: f.clock.now()))
-            try require(results == [nil], "change accepted")
-            results = try await f.store.changeVisibility(ChangeVisibilityParams(queueID: queue.id, changes: [.init(receipt: message.receipt, timeoutSeconds: 10)], now: f.clock.now()))
-            try require(results.first??.code == .messageNotInflight, "a visible message is not in flight: \(results)")
+            func change(_ receipt: ReceiptHandle, _ seconds: Int, on queue: QueueRecord) async throws -> [SpoolError?] {
+                try await f.store.changeVisibility(ChangeVisibilityParams(queueID: queue.id, changes: [.init(receipt: receipt, timeoutSeconds: seconds)], now: f.clock.now()))
+            }
+            try require(try await change(message.receipt, 0, on: queue) == [nil], "change accepted")
+            // Its visibility ran out and nobody received it again: the receipt still holds, as on SQS.
+            try require(try await change(message.receipt, 10, on: queue) == [nil], "an expired but not re-received receipt changes visibility")
+            try require(try await f.counts(queue).inFlight == 1, "in flight again")
+            try require(try await change(message.receipt, 0, on: queue) == [nil], "and ends it")
             let again = try await f.receive(queue)[0]
-            results = try await f.store.changeVisibility(ChangeVisibilityParams(queueID: queue.id, changes: [.init(receipt: message.receipt, timeoutSeconds: 0)], now: f.clock.now()))
-            try require(results.first??.code == .invalidParameterValue, "a stale receipt cannot change visibility")
             try require(again.messageID == message.messageID, "same message")
+            // Received again: the earlier receipt answers success and changes nothing of the new holder's lease.
+            try require(try await change(message.receipt, 0, on: queue) == [nil], "a stale receipt answers success on a standard queue")
+            try require(try await f.counts(queue).inFlight == 1, "the new holder's lease is untouched")
+            let fifo = try await f.create("visibility.fifo", ["FifoQueue": "true"])
+            try await f.send(fifo, ["y"], group: "g")
+            let held = try await f.receive(fifo, visibility: 1)[0]
+            f.clock.advance(by: 1_001)
+            try require(try await change(held.receipt, 10, on: fifo).first??.code == .invalidParameterValue, "FIFO: an expired receipt is refused")
         },
         check("messages past retention are neither received nor kept") { f in
             let queue = try await f.create("retention", ["MessageRetentionPeriod": "60"])

@@ -105,3 +105,52 @@ def test_sse_sqs_is_on_by_default_and_kms_settings_are_kept(sqs, queue_name):
     # Messages go and come back as ever: Spool does not encrypt what it stores (docs/security.md).
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"secret": 1}))
     assert json.loads(sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"]) == {"secret": 1}
+
+
+def test_a_fifo_receive_returns_one_groups_messages_together_before_the_next_group(sqs):
+    url = fifo(sqs, ContentBasedDeduplication="true")
+    for body, group in [("g1-m1", "g1"), ("g2-m1", "g2"), ("g1-m2", "g1"), ("g1-m3", "g1")]:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in received] == ["g1-m1", "g1-m2", "g1-m3", "g2-m1"]
+
+
+def test_a_fifo_message_whose_visibility_ends_is_received_again_first_while_later_ones_stay_in_flight(sqs):
+    url = fifo(sqs, ContentBasedDeduplication="true")
+    for body in ("m1", "m2", "m3"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g")
+    first, second = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=60)["Messages"]
+    assert (first["Body"], second["Body"]) == ("m1", "m2")
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0)
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in again] == ["m1"]
+
+
+def test_receipts_of_a_standard_queue_after_the_visibility_ran_out(sqs, queue_name):
+    import time
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    first = sqs.receive_message(QueueUrl=url, VisibilityTimeout=1)["Messages"][0]
+    time.sleep(1.3)
+    # Nobody received it again: the receipt still changes its visibility.
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0)
+    second = sqs.receive_message(QueueUrl=url, VisibilityTimeout=60)["Messages"][0]
+    assert second["MessageId"] == first["MessageId"]
+    # Received again: the first receipt answers success for both calls and touches nothing of the new holder's.
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1" and attributes["ApproximateNumberOfMessages"] == "0"
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=second["ReceiptHandle"])
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_a_fifo_receipt_whose_visibility_expired_is_refused(sqs):
+    import time
+    url = fifo(sqs, ContentBasedDeduplication="true")
+    sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g")
+    message = sqs.receive_message(QueueUrl=url, VisibilityTimeout=1)["Messages"][0]
+    time.sleep(1.3)
+    with pytest.raises(ClientError) as failure:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=30)
+    assert error(failure) == ("InvalidParameterValue", 400)

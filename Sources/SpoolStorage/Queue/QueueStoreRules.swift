@@ -85,22 +85,36 @@ package enum QueueStoreRules {
         return byGroup ? group + "\u{1F}" + dedup : dedup
     }
 
-    /// The error of a visibility change that updated nothing, from what the receipt's message is now: `nil` when
-    /// it is gone (or received again), else its visibility, receive count and lease start.
+    /// Whether a visibility change may apply under a receipt, as SQS decides: the receipt must be the message's latest
+    /// (its epoch); on a standard queue a message whose visibility ran out but which nobody received again still
+    /// takes it, on a FIFO queue an expired receipt is refused.
+    package static func visibilityChangeCondition(fifo: Bool) -> String {
+        fifo ? "AND visible_at > " : "AND receive_count > 0 AND 0 <= "
+    }
+
+    /// The answer to a visibility change that updated nothing, from what the receipt's message is now (`nil`: it is
+    /// gone): success without a change for a stale receipt on a standard queue (the message was received again: the
+    /// new holder's lease stays as it is), else the error SQS gives.
     package static func visibilityChangeError(
-        current: (visibleAt: Millis, receiveCount: Int, lastReceivedAt: Millis?)?, change: ChangeVisibilityParams.Change, now: Millis
-    ) -> SpoolError {
-        if let current, current.visibleAt <= now || current.receiveCount == 0 {
-            return SpoolError(.messageNotInflight, "The message referred to isn't in flight.")
-        } else if current != nil {
+        current: (visibleAt: Millis, receiveCount: Int, lastReceivedAt: Millis?, epoch: Int64)?, change: ChangeVisibilityParams.Change,
+        fifo: Bool, now: Millis
+    ) -> SpoolError? {
+        guard let current else {
             return .invalidParameter(
-                "VisibilityTimeout", value: String(change.timeoutSeconds),
-                reason: "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+                "ReceiptHandle", value: change.receipt.encoded,
+                reason: "Message does not exist or is not available for visibility timeout change."
             )
         }
+        if current.epoch != change.receipt.epoch || (fifo && current.visibleAt <= now) {
+            guard fifo else { return nil }
+            return .invalidParameter("ReceiptHandle", value: change.receipt.encoded, reason: "The receipt handle has expired.")
+        }
+        if current.receiveCount == 0 {
+            return SpoolError(.messageNotInflight, "The message referred to isn't in flight.")
+        }
         return .invalidParameter(
-            "ReceiptHandle", value: change.receipt.encoded,
-            reason: "Message does not exist or is not available for visibility timeout change."
+            "VisibilityTimeout", value: String(change.timeoutSeconds),
+            reason: "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
         )
     }
 
@@ -141,6 +155,16 @@ package enum QueueStoreRules {
         if let rate, !(1...500).contains(rate) {
             throw SpoolError.invalidParameter("MaxNumberOfMessagesPerSecond", value: String(rate), reason: "Must be between 1 and 500.")
         }
+    }
+
+    /// The order a receive answers in (RETURNING has none): row ids, which follow arrival; on a FIFO queue a group's
+    /// messages together, groups in the order of their oldest message, as SQS returns them.
+    package static func receiveOrder(_ messages: [ReceivedMessage], fifo: Bool) -> [ReceivedMessage] {
+        let byRow = messages.sorted { $0.receipt.rowID < $1.receipt.rowID }
+        guard fifo else { return byRow }
+        var first: [String: Int64] = [:]
+        for message in byRow where first[message.groupID ?? ""] == nil { first[message.groupID ?? ""] = message.receipt.rowID }
+        return byRow.sorted { (first[$0.groupID ?? ""]!, $0.receipt.rowID) < (first[$1.groupID ?? ""]!, $1.receipt.rowID) }
     }
 }
 
