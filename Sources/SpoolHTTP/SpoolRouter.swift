@@ -120,7 +120,8 @@ package enum SpoolRouter {
             }
             let host = request.head.authority
             if target.hasPrefix("AmazonSQS.") {
-                return try await sqs.handle(operation: String(target.dropFirst("AmazonSQS.".count)), body: body, host: host, requestID: context.requestID)
+                return try await sqs.handle(operation: String(target.dropFirst("AmazonSQS.".count)), body: body, host: host, requestID: context.requestID,
+                                            traceHeader: request.headers[SQSHandler.traceHeader])
             }
             if target.hasPrefix(KinesisHandler.targetPrefix) {
                 return try await kinesis.handle(operation: String(target.dropFirst(KinesisHandler.targetPrefix.count)), body: body,

@@ -1,4 +1,5 @@
 """Redrive to a dead-letter queue and message move tasks back out of it."""
+import base64
 import json
 import time
 
@@ -117,5 +118,7 @@ def test_move_task_errors(sqs, queue_name):
     with pytest.raises(ClientError) as info:
         sqs.start_message_move_task(SourceArn=arn(queue_name))
     assert "Dead Letter Queue" in info.value.response["Error"]["Message"]
+    # A handle of SQS's form naming no task is not found; one not of that form is a bad parameter (test_sqs_fidelity).
+    unknown = base64.b64encode(json.dumps({"taskId": "00000000-0000-0000-0000-000000000000", "sourceArn": arn(queue_name)}).encode()).decode()
     with pytest.raises(sqs.exceptions.ResourceNotFoundException):
-        sqs.cancel_message_move_task(TaskHandle="bm9wZQ==")
+        sqs.cancel_message_move_task(TaskHandle=unknown)

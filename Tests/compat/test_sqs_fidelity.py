@@ -154,3 +154,63 @@ def test_a_fifo_receipt_whose_visibility_expired_is_refused(sqs):
     with pytest.raises(ClientError) as failure:
         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=30)
     assert error(failure) == ("InvalidParameterValue", 400)
+
+
+def test_a_long_poll_on_a_queue_deleted_during_the_wait_ends_at_once_with_the_error(sqs, server, queue_name):
+    import threading
+    import time
+    from conftest import make_client
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    outcome = {}
+
+    def poll():
+        started = time.time()
+        try:
+            make_client(server.endpoint).receive_message(QueueUrl=url, WaitTimeSeconds=20)
+            outcome["answer"] = "messages"
+        except ClientError as failure:
+            outcome["answer"] = failure.response["Error"]["Code"]
+        outcome["seconds"] = time.time() - started
+
+    waiter = threading.Thread(target=poll)
+    waiter.start()
+    time.sleep(1)
+    sqs.delete_queue(QueueUrl=url)
+    waiter.join(timeout=25)
+    assert outcome["answer"] in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+    assert outcome["seconds"] < 5
+
+
+def test_a_message_takes_its_aws_trace_header_from_the_request(sqs, queue_name):
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+    def add_header(request, **_):
+        request.headers["X-Amzn-Trace-Id"] = trace
+
+    sqs.meta.events.register("before-sign.sqs.SendMessage", add_header)
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="traced")
+    finally:
+        sqs.meta.events.unregister("before-sign.sqs.SendMessage", add_header)
+    own = "Root=1-00000000-000000000000000000000000"
+    sqs.send_message(QueueUrl=url, MessageBody="own", MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": own}})
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"]
+    headers = {m["Body"]: m.get("Attributes", {}).get("AWSTraceHeader") for m in messages}
+    assert headers == {"traced": trace, "own": own}
+
+
+def test_move_task_handles_have_aws_form_and_an_invalid_one_is_a_bad_parameter(sqs, queue_name):
+    import base64
+    dlq = sqs.create_queue(QueueName=queue_name + "-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.create_queue(QueueName=queue_name, Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})})
+    sqs.send_message(QueueUrl=dlq, MessageBody="stuck", MessageAttributes={})
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=sqs.get_queue_attributes(
+        QueueUrl=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"],
+        MaxNumberOfMessagesPerSecond=1)["TaskHandle"]
+    decoded = json.loads(base64.b64decode(handle))
+    assert decoded["sourceArn"] == dlq_arn and decoded["taskId"]
+    with pytest.raises(ClientError) as failure:
+        sqs.cancel_message_move_task(TaskHandle="not-a-handle")
+    assert error(failure) == ("InvalidParameterValue", 400)

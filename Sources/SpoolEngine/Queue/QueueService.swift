@@ -43,8 +43,11 @@ package final class QueueService: Sendable {
         return (shown, shown.last?.name)
     }
 
+    /// DeleteQueue; long polls waiting on the queue wake and end at once with `QueueDoesNotExist`, as on SQS.
     package func deleteQueue(name: String) async throws {
+        let queue = try await queue(named: name)
         try await store.deleteQueue(DeleteQueueParams(name: name, now: clock.now()))
+        signals.signal(queue.id)
     }
 
     package func setAttributes(name: String, attributes: [String: String]) async throws {
@@ -178,7 +181,7 @@ package final class QueueService: Sendable {
     }
 
     package func startMoveTask(sourceARN: String, destinationARN: String?, maxPerSecond: Int?) async throws -> MoveTask {
-        let handle = Data("\(UUID().uuidString.lowercased())|\(sourceARN)".utf8).base64EncodedString()
+        let handle = MoveTaskHandle.make(taskID: UUID().uuidString.lowercased(), sourceARN: sourceARN)
         let task = try await store.startMoveTask(StartMoveTaskParams(
             sourceARN: sourceARN, destinationARN: destinationARN, maxNumberOfMessagesPerSecond: maxPerSecond,
             identity: identity, handle: handle, now: clock.now()
@@ -199,6 +202,9 @@ package final class QueueService: Sendable {
     }
 
     package func cancelMoveTask(handle: String) async throws -> MoveTask {
-        try await store.cancelMoveTask(handle: handle, now: clock.now())
+        guard MoveTaskHandle.isWellFormed(handle) else {
+            throw SpoolError.invalidParameter("TaskHandle", value: handle, reason: "The task handle is not valid.")
+        }
+        return try await store.cancelMoveTask(handle: handle, now: clock.now())
     }
 }

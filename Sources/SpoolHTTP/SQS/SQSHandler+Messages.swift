@@ -16,17 +16,23 @@ extension SQSHandler {
         attributes.mapValues { SQSWire.AttributeValue(DataType: $0.dataType, StringValue: $0.stringValue, BinaryValue: $0.binaryValue) }
     }
 
-    static func outgoing(_ fields: some SQSWire.SendMessageFields) -> OutgoingMessage {
-        OutgoingMessage(
+    /// The message to store; `trace` (the request's `X-Amzn-Trace-Id`) becomes its `AWSTraceHeader` unless the message
+    /// sets that system attribute itself, which takes precedence, as on SQS.
+    static func outgoing(_ fields: some SQSWire.SendMessageFields, trace: String? = nil) -> OutgoingMessage {
+        var system = model(fields.MessageSystemAttributes)
+        if let trace, !trace.isEmpty, system["AWSTraceHeader"] == nil {
+            system["AWSTraceHeader"] = MessageAttributeValue(dataType: "String", stringValue: trace, binaryValue: nil)
+        }
+        return OutgoingMessage(
             body: fields.MessageBody ?? "", attributes: model(fields.MessageAttributes),
-            systemAttributes: model(fields.MessageSystemAttributes), delaySeconds: fields.DelaySeconds,
+            systemAttributes: system, delaySeconds: fields.DelaySeconds,
             groupID: fields.MessageGroupId, deduplicationID: fields.MessageDeduplicationId
         )
     }
 
     func sendMessage(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.SendMessageInput.self)
-        let message = Self.outgoing(input)
+        let message = Self.outgoing(input, trace: call.traceHeader)
         guard input.MessageBody != nil else { throw SpoolError.missingParameter("MessageBody") }
         let result = try await queues.send(queueName: try queueName(fromURL: input.QueueUrl), messages: [message])
         let sent = try result[0].get()
@@ -41,7 +47,7 @@ extension SQSHandler {
         let input = try call.input(SQSWire.SendMessageBatchInput.self)
         let name = try queueName(fromURL: input.QueueUrl)
         try BatchEntries.validate(ids: input.Entries.map(\.Id))
-        let messages = input.Entries.map(Self.outgoing)
+        let messages = input.Entries.map { Self.outgoing($0, trace: call.traceHeader) }
         let total = messages.reduce(0) { $0 + $1.body.utf8.count + $1.attributes.reduce(0) { $0 + $1.value.size(name: $1.key) } }
         guard total <= Self.maximumBatchBytes else {
             throw SpoolError(.batchRequestTooLong, "Batch requests cannot be longer than \(Self.maximumBatchBytes) bytes. You have sent \(total) bytes.")

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import SpoolEngine
@@ -18,14 +19,20 @@ struct SQSHandler: Sendable {
         var body: ByteBuffer
         var baseURL: String
         var requestID: String
+        /// The request's `X-Amzn-Trace-Id`: a sent message's `AWSTraceHeader` unless it carries its own.
+        var traceHeader: String?
 
         func input<T: Decodable>(_ type: T.Type) throws -> T { try AWSJSON.decode(type, from: body) }
     }
 
     /// Runs one operation; what it throws is answered in SQS's error shape by `APIErrorMiddleware`.
-    func handle(operation: String, body: ByteBuffer, host: String?, requestID: String) async throws -> Response {
-        try await dispatch(operation, Call(body: body, baseURL: host.map { "http://\($0)" } ?? defaultBaseURL, requestID: requestID))
+    func handle(operation: String, body: ByteBuffer, host: String?, requestID: String, traceHeader: String? = nil) async throws -> Response {
+        try await dispatch(operation, Call(body: body, baseURL: host.map { "http://\($0)" } ?? defaultBaseURL, requestID: requestID,
+                                           traceHeader: traceHeader))
     }
+
+    /// The X-Ray header SQS takes a message's `AWSTraceHeader` from.
+    static let traceHeader = HTTPField.Name("X-Amzn-Trace-Id")!
 
     func ok(_ value: some Encodable, _ call: Call) -> Response {
         AWSJSON.response(value, contentType: Self.contentType, requestID: call.requestID)

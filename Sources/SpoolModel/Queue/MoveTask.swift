@@ -1,3 +1,4 @@
+import Foundation
 /// A message move task: moves the messages of a dead-letter queue to a destination queue, or back to
 /// each message's own source queue when no destination is given.
 public struct MoveTask: Sendable, Equatable {
@@ -35,5 +36,24 @@ public struct MoveTask: Sendable, Equatable {
         self.toMove = toMove
         self.failureReason = failureReason
         self.startedAt = startedAt
+    }
+}
+
+/// A move task's handle as SQS makes them: base64 of `{"taskId":"…","sourceArn":"…"}`.
+public enum MoveTaskHandle {
+    public static func make(taskID: String, sourceARN: String) -> String {
+        let json = #"{"taskId":"\#(taskID)","sourceArn":"\#(sourceARN)"}"#
+        return Data(json.utf8).base64EncodedString()
+    }
+
+    /// Whether `handle` is one SQS could have made (or one an earlier Spool made: base64 of `ID|ARN`); anything else
+    /// is refused as an invalid parameter, not looked up.
+    public static func isWellFormed(_ handle: String) -> Bool {
+        guard let data = Data(base64Encoded: handle) else { return false }
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            return object["taskId"] is String && object["sourceArn"] is String
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        return text.split(separator: "|").count == 2 && text.contains("arn:aws:sqs:")
     }
 }
