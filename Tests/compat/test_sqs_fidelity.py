@@ -214,3 +214,12 @@ def test_move_task_handles_have_aws_form_and_an_invalid_one_is_a_bad_parameter(s
     with pytest.raises(ClientError) as failure:
         sqs.cancel_message_move_task(TaskHandle="not-a-handle")
     assert error(failure) == ("InvalidParameterValue", 400)
+
+
+def test_fifo_sequence_numbers_are_large_rising_and_not_consecutive(sqs):
+    url = fifo(sqs, ContentBasedDeduplication="true")
+    numbers = [int(sqs.send_message(QueueUrl=url, MessageBody=f"m{i}", MessageGroupId="g")["SequenceNumber"]) for i in range(3)]
+    assert all(len(str(n)) >= 20 for n in numbers)
+    assert numbers == sorted(numbers) and numbers[1] - numbers[0] > 1
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["SequenceNumber"])["Messages"]
+    assert [int(m["Attributes"]["SequenceNumber"]) for m in received] == numbers

@@ -92,9 +92,17 @@ extension ReceivedMessage {
 }
 
 /// FIFO sequence numbers: 20 decimal digits, increasing per queue.
+/// A FIFO message's `SequenceNumber` in SQS's form: a large (20-digit), non-consecutive decimal that rises with each
+/// message of the queue (and so of each group), made from the queue's stored counter.
 public enum SequenceNumber {
+    /// Where numbers start (SQS's look like 18849496460467696128) and how far apart consecutive messages are.
+    static let base: UInt64 = 8_849_496_460_467_696_128
+    static let step: UInt64 = 4_096
+
     public static func format(_ value: Int64) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+        // Below 10^19 for any counter under 2^40 messages per queue: always "1" and 19 digits, so text order is number order.
+        let number = base &+ UInt64(max(0, value)) &* step
+        let digits = String(number)
+        return "1" + String(repeating: "0", count: max(0, 19 - digits.count)) + digits
     }
 }
