@@ -52,7 +52,8 @@ struct QueueRulesTests {
         #expect(code(["KmsDataKeyReusePeriodSeconds": "59"]) == .invalidAttributeValue)
         #expect(code(["SqsManagedSseEnabled": "true"]) == nil)
         #expect(code(["SqsManagedSseEnabled": "false"]) == nil)
-        #expect(code(["Policy": "{}"]) == .unsupportedOperation)
+        #expect(code(["Policy": "{}"]) == .invalidAttributeValue)
+        #expect(code(["Policy": #"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"sqs:*"}]}"#]) == nil)
         #expect(code(["FifoThroughputLimit": "perMessageGroupId"], fifo: true) == .invalidAttributeValue)
         #expect(code(["FifoThroughputLimit": "perMessageGroupId", "DeduplicationScope": "messageGroup"], fifo: true) == nil)
     }

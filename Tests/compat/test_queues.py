@@ -1,5 +1,4 @@
 """Queue lifecycle through boto3, as a user drives it."""
-import json
 import time
 
 import pytest
@@ -50,12 +49,6 @@ def test_invalid_names_and_attributes_are_rejected(sqs, queue_name):
         sqs.create_queue(QueueName=queue_name, Attributes={"VisibilityTimeout": "43201"})
     with pytest.raises(sqs.exceptions.InvalidAttributeName):
         sqs.create_queue(QueueName=queue_name, Attributes={"ContentBasedDeduplication": "true"})
-
-
-def test_unsupported_settings_are_refused_not_ignored(sqs, queue_name):
-    with pytest.raises(sqs.exceptions.UnsupportedOperation) as info:
-        sqs.create_queue(QueueName=queue_name, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": []})})
-    assert "not supported yet" in info.value.response["Error"]["Message"]
 
 
 def test_list_queues_prefix_and_pagination(sqs):

@@ -30,6 +30,32 @@ package final class QueueService: Sendable {
         return queue
     }
 
+    /// The queue, if its access policy does not deny `action` (what Spool evaluates of a policy: `QueuePolicy`).
+    func queue(named name: String, for action: String) async throws -> QueueRecord {
+        let queue = try await queue(named: name)
+        if queue.attributes.policy?.denies(action, account: identity.accountID) == true {
+            throw SpoolError(.accessDenied, "Access to the resource \(identity.queueARN(queue.name)) is denied by the queue's policy (\(action)).")
+        }
+        return queue
+    }
+
+    /// AddPermission: a statement allowing `actions` to `accounts`, labelled `label`, added to the queue's policy.
+    package func addPermission(name: String, label: String, accounts: [String], actions: [String]) async throws {
+        let queue = try await queue(named: name)
+        let policy = try QueuePolicy.adding(to: queue.attributes.policy, label: label, accounts: accounts, actions: actions,
+                                           queueARN: identity.queueARN(queue.name))
+        try await setAttributes(name: name, attributes: ["Policy": policy.text])
+    }
+
+    /// RemovePermission: the statement labelled `label` removed from the queue's policy (the policy goes with its last).
+    package func removePermission(name: String, label: String) async throws {
+        let queue = try await queue(named: name)
+        guard let current = queue.attributes.policy else {
+            throw SpoolError.invalidParameter("Label", value: label, reason: "can't find label on existing policy.")
+        }
+        try await setAttributes(name: name, attributes: ["Policy": try current.removing(label: label)?.text ?? ""])
+    }
+
     package func createQueue(name: String, attributes: [String: String], tags: [String: String]) async throws -> QueueRecord {
         try await store.createQueue(CreateQueueParams(name: name, attributes: attributes, tags: tags, identity: identity, now: clock.now()))
     }
@@ -56,7 +82,7 @@ package final class QueueService: Sendable {
 
     /// GetQueueAttributes: the requested names (`All` for every one) as strings.
     package func attributes(name: String, requested: [String]) async throws -> [String: String] {
-        let queue = try await queue(named: name)
+        let queue = try await queue(named: name, for: "GetQueueAttributes")
         let known = Set(QueueAttributes.settableNames + QueueAttributes.readOnlyNames + ["All"])
         for name in requested where !known.contains(name) { throw SpoolError.invalidAttributeName(name) }
         var values = queue.attributes.wireValues
@@ -75,6 +101,7 @@ package final class QueueService: Sendable {
     }
 
     package func purge(name: String) async throws {
+        _ = try await queue(named: name, for: "PurgeQueue")
         try await store.purgeQueue(PurgeQueueParams(name: name, now: clock.now()))
     }
 
@@ -93,7 +120,7 @@ package final class QueueService: Sendable {
     /// Validates every message against the queue, stores the valid ones in one transaction and
     /// reports, per message in order, its id or the error that kept it out.
     package func send(queueName: String, messages: [OutgoingMessage]) async throws -> [Result<SentMessage, SpoolError>] {
-        let queue = try await queue(named: queueName)
+        let queue = try await queue(named: queueName, for: "SendMessage")
         try SendRules.requireFIFOIdentifiers(messages, queue: queue.attributes)
         return try await Self.perEntry(messages) { message throws(SpoolError) in
             try SendRules.validate(message, queue: queue.attributes)
@@ -122,7 +149,7 @@ package final class QueueService: Sendable {
             throw SpoolError.invalidParameter("WaitTimeSeconds", value: String(waitSeconds), reason: "Must be >= 0 and <= 20, if provided.")
         }
         if let attemptID { try SendRules.checkToken("ReceiveRequestAttemptId", attemptID) }
-        let queue = try await queue(named: queueName)
+        let queue = try await queue(named: queueName, for: "ReceiveMessage")
         let wait = Millis(waitSeconds ?? queue.attributes.receiveMessageWaitTimeSeconds) * 1000
         let deadline = clock.now() + wait
         while true {
@@ -149,7 +176,7 @@ package final class QueueService: Sendable {
 
     /// Deletes by receipt handle; per entry `nil` on success or the error.
     package func delete(queueName: String, receiptHandles: [String]) async throws -> [SpoolError?] {
-        let queue = try await queue(named: queueName)
+        let queue = try await queue(named: queueName, for: "DeleteMessage")
         return try await Self.perEntry(receiptHandles) { text throws(SpoolError) in
             try ReceiptHandle.decode(text)
         } apply: { receipts in
@@ -163,7 +190,7 @@ package final class QueueService: Sendable {
 
     /// Changes visibility timeouts by receipt handle; per entry `nil` on success or the error.
     package func changeVisibility(queueName: String, changes: [(receiptHandle: String, timeout: Int)]) async throws -> [SpoolError?] {
-        let queue = try await queue(named: queueName)
+        let queue = try await queue(named: queueName, for: "ChangeMessageVisibility")
         return try await Self.perEntry(changes) { change throws(SpoolError) in
             guard (0...43_200).contains(change.timeout) else {
                 throw .invalidParameter("VisibilityTimeout", value: String(change.timeout), reason: "Must be between 0 and 43200.")

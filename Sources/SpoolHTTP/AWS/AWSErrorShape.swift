@@ -39,6 +39,7 @@ struct AWSErrorShape {
         case .missingAuthenticationToken:
             return .init(status: .forbidden, type: error.code.rawValue, queryCode: "MissingAuthenticationToken", fault: "Sender")
         case .unrecognizedClient: return .init(status: .forbidden, type: error.code.rawValue, queryCode: "InvalidClientTokenId", fault: "Sender")
+        case .accessDenied: return .init(status: .forbidden, type: "AccessDeniedException", queryCode: "AccessDenied", fault: "Sender")
         case .throttling, .provisionedThroughputExceeded:
             return .init(status: .tooManyRequests, type: "ThrottlingException", queryCode: "RequestThrottled", fault: "Sender")
         }

@@ -61,8 +61,8 @@ struct SQSHandler: Sendable {
         case "StartMessageMoveTask": try await startMessageMoveTask(call)
         case "ListMessageMoveTasks": try await listMessageMoveTasks(call)
         case "CancelMessageMoveTask": try await cancelMessageMoveTask(call)
-        case "AddPermission", "RemovePermission":
-            throw SpoolError.notSupportedYet("\(operation) (queue access policies)")
+        case "AddPermission": try await addPermission(call)
+        case "RemovePermission": try await removePermission(call)
         default:
             throw SpoolError(.unknownOperation, "The action \(operation) is not valid for this endpoint.")
         }
@@ -139,6 +139,19 @@ struct SQSHandler: Sendable {
     func setQueueAttributes(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.SetQueueAttributesInput.self)
         try await queues.setAttributes(name: try queueName(fromURL: input.QueueUrl), attributes: input.Attributes)
+        return ok(EmptyOutput(), call)
+    }
+
+    func addPermission(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.AddPermissionInput.self)
+        try await queues.addPermission(name: try queueName(fromURL: input.QueueUrl), label: input.Label ?? "",
+                                       accounts: input.AWSAccountIds ?? [], actions: input.Actions ?? [])
+        return ok(EmptyOutput(), call)
+    }
+
+    func removePermission(_ call: Call) async throws -> Response {
+        let input = try call.input(SQSWire.RemovePermissionInput.self)
+        try await queues.removePermission(name: try queueName(fromURL: input.QueueUrl), label: input.Label ?? "")
         return ok(EmptyOutput(), call)
     }
 

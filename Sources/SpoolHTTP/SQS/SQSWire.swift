@@ -6,6 +6,18 @@ import Foundation
 enum SQSWire {
     struct QueueURLInput: Decodable { var QueueUrl: String }
 
+    struct AddPermissionInput: Decodable {
+        var QueueUrl: String
+        var Label: String?
+        var AWSAccountIds: [String]?
+        var Actions: [String]?
+    }
+
+    struct RemovePermissionInput: Decodable {
+        var QueueUrl: String
+        var Label: String?
+    }
+
     struct CreateQueueInput: Decodable {
         var QueueName: String
         var Attributes: [String: String]?

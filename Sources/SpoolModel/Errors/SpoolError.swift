@@ -43,6 +43,8 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         case incompleteSignature = "IncompleteSignatureException"
         case missingAuthenticationToken = "MissingAuthenticationTokenException"
         case unrecognizedClient = "UnrecognizedClientException"
+        /// A queue's access policy denies the request (the part of a policy Spool evaluates: `QueuePolicy`).
+        case accessDenied = "AccessDenied"
         /// Intake refused because the backlog or memory passed a configured limit.
         case throttling = "ThrottlingException"
         /// Kinesis's throttle of puts (and Spool's bound on stored stream records).

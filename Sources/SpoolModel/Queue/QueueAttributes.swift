@@ -22,6 +22,8 @@ public struct QueueAttributes: Sendable, Equatable {
     /// SSE-KMS: the key a client named (mutually exclusive with SSE-SQS), and how long a data key is reused.
     public var kmsMasterKeyID: String?
     public var kmsDataKeyReusePeriodSeconds = 300
+    /// The access policy, as written (validated; what Spool enforces of it: `QueuePolicy`).
+    public var policy: QueuePolicy?
 
     public init(fifoQueue: Bool = false) {
         self.fifoQueue = fifoQueue
@@ -100,7 +102,7 @@ public struct QueueAttributes: Sendable, Equatable {
             case "KmsDataKeyReusePeriodSeconds":
                 result.kmsDataKeyReusePeriodSeconds = try Self.integer(name, value, in: 60...86_400)
             case "Policy":
-                if !value.isEmpty { throw .notSupportedYet("Queue access policies (Policy)") }
+                result.policy = value.isEmpty ? nil : try QueuePolicy.parse(value)
             default:
                 throw .invalidAttributeName(name)
             }
@@ -124,6 +126,7 @@ public struct QueueAttributes: Sendable, Equatable {
             "VisibilityTimeout": String(visibilityTimeout),
             "SqsManagedSseEnabled": String(sqsManagedSSE),
         ]
+        if let policy { values["Policy"] = policy.text }
         if let kmsMasterKeyID {
             values["KmsMasterKeyId"] = kmsMasterKeyID
             values["KmsDataKeyReusePeriodSeconds"] = String(kmsDataKeyReusePeriodSeconds)
