@@ -17,6 +17,7 @@ package enum SpoolMigrations {
         ("0010_backlog_counts_in_memory", String(decoding: PackageResources._010_backlog_counts_in_memory_sql, as: UTF8.self)),
         ("0011_destination_dead_letters", String(decoding: PackageResources._011_destination_dead_letters_sql, as: UTF8.self)),
         ("0012_stream_retry_state", String(decoding: PackageResources._012_stream_retry_state_sql, as: UTF8.self)),
+        ("0013_stream_resource_policy", String(decoding: PackageResources._013_stream_resource_policy_sql, as: UTF8.self)),
     ]
 
     /// PostgreSQL's migrations in order, by identifier.
@@ -28,5 +29,6 @@ package enum SpoolMigrations {
         ("0005_pg_invocation_journal", String(decoding: PackageResources._005_pg_invocation_journal_sql, as: UTF8.self)),
         ("0006_pg_backlog_counts", String(decoding: PackageResources._006_pg_backlog_counts_sql, as: UTF8.self)),
         ("0007_pg_cluster", String(decoding: PackageResources._007_pg_cluster_sql, as: UTF8.self)),
+        ("0008_pg_stream_resource_policy", String(decoding: PackageResources._008_pg_stream_resource_policy_sql, as: UTF8.self)),
     ]
 }

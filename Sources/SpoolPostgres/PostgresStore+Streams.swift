@@ -306,4 +306,23 @@ extension PostgresStore: StreamStore {
             return removed
         }
     }
+
+    package func setStreamResourcePolicy(streamID: Int64, policy: String?) async throws {
+        try await transaction { connection in
+            if let policy {
+                try await connection.run("""
+                    INSERT INTO stream_resource_policy (stream_id, policy) VALUES (\(streamID), \(policy))
+                    ON CONFLICT (stream_id) DO UPDATE SET policy = EXCLUDED.policy
+                    """)
+            } else {
+                try await connection.run("DELETE FROM stream_resource_policy WHERE stream_id = \(streamID)")
+            }
+        }
+    }
+
+    package func streamResourcePolicy(streamID: Int64) async throws -> String? {
+        try await read { connection in
+            try await connection.value("SELECT policy FROM stream_resource_policy WHERE stream_id = \(streamID)", as: String.self)
+        }
+    }
 }

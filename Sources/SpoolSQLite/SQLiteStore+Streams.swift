@@ -288,4 +288,21 @@ extension SQLiteStore: StreamStore {
         }
         return rows
     }
+
+    package func setStreamResourcePolicy(streamID: Int64, policy: String?) async throws {
+        try await write { db in
+            if let policy {
+                try db.execute(sql: """
+                    INSERT INTO stream_resource_policy (stream_id, policy) VALUES (?, ?)
+                    ON CONFLICT (stream_id) DO UPDATE SET policy = excluded.policy
+                    """, arguments: [streamID, policy])
+            } else {
+                try db.execute(sql: "DELETE FROM stream_resource_policy WHERE stream_id = ?", arguments: [streamID])
+            }
+        }
+    }
+
+    package func streamResourcePolicy(streamID: Int64) async throws -> String? {
+        try await read { db in try String.fetchOne(db, sql: "SELECT policy FROM stream_resource_policy WHERE stream_id = ?", arguments: [streamID]) }
+    }
 }

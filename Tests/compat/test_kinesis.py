@@ -202,3 +202,29 @@ def test_tags_on_create_and_after(kinesis):
     assert len(kinesis.list_tags_for_stream(StreamName=name)["Tags"]) == 2, "the refused call added nothing"
     with pytest.raises(kinesis.exceptions.ResourceNotFoundException):
         kinesis.list_tags_for_stream(StreamName="no-such-stream")
+
+
+def test_resource_policies_are_stored_returned_and_deleted(kinesis):
+    import json
+    name = new_stream(kinesis)
+    arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    assert json.loads(kinesis.get_resource_policy(ResourceARN=arn)["Policy"]) == {}
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                                                      "Action": "kinesis:GetRecords", "Resource": arn}]}
+    kinesis.put_resource_policy(ResourceARN=arn, Policy=json.dumps(policy))
+    assert json.loads(kinesis.get_resource_policy(ResourceARN=arn)["Policy"]) == policy
+    with pytest.raises(kinesis.exceptions.InvalidArgumentException):
+        kinesis.put_resource_policy(ResourceARN=arn, Policy="not a policy")
+    kinesis.delete_resource_policy(ResourceARN=arn)
+    assert json.loads(kinesis.get_resource_policy(ResourceARN=arn)["Policy"]) == {}
+    with pytest.raises(kinesis.exceptions.ResourceNotFoundException):
+        kinesis.delete_resource_policy(ResourceARN=arn)
+    with pytest.raises(kinesis.exceptions.ResourceNotFoundException):
+        kinesis.get_resource_policy(ResourceARN=arn.replace(name, name + "-gone"))
+
+
+def test_a_shard_iterator_wrapped_in_quotes_is_accepted(kinesis):
+    name = new_stream(kinesis)
+    kinesis.put_record(StreamName=name, Data=b"quoted", PartitionKey="p")
+    iterator = kinesis.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["Data"] for r in kinesis.get_records(ShardIterator=f'"{iterator}"')["Records"]] == [b"quoted"]

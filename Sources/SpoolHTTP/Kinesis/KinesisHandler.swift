@@ -84,7 +84,10 @@ struct KinesisHandler: Sendable {
                 throw SpoolError.validation(field: "limit", value: "\(limit)", constraint: limit < 1
                     ? "Member must have value greater than or equal to 1" : "Member must have value less than or equal to 10000")
             }
-            let page = try await streams.records(iterator: request.ShardIterator, limit: limit)
+            // An iterator wrapped in quotes (copied from a JSON answer) is taken as the iterator, as Kinesis takes it.
+            let iterator = request.ShardIterator.count > 1 && request.ShardIterator.hasPrefix("\"") && request.ShardIterator.hasSuffix("\"")
+                ? String(request.ShardIterator.dropFirst().dropLast()) : request.ShardIterator
+            let page = try await streams.records(iterator: iterator, limit: limit)
             let records = page.records.map { record in
                 KinesisWire.Record(SequenceNumber: page.stream.sequenceNumber(record), ApproximateArrivalTimestamp: seconds(record.arrivalMillis),
                                    Data: record.data.base64EncodedString(), PartitionKey: record.partitionKey)
@@ -132,8 +135,27 @@ struct KinesisHandler: Sendable {
             throw SpoolError.notSupportedYet("\(operation) (resharding)")
         case "RegisterStreamConsumer", "DeregisterStreamConsumer", "DescribeStreamConsumer", "ListStreamConsumers", "SubscribeToShard":
             throw SpoolError.notSupportedYet("\(operation) (enhanced fan-out consumers)")
-        case "StartStreamEncryption", "StopStreamEncryption", "EnableEnhancedMonitoring", "DisableEnhancedMonitoring",
-             "PutResourcePolicy", "GetResourcePolicy", "DeleteResourcePolicy", "DescribeLimits", "DescribeAccountSettings",
+        case "PutResourcePolicy":
+            let request = try input(KinesisWire.PutResourcePolicyInput.self)
+            let stream = try await resource(request.ResourceARN)
+            guard let data = request.Policy.data(using: .utf8), (try? JSONSerialization.jsonObject(with: data)) is [String: Any],
+                  request.Policy.utf8.count <= 20_480 else {
+                throw SpoolError(.invalidArgument, "The policy is not a valid JSON policy document of at most 20480 bytes.")
+            }
+            try await streams.store.setStreamResourcePolicy(streamID: stream.id, policy: request.Policy)
+            return ok(EmptyOutput(), id)
+        case "GetResourcePolicy":
+            let stream = try await resource(try input(KinesisWire.ResourceInput.self).ResourceARN)
+            // Without a policy, Kinesis answers an empty document.
+            return ok(KinesisWire.GetResourcePolicyOutput(Policy: try await streams.store.streamResourcePolicy(streamID: stream.id) ?? "{}"), id)
+        case "DeleteResourcePolicy":
+            let stream = try await resource(try input(KinesisWire.ResourceInput.self).ResourceARN)
+            guard try await streams.store.streamResourcePolicy(streamID: stream.id) != nil else {
+                throw SpoolError(.resourceNotFound, "No resource policy found for resource \(arn(stream)).")
+            }
+            try await streams.store.setStreamResourcePolicy(streamID: stream.id, policy: nil)
+            return ok(EmptyOutput(), id)
+        case "StartStreamEncryption", "StopStreamEncryption", "EnableEnhancedMonitoring", "DisableEnhancedMonitoring", "DescribeLimits", "DescribeAccountSettings",
              "UpdateAccountSettings", "UpdateMaxRecordSize", "UpdateStreamWarmThroughput":
             throw SpoolError.notSupportedYet(operation)
         default:

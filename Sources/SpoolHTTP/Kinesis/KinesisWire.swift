@@ -118,6 +118,13 @@ enum KinesisWire {
 
     struct ResourceInput: Decodable { var ResourceARN: String }
 
+    struct PutResourcePolicyInput: Decodable {
+        var ResourceARN: String
+        var Policy: String
+    }
+
+    struct GetResourcePolicyOutput: Encodable { var Policy: String }
+
     struct Tag: Encodable {
         var Key: String
         var Value: String

@@ -105,6 +105,9 @@ public protocol StreamStore: Sendable {
     /// longer settle. Returns the checkpoints with their new epochs, in shard and lane order. With `shards`, only the
     /// lanes of those shards (a node of a cluster takes the shards it owns, and leaves the others' lanes alone).
     func takeCheckpoints(mappingUUID: String, shards: Set<Int>?) async throws -> [StreamCheckpointRow]
+    /// A stream's resource policy (PutResourcePolicy), `nil` to delete it.
+    func setStreamResourcePolicy(streamID: Int64, policy: String?) async throws
+    func streamResourcePolicy(streamID: Int64) async throws -> String?
     /// Sets a mapping's checkpoints for a stream to its starting position, every shard and lane (a mapping
     /// that finds its stream created again under the same name starts over on it), under a new epoch.
     func startCheckpoints(mappingUUID: String, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow]
