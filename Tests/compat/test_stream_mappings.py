@@ -495,6 +495,11 @@ def test_reported_failures_count_as_retries_and_end_in_the_destination(lam, kine
     info = record["KinesisBatchInfo"]
     assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (numbers[1], numbers[2], 2)
     assert [[r[2] for r in batch["records"]] for batch in batches(batch_file)] == [["a", "bad-b", "c"], ["bad-b", "c"]]
+    # The function answered each time (with batchItemFailures): not a function error, as AWS writes the record.
+    assert record["responseContext"].get("functionError") is None
+    # The records given up were in both invocations.
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
 
 
 def test_a_batching_window_gathers_records_put_one_by_one(lam, kinesis, tmp_path):

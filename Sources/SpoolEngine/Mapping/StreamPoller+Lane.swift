@@ -247,6 +247,9 @@ extension StreamPoller {
         let end = scan.end(after: count)
 
         var failedFrom: Int?
+        /// `Unhandled` when the function failed; `nil` when it answered (a partial or malformed `batchItemFailures`
+        /// answer is not a function error: on AWS the on-failure record's `responseContext` then has no `functionError`).
+        var functionError: String?
         var windowChange = SettleStreamBatchParams.WindowChange.keep
         /// On partial success the window stays open with the new state, even after a final invocation: its
         /// failed records come back in it.
@@ -275,6 +278,7 @@ extension StreamPoller {
             }
         case .functionError, .timedOut:
             failedFrom = 0
+            functionError = "Unhandled"
         case .systemFailure:
             problem("the function could not be run", ["status": "\(outcome.status)"])
             lane.notBefore = registry.clock.now() + rest.nextBackoff()
@@ -291,7 +295,7 @@ extension StreamPoller {
         if failedFrom > 0 {
             // Partial success: the checkpoint moves to just before the lowest failed record.
             try await advance(&lane, to: StreamCheckpoint.beforeFailure(lowestFailedPosition: records[failedFrom].position, current: lane.position),
-                              window: partialWindowChange, result: MappingResult.functionFailed, retry: lane.retry.advancing(by: failedFrom))
+                              window: partialWindowChange, result: MappingResult.functionFailed, retry: lane.retry.advancingPartially(by: failedFrom))
             SpoolMetrics.mappingRecords(mapping, failedFrom, disposition: "processed")
         }
         let failing = Array(records[failedFrom...])
@@ -309,7 +313,7 @@ extension StreamPoller {
             }
             lane.retry = failed
             try await discard(failing, condition: .retryAttemptsExhausted, through: scan.end(after: count), lane: &lane,
-                              mapping: mapping, settings: settings, functionError: "Unhandled")
+                              mapping: mapping, settings: settings, functionError: functionError)
         }
     }
 

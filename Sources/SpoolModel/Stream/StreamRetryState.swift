@@ -99,6 +99,16 @@ public struct StreamRetryState: Sendable, Equatable {
         consecutiveFailures = 0
     }
 
+    /// The state after partial success reported with `ReportBatchItemFailures`: the first `count` records are done, and
+    /// the failed ones that stay at the head were in every invocation counted so far, so `approximateInvokeCount` keeps
+    /// counting them, as AWS's on-failure record does.
+    public func advancingPartially(by count: Int) -> StreamRetryState {
+        var next = self
+        next.advanced(by: count)
+        next.invokeCount = invokeCount
+        return next
+    }
+
     /// The state after `advanced(by:)`, leaving this one as it is.
     public func advancing(by count: Int) -> StreamRetryState {
         var next = self
