@@ -269,3 +269,17 @@ def test_a_policy_is_validated_stored_and_its_unconditional_denies_enforced(sqs,
     sqs.send_message(QueueUrl=url, MessageBody="allowed")
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})
     assert "Policy" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+
+def test_message_attribute_names_take_unicode_letters_and_keep_the_other_rules(sqs, queue_name):
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    value = {"DataType": "String", "StringValue": "v"}
+    sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes={"Größe": value, "名前_1.a-b": value})
+    message = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"][0]
+    assert set(message["MessageAttributes"]) == {"Größe", "名前_1.a-b"}
+    assert set(sqs.receive_message(QueueUrl=url, VisibilityTimeout=0, MessageAttributeNames=["Grö.*"]).get("Messages", [{}])[0]
+               .get("MessageAttributes", {})) <= {"Größe"}
+    for bad in ("has space", "AWS.reserved", ".leading", "trailing.", "two..dots", "emoji😀"):
+        with pytest.raises(ClientError) as failure:
+            sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes={bad: value})
+        assert error(failure) == ("InvalidParameterValue", 400), bad

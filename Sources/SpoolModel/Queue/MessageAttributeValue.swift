@@ -64,9 +64,9 @@ public enum MessageAttributes {
 
     static func validateName(_ name: String) throws(SpoolError) {
         let lowered = name.lowercased()
-        let allowed = name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2D || byte == 0x5F || byte == 0x2E
+        // Alphanumeric characters in Unicode's sense (letters and digits of any script, as SQS takes them), `_`, `-`, `.`.
+        let allowed = name.unicodeScalars.allSatisfy { scalar in
+            scalar.properties.isAlphabetic || scalar.properties.numericType == .decimal || scalar == "_" || scalar == "-" || scalar == "."
         }
         guard !name.isEmpty, name.utf8.count <= 256, allowed, !name.hasPrefix("."), !name.hasSuffix("."),
               !name.contains(".."), !lowered.hasPrefix("aws."), !lowered.hasPrefix("amazon.")
