@@ -54,15 +54,11 @@ extension PostgresStore: ClusterStore {
         }
     }
 
-    package func releaseLeases(node: String, units: [String]?) async throws {
+    package func releaseLeases(node: String, units: [String]) async throws {
+        guard !units.isEmpty else { return }
         try await transaction { connection in
             // The row stays, ended and held by nobody, so that the unit's epoch keeps rising when it is taken again.
-            if let units {
-                guard !units.isEmpty else { return }
-                try await connection.run("UPDATE work_lease SET node = '', expires_at = 0 WHERE node = \(node) AND unit = ANY(\(units)::text[])")
-            } else {
-                try await connection.run("UPDATE work_lease SET node = '', expires_at = 0 WHERE node = \(node)")
-            }
+            try await connection.run("UPDATE work_lease SET node = '', expires_at = 0 WHERE node = \(node) AND unit = ANY(\(units)::text[])")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import PostgresNIO
+import SpoolModel
 import SpoolStorage
 
 /// Deployment packages in the database, by digest, for every node to unpack.
@@ -8,7 +9,7 @@ extension PostgresStore: FunctionCodeStore {
     package func putCode(sha256: String, zip: Data) async throws {
         try await transaction { connection in
             try await connection.run("""
-                INSERT INTO function_code (sha256, zip, stored_at) VALUES (\(sha256), \(ByteBuffer(bytes: zip)), \(Self.millisNow))
+                INSERT INTO function_code (sha256, zip, stored_at) VALUES (\(sha256), \(ByteBuffer(bytes: zip)), \(WallClock().now()))
                 ON CONFLICT (sha256) DO NOTHING
                 """)
         }
@@ -28,6 +29,4 @@ extension PostgresStore: FunctionCodeStore {
                 """)
         }
     }
-
-    static var millisNow: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }

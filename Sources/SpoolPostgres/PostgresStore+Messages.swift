@@ -275,7 +275,7 @@ extension PostgresStore {
                     UPDATE queue_message SET visible_at = \(leaseUntil)
                     WHERE id = \(receipt.rowID) AND queue_id = \(receipt.queueID) AND lease_epoch = \(receipt.epoch)
                       AND message_id = \(receipt.messageID) AND receive_count > 0
-                      \(unescaped: QueueStoreRules.visibilityChangeCondition(fifo: fifo)) \(params.now)
+                      AND visible_at > \(QueueStoreRules.visibilityChangeFloor(fifo: fifo, now: params.now))
                       AND \(leaseUntil) - last_received_at <= \(QueueStoreRules.maximumLease)
                     RETURNING 1
                     """)

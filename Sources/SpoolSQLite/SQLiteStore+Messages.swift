@@ -194,8 +194,9 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: """
                     UPDATE queue_message SET visible_at = ?1
                     WHERE id = ?2 AND queue_id = ?3 AND lease_epoch = ?4 AND message_id = ?5 AND receive_count > 0
-                      \(QueueStoreRules.visibilityChangeCondition(fifo: fifo)) ?6 AND ?1 - last_received_at <= ?7
-                    """).execute(arguments: [leaseUntil, receipt.rowID, receipt.queueID, receipt.epoch, receipt.messageID, params.now, QueueStoreRules.maximumLease])
+                      AND visible_at > ?6 AND ?1 - last_received_at <= ?7
+                    """).execute(arguments: [leaseUntil, receipt.rowID, receipt.queueID, receipt.epoch, receipt.messageID,
+                                             QueueStoreRules.visibilityChangeFloor(fifo: fifo, now: params.now), QueueStoreRules.maximumLease])
                 if db.changesCount == 1 {
                     results.append(nil)
                     continue

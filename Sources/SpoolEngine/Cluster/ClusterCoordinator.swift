@@ -5,10 +5,10 @@ import SpoolSignals
 import SpoolStorage
 import Synchronization
 
-/// A node's part in a cluster on a shared store: it heartbeats the node's row, and decides which event source mappings
-/// this node runs, holding a lease on each.
+/// A node's part in a cluster on a shared store: it heartbeats the node's row, and decides which units of work —
+/// queue mappings, and shards of stream mappings (`MappingOwners`) — this node runs, holding a lease on each.
 ///
-/// Every node computes the same owner for each mapping from the live nodes (`Rendezvous`), so the mappings spread over
+/// Every node computes the same owner for each unit from the live nodes (`Rendezvous`), so the units spread over
 /// the live nodes and move when one joins or leaves. A node takes a lease only when it is free or ended; a node that is
 /// to give a mapping up first stops its poller (letting running batches finish and settle), renewing the lease until
 /// the poller is gone, and only then releases it, so a mapping is never polled by two nodes at once. A node that
@@ -80,7 +80,7 @@ package final class ClusterCoordinator: Service, Sendable {
         poke()
     }
 
-    /// Every node the store knows, live or not, with the mappings each holds.
+    /// Every node the store knows, live or not, with the units each holds.
     package func nodes() async throws -> [ClusterNode] {
         try await store.clusterNodes(ttl: leaseTime)
     }
@@ -122,19 +122,21 @@ package final class ClusterCoordinator: Service, Sendable {
             live.sort()
             await onShare(ClusterShare(rank: live.firstIndex(of: nodeID) ?? 0, count: live.count))
             let (fingerprints, units) = try await readMappings()
-            let wanted = Set(units.keys.filter { Rendezvous.owner(of: $0, among: live) == nodeID })
+            let wanted = units.filter { Rendezvous.owner(of: $0, among: live) == nodeID }
             let (running, draining) = state.withLock { ($0.running, $0.draining) }
             // Running mappings no longer wanted drain (their pollers stop); a draining one wanted again runs again; a
             // drained one (its poller gone, or the mapping deleted) is released.
             var nowDraining = draining.union(running.subtracting(wanted)).subtracting(wanted)
-            let drained = nowDraining.filter { units[$0] == nil || !supervisor.isPolling(units[$0]!, shard: Self.shard(of: $0)) }
+            let drained = nowDraining.filter {
+                !units.contains($0) || !supervisor.isPolling(MappingOwners.mapping(of: $0), shard: MappingOwners.shard(of: $0))
+            }
             nowDraining.subtract(drained)
             try await store.releaseLeases(node: nodeID, units: Array(drained))
             let held = Set(try await store.acquireLeases(node: nodeID, units: Array(wanted.union(nowDraining)), ttl: leaseTime).map(\.unit))
             let nowRunning = wanted.intersection(held)
             nowDraining.formIntersection(held)
             let changed = state.withLock { state -> Set<String> in
-                var changed = Set(state.running.symmetricDifference(nowRunning).compactMap { units[$0] ?? Self.mapping(of: $0) })
+                var changed = Set(state.running.symmetricDifference(nowRunning).map(MappingOwners.mapping(of:)))
                 for (uuid, print) in fingerprints where state.fingerprints[uuid] != print { changed.insert(uuid) }
                 for uuid in state.fingerprints.keys where fingerprints[uuid] == nil { changed.insert(uuid) }
                 state.running = nowRunning
@@ -146,7 +148,7 @@ package final class ClusterCoordinator: Service, Sendable {
             }
             owners.set(nowRunning)
             for uuid in changed { supervisor.notify(uuid) }
-            if state.withLock({ $0.ticks % 30 == 1 }) { try await store.dropLeases(except: Array(units.keys)) }
+            if state.withLock({ $0.ticks % 30 == 1 }) { try await store.dropLeases(except: Array(units)) }
             // Events a dead node held: once their longest run is over they cannot be running, so they need not wait
             // out the rest of the margin.
             let dead = nodes.filter { !$0.live && $0.id != nodeID }.map(\.id)
@@ -172,7 +174,7 @@ package final class ClusterCoordinator: Service, Sendable {
                 state.running = []
                 state.draining = []
             }
-            return Set(state.running.union(state.draining).map(Self.mapping(of:)))
+            return Set(state.running.union(state.draining).map(MappingOwners.mapping(of:)))
         }
         guard !stale.isEmpty else { return }
         logger.error("cluster leases not renewed in time: this node stops its mappings' pollers", metadata: ["mappings": "\(stale.count)"])
@@ -180,38 +182,23 @@ package final class ClusterCoordinator: Service, Sendable {
         for uuid in stale { supervisor.notify(uuid) }
     }
 
-    /// Every mapping's UUID with what identifies its stored version, and the units of work they make, each with its
-    /// mapping: a queue mapping is one unit, a stream mapping one per shard of its stream (its lanes run together).
-    private func readMappings() async throws -> (fingerprints: [String: String], units: [String: String]) {
+    /// Every mapping's UUID with what identifies its stored version, and the units of work they make: a queue mapping
+    /// is one unit, a stream mapping one per shard of its stream (the shard's lanes run together).
+    private func readMappings() async throws -> (fingerprints: [String: String], units: Set<String>) {
         var fingerprints: [String: String] = [:]
-        var units: [String: String] = [:]
+        var units: Set<String> = []
         var shardCounts: [String: Int] = [:]
-        var after: String?
-        while true {
-            let page = try await mappings.listMappings(ListMappingsParams(afterUUID: after, limit: 500))
-            for mapping in page {
-                fingerprints[mapping.uuid] = "\(mapping.state.rawValue)|\(mapping.enabled)|\(mapping.lastModified)"
-                guard mapping.isStream else {
-                    units[mapping.uuid] = mapping.uuid
-                    continue
-                }
-                let stream = MappingStoreRules.streamName(mapping.sourceARN)
-                if shardCounts[stream] == nil { shardCounts[stream] = try await streams.stream(named: stream)?.shardCount ?? 0 }
-                // A mapping whose stream is gone still needs an owner, to settle or remove it: its shard 0.
-                for shard in 0..<max(shardCounts[stream] ?? 0, 1) { units[MappingOwners.unit(mapping.uuid, shard: shard)] = mapping.uuid }
+        for mapping in try await mappings.allMappings() {
+            fingerprints[mapping.uuid] = "\(mapping.state.rawValue)|\(mapping.enabled)|\(mapping.lastModified)"
+            guard mapping.isStream else {
+                units.insert(mapping.uuid)
+                continue
             }
-            guard page.count == 500 else { break }
-            after = page.last?.uuid
+            let stream = MappingStoreRules.streamName(mapping.sourceARN)
+            if shardCounts[stream] == nil { shardCounts[stream] = try await streams.stream(named: stream)?.shardCount ?? 0 }
+            // A mapping whose stream is gone still needs an owner, to settle or remove it: its shard 0.
+            for shard in 0..<max(shardCounts[stream] ?? 0, 1) { units.insert(MappingOwners.unit(mapping.uuid, shard: shard)) }
         }
         return (fingerprints, units)
-    }
-
-    static func mapping(of unit: String) -> String {
-        unit.split(separator: "#", maxSplits: 1).first.map(String.init) ?? unit
-    }
-
-    static func shard(of unit: String) -> Int? {
-        let parts = unit.split(separator: "#", maxSplits: 1)
-        return parts.count == 2 ? Int(parts[1]) : nil
     }
 }

@@ -14,20 +14,26 @@ package final class MappingOwners: Sendable {
     /// The unit of one shard of a stream mapping.
     package static func unit(_ uuid: String, shard: Int) -> String { "\(uuid)#\(shard)" }
 
+    /// The mapping a unit belongs to.
+    static func mapping(of unit: String) -> String {
+        unit.split(separator: "#", maxSplits: 1).first.map(String.init) ?? unit
+    }
+
+    /// The shard a unit is (`nil` for a whole queue mapping).
+    static func shard(of unit: String) -> Int? {
+        let parts = unit.split(separator: "#", maxSplits: 1)
+        return parts.count == 2 ? Int(parts[1]) : nil
+    }
+
     /// Whether this node runs the mapping, or some of its shards.
     package func owns(_ uuid: String) -> Bool {
-        owned.withLock { units in
-            guard let units else { return true }
-            return units.contains(uuid) || units.contains { $0.hasPrefix(uuid + "#") }
-        }
+        owned.withLock { units in units?.contains { Self.mapping(of: $0) == uuid } ?? true }
     }
 
     /// The shards of a stream mapping this node runs; `nil` for all of them (alone).
     package func shards(of uuid: String) -> Set<Int>? {
         owned.withLock { units in
-            guard let units else { return nil }
-            let prefix = uuid + "#"
-            return Set(units.compactMap { $0.hasPrefix(prefix) ? Int($0.dropFirst(prefix.count)) : nil })
+            units.map { Set($0.filter { Self.mapping(of: $0) == uuid }.compactMap(Self.shard(of:))) }
         }
     }
 

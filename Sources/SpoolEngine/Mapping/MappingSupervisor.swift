@@ -67,13 +67,7 @@ package final class MappingSupervisor: Service, Sendable {
     }
 
     package func run() async throws {
-        var after: String?
-        while true {
-            let page = try await store.listMappings(ListMappingsParams(afterUUID: after, limit: 500))
-            for mapping in page { notify(mapping.uuid) }
-            guard page.count == 500 else { break }
-            after = page.last?.uuid
-        }
+        for mapping in try await store.allMappings() { notify(mapping.uuid) }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 while !self.isStopping {

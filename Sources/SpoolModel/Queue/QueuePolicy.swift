@@ -109,7 +109,7 @@ public struct QueuePolicy: Sendable, Equatable {
                 throw .invalidParameter("Label", value: label, reason: "Already exists.")
             }
         }
-        var statements: [Any] = (document["Statement"] as? [Any]) ?? (document["Statement"].map { [$0] } ?? [])
+        var statements = rawStatements(document)
         statements.append([
             "Sid": label, "Effect": "Allow",
             "Principal": ["AWS": accounts.map { "arn:aws:iam::\($0):root" }],

@@ -28,13 +28,9 @@ public enum SendRules {
             }
         }
         if attributes.fifoQueue {
-            guard let group = message.groupID else { throw SpoolError.missingParameter("MessageGroupId") }
-            try checkToken("MessageGroupId", group)
-            if let dedup = message.deduplicationID {
-                try checkToken("MessageDeduplicationId", dedup)
-            } else if !attributes.contentBasedDeduplication {
-                throw SpoolError(.invalidParameterValue, "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
-            }
+            try requireFIFOIdentifiers(of: message, queue: attributes)
+            if let group = message.groupID { try checkToken("MessageGroupId", group) }
+            if let dedup = message.deduplicationID { try checkToken("MessageDeduplicationId", dedup) }
         } else {
             if let dedup = message.deduplicationID {
                 throw .invalidParameter("MessageDeduplicationId", value: dedup, reason: "The request include parameter that is not valid for this queue type.")
@@ -48,11 +44,14 @@ public enum SendRules {
     /// without a group id (or without a deduplication id where content-based deduplication is off) fails the request.
     public static func requireFIFOIdentifiers(_ messages: [OutgoingMessage], queue attributes: QueueAttributes) throws(SpoolError) {
         guard attributes.fifoQueue else { return }
-        for message in messages {
-            guard message.groupID != nil else { throw SpoolError.missingParameter("MessageGroupId") }
-            if message.deduplicationID == nil, !attributes.contentBasedDeduplication {
-                throw SpoolError(.invalidParameterValue, "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
-            }
+        for message in messages { try requireFIFOIdentifiers(of: message, queue: attributes) }
+    }
+
+    /// A FIFO message's group id, and its deduplication id unless content-based deduplication is on.
+    static func requireFIFOIdentifiers(of message: OutgoingMessage, queue attributes: QueueAttributes) throws(SpoolError) {
+        guard message.groupID != nil else { throw SpoolError.missingParameter("MessageGroupId") }
+        if message.deduplicationID == nil, !attributes.contentBasedDeduplication {
+            throw SpoolError(.invalidParameterValue, "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
         }
     }
 

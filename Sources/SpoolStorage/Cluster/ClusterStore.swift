@@ -62,8 +62,8 @@ package protocol ClusterStore: Sendable {
     /// `units` afterwards.
     func acquireLeases(node: String, units: [String], ttl: Millis) async throws -> [WorkLease]
 
-    /// Gives up `node`'s leases on `units` (all of its leases when `units` is nil) so that other nodes take them at once.
-    func releaseLeases(node: String, units: [String]?) async throws
+    /// Gives up `node`'s leases on `units` so that other nodes take them at once.
+    func releaseLeases(node: String, units: [String]) async throws
 
     /// Forgets ended leases on units not in `units` (mappings that no longer exist).
     func dropLeases(except units: [String]) async throws

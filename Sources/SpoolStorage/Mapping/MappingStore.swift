@@ -43,3 +43,15 @@ public struct UpdateMappingParams: Sendable {
         self.change = change
     }
 }
+
+extension MappingStore {
+    /// Every mapping, read in pages of 500 (the supervisor at start, the cluster's coordinator at each tick).
+    package func allMappings() async throws -> [EventSourceMapping] {
+        var all: [EventSourceMapping] = []
+        while true {
+            let page = try await listMappings(ListMappingsParams(afterUUID: all.last?.uuid, limit: 500))
+            all += page
+            guard page.count == 500 else { return all }
+        }
+    }
+}

@@ -85,11 +85,11 @@ package enum QueueStoreRules {
         return byGroup ? group + "\u{1F}" + dedup : dedup
     }
 
-    /// Whether a visibility change may apply under a receipt, as SQS decides: the receipt must be the message's latest
-    /// (its epoch); on a standard queue a message whose visibility ran out but which nobody received again still
-    /// takes it, on a FIFO queue an expired receipt is refused.
-    package static func visibilityChangeCondition(fifo: Bool) -> String {
-        fifo ? "AND visible_at > " : "AND receive_count > 0 AND 0 <= "
+    /// The time a message's visibility must end after for a visibility change under its (latest) receipt to apply, as
+    /// SQS decides: on a FIFO queue now (an expired receipt is refused); on a standard queue any time (a message whose
+    /// visibility ran out but which nobody received again still takes it).
+    package static func visibilityChangeFloor(fifo: Bool, now: Millis) -> Millis {
+        fifo ? now : .min
     }
 
     /// The answer to a visibility change that updated nothing, from what the receipt's message is now (`nil`: it is
