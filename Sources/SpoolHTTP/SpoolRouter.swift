@@ -110,7 +110,8 @@ package enum SpoolRouter {
             AWSJSON.response(ProcessUsage.current(version: health.version, durability: health.durability),
                              contentType: "application/json", requestID: "process")
         }
-        router.post("/") { request, context -> Response in
+        // SQS (both protocols) and Kinesis on `/`; SQS also on a queue's URL, as AWS's endpoints take it.
+        let aws: @Sendable (Request, SpoolRequestContext) async throws -> Response = { request, context in
             let target = request.headers[AWSJSON.amzTarget] ?? ""
             let body: ByteBuffer
             do {
@@ -119,16 +120,27 @@ package enum SpoolRouter {
                 throw HTTPError(.contentTooLarge)
             }
             let host = request.head.authority
-            if target.hasPrefix("AmazonSQS.") {
+            let traceHeader = request.headers[SQSHandler.traceHeader]
+            switch APIService.of(request) {
+            case .sqs where target.hasPrefix("AmazonSQS."):
                 return try await sqs.handle(operation: String(target.dropFirst("AmazonSQS.".count)), body: body, host: host, requestID: context.requestID,
-                                            traceHeader: request.headers[SQSHandler.traceHeader])
-            }
-            if target.hasPrefix(KinesisHandler.targetPrefix) {
+                                            traceHeader: traceHeader)
+            case .kinesis:
                 return try await kinesis.handle(operation: String(target.dropFirst(KinesisHandler.targetPrefix.count)), body: body,
                                                 requestID: context.requestID)
+            case .sqsQuery:
+                var parameters = SQSQuery.parameters(request.uri.query ?? "")
+                if request.method == .post { parameters += SQSQuery.parameters(String(buffer: body)) }
+                return try await sqs.handleQuery(parameters: parameters, path: request.uri.path, host: host, requestID: context.requestID,
+                                                 traceHeader: traceHeader)
+            default:
+                throw SpoolError(.unknownOperation, target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
             }
-            throw SpoolError(.unknownOperation, target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
         }
+        router.post("/", use: aws)
+        router.get("/", use: aws)
+        router.post("/:account/:queue", use: aws)
+        router.get("/:account/:queue", use: aws)
         return router
     }
 }

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from conftest import make_client, served
 from functions import create_python
+from sqs_query import query_client
 
 SLOW = '''
 import time
@@ -72,6 +73,15 @@ def test_queue_backlog_limit_throttles_sends_but_not_receives_and_deletes(binary
         assert response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
         with pytest.raises(ClientError):
             sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "y"}])
+        # The query protocol's sends are refused the same way, in its XML; its receives go on.
+        query = query_client(server.endpoint)
+        with pytest.raises(ClientError) as refused:
+            query.send_message(QueueUrl=url, MessageBody="form")
+        assert refused.value.response["Error"]["Code"] == "RequestThrottled"
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+        with pytest.raises(ClientError):
+            query.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "y"}])
+        assert query.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         # Draining is allowed, and reopens intake.
         stored = int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
         assert stored == accepted

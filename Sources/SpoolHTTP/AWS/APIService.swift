@@ -8,7 +8,10 @@ import SpoolModel
 /// runs, so that checks in front of the handlers (signatures, overload) answer in that API's error shape.
 package enum APIService: String, Sendable {
     case lambda
+    /// SQS's JSON protocol (`X-Amz-Target: AmazonSQS.…`), on `/` or on a queue's URL.
     case sqs
+    /// SQS's query protocol: form-encoded parameters, XML answers.
+    case sqsQuery
     case kinesis
     /// `/spool/v1/…`; signed with the service name `spool`.
     case admin = "spool"
@@ -21,15 +24,30 @@ package enum APIService: String, Sendable {
         // The dashboard's page: a browser cannot sign a navigation; the page signs its API calls itself.
         if components.count == 1 && components[0] == "ui" { return nil }
         if components.first == "spool" { return .admin }
+        let target = request.headers[AWSJSON.amzTarget] ?? ""
+        if target.hasPrefix("AmazonSQS.") { return .sqs }
         if components.isEmpty {
-            let target = request.headers[AWSJSON.amzTarget] ?? ""
-            return target.hasPrefix(KinesisHandler.targetPrefix) ? .kinesis : .sqs
+            if target.hasPrefix(KinesisHandler.targetPrefix) { return .kinesis }
+            if !target.isEmpty { return .sqs }
+            // Without a target: the query protocol, unless the body says it is JSON.
+            return (request.headers[.contentType] ?? "").contains("json") ? .sqs : .sqsQuery
         }
+        if isQueuePath(components) { return target.isEmpty ? .sqsQuery : .sqs }
         return .lambda
     }
 
+    /// `/ACCOUNT/QUEUE`, a queue's URL: Lambda's paths start with a date (`/2015-03-31/…`), an account id is 12 digits.
+    static func isQueuePath(_ components: [Substring]) -> Bool {
+        components.count == 2 && !components[0].isEmpty && components[0].allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
     /// The service name a SigV4 credential scope must carry.
-    var signingName: String { rawValue }
+    var signingName: String {
+        switch self {
+        case .sqs, .sqsQuery: "sqs"
+        default: rawValue
+        }
+    }
 
     /// `error` as this service's clients expect it; every throttle (429) carries `Retry-After`.
     package func errorResponse(_ error: SpoolError, requestID: String) -> Response {
@@ -39,6 +57,8 @@ package enum APIService: String, Sendable {
         case .sqs:
             AWSJSON.errorResponse(.sqs(error), message: error.message, namespace: "com.amazonaws.sqs", contentType: SQSHandler.contentType,
                                   requestID: requestID, queryCompatible: true)
+        case .sqsQuery:
+            SQSQuery.errorResponse(error, requestID: requestID)
         case .kinesis:
             AWSJSON.errorResponse(.kinesis(error), message: error.message, namespace: "", contentType: KinesisHandler.contentType,
                                   requestID: requestID, queryCompatible: false)

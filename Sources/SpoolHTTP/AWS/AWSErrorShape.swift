@@ -22,6 +22,7 @@ struct AWSErrorShape {
         case .overLimit: return .init(status: .forbidden, type: "OverLimit", queryCode: "OverLimit", fault: "Sender")
         case .resourceNotFound: return .init(status: .notFound, type: "ResourceNotFoundException", queryCode: "ResourceNotFoundException", fault: "Sender")
         case .unknownOperation: return .init(status: .badRequest, type: "UnknownOperationException", queryCode: "InvalidAction", fault: "Sender")
+        case .missingAction: return .init(status: .badRequest, type: "MissingAction", queryCode: "MissingAction", fault: "Sender")
         case .serialization: return .init(status: .badRequest, type: "SerializationException", queryCode: "MalformedInput", fault: "Sender")
         case .storageFailure, .serviceFailure: return .init(status: .internalServerError, type: "InternalFailure", queryCode: "InternalFailure", fault: "Receiver")
         case .requestTooLarge:

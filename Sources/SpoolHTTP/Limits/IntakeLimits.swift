@@ -75,8 +75,20 @@ struct IntakeLimitMiddleware: RouterMiddleware {
     let limits: IntakeLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.method == .post, let service = APIService.of(request), let intake = Self.intake(request, service: service),
-           let refusal = limits.refusal(intake) {
+        guard let service = APIService.of(request) else { return try await next(request, context) }
+        if service == .sqsQuery {
+            // The action is a parameter, in the query string or the form body: read only while the queues are full.
+            guard let refusal = limits.refusal(.queueMessage) else { return try await next(request, context) }
+            var request = request
+            var parameters = SQSQuery.parameters(request.uri.query ?? "")
+            if request.method == .post, let body = try? await request.collectBody(upTo: SpoolRouter.maximumBodyBytes) {
+                parameters += SQSQuery.parameters(String(buffer: body))
+            }
+            let action = parameters.last { $0.name == "Action" }?.value
+            if action == "SendMessage" || action == "SendMessageBatch" { throw refusal }
+            return try await next(request, context)
+        }
+        if request.method == .post, let intake = Self.intake(request, service: service), let refusal = limits.refusal(intake) {
             throw refusal
         }
         return try await next(request, context)
@@ -96,7 +108,7 @@ struct IntakeLimitMiddleware: RouterMiddleware {
         case .kinesis:
             let target = request.headers[AWSJSON.amzTarget] ?? ""
             return target.hasSuffix(".PutRecord") || target.hasSuffix(".PutRecords") ? .streamRecord : nil
-        case .admin:
+        case .admin, .sqsQuery:
             return nil
         }
     }

@@ -2,11 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOFoundationEssentialsCompat
 import SpoolEngine
 import SpoolModel
 
-/// The SQS JSON 1.0 facade: decodes `AmazonSQS.<Operation>` requests, calls the queue service and
-/// answers in the shapes botocore parses, errors included.
+/// The SQS facade: decodes `AmazonSQS.<Operation>` requests of the JSON 1.0 protocol (and, through `SQSQuery`, the
+/// query protocol's form-encoded ones), calls the queue service and answers in the shapes the SDKs parse.
 struct SQSHandler: Sendable {
     let queues: QueueService
     /// `http://host:port` used in queue URLs when a request carries no `Host` header.
@@ -21,21 +22,46 @@ struct SQSHandler: Sendable {
         var requestID: String
         /// The request's `X-Amzn-Trace-Id`: a sent message's `AWSTraceHeader` unless it carries its own.
         var traceHeader: String?
+        /// The protocol the request came in, which the answer is written in.
+        var wire = Wire.json
 
         func input<T: Decodable>(_ type: T.Type) throws -> T { try AWSJSON.decode(type, from: body) }
     }
 
+    enum Wire {
+        case json
+        /// The query protocol, answering `action` in XML.
+        case query(action: String)
+    }
+
     /// Runs one operation; what it throws is answered in SQS's error shape by `APIErrorMiddleware`.
     func handle(operation: String, body: ByteBuffer, host: String?, requestID: String, traceHeader: String? = nil) async throws -> Response {
-        try await dispatch(operation, Call(body: body, baseURL: host.map { "http://\($0)" } ?? defaultBaseURL, requestID: requestID,
-                                           traceHeader: traceHeader))
+        try await dispatch(operation, Call(body: body, baseURL: baseURL(host), requestID: requestID, traceHeader: traceHeader))
     }
+
+    /// Runs one query-protocol request: `parameters` from its query string and form body, `path` the request's path (a
+    /// queue's URL stands for a missing `QueueUrl`).
+    func handleQuery(parameters: [(name: String, value: String)], path: String, host: String?, requestID: String,
+                     traceHeader: String? = nil) async throws -> Response {
+        guard let action = parameters.last(where: { $0.name == "Action" })?.value, !action.isEmpty else {
+            throw SpoolError(.missingAction, "The request is missing an action or a required parameter.")
+        }
+        let base = baseURL(host)
+        let queueURL = path.split(separator: "/").count == 2 ? base + path : nil
+        let body = ByteBuffer(data: try SQSQuery.jsonInput(action: action, parameters: parameters, queueURL: queueURL))
+        return try await dispatch(action, Call(body: body, baseURL: base, requestID: requestID, traceHeader: traceHeader, wire: .query(action: action)))
+    }
+
+    private func baseURL(_ host: String?) -> String { host.map { "http://\($0)" } ?? defaultBaseURL }
 
     /// The X-Ray header SQS takes a message's `AWSTraceHeader` from.
     static let traceHeader = HTTPField.Name("X-Amzn-Trace-Id")!
 
     func ok(_ value: some Encodable, _ call: Call) -> Response {
-        AWSJSON.response(value, contentType: Self.contentType, requestID: call.requestID)
+        switch call.wire {
+        case .json: AWSJSON.response(value, contentType: Self.contentType, requestID: call.requestID)
+        case .query(let action): SQSQuery.response(action: action, json: AWSJSON.encode(value), requestID: call.requestID)
+        }
     }
 
     private func dispatch(_ operation: String, _ call: Call) async throws -> Response {

@@ -26,6 +26,8 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         case overLimit = "OverLimit"
         case invalidAddress = "InvalidAddress"
         case unknownOperation = "UnknownOperation"
+        /// A query-protocol request without `Action`.
+        case missingAction = "MissingAction"
         case serialization = "SerializationException"
         case storageFailure = "InternalFailure"
         case resourceConflict = "ResourceConflictException"
