@@ -18,6 +18,7 @@ package enum SpoolMigrations {
         ("0011_destination_dead_letters", String(decoding: PackageResources._011_destination_dead_letters_sql, as: UTF8.self)),
         ("0012_stream_retry_state", String(decoding: PackageResources._012_stream_retry_state_sql, as: UTF8.self)),
         ("0013_stream_resource_policy", String(decoding: PackageResources._013_stream_resource_policy_sql, as: UTF8.self)),
+        ("0014_dedup_scope", String(decoding: PackageResources._014_dedup_scope_sql, as: UTF8.self)),
     ]
 
     /// PostgreSQL's migrations in order, by identifier.
@@ -30,5 +31,6 @@ package enum SpoolMigrations {
         ("0006_pg_backlog_counts", String(decoding: PackageResources._006_pg_backlog_counts_sql, as: UTF8.self)),
         ("0007_pg_cluster", String(decoding: PackageResources._007_pg_cluster_sql, as: UTF8.self)),
         ("0008_pg_stream_resource_policy", String(decoding: PackageResources._008_pg_stream_resource_policy_sql, as: UTF8.self)),
+        ("0009_pg_dedup_scope", String(decoding: PackageResources._009_pg_dedup_scope_sql, as: UTF8.self)),
     ]
 }

@@ -68,20 +68,23 @@ extension PostgresStore {
         _ connection: PostgresConnection, message: OutgoingMessage, into queue: QueueRuntime, now: Millis, deduplicate: Bool = true
     ) async throws -> SentMessage {
         var sequence: Int64?
-        var dedupKey: String?
+        var deduplication: (key: String, id: String)?
         if queue.fifo {
             guard let group = message.groupID else { throw SpoolError.missingParameter("MessageGroupId") }
             if deduplicate {
-                let key = try QueueStoreRules.deduplicationKey(
-                    message, group: group, contentBased: queue.contentBasedDeduplication, byGroup: queue.deduplicationByGroup
-                )
-                if let row = try await connection.first(
-                    "SELECT message_id, sequence_number FROM queue_dedup WHERE queue_id = \(queue.id) AND dedup_key = \(key) AND expires_at > \(now)"
-                ) {
-                    let (messageID, sequence) = try row.decode((String, Int64).self)
+                let entry = try QueueStoreRules.deduplication(message, group: group, contentBased: queue.contentBasedDeduplication)
+                let found = queue.deduplicationByGroup
+                    ? try await connection.first(
+                        "SELECT message_id, sequence_number FROM queue_dedup WHERE queue_id = \(queue.id) AND dedup_key = \(entry.key) AND expires_at > \(now)")
+                    : try await connection.first("""
+                        SELECT message_id, sequence_number FROM queue_dedup WHERE queue_id = \(queue.id) AND dedup_id = \(entry.id)
+                          AND expires_at > \(now) ORDER BY sequence_number LIMIT 1
+                        """)
+                if let found {
+                    let (messageID, sequence) = try found.decode((String, Int64).self)
                     return SentMessage(messageID: messageID, sequenceNumber: SequenceNumber.format(sequence))
                 }
-                dedupKey = key
+                deduplication = entry
             }
             sequence = try await connection.value(
                 "UPDATE queue SET next_sequence = next_sequence + 1 WHERE id = \(queue.id) RETURNING next_sequence - 1", as: Int64.self
@@ -97,10 +100,11 @@ extension PostgresStore {
             VALUES (\(queue.id), \(messageID), \(message.body), \(attributes), \(systemAttributes), \(now), \(now + delay),
                     \(message.groupID), \(message.deduplicationID), \(sequence))
             """)
-        if let dedupKey, let sequence {
+        if let deduplication, let sequence {
             try await connection.run("""
-                INSERT INTO queue_dedup (queue_id, dedup_key, message_id, sequence_number, expires_at)
-                VALUES (\(queue.id), \(dedupKey), \(messageID), \(sequence), \(now + QueueStoreRules.deduplicationWindow))
+                INSERT INTO queue_dedup (queue_id, dedup_key, dedup_id, message_id, sequence_number, expires_at)
+                VALUES (\(queue.id), \(deduplication.key), \(deduplication.id), \(messageID), \(sequence),
+                        \(now + QueueStoreRules.deduplicationWindow))
                 ON CONFLICT (queue_id, dedup_key) DO UPDATE SET message_id = excluded.message_id,
                   sequence_number = excluded.sequence_number, expires_at = excluded.expires_at
                 """)

@@ -22,20 +22,19 @@ extension SQLiteStore {
         _ db: Database, message: OutgoingMessage, into queue: QueueRuntime, now: Millis, deduplicate: Bool = true
     ) throws -> SentMessage {
         var sequence: Int64?
-        var dedupKey: String?
+        var deduplication: (key: String, id: String)?
         if queue.fifo {
             guard let group = message.groupID else { throw SpoolError.missingParameter("MessageGroupId") }
             if deduplicate {
-            let key = try QueueStoreRules.deduplicationKey(
-                message, group: group, contentBased: queue.contentBasedDeduplication, byGroup: queue.deduplicationByGroup
-            )
-            if let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT message_id, sequence_number FROM queue_dedup WHERE queue_id = ? AND dedup_key = ? AND expires_at > ?"),
-                arguments: [queue.id, key, now]
-            ) {
-                return SentMessage(messageID: row["message_id"], sequenceNumber: SequenceNumber.format(row["sequence_number"]))
-            }
-            dedupKey = key
+                let entry = try QueueStoreRules.deduplication(message, group: group, contentBased: queue.contentBasedDeduplication)
+                let lookup = queue.deduplicationByGroup
+                    ? "SELECT message_id, sequence_number FROM queue_dedup WHERE queue_id = ? AND dedup_key = ? AND expires_at > ?"
+                    : "SELECT message_id, sequence_number FROM queue_dedup WHERE queue_id = ? AND dedup_id = ? AND expires_at > ? ORDER BY sequence_number LIMIT 1"
+                if let row = try Row.fetchOne(db.cachedStatement(sql: lookup),
+                                              arguments: [queue.id, queue.deduplicationByGroup ? entry.key : entry.id, now]) {
+                    return SentMessage(messageID: row["message_id"], sequenceNumber: SequenceNumber.format(row["sequence_number"]))
+                }
+                deduplication = entry
             }
             sequence = try Int64.fetchOne(
                 db.cachedStatement(sql: "UPDATE queue SET next_sequence = next_sequence + 1 WHERE id = ? RETURNING next_sequence - 1"),
@@ -54,12 +53,13 @@ extension SQLiteStore {
                 message.systemAttributes.isEmpty ? nil : ColumnJSON.encode(message.systemAttributes),
                 now, now + delay, message.groupID, message.deduplicationID, sequence,
             ])
-        if let dedupKey, let sequence {
+        if let deduplication, let sequence {
             try db.cachedStatement(sql: """
-                INSERT INTO queue_dedup (queue_id, dedup_key, message_id, sequence_number, expires_at) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO queue_dedup (queue_id, dedup_key, dedup_id, message_id, sequence_number, expires_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(queue_id, dedup_key) DO UPDATE SET message_id = excluded.message_id,
                   sequence_number = excluded.sequence_number, expires_at = excluded.expires_at
-                """).execute(arguments: [queue.id, dedupKey, messageID, sequence, now + QueueStoreRules.deduplicationWindow])
+                """).execute(arguments: [queue.id, deduplication.key, deduplication.id, messageID, sequence,
+                                         now + QueueStoreRules.deduplicationWindow])
         }
         return SentMessage(messageID: messageID, sequenceNumber: sequence.map(SequenceNumber.format))
     }

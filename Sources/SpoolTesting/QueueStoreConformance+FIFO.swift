@@ -34,6 +34,25 @@ extension QueueStoreConformance {
             try require(three[0].messageID != one[0].messageID, "after the window the id is new")
             try require(try await f.counts(queue).visible == 2, "two messages stored")
         },
+        check("a change of DeduplicationScope applies to the deduplication ids already recorded") { f in
+            let queue = try await f.create("scope.fifo", ["FifoQueue": "true", "DeduplicationScope": "queue"])
+            func scope(_ value: String) async throws {
+                _ = try await f.store.setQueueAttributes(SetQueueAttributesParams(
+                    name: "scope.fifo", attributes: ["DeduplicationScope": value], identity: f.identity, now: f.clock.now()))
+            }
+            let first = try await f.send(queue, ["a"], group: "g1", dedup: "d")
+            let otherGroup = try await f.send(queue, ["b"], group: "g2", dedup: "d")
+            try require(otherGroup == first, "scope queue: the id is a duplicate in any group")
+            try await scope("messageGroup")
+            let g2 = try await f.send(queue, ["c"], group: "g2", dedup: "d")
+            try require(g2[0].messageID != first[0].messageID, "scope messageGroup: g2 has not sent d")
+            let g1 = try await f.send(queue, ["e"], group: "g1", dedup: "d")
+            try require(g1 == first, "scope messageGroup: g1 sent d before the change, still a duplicate")
+            try await scope("queue")
+            let g3 = try await f.send(queue, ["f"], group: "g3", dedup: "d")
+            try require(g3 == first, "scope queue again: the earliest message with the id answers")
+            try require(try await f.counts(queue).visible == 2, "two messages stored")
+        },
         check("a receive returns one group's messages together, in order, before the next group") { f in
             let queue = try await f.create("grouped.fifo", ["FifoQueue": "true"])
             try await f.send(queue, ["g1-m1"], group: "g1")

@@ -74,6 +74,40 @@ struct SQLiteQueueStoreTests {
         }
     }
 
+    @Test("0014 keeps the deduplication entries recorded before it: scope queue by id, messageGroup by id and group")
+    func deduplicationEntriesSurviveTheirMigration() async throws {
+        try await withTemporaryDirectory { directory in
+            var store = try SQLiteStore(directory: directory)
+            let identity = AWSIdentity()
+            let byQueue = try await store.createQueue(CreateQueueParams(name: "q.fifo", attributes: ["FifoQueue": "true"], tags: [:], identity: identity, now: 1))
+            let byGroup = try await store.createQueue(CreateQueueParams(
+                name: "g.fifo", attributes: ["FifoQueue": "true", "DeduplicationScope": "messageGroup"], tags: [:], identity: identity, now: 1))
+            try store.close()
+            // The table and keys as 0001 made them: the id alone under scope queue, `group U+001F id` under messageGroup.
+            let database = try DatabaseQueue(path: directory + "/spool.sqlite")
+            try await database.write { db in
+                try db.execute(sql: """
+                    DROP TABLE queue_dedup;
+                    CREATE TABLE queue_dedup (queue_id INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE, dedup_key TEXT NOT NULL,
+                        message_id TEXT NOT NULL, sequence_number INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+                        PRIMARY KEY (queue_id, dedup_key)) STRICT, WITHOUT ROWID;
+                    DELETE FROM grdb_migrations WHERE identifier = '0014_dedup_scope';
+                    """)
+                try db.execute(sql: "INSERT INTO queue_dedup VALUES (?, 'd', 'old-q', 7, 1000000), (?, 'g' || char(31) || 'd', 'old-g', 8, 1000000)",
+                               arguments: [byQueue.id, byGroup.id])
+            }
+            try database.close()
+            store = try SQLiteStore(directory: directory)
+            func send(_ queue: QueueRecord, group: String) async throws -> String {
+                try await store.sendMessages(SendMessagesParams(
+                    queueID: queue.id, messages: [OutgoingMessage(body: "x", groupID: group, deduplicationID: "d")], now: 2))[0].messageID
+            }
+            #expect(try await send(byQueue, group: "other") == "old-q", "scope queue: the id recorded before is a duplicate in any group")
+            #expect(try await send(byGroup, group: "g") == "old-g", "scope messageGroup: same group and id")
+            #expect(try await send(byGroup, group: "h") != "old-g", "scope messageGroup: another group may send the id")
+        }
+    }
+
     @Test("refuses a database that a newer Spool migrated")
     func refusesNewerDatabase() async throws {
         try await withTemporaryDirectory { directory in

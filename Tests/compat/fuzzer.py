@@ -7,6 +7,7 @@ import json
 import random
 import string
 import urllib.parse
+from xml.etree import ElementTree
 
 JUNK_VALUES = [
     None, True, False, -1, 0, 2**63, -(2**63) - 1, 10**30, 1e308, -1e308, 1.5, "", "x" * 70_000, "\u0000", "\ud800",
@@ -106,13 +107,21 @@ class Fuzzer:
 
     @staticmethod
     def classify(path: str, headers: dict) -> str:
-        """The API a request reaches, decided as Spool decides it: by path, then by X-Amz-Target."""
+        """The API a request reaches, decided as Spool decides it: by path, then by X-Amz-Target and Content-Type."""
         components = [c for c in path.split("?", 1)[0].split("/") if c]
         if components[:1] == ["spool"]:
             return "admin"
-        if not components:
-            return "kinesis" if headers.get("X-Amz-Target", "").startswith("Kinesis_20131202.") else "sqs"
-        return "lambda"
+        queue_path = len(components) == 2 and components[0].isascii() and components[0].isdigit()
+        if components and not queue_path:
+            return "lambda"
+        target = headers.get("X-Amz-Target", "")
+        if target.startswith("AmazonSQS."):
+            return "sqs"
+        if not components and target.startswith("Kinesis_20131202."):
+            return "kinesis"
+        if target or "json" in headers.get("Content-Type", ""):
+            return "sqs"
+        return "sqs-query"
 
     def mutate_path(self, path: str) -> str:
         roll = self.rng.random()
@@ -161,6 +170,15 @@ class Fuzzer:
             return None  # refused by the HTTP parser before any route (malformed framing, oversized headers)
         if kind == "runtime" and not body and status in (404, 405):
             return None  # no such Runtime API route
+        if kind == "sqs-query":
+            try:
+                root = ElementTree.fromstring(body)
+            except ElementTree.ParseError:
+                return "error body is not XML"
+            namespace = "{http://queue.amazonaws.com/doc/2012-11-05/}"
+            if root.tag != namespace + "ErrorResponse" or root.find(f"{namespace}Error/{namespace}Code") is None:
+                return "no <ErrorResponse><Error><Code>"
+            return None
         try:
             document = json.loads(body) if body else None
         except ValueError:
@@ -188,6 +206,14 @@ def seeds(queue_url: str, stream: str, function: str, runtime_port: int | None) 
     def lam(method, path, body, **headers):
         return {"kind": "lambda", "method": method, "path": path, "headers": {"Content-Type": "application/json", **headers}, "body": body}
 
+    def query(method, path, form):
+        encoded = urllib.parse.urlencode(form)
+        if method == "GET":
+            return {"kind": "sqs-query", "method": "GET", "path": f"{path}?{encoded}", "headers": {}, "body": b""}
+        return {"kind": "sqs-query", "method": "POST", "path": path, "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+                "body": encoded.encode()}
+
+    queue_path = urllib.parse.urlparse(queue_url).path
     data = base64.b64encode(b"fuzz").decode()
     zip_b64 = "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="
     result = [
@@ -205,6 +231,18 @@ def seeds(queue_url: str, stream: str, function: str, runtime_port: int | None) 
         sqs("GetQueueUrl", {"QueueName": "fz-queue"}),
         sqs("TagQueue", {"QueueUrl": queue_url, "Tags": {"k": "v"}}),
         sqs("StartMessageMoveTask", {"SourceArn": "arn:aws:sqs:us-east-1:000000000000:fz-queue"}),
+        query("POST", "/", {"Action": "CreateQueue", "Version": "2012-11-05", "QueueName": "fz-query", "Attribute.1.Name": "DelaySeconds",
+                            "Attribute.1.Value": "0", "Tag.1.Key": "a", "Tag.1.Value": "b"}),
+        query("POST", queue_path, {"Action": "SendMessageBatch", "SendMessageBatchRequestEntry.1.Id": "1",
+                                   "SendMessageBatchRequestEntry.1.MessageBody": "a", "SendMessageBatchRequestEntry.1.MessageAttribute.1.Name": "k",
+                                   "SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.DataType": "String",
+                                   "SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringValue": "v"}),
+        query("GET", queue_path, {"Action": "ReceiveMessage", "MaxNumberOfMessages": "10", "AttributeName.1": "All",
+                                  "MessageAttributeName.1": "All", "VisibilityTimeout": "0"}),
+        query("POST", "/", {"Action": "ChangeMessageVisibilityBatch", "QueueUrl": queue_url,
+                            "ChangeMessageVisibilityBatchRequestEntry.1.Id": "x",
+                            "ChangeMessageVisibilityBatchRequestEntry.1.ReceiptHandle": "abc",
+                            "ChangeMessageVisibilityBatchRequestEntry.1.VisibilityTimeout": "5"}),
         kinesis("CreateStream", {"StreamName": "fz-created", "ShardCount": 1}),
         kinesis("PutRecord", {"StreamName": stream, "Data": data, "PartitionKey": "p", "ExplicitHashKey": "1"}),
         kinesis("PutRecords", {"StreamName": stream, "Records": [{"Data": data, "PartitionKey": "p"}] * 3}),

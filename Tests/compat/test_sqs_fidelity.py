@@ -283,3 +283,20 @@ def test_message_attribute_names_take_unicode_letters_and_keep_the_other_rules(s
         with pytest.raises(ClientError) as failure:
             sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes={bad: value})
         assert error(failure) == ("InvalidParameterValue", 400), bad
+
+
+def test_changing_deduplication_scope_applies_to_the_ids_sent_before_the_change(sqs):
+    # SetQueueAttributes may change DeduplicationScope of a FIFO queue; the deduplication interval goes on under the
+    # new scope: `queue` deduplicates an id across groups, `messageGroup` within its group only.
+    url = fifo(sqs, DeduplicationScope="queue", FifoThroughputLimit="perQueue")
+    first = sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g1", MessageDeduplicationId="d")["MessageId"]
+    assert sqs.send_message(QueueUrl=url, MessageBody="b", MessageGroupId="g2", MessageDeduplicationId="d")["MessageId"] == first
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"DeduplicationScope": "messageGroup"})
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["DeduplicationScope"])["Attributes"]["DeduplicationScope"] == "messageGroup"
+    in_g2 = sqs.send_message(QueueUrl=url, MessageBody="c", MessageGroupId="g2", MessageDeduplicationId="d")["MessageId"]
+    assert in_g2 != first
+    assert sqs.send_message(QueueUrl=url, MessageBody="e", MessageGroupId="g1", MessageDeduplicationId="d")["MessageId"] == first
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"DeduplicationScope": "queue"})
+    assert sqs.send_message(QueueUrl=url, MessageBody="f", MessageGroupId="g3", MessageDeduplicationId="d")["MessageId"] == first
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    assert sorted(bodies) == ["a", "c"]

@@ -24,16 +24,15 @@ package enum APIService: String, Sendable {
         // The dashboard's page: a browser cannot sign a navigation; the page signs its API calls itself.
         if components.count == 1 && components[0] == "ui" { return nil }
         if components.first == "spool" { return .admin }
+        // `/` serves SQS and Kinesis, a queue's URL SQS; every other path is Lambda's.
+        let queuePath = isQueuePath(components)
+        guard components.isEmpty || queuePath else { return .lambda }
         let target = request.headers[AWSJSON.amzTarget] ?? ""
         if target.hasPrefix("AmazonSQS.") { return .sqs }
-        if components.isEmpty {
-            if target.hasPrefix(KinesisHandler.targetPrefix) { return .kinesis }
-            if !target.isEmpty { return .sqs }
-            // Without a target: the query protocol, unless the body says it is JSON.
-            return (request.headers[.contentType] ?? "").contains("json") ? .sqs : .sqsQuery
-        }
-        if isQueuePath(components) { return target.isEmpty ? .sqsQuery : .sqs }
-        return .lambda
+        if components.isEmpty && target.hasPrefix(KinesisHandler.targetPrefix) { return .kinesis }
+        if !target.isEmpty { return .sqs }
+        // Without a target: the query protocol, unless the body says it is JSON.
+        return (request.headers[.contentType] ?? "").contains("json") ? .sqs : .sqsQuery
     }
 
     /// `/ACCOUNT/QUEUE`, a queue's URL: Lambda's paths start with a date (`/2015-03-31/…`), an account id is 12 digits.

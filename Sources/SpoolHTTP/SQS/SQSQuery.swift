@@ -210,6 +210,20 @@ enum SQSQuery {
         }
     }
 
+    /// `text` with every character XML 1.0 cannot carry, even as a reference (controls other than tab, line feed and
+    /// carriage return; U+FFFE, U+FFFF), replaced by U+FFFD. Message bodies and attribute values cannot hold them (SQS
+    /// refuses them at send); error messages that quote a malformed request can.
+    static func xmlText(_ text: String) -> String {
+        func allowed(_ scalar: Unicode.Scalar) -> Bool {
+            switch scalar.value {
+            case 0x9, 0xA, 0xD, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: true
+            default: false
+            }
+        }
+        guard !text.unicodeScalars.allSatisfy(allowed) else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { allowed($0) ? $0 : "\u{FFFD}" }))
+    }
+
     /// An XML element: its children in order, each a text or an element; names may repeat.
     struct Element: Encodable {
         enum Content {
@@ -233,7 +247,7 @@ enum SQSQuery {
             var container = encoder.container(keyedBy: Key.self)
             for (name, content) in children {
                 switch content {
-                case .text(let text): try container.encode(text, forKey: Key(stringValue: name))
+                case .text(let text): try container.encode(SQSQuery.xmlText(text), forKey: Key(stringValue: name))
                 case .element(let child): try container.encode(child, forKey: Key(stringValue: name))
                 }
             }

@@ -77,12 +77,15 @@ package enum QueueStoreRules {
         return target.id
     }
 
-    /// The key a FIFO message is deduplicated under (its group's when the scope is `messageGroup`).
-    package static func deduplicationKey(_ message: OutgoingMessage, group: String, contentBased: Bool, byGroup: Bool) throws -> String {
+    /// What a FIFO message is deduplicated by: its deduplication id (given, or its body's SHA-256 under content-based
+    /// deduplication) and the entry's key, the id with its group. Both are kept with every entry whatever the queue's
+    /// `DeduplicationScope`, so that a change of scope applies to entries already recorded: `queue` finds an entry by
+    /// its id (in any group), `messageGroup` by its key.
+    package static func deduplication(_ message: OutgoingMessage, group: String, contentBased: Bool) throws -> (key: String, id: String) {
         guard let dedup = message.deduplicationID ?? (contentBased ? MessageDigest.contentDeduplicationID(message.body) : nil) else {
             throw SpoolError(.invalidParameterValue, "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
         }
-        return byGroup ? group + "\u{1F}" + dedup : dedup
+        return (dedup + "\u{1F}" + group, dedup)
     }
 
     /// The time a message's visibility must end after for a visibility change under its (latest) receipt to apply, as
