@@ -125,9 +125,9 @@ package enum SpoolRouter {
             case .sqs where target.hasPrefix("AmazonSQS."):
                 return try await sqs.handle(operation: String(target.dropFirst("AmazonSQS.".count)), body: body, host: host, requestID: context.requestID,
                                             traceHeader: traceHeader)
-            case .kinesis:
+            case let service where service == .kinesis || service == .kinesisCBOR:
                 return try await kinesis.handle(operation: String(target.dropFirst(KinesisHandler.targetPrefix.count)), body: body,
-                                                requestID: context.requestID)
+                                                requestID: context.requestID, cbor: service == .kinesisCBOR)
             case .sqsQuery:
                 var parameters = SQSQuery.parameters(request.uri.query ?? "")
                 if request.method == .post { parameters += SQSQuery.parameters(String(buffer: body)) }

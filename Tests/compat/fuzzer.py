@@ -9,6 +9,8 @@ import string
 import urllib.parse
 from xml.etree import ElementTree
 
+import cbor2
+
 JUNK_VALUES = [
     None, True, False, -1, 0, 2**63, -(2**63) - 1, 10**30, 1e308, -1e308, 1.5, "", "x" * 70_000, "\u0000", "\ud800",
     "ünïcødé ✓", "../../etc/passwd", "%00%ff", [], {}, [1, "a", None], {"a": {"b": [{}]}}, "arn:aws:sqs:us-east-1:000000000000:nope",
@@ -118,7 +120,7 @@ class Fuzzer:
         if target.startswith("AmazonSQS."):
             return "sqs"
         if not components and target.startswith("Kinesis_20131202."):
-            return "kinesis"
+            return "kinesis-cbor" if "cbor" in headers.get("Content-Type", "") else "kinesis"
         if target or "json" in headers.get("Content-Type", ""):
             return "sqs"
         return "sqs-query"
@@ -170,6 +172,12 @@ class Fuzzer:
             return None  # refused by the HTTP parser before any route (malformed framing, oversized headers)
         if kind == "runtime" and not body and status in (404, 405):
             return None  # no such Runtime API route
+        if kind == "kinesis-cbor":
+            try:
+                document = cbor2.loads(body, semantic_decoders={1: lambda value, immutable: value})
+            except Exception:  # noqa: BLE001 - anything cbor2 cannot read is a finding
+                return "error body is not CBOR"
+            return None if isinstance(document, dict) and "__type" in document else "no __type"
         if kind == "sqs-query":
             try:
                 root = ElementTree.fromstring(body)
@@ -213,6 +221,10 @@ def seeds(queue_url: str, stream: str, function: str, runtime_port: int | None) 
         return {"kind": "sqs-query", "method": "POST", "path": path, "headers": {"Content-Type": "application/x-www-form-urlencoded"},
                 "body": encoded.encode()}
 
+    def kinesis_cbor(operation, body):
+        return {"kind": "kinesis-cbor", "method": "POST", "path": "/", "headers": {"X-Amz-Target": f"Kinesis_20131202.{operation}",
+                "Content-Type": "application/x-amz-cbor-1.1"}, "body": cbor2.dumps(body)}
+
     queue_path = urllib.parse.urlparse(queue_url).path
     data = base64.b64encode(b"fuzz").decode()
     zip_b64 = "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="
@@ -243,6 +255,10 @@ def seeds(queue_url: str, stream: str, function: str, runtime_port: int | None) 
                             "ChangeMessageVisibilityBatchRequestEntry.1.Id": "x",
                             "ChangeMessageVisibilityBatchRequestEntry.1.ReceiptHandle": "abc",
                             "ChangeMessageVisibilityBatchRequestEntry.1.VisibilityTimeout": "5"}),
+        kinesis_cbor("PutRecords", {"StreamName": stream, "Records": [{"Data": b"\x00\xff", "PartitionKey": "p"}] * 3}),
+        kinesis_cbor("GetShardIterator", {"StreamName": stream, "ShardId": "shardId-000000000000", "ShardIteratorType": "AT_TIMESTAMP",
+                                          "Timestamp": cbor2.CBORTag(1, 1_700_000_000_000)}),
+        kinesis_cbor("ListShards", {"StreamName": stream, "MaxResults": 5}),
         kinesis("CreateStream", {"StreamName": "fz-created", "ShardCount": 1}),
         kinesis("PutRecord", {"StreamName": stream, "Data": data, "PartitionKey": "p", "ExplicitHashKey": "1"}),
         kinesis("PutRecords", {"StreamName": stream, "Records": [{"Data": data, "PartitionKey": "p"}] * 3}),

@@ -13,6 +13,8 @@ package enum APIService: String, Sendable {
     /// SQS's query protocol: form-encoded parameters, XML answers.
     case sqsQuery
     case kinesis
+    /// Kinesis in CBOR (`application/x-amz-cbor-1.1`).
+    case kinesisCBOR
     /// `/spool/v1/…`; signed with the service name `spool`.
     case admin = "spool"
 
@@ -29,7 +31,9 @@ package enum APIService: String, Sendable {
         guard components.isEmpty || queuePath else { return .lambda }
         let target = request.headers[AWSJSON.amzTarget] ?? ""
         if target.hasPrefix("AmazonSQS.") { return .sqs }
-        if components.isEmpty && target.hasPrefix(KinesisHandler.targetPrefix) { return .kinesis }
+        if components.isEmpty && target.hasPrefix(KinesisHandler.targetPrefix) {
+            return (request.headers[.contentType] ?? "").contains("cbor") ? .kinesisCBOR : .kinesis
+        }
         if !target.isEmpty { return .sqs }
         // Without a target: the query protocol, unless the body says it is JSON.
         return (request.headers[.contentType] ?? "").contains("json") ? .sqs : .sqsQuery
@@ -44,6 +48,7 @@ package enum APIService: String, Sendable {
     var signingName: String {
         switch self {
         case .sqs, .sqsQuery: "sqs"
+        case .kinesis, .kinesisCBOR: "kinesis"
         default: rawValue
         }
     }
@@ -58,6 +63,8 @@ package enum APIService: String, Sendable {
                                   requestID: requestID, queryCompatible: true)
         case .sqsQuery:
             SQSQuery.errorResponse(error, requestID: requestID)
+        case .kinesisCBOR:
+            KinesisCBOR.errorResponse(.kinesis(error), message: error.message, requestID: requestID)
         case .kinesis:
             AWSJSON.errorResponse(.kinesis(error), message: error.message, namespace: "", contentType: KinesisHandler.contentType,
                                   requestID: requestID, queryCompatible: false)

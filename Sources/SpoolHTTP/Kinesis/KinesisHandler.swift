@@ -13,16 +13,15 @@ struct KinesisHandler: Sendable {
     static let contentType = "application/x-amz-json-1.1"
     static let targetPrefix = "Kinesis_20131202."
 
-    /// Runs one operation; what it throws is answered in Kinesis's error shape by `APIErrorMiddleware`.
-    func handle(operation: String, body: ByteBuffer, requestID: String) async throws -> Response {
-        try await dispatch(operation, body, requestID)
+    /// Runs one operation; what it throws is answered in Kinesis's error shape by `APIErrorMiddleware`. `cbor`: the
+    /// request is in CBOR (`application/x-amz-cbor-1.1`) and so is the answer.
+    func handle(operation: String, body: ByteBuffer, requestID: String, cbor: Bool = false) async throws -> Response {
+        guard cbor else { return try await dispatch(operation, body, requestID, ok: { AWSJSON.response($0, contentType: Self.contentType, requestID: $1) }) }
+        return try await dispatch(operation, try KinesisCBOR.jsonBody(body), requestID, ok: { KinesisCBOR.response($0, requestID: $1) })
     }
 
-    private func ok(_ value: some Encodable, _ requestID: String) -> Response {
-        AWSJSON.response(value, contentType: Self.contentType, requestID: requestID)
-    }
-
-    private func dispatch(_ operation: String, _ body: ByteBuffer, _ id: String) async throws -> Response {
+    private func dispatch(_ operation: String, _ body: ByteBuffer, _ id: String,
+                          ok: (any Encodable, String) -> Response) async throws -> Response {
         func input<T: Decodable>(_ type: T.Type) throws -> T { try AWSJSON.decode(type, from: body) }
         switch operation {
         case "CreateStream":

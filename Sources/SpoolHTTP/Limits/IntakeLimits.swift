@@ -105,7 +105,7 @@ struct IntakeLimitMiddleware: RouterMiddleware {
         case .sqs:
             let target = request.headers[AWSJSON.amzTarget] ?? ""
             return target == "AmazonSQS.SendMessage" || target == "AmazonSQS.SendMessageBatch" ? .queueMessage : nil
-        case .kinesis:
+        case .kinesis, .kinesisCBOR:
             let target = request.headers[AWSJSON.amzTarget] ?? ""
             return target.hasSuffix(".PutRecord") || target.hasSuffix(".PutRecords") ? .streamRecord : nil
         case .admin, .sqsQuery:
