@@ -19,6 +19,7 @@ package enum SpoolMigrations {
         ("0012_stream_retry_state", String(decoding: PackageResources._012_stream_retry_state_sql, as: UTF8.self)),
         ("0013_stream_resource_policy", String(decoding: PackageResources._013_stream_resource_policy_sql, as: UTF8.self)),
         ("0014_dedup_scope", String(decoding: PackageResources._014_dedup_scope_sql, as: UTF8.self)),
+        ("0015_stream_consumer", String(decoding: PackageResources._015_stream_consumer_sql, as: UTF8.self)),
     ]
 
     /// PostgreSQL's migrations in order, by identifier.
@@ -32,5 +33,6 @@ package enum SpoolMigrations {
         ("0007_pg_cluster", String(decoding: PackageResources._007_pg_cluster_sql, as: UTF8.self)),
         ("0008_pg_stream_resource_policy", String(decoding: PackageResources._008_pg_stream_resource_policy_sql, as: UTF8.self)),
         ("0009_pg_dedup_scope", String(decoding: PackageResources._009_pg_dedup_scope_sql, as: UTF8.self)),
+        ("0010_pg_stream_consumer", String(decoding: PackageResources._010_pg_stream_consumer_sql, as: UTF8.self)),
     ]
 }

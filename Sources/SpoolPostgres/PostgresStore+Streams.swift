@@ -300,6 +300,8 @@ extension PostgresStore: StreamStore {
                 }
                 if deletedAt != nil, try await connection.value("SELECT true FROM stream_record WHERE stream_id = \(id) LIMIT 1", as: Bool.self) != true {
                     try await connection.run("DELETE FROM stream_shard WHERE stream_id = \(id)")
+                    try await connection.run("DELETE FROM stream_consumer WHERE stream_id = \(id)")
+                    try await connection.run("DELETE FROM stream_resource_policy WHERE stream_id = \(id)")
                     try await connection.run("DELETE FROM stream WHERE id = \(id)")
                 }
             }
@@ -323,6 +325,33 @@ extension PostgresStore: StreamStore {
     package func streamResourcePolicy(streamID: Int64) async throws -> String? {
         try await read { connection in
             try await connection.value("SELECT policy FROM stream_resource_policy WHERE stream_id = \(streamID)", as: String.self)
+        }
+    }
+
+    package func registerStreamConsumer(streamID: Int64, name: String, now: Millis, limit: Int) async throws -> ConsumerRegistration {
+        try await transaction { connection in
+            // The stream's row serializes registrations, so that two nodes cannot pass the limit together.
+            try await connection.run("SELECT id FROM stream WHERE id = \(streamID) FOR UPDATE")
+            let names = try await connection.rows("SELECT name FROM stream_consumer WHERE stream_id = \(streamID)").map { try $0.decode(String.self) }
+            if names.contains(name) { return .nameInUse }
+            if names.count >= limit { return .limitReached }
+            try await connection.run("INSERT INTO stream_consumer (stream_id, name, created_at) VALUES (\(streamID), \(name), \(now))")
+            return .registered(StreamConsumer(streamID: streamID, name: name, createdAt: now))
+        }
+    }
+
+    package func streamConsumers(streamID: Int64) async throws -> [StreamConsumer] {
+        try await read { connection in
+            try await connection.rows("SELECT name, created_at FROM stream_consumer WHERE stream_id = \(streamID) ORDER BY name").map {
+                let (name, createdAt) = try $0.decode((String, Int64).self)
+                return StreamConsumer(streamID: streamID, name: name, createdAt: createdAt)
+            }
+        }
+    }
+
+    package func deregisterStreamConsumer(streamID: Int64, name: String) async throws -> Bool {
+        try await transaction { connection in
+            try await connection.count("DELETE FROM stream_consumer WHERE stream_id = \(streamID) AND name = \(name) RETURNING 1") == 1
         }
     }
 }

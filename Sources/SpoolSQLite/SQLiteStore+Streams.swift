@@ -253,6 +253,8 @@ extension SQLiteStore: StreamStore {
                 }
                 if deleted, try Bool.fetchOne(db, sql: "SELECT 1 FROM stream_record WHERE stream_id = ? LIMIT 1", arguments: [id]) != true {
                     try db.execute(sql: "DELETE FROM stream_shard WHERE stream_id = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM stream_consumer WHERE stream_id = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM stream_resource_policy WHERE stream_id = ?", arguments: [id])
                     try db.execute(sql: "DELETE FROM stream WHERE id = ?", arguments: [id])
                 }
             }
@@ -304,5 +306,30 @@ extension SQLiteStore: StreamStore {
 
     package func streamResourcePolicy(streamID: Int64) async throws -> String? {
         try await read { db in try String.fetchOne(db, sql: "SELECT policy FROM stream_resource_policy WHERE stream_id = ?", arguments: [streamID]) }
+    }
+
+    package func registerStreamConsumer(streamID: Int64, name: String, now: Millis, limit: Int) async throws -> ConsumerRegistration {
+        try await write { db in
+            let names = try String.fetchAll(db, sql: "SELECT name FROM stream_consumer WHERE stream_id = ?", arguments: [streamID])
+            if names.contains(name) { return .nameInUse }
+            if names.count >= limit { return .limitReached }
+            try db.execute(sql: "INSERT INTO stream_consumer (stream_id, name, created_at) VALUES (?, ?, ?)", arguments: [streamID, name, now])
+            return .registered(StreamConsumer(streamID: streamID, name: name, createdAt: now))
+        }
+    }
+
+    package func streamConsumers(streamID: Int64) async throws -> [StreamConsumer] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT name, created_at FROM stream_consumer WHERE stream_id = ? ORDER BY name", arguments: [streamID]).map {
+                StreamConsumer(streamID: streamID, name: $0["name"], createdAt: $0["created_at"])
+            }
+        }
+    }
+
+    package func deregisterStreamConsumer(streamID: Int64, name: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM stream_consumer WHERE stream_id = ? AND name = ?", arguments: [streamID, name])
+            return db.changesCount == 1
+        }
     }
 }

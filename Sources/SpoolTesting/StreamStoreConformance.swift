@@ -66,6 +66,24 @@ public enum StreamStoreConformance {
                 try expect(again.id != first.id, "a new stream")
                 try expect(try await read(store, again, shard: 0).isEmpty, "and an empty one")
             },
+            Check(name: "consumers are registered once per name up to the limit, listed by name, deregistered, and swept with their stream") { store in
+                let stream = try await store.createStream(CreateStreamParams(name: "s", shardCount: 1, mode: "PROVISIONED", now: 1_000))
+                let other = try await store.createStream(CreateStreamParams(name: "o", shardCount: 1, mode: "PROVISIONED", now: 1_000))
+                let first = try await store.registerStreamConsumer(streamID: stream.id, name: "b", now: 2_000, limit: 2)
+                try expect(first == .registered(StreamConsumer(streamID: stream.id, name: "b", createdAt: 2_000)), "registered: \(first)")
+                try expect(try await store.registerStreamConsumer(streamID: stream.id, name: "b", now: 3_000, limit: 2) == .nameInUse, "a name once")
+                _ = try await store.registerStreamConsumer(streamID: stream.id, name: "a", now: 3_000, limit: 2)
+                try expect(try await store.registerStreamConsumer(streamID: stream.id, name: "c", now: 3_000, limit: 2) == .limitReached, "the limit")
+                _ = try await store.registerStreamConsumer(streamID: other.id, name: "a", now: 3_000, limit: 2)
+                try expect(try await store.streamConsumers(streamID: stream.id).map(\.name) == ["a", "b"], "listed by name, per stream")
+                try expect(try await store.deregisterStreamConsumer(streamID: stream.id, name: "a"), "deregistered")
+                try expect(try await !store.deregisterStreamConsumer(streamID: stream.id, name: "a"), "deregistering twice finds nothing")
+                try expect(try await store.streamConsumers(streamID: stream.id).map(\.name) == ["b"], "one left")
+                _ = try await store.deleteStream(name: "s", now: 4_000)
+                while try await store.trimStreams(now: 5_000, limit: 100) > 0 {}
+                try expect(try await store.streamConsumers(streamID: stream.id).isEmpty, "swept with the stream")
+                try expect(try await store.streamConsumers(streamID: other.id).map(\.name) == ["a"], "another stream's stay")
+            },
             Check(name: "records take increasing positions per shard in request order and read back in order") { store in
                 let stream = try await store.createStream(CreateStreamParams(name: "s", shardCount: 2, mode: "PROVISIONED", now: 0))
                 let mixed = records(0, ["a", "b"]) + records(1, ["x"]) + records(0, ["c"])

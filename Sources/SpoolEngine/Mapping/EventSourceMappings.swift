@@ -150,7 +150,7 @@ package final class EventSourceMappings: Sendable {
     /// A stream mapping's checkpoints and iterator age per shard lane (the admin API's view).
     package func shardProgress(_ uuid: String) async throws -> (mapping: EventSourceMapping, shards: [ShardProgress]) {
         let mapping = try await get(uuid)
-        guard mapping.isStream, let name = identity.streamName(fromARN: mapping.sourceARN),
+        guard mapping.isStream, let name = identity.streamName(fromSourceARN: mapping.sourceARN),
               let stream = try await streams.store.stream(named: name) else { return (mapping, []) }
         let now = registry.clock.now()
         let cutoff = stream.retentionCutoff(now: now)
@@ -193,12 +193,17 @@ package final class EventSourceMappings: Sendable {
         }
     }
 
-    /// Checks that the Spool stream a Kinesis ARN names exists.
+    /// Checks that the Spool stream a Kinesis ARN names exists, and the consumer when it is a consumer's ARN.
     func resolveStream(_ arn: String) async throws {
-        guard let name = identity.streamName(fromARN: arn), try await streams.store.stream(named: name) != nil else {
-            if arn.contains(":stream/") && arn.split(separator: "/").count > 2 {
-                throw SpoolError.notSupportedYet("Kinesis stream consumers (enhanced fan-out) as event sources")
+        if identity.consumer(fromARN: arn) != nil {
+            do {
+                _ = try await streams.consumer(arn: arn, streamARN: nil, name: nil)
+                return
+            } catch let error as SpoolError where error.code == .resourceNotFound {
+                throw SpoolError(.invalidParameterValue, "Stream consumer not found: \(arn)")
             }
+        }
+        guard let name = identity.streamName(fromARN: arn), try await streams.store.stream(named: name) != nil else {
             throw SpoolError(.invalidParameterValue, "Stream not found: \(arn)")
         }
     }

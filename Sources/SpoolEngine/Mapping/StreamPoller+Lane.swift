@@ -216,7 +216,8 @@ extension StreamPoller {
         // No slot: the lane waits for one of the function's to free (or for a stop or new settings), then reads again.
         let runner = registry.runner
         guard let slot = await runner.admit(definition, alongside: [(wakeups, seen)]) else { return }
-        let arn = mapping.sourceARN
+        // A mapping through a consumer (enhanced fan-out) delivers the stream's ARN, as Lambda does.
+        let arn = registry.identity.streamARN(lane.stream.name)
         let texts = records.map { record in
             KinesisEvent.record(record, sequenceNumber: lane.stream.sequenceNumber(record), streamARN: arn, roleARN: definition.role,
                                 region: registry.identity.region)
@@ -333,7 +334,7 @@ extension StreamPoller {
             requestID: UUID().uuidString.lowercased(), functionARN: mapping.functionARN(registry.identity), condition: condition,
             approximateInvokeCount: lane.retry.invokeCount, functionError: functionError, timestamp: registry.clock.now(),
             shardID: lane.shardID, startSequenceNumber: lane.stream.sequenceNumber(first), endSequenceNumber: lane.stream.sequenceNumber(last),
-            firstArrival: first.arrivalMillis, lastArrival: last.arrivalMillis, batchSize: records.count, streamARN: mapping.sourceARN)
+            firstArrival: first.arrivalMillis, lastArrival: last.arrivalMillis, batchSize: records.count, streamARN: registry.identity.streamARN(lane.stream.name))
         var effects: [InvocationEffect] = []
         if let destination = settings.onFailureDestination {
             let body = record.json()

@@ -110,7 +110,7 @@ final class StreamPoller: MappingPoller {
 
     var streamName: String {
         let arn = state.withLock { $0.mapping.sourceARN }
-        return registry.identity.streamName(fromARN: arn) ?? arn
+        return registry.identity.streamName(fromSourceARN: arn) ?? arn
     }
 
     func run() async {

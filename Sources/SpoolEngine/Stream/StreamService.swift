@@ -65,8 +65,12 @@ package final class StreamService: Sendable {
         return stream
     }
 
-    package func deleteStream(name: String?, arn: String?) async throws {
+    /// DeleteStream; a stream with registered consumers is deleted only with `EnforceConsumerDeletion`, as on Kinesis.
+    package func deleteStream(name: String?, arn: String?, enforceConsumerDeletion: Bool = false) async throws {
         let stream = try await stream(name: name, arn: arn)
+        if !enforceConsumerDeletion, try await !store.streamConsumers(streamID: stream.id).isEmpty {
+            throw SpoolError(.resourceInUse, "Stream \(stream.name) under account \(identity.accountID) has registered consumers. Set EnforceConsumerDeletion to delete it with them.")
+        }
         guard try await store.deleteStream(name: stream.name, now: clock.now()) else { throw notFound(stream.name) }
         signals.signal(stream.id)
     }

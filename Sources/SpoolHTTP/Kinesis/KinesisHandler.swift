@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOFoundationEssentialsCompat
 import SpoolEngine
 import SpoolModel
 import SpoolStorage
@@ -9,6 +10,7 @@ import SpoolStorage
 /// answers in the shapes botocore parses, errors included.
 struct KinesisHandler: Sendable {
     let streams: StreamService
+    let subscriptions = ShardSubscriptions()
 
     static let contentType = "application/x-amz-json-1.1"
     static let targetPrefix = "Kinesis_20131202."
@@ -16,12 +18,21 @@ struct KinesisHandler: Sendable {
     /// Runs one operation; what it throws is answered in Kinesis's error shape by `APIErrorMiddleware`. `cbor`: the
     /// request is in CBOR (`application/x-amz-cbor-1.1`) and so is the answer.
     func handle(operation: String, body: ByteBuffer, requestID: String, cbor: Bool = false) async throws -> Response {
-        guard cbor else { return try await dispatch(operation, body, requestID, ok: { AWSJSON.response($0, contentType: Self.contentType, requestID: $1) }) }
-        return try await dispatch(operation, try KinesisCBOR.jsonBody(body), requestID, ok: { KinesisCBOR.response($0, requestID: $1) })
+        try await dispatch(operation, cbor ? try KinesisCBOR.jsonBody(body) : body, requestID, cbor: cbor)
     }
 
-    private func dispatch(_ operation: String, _ body: ByteBuffer, _ id: String,
-                          ok: (any Encodable, String) -> Response) async throws -> Response {
+    /// A document of the answer, in the request's wire format, and that format's content type.
+    static func payload(_ value: some Encodable, cbor: Bool) -> (data: Data, contentType: String) {
+        let json = AWSJSON.encode(value)
+        guard cbor else { return (json, contentType) }
+        let buffer = KinesisCBOR.body(fromJSON: json)
+        return (Data(buffer: buffer), KinesisCBOR.contentType)
+    }
+
+    private func dispatch(_ operation: String, _ body: ByteBuffer, _ id: String, cbor: Bool) async throws -> Response {
+        func ok(_ value: some Encodable, _ requestID: String) -> Response {
+            cbor ? KinesisCBOR.response(value, requestID: requestID) : AWSJSON.response(value, contentType: Self.contentType, requestID: requestID)
+        }
         func input<T: Decodable>(_ type: T.Type) throws -> T { try AWSJSON.decode(type, from: body) }
         switch operation {
         case "CreateStream":
@@ -30,8 +41,8 @@ struct KinesisHandler: Sendable {
                                            tags: request.Tags ?? [:])
             return ok(EmptyOutput(), id)
         case "DeleteStream":
-            let request = try input(KinesisWire.StreamRef.self)
-            try await streams.deleteStream(name: request.StreamName, arn: request.StreamARN)
+            let request = try input(KinesisWire.DeleteStreamInput.self)
+            try await streams.deleteStream(name: request.StreamName, arn: request.StreamARN, enforceConsumerDeletion: request.EnforceConsumerDeletion ?? false)
             return ok(EmptyOutput(), id)
         case "DescribeStream":
             return ok(try await describeStream(try input(KinesisWire.DescribeStreamInput.self)), id)
@@ -132,8 +143,27 @@ struct KinesisHandler: Sendable {
             return ok(KinesisWire.ListTagsForResourceOutput(Tags: stream.tags.keys.sorted().map { .init(Key: $0, Value: stream.tags[$0]!) }), id)
         case "MergeShards", "SplitShard", "UpdateShardCount", "UpdateStreamMode":
             throw SpoolError.notSupportedYet("\(operation) (resharding)")
-        case "RegisterStreamConsumer", "DeregisterStreamConsumer", "DescribeStreamConsumer", "ListStreamConsumers", "SubscribeToShard":
-            throw SpoolError.notSupportedYet("\(operation) (enhanced fan-out consumers)")
+        case "RegisterStreamConsumer":
+            let request = try input(KinesisWire.RegisterStreamConsumerInput.self)
+            if let tags = request.Tags, !tags.isEmpty { throw SpoolError.notSupportedYet("Tags of stream consumers") }
+            let (stream, consumer) = try await streams.registerConsumer(streamARN: request.StreamARN, name: request.ConsumerName)
+            // Kinesis answers CREATING and activates the consumer within seconds; Spool's is ACTIVE from the next call on.
+            return ok(KinesisWire.RegisterStreamConsumerOutput(Consumer: wire(consumer, of: stream, status: "CREATING")), id)
+        case "DescribeStreamConsumer":
+            let request = try input(KinesisWire.ConsumerRef.self)
+            let (stream, consumer) = try await streams.consumer(arn: request.ConsumerARN, streamARN: request.StreamARN, name: request.ConsumerName)
+            let described = wire(consumer, of: stream, status: "ACTIVE")
+            return ok(KinesisWire.DescribeStreamConsumerOutput(ConsumerDescription: .init(
+                ConsumerName: described.ConsumerName, ConsumerARN: described.ConsumerARN, ConsumerStatus: described.ConsumerStatus,
+                ConsumerCreationTimestamp: described.ConsumerCreationTimestamp, StreamARN: arn(stream))), id)
+        case "ListStreamConsumers":
+            return ok(try await listStreamConsumers(try input(KinesisWire.ListStreamConsumersInput.self)), id)
+        case "DeregisterStreamConsumer":
+            let request = try input(KinesisWire.ConsumerRef.self)
+            try await streams.deregisterConsumer(arn: request.ConsumerARN, streamARN: request.StreamARN, name: request.ConsumerName)
+            return ok(EmptyOutput(), id)
+        case "SubscribeToShard":
+            return try await subscribeToShard(try input(KinesisWire.SubscribeToShardInput.self), requestID: id, cbor: cbor)
         case "PutResourcePolicy":
             let request = try input(KinesisWire.PutResourcePolicyInput.self)
             let stream = try await resource(request.ResourceARN)

@@ -7,6 +7,12 @@ enum KinesisWire {
         var StreamARN: String?
     }
 
+    struct DeleteStreamInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var EnforceConsumerDeletion: Bool?
+    }
+
     struct ModeDetails: Codable { var StreamMode: String }
 
     struct CreateStreamInput: Decodable {
@@ -233,6 +239,69 @@ enum KinesisWire {
     struct GetRecordsOutput: Encodable {
         var Records: [Record]
         var NextShardIterator: String
+        var MillisBehindLatest: Int64
+    }
+
+    // MARK: Enhanced fan-out
+
+    struct RegisterStreamConsumerInput: Decodable {
+        var StreamARN: String
+        var ConsumerName: String
+        var Tags: [String: String]?
+    }
+
+    struct ConsumerRef: Decodable {
+        var StreamARN: String?
+        var ConsumerName: String?
+        var ConsumerARN: String?
+    }
+
+    struct Consumer: Encodable {
+        var ConsumerName: String
+        var ConsumerARN: String
+        var ConsumerStatus: String
+        var ConsumerCreationTimestamp: Double
+    }
+
+    struct RegisterStreamConsumerOutput: Encodable { var Consumer: Consumer }
+
+    struct ConsumerDescription: Encodable {
+        var ConsumerName: String
+        var ConsumerARN: String
+        var ConsumerStatus: String
+        var ConsumerCreationTimestamp: Double
+        var StreamARN: String
+    }
+
+    struct DescribeStreamConsumerOutput: Encodable { var ConsumerDescription: ConsumerDescription }
+
+    struct ListStreamConsumersInput: Decodable {
+        var StreamARN: String
+        var NextToken: String?
+        var MaxResults: Int?
+        var StreamCreationTimestamp: Double?
+    }
+
+    struct ListStreamConsumersOutput: Encodable {
+        var Consumers: [Consumer]
+        var NextToken: String?
+    }
+
+    struct StartingPosition: Decodable {
+        var `Type`: String
+        var SequenceNumber: String?
+        var Timestamp: Double?
+    }
+
+    struct SubscribeToShardInput: Decodable {
+        var ConsumerARN: String
+        var ShardId: String
+        var StartingPosition: StartingPosition
+    }
+
+    struct SubscribeToShardEvent: Encodable {
+        var Records: [Record]
+        var ContinuationSequenceNumber: String
         var MillisBehindLatest: Int64
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Kinesis stream names: 1–128 characters of `[a-zA-Z0-9_.-]`.
 public enum StreamName {
     public static let maximumLength = 128
@@ -30,5 +32,26 @@ extension AWSIdentity {
         else { return nil }
         let name = String(parts[5].dropFirst("stream/".count))
         return StreamName.problem(name) == nil ? name : nil
+    }
+
+    /// `arn:aws:kinesis:REGION:ACCOUNT:stream/STREAM/consumer/NAME:CREATED`, the creation time in epoch seconds (a
+    /// consumer registered again under its name has a new ARN, as on Kinesis).
+    public func consumerARN(stream: String, consumer: String, createdSeconds: Int64) -> String {
+        "\(streamARN(stream))/consumer/\(consumer):\(createdSeconds)"
+    }
+
+    /// The stream, consumer name and creation second a consumer ARN of this account and region names, or `nil`.
+    public func consumer(fromARN arn: String) -> (stream: String, consumer: String, createdSeconds: Int64)? {
+        guard let marker = arn.range(of: "/consumer/"), let stream = streamName(fromARN: String(arn[..<marker.lowerBound])) else { return nil }
+        let rest = arn[marker.upperBound...]
+        guard let colon = rest.lastIndex(of: ":"), let seconds = Int64(rest[rest.index(after: colon)...]) else { return nil }
+        let name = String(rest[..<colon])
+        return StreamName.problem(name) == nil ? (stream, name, seconds) : nil
+    }
+
+    /// The stream an event source mapping's ARN reads: a stream's ARN, or the ARN of one of its consumers (enhanced
+    /// fan-out), which reads the consumer's stream.
+    public func streamName(fromSourceARN arn: String) -> String? {
+        consumer(fromARN: arn)?.stream ?? streamName(fromARN: arn)
     }
 }

@@ -17,9 +17,11 @@ package enum MappingStoreRules {
             """)
     }
 
-    /// The stream name in `arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`.
+    /// The stream name in `arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`, or in a consumer's
+    /// `…:stream/NAME/consumer/CONSUMER:CREATED` (a mapping through an enhanced fan-out consumer reads its stream).
     package static func streamName(_ arn: String) -> String {
-        arn.range(of: ":stream/").map { String(arn[$0.upperBound...]) } ?? arn
+        let tail = arn.range(of: ":stream/").map { String(arn[$0.upperBound...]) } ?? arn
+        return tail.range(of: "/consumer/").map { String(tail[..<$0.lowerBound]) } ?? tail
     }
 
     /// A mapping from its stored columns (lists and stream settings as JSON).

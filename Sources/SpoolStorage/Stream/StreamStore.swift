@@ -53,6 +53,28 @@ public struct ShardExtent: Sendable, Equatable {
     }
 }
 
+/// What registering a consumer did.
+public enum ConsumerRegistration: Sendable, Equatable {
+    case registered(StreamConsumer)
+    /// A consumer of that name exists.
+    case nameInUse
+    /// The stream has as many consumers as it may.
+    case limitReached
+}
+
+/// An enhanced fan-out consumer of a stream, as registered.
+public struct StreamConsumer: Sendable, Equatable {
+    public var streamID: Int64
+    public var name: String
+    public var createdAt: Millis
+
+    public init(streamID: Int64, name: String, createdAt: Millis) {
+        self.streamID = streamID
+        self.name = name
+        self.createdAt = createdAt
+    }
+}
+
 /// A lane's durable place in a shard.
 public struct StreamCheckpointRow: Sendable, Equatable {
     public var streamID: Int64
@@ -108,6 +130,13 @@ public protocol StreamStore: Sendable {
     /// A stream's resource policy (PutResourcePolicy), `nil` to delete it.
     func setStreamResourcePolicy(streamID: Int64, policy: String?) async throws
     func streamResourcePolicy(streamID: Int64) async throws -> String?
+
+    /// Registers a consumer, unless the stream has one of that name or already `limit` of them.
+    func registerStreamConsumer(streamID: Int64, name: String, now: Millis, limit: Int) async throws -> ConsumerRegistration
+    /// The stream's consumers, by name.
+    func streamConsumers(streamID: Int64) async throws -> [StreamConsumer]
+    /// Removes a consumer; `false` when there was none of that name.
+    func deregisterStreamConsumer(streamID: Int64, name: String) async throws -> Bool
     /// Sets a mapping's checkpoints for a stream to its starting position, every shard and lane (a mapping
     /// that finds its stream created again under the same name starts over on it), under a new epoch.
     func startCheckpoints(mappingUUID: String, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow]
