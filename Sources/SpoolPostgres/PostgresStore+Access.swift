@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SpoolModel
+import SpoolStorage
 
 /// Transactions and the few ways rows are read, shared by every part of the PostgreSQL backend.
 extension PostgresStore {
@@ -26,6 +27,8 @@ extension PostgresStore {
                     }
                 }
             } catch let error as SpoolError {
+                throw error
+            } catch let error as StreamStoreError {
                 throw error
             } catch let error as PSQLError where Self.isTransient(error) && attempt < 8 {
                 attempt += 1

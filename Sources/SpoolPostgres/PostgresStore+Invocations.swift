@@ -177,15 +177,18 @@ extension PostgresStore: InvocationStore {
                 """)
             outcome.postsQueued += 1
         case .putRecord(let streamName, let partitionKey, let data):
-            guard let row = try await connection.first("SELECT id, shard_count FROM stream WHERE name = \(streamName) AND deleted_at IS NULL") else {
+            guard let row = try await connection.first(
+                "SELECT \(unescaped: Self.streamColumns) FROM stream WHERE name = \(streamName) AND deleted_at IS NULL FOR SHARE"
+            ) else {
                 try await undeliverable("stream \(streamName) does not exist", record: String(decoding: data, as: UTF8.self),
                                         destination: .stream(streamName), outcome: &outcome)
                 return
             }
-            let (streamID, shardCount) = try row.decode((Int64, Int).self)
-            let shard = ShardMap(shardCount: shardCount).shard(partitionKey: partitionKey, explicitHashKey: nil)
-            _ = try await append(connection, streamID: streamID, records: [NewStreamRecord(shardIndex: shard, partitionKey: partitionKey, data: data)], now: now)
-            outcome.streamsPut.append(streamID)
+            // Routed under a share lock of the stream's row, which a reshard's update waits for: the shard stays open.
+            let stream = try await Self.streamInfo(connection, row)
+            let shard = stream.openShard(partitionKey: partitionKey, explicitHashKey: nil)
+            _ = try await append(connection, streamID: stream.id, records: [NewStreamRecord(shardIndex: shard, partitionKey: partitionKey, data: data)], now: now)
+            outcome.streamsPut.append(stream.id)
         case .deadLetter(let letter):
             try await insertDeadLetter(connection, letter)
         }

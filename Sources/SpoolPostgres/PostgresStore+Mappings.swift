@@ -46,13 +46,13 @@ extension PostgresStore: MappingStore {
             if let stream = settings.stream {
                 // The starting position is resolved now, so that LATEST means the records put after this call.
                 guard let row = try await connection.first(
-                    "SELECT id, shard_count FROM stream WHERE name = \(MappingStoreRules.streamName(mapping.sourceARN)) AND deleted_at IS NULL"
+                    "SELECT id FROM stream WHERE name = \(MappingStoreRules.streamName(mapping.sourceARN)) AND deleted_at IS NULL"
                 ) else {
                     throw SpoolError(.invalidParameterValue, "Stream not found: \(mapping.sourceARN)")
                 }
-                let (streamID, shardCount) = try row.decode((Int64, Int).self)
+                let streamID = try row.decode(Int64.self)
                 try await Self.replaceCheckpoints(connection, mappingUUID: mapping.uuid, rows: try await Self.initialCheckpoints(
-                    connection, streamID: streamID, shardCount: shardCount, settings: stream))
+                    connection, streamID: streamID, settings: stream))
             }
             return mapping
         }

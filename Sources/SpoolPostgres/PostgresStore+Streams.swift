@@ -9,10 +9,29 @@ import SpoolStorage
 extension PostgresStore: StreamStore {
     static let streamColumns = "id, name, shard_count, retention_hours, mode, created_at, tags"
 
-    static func streamInfo(_ row: PostgresRow) throws -> StreamInfo {
+    /// A stream from its row (`streamColumns`), with its shards.
+    static func streamInfo(_ connection: PostgresConnection, _ row: PostgresRow) async throws -> StreamInfo {
         let (id, name, shardCount, retention, mode, createdAt, tags) = try row.decode((Int64, String, Int, Int, String, Int64, String).self)
         return StreamInfo(id: id, name: name, shardCount: shardCount, retentionHours: retention, mode: mode, createdAt: createdAt,
-                          tags: ColumnJSON.decode([String: String].self, tags) ?? [:])
+                          tags: ColumnJSON.decode([String: String].self, tags) ?? [:],
+                          shards: try await shards(connection, streamID: id, stream: (createdAt, shardCount)))
+    }
+
+    static func shards(_ connection: PostgresConnection, streamID: Int64, stream: (createdAt: Millis, shardCount: Int)) async throws -> [ShardInfo] {
+        try await connection.rows("""
+            SELECT shard_index, hash_start, hash_end, parent_index, adjacent_parent_index, created_at, closed_at, next_position
+            FROM stream_shard WHERE stream_id = \(streamID) ORDER BY shard_index
+            """).map { row in
+            let (index, start, end, parent, adjacent, created, closed, next) =
+                try row.decode((Int, String?, String?, Int?, Int?, Int64?, Int64?, Int64).self)
+            return ShardInfo.stored(index: index, hashStart: start, hashEnd: end, parent: parent, adjacentParent: adjacent, createdAt: created,
+                                    closedAt: closed, nextPosition: next, stream: stream)
+        }
+    }
+
+    /// Every shard index of a stream, open and closed.
+    static func shardIndices(_ connection: PostgresConnection, streamID: Int64) async throws -> [Int] {
+        try await connection.rows("SELECT shard_index FROM stream_shard WHERE stream_id = \(streamID) ORDER BY shard_index").map { try $0.decode(Int.self) }
     }
 
     static let checkpointColumns = "stream_id, shard_index, lane, position, epoch, window_start, window_state, retry_state"
@@ -42,16 +61,21 @@ extension PostgresStore: StreamStore {
 
     package func stream(named name: String) async throws -> StreamInfo? {
         try await read { connection in
-            try await connection.first("SELECT \(unescaped: Self.streamColumns) FROM stream WHERE name = \(name) AND deleted_at IS NULL")
-                .map(Self.streamInfo)
+            guard let row = try await connection.first("SELECT \(unescaped: Self.streamColumns) FROM stream WHERE name = \(name) AND deleted_at IS NULL")
+            else { return nil }
+            return try await Self.streamInfo(connection, row)
         }
     }
 
     package func listStreams(after: String?, limit: Int) async throws -> [StreamInfo] {
         try await read { connection in
-            try await connection.rows("""
+            var streams: [StreamInfo] = []
+            for row in try await connection.rows("""
                 SELECT \(unescaped: Self.streamColumns) FROM stream WHERE deleted_at IS NULL AND name > \(after ?? "") ORDER BY name LIMIT \(limit)
-                """).map(Self.streamInfo)
+                """) {
+                streams.append(try await Self.streamInfo(connection, row))
+            }
+            return streams
         }
     }
 
@@ -105,9 +129,16 @@ extension PostgresStore: StreamStore {
         for (shard, count) in counts.sorted(by: { $0.key < $1.key }) {
             guard let row = try await connection.first("""
                 UPDATE stream_shard SET next_position = next_position + \(count), last_arrival = GREATEST(last_arrival, \(now))
-                WHERE stream_id = \(streamID) AND shard_index = \(shard) AND EXISTS (SELECT 1 FROM stream WHERE id = \(streamID) AND deleted_at IS NULL)
+                WHERE stream_id = \(streamID) AND shard_index = \(shard) AND closed_at IS NULL
+                  AND EXISTS (SELECT 1 FROM stream WHERE id = \(streamID) AND deleted_at IS NULL)
                 RETURNING next_position - \(count), last_arrival
-                """) else { throw SpoolError(.resourceNotFound, "The stream does not exist.") }
+                """) else {
+                // A reshard closed the shard since the caller routed the record: it routes again on the stream as it is now.
+                if try await connection.value("SELECT true FROM stream WHERE id = \(streamID) AND deleted_at IS NULL", as: Bool.self) == true {
+                    throw StreamStoreError.shardClosed
+                }
+                throw SpoolError(.resourceNotFound, "The stream does not exist.")
+            }
             (next[shard], arrival[shard]) = try row.decode((Int64, Int64).self)
         }
         var positions: [Int64] = []
@@ -206,12 +237,12 @@ extension PostgresStore: StreamStore {
 
     package func startCheckpoints(mappingUUID: String, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow] {
         try await transaction { [epochFloor] connection in
-            guard let count = try await connection.value("SELECT shard_count FROM stream WHERE id = \(streamID) AND deleted_at IS NULL", as: Int.self),
+            guard try await connection.value("SELECT true FROM stream WHERE id = \(streamID) AND deleted_at IS NULL", as: Bool.self) == true,
                   try await connection.value(
                     "SELECT true FROM event_source_mapping WHERE uuid = \(mappingUUID) AND state <> 'Deleting' FOR UPDATE", as: Bool.self
                   ) == true
             else { return [] }
-            let rows = try await Self.initialCheckpoints(connection, streamID: streamID, shardCount: count, settings: settings).map { row in
+            let rows = try await Self.initialCheckpoints(connection, streamID: streamID, settings: settings).map { row in
                 var row = row
                 row.epoch = epochFloor
                 return row
@@ -232,9 +263,9 @@ extension PostgresStore: StreamStore {
     }
 
     /// The first checkpoints of a stream mapping: every shard and lane at the mapping's starting position.
-    static func initialCheckpoints(_ connection: PostgresConnection, streamID: Int64, shardCount: Int, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow] {
+    static func initialCheckpoints(_ connection: PostgresConnection, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow] {
         var rows: [StreamCheckpointRow] = []
-        for shard in 0..<shardCount {
+        for shard in try await shardIndices(connection, streamID: streamID) {
             let position: Int64
             switch settings.startingPosition {
             case .trimHorizon: position = -1
@@ -285,11 +316,11 @@ extension PostgresStore: StreamStore {
     package func trimStreams(now: Millis, limit: Int) async throws -> Int {
         try await transaction { connection in
             var removed = 0
-            for row in try await connection.rows("SELECT id, shard_count, retention_hours, deleted_at FROM stream") {
+            for row in try await connection.rows("SELECT id, retention_hours, deleted_at FROM stream") {
                 guard removed < limit else { break }
-                let (id, shardCount, retention, deletedAt) = try row.decode((Int64, Int, Int64, Int64?).self)
+                let (id, retention, deletedAt) = try row.decode((Int64, Int64, Int64?).self)
                 let cutoff = deletedAt != nil ? Millis.max : now - retention * 3_600_000
-                for shard in 0..<shardCount where removed < limit {
+                for shard in try await Self.shardIndices(connection, streamID: id) where removed < limit {
                     removed += try await connection.count("""
                         DELETE FROM stream_record WHERE id IN (
                           SELECT id FROM stream_record WHERE stream_id = \(id) AND shard_index = \(shard) ORDER BY position LIMIT \(limit - removed)
@@ -352,6 +383,56 @@ extension PostgresStore: StreamStore {
     package func deregisterStreamConsumer(streamID: Int64, name: String) async throws -> Bool {
         try await transaction { connection in
             try await connection.count("DELETE FROM stream_consumer WHERE stream_id = \(streamID) AND name = \(name) RETURNING 1") == 1
+        }
+    }
+
+    package func reshard(_ params: ReshardParams) async throws -> ReshardOutcome {
+        try await transaction { connection in
+            // The stream's row serializes reshards (and waits for the puts holding its shards' rows).
+            guard let row = try await connection.first(
+                "SELECT shard_count, created_at FROM stream WHERE id = \(params.streamID) AND deleted_at IS NULL FOR UPDATE"
+            ) else { throw SpoolError(.resourceNotFound, "The stream does not exist.") }
+            let (shardCount, createdAt) = try row.decode((Int, Int64).self)
+            let current = try await Self.shards(connection, streamID: params.streamID, stream: (createdAt, shardCount))
+            guard current.count == params.shardTotal else { return .stale }
+            for index in params.closing where current.first(where: { $0.index == index })?.isOpen != true { return .notOpen(index) }
+            // The first reshard writes down the creation split's ranges, which `shard_count` no longer gives.
+            for shard in current {
+                let range = shard.storedRange
+                try await connection.run("""
+                    UPDATE stream_shard SET hash_start = \(range.start), hash_end = \(range.end)
+                    WHERE stream_id = \(params.streamID) AND shard_index = \(shard.index) AND hash_start IS NULL
+                    """)
+            }
+            for index in params.closing {
+                try await connection.run("UPDATE stream_shard SET closed_at = \(params.now) WHERE stream_id = \(params.streamID) AND shard_index = \(index)")
+            }
+            for shard in params.creating {
+                let start = String(shard.hashRange.lowerBound)
+                let end = String(shard.hashRange.upperBound)
+                let closedAt: Int64? = shard.closed ? params.now : nil
+                try await connection.run("""
+                    INSERT INTO stream_shard (stream_id, shard_index, hash_start, hash_end, parent_index, adjacent_parent_index, created_at, closed_at)
+                    VALUES (\(params.streamID), \(shard.index), \(start), \(end), \(shard.parent), \(shard.adjacentParent), \(params.now), \(closedAt))
+                    """)
+            }
+            try await connection.run(
+                "UPDATE stream SET shard_count = \(params.openCount(before: current.filter(\.isOpen).count)) WHERE id = \(params.streamID)")
+            // Every mapping of the stream reads the new shards from their start, with as many lanes as it has.
+            let mappings = try await connection.rows("""
+                SELECT mapping_uuid, max(lane) + 1 FROM stream_checkpoint WHERE stream_id = \(params.streamID) GROUP BY mapping_uuid
+                """).map { try $0.decode((String, Int).self) }
+            for (mapping, lanes) in mappings {
+                for shard in params.creating {
+                    for lane in 0..<lanes {
+                        try await connection.run("""
+                            INSERT INTO stream_checkpoint (mapping_uuid, stream_id, shard_index, lane, position)
+                            VALUES (\(mapping), \(params.streamID), \(shard.index), \(lane), -1) ON CONFLICT DO NOTHING
+                            """)
+                    }
+                }
+            }
+            return .done
         }
     }
 }

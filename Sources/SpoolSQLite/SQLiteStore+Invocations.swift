@@ -174,14 +174,16 @@ extension SQLiteStore: InvocationStore {
             outcome.postsQueued += 1
         case .putRecord(let streamName, let partitionKey, let data):
             guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT id, shard_count FROM stream WHERE name = ? AND deleted_at IS NULL"), arguments: [streamName]
+                db.cachedStatement(sql: "SELECT * FROM stream WHERE name = ? AND deleted_at IS NULL"), arguments: [streamName]
             ) else {
                 try undeliverable("stream \(streamName) does not exist", record: String(decoding: data, as: UTF8.self), destination: .stream(streamName))
                 return
             }
-            let shard = ShardMap(shardCount: row["shard_count"]).shard(partitionKey: partitionKey, explicitHashKey: nil)
-            _ = try append(db, streamID: row["id"], records: [NewStreamRecord(shardIndex: shard, partitionKey: partitionKey, data: data)], now: now)
-            outcome.streamsPut.append(row["id"])
+            // Routed inside the transaction that appends it, so no reshard can close the shard in between.
+            let stream = try streamInfo(db, row)
+            let shard = stream.openShard(partitionKey: partitionKey, explicitHashKey: nil)
+            _ = try append(db, streamID: stream.id, records: [NewStreamRecord(shardIndex: shard, partitionKey: partitionKey, data: data)], now: now)
+            outcome.streamsPut.append(stream.id)
         case .deadLetter(let letter):
             try insertDeadLetter(db, letter)
         }

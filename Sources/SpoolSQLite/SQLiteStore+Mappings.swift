@@ -15,12 +15,12 @@ extension SQLiteStore: MappingStore {
                 """, arguments: Self.columns(mapping) + [mapping.lastModified, mapping.lastModified])
             if let stream = mapping.settings.stream {
                 // The starting position is resolved now, so that LATEST means the records put after this call.
-                guard let row = try Row.fetchOne(db, sql: "SELECT id, shard_count FROM stream WHERE name = ? AND deleted_at IS NULL",
+                guard let row = try Row.fetchOne(db, sql: "SELECT id FROM stream WHERE name = ? AND deleted_at IS NULL",
                                                  arguments: [Self.streamName(mapping.sourceARN)]) else {
                     throw SpoolError(.invalidParameterValue, "Stream not found: \(mapping.sourceARN)")
                 }
                 try Self.replaceCheckpoints(db, mappingUUID: mapping.uuid, rows: try Self.initialCheckpoints(
-                    db, streamID: row["id"], shardCount: row["shard_count"], settings: stream))
+                    db, streamID: row["id"], settings: stream))
             }
             return mapping
         }

@@ -18,21 +18,21 @@ extension SQLiteStore: StreamStore {
                 try db.execute(sql: "INSERT INTO stream_shard (stream_id, shard_index) VALUES (?, ?)", arguments: [id, index])
             }
             return StreamInfo(id: id, name: params.name, shardCount: params.shardCount, retentionHours: StreamLimits.defaultRetentionHours,
-                              mode: params.mode, createdAt: params.now, tags: params.tags)
+                              mode: params.mode, createdAt: params.now, tags: params.tags)  // its shards: the creation split, open and empty
         }
     }
 
     package func stream(named name: String) async throws -> StreamInfo? {
         try await read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM stream WHERE name = ? AND deleted_at IS NULL"), arguments: [name])
-                .map(Self.streamInfo)
+                .map { try Self.streamInfo(db, $0) }
         }
     }
 
     package func listStreams(after: String?, limit: Int) async throws -> [StreamInfo] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM stream WHERE deleted_at IS NULL AND name > ? ORDER BY name LIMIT ?",
-                             arguments: [after ?? "", limit]).map(Self.streamInfo)
+                             arguments: [after ?? "", limit]).map { try Self.streamInfo(db, $0) }
         }
     }
 
@@ -85,11 +85,17 @@ extension SQLiteStore: StreamStore {
             guard let first = try Int64.fetchOne(
                 db.cachedStatement(sql: """
                     UPDATE stream_shard SET next_position = next_position + ?
-                    WHERE stream_id = ? AND shard_index = ? AND EXISTS (SELECT 1 FROM stream WHERE id = ? AND deleted_at IS NULL)
+                    WHERE stream_id = ? AND shard_index = ? AND closed_at IS NULL AND EXISTS (SELECT 1 FROM stream WHERE id = ? AND deleted_at IS NULL)
                     RETURNING next_position - ?
                     """),
                 arguments: [count, streamID, shard, streamID, count]
-            ) else { throw SpoolError(.resourceNotFound, "The stream does not exist.") }
+            ) else {
+                // A reshard closed the shard since the caller routed the record: it routes again on the stream as it is now.
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM stream WHERE id = ? AND deleted_at IS NULL", arguments: [streamID]) == true {
+                    throw StreamStoreError.shardClosed
+                }
+                throw SpoolError(.resourceNotFound, "The stream does not exist.")
+            }
             next[shard] = first
         }
         let insert = try db.cachedStatement(sql: """
@@ -181,10 +187,10 @@ extension SQLiteStore: StreamStore {
 
     package func startCheckpoints(mappingUUID: String, streamID: Int64, settings: StreamMappingSettings) async throws -> [StreamCheckpointRow] {
         try await write { [floor = epochFloor] db in
-            guard let count = try Int.fetchOne(db, sql: "SELECT shard_count FROM stream WHERE id = ? AND deleted_at IS NULL", arguments: [streamID]),
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM stream WHERE id = ? AND deleted_at IS NULL", arguments: [streamID]) == true,
                   try Bool.fetchOne(db, sql: "SELECT 1 FROM event_source_mapping WHERE uuid = ? AND state != 'Deleting'", arguments: [mappingUUID]) == true
             else { return [] }
-            let rows = try Self.initialCheckpoints(db, streamID: streamID, shardCount: count, settings: settings).map { row in
+            let rows = try Self.initialCheckpoints(db, streamID: streamID, settings: settings).map { row in
                 var row = row
                 row.epoch = floor
                 return row
@@ -238,12 +244,12 @@ extension SQLiteStore: StreamStore {
     package func trimStreams(now: Millis, limit: Int) async throws -> Int {
         try await write { db in
             var removed = 0
-            for row in try Row.fetchAll(db, sql: "SELECT id, shard_count, retention_hours, deleted_at FROM stream") {
+            for row in try Row.fetchAll(db, sql: "SELECT id, retention_hours, deleted_at FROM stream") {
                 guard removed < limit else { break }
                 let id: Int64 = row["id"]
                 let deleted = (row["deleted_at"] as Millis?) != nil
                 let cutoff = deleted ? Millis.max : now - (row["retention_hours"] as Millis) * 3_600_000
-                for shard in 0..<(row["shard_count"] as Int) where removed < limit {
+                for shard in try Self.shardIndices(db, streamID: id) where removed < limit {
                     try db.cachedStatement(sql: """
                         DELETE FROM stream_record WHERE id IN (
                           SELECT id FROM stream_record WHERE stream_id = ? AND shard_index = ? ORDER BY position LIMIT ?
@@ -262,9 +268,29 @@ extension SQLiteStore: StreamStore {
         }
     }
 
-    static func streamInfo(_ row: Row) -> StreamInfo {
-        StreamInfo(id: row["id"], name: row["name"], shardCount: row["shard_count"], retentionHours: row["retention_hours"],
-                   mode: row["mode"], createdAt: row["created_at"], tags: ColumnJSON.decode([String: String].self, row["tags"]) ?? [:])
+    /// A stream from its row, with its shards.
+    static func streamInfo(_ db: Database, _ row: Row) throws -> StreamInfo {
+        let id: Int64 = row["id"]
+        let createdAt: Millis = row["created_at"]
+        let shardCount: Int = row["shard_count"]
+        return StreamInfo(id: id, name: row["name"], shardCount: shardCount, retentionHours: row["retention_hours"],
+                          mode: row["mode"], createdAt: createdAt, tags: ColumnJSON.decode([String: String].self, row["tags"]) ?? [:],
+                          shards: try shards(db, streamID: id, stream: (createdAt, shardCount)))
+    }
+
+    static func shards(_ db: Database, streamID: Int64, stream: (createdAt: Millis, shardCount: Int)) throws -> [ShardInfo] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT shard_index, hash_start, hash_end, parent_index, adjacent_parent_index, created_at, closed_at, next_position
+            FROM stream_shard WHERE stream_id = ? ORDER BY shard_index
+            """), arguments: [streamID]).map { row in
+            ShardInfo.stored(index: row[0], hashStart: row[1], hashEnd: row[2], parent: row[3], adjacentParent: row[4], createdAt: row[5],
+                             closedAt: row[6], nextPosition: row[7], stream: stream)
+        }
+    }
+
+    /// Every shard index of a stream, open and closed.
+    static func shardIndices(_ db: Database, streamID: Int64) throws -> [Int] {
+        try Int.fetchAll(db.cachedStatement(sql: "SELECT shard_index FROM stream_shard WHERE stream_id = ? ORDER BY shard_index"), arguments: [streamID])
     }
 
     static func checkpoint(_ row: Row) -> StreamCheckpointRow {
@@ -273,9 +299,9 @@ extension SQLiteStore: StreamStore {
     }
 
     /// The first checkpoints of a stream mapping: every shard and lane at the mapping's starting position.
-    static func initialCheckpoints(_ db: Database, streamID: Int64, shardCount: Int, settings: StreamMappingSettings) throws -> [StreamCheckpointRow] {
+    static func initialCheckpoints(_ db: Database, streamID: Int64, settings: StreamMappingSettings) throws -> [StreamCheckpointRow] {
         var rows: [StreamCheckpointRow] = []
-        for shard in 0..<shardCount {
+        for shard in try shardIndices(db, streamID: streamID) {
             let position: Int64
             switch settings.startingPosition {
             case .trimHorizon: position = -1
@@ -330,6 +356,52 @@ extension SQLiteStore: StreamStore {
         try await write { db in
             try db.execute(sql: "DELETE FROM stream_consumer WHERE stream_id = ? AND name = ?", arguments: [streamID, name])
             return db.changesCount == 1
+        }
+    }
+
+    package func reshard(_ params: ReshardParams) async throws -> ReshardOutcome {
+        try await write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT shard_count, created_at FROM stream WHERE id = ? AND deleted_at IS NULL",
+                                             arguments: [params.streamID]) else {
+                throw SpoolError(.resourceNotFound, "The stream does not exist.")
+            }
+            let current = try Self.shards(db, streamID: params.streamID, stream: (row["created_at"], row["shard_count"]))
+            guard current.count == params.shardTotal else { return .stale }
+            for index in params.closing where current.first(where: { $0.index == index })?.isOpen != true { return .notOpen(index) }
+            // The first reshard writes down the creation split's ranges, which `shard_count` no longer gives.
+            for shard in current {
+                let range = shard.storedRange
+                try db.execute(sql: "UPDATE stream_shard SET hash_start = ?, hash_end = ? WHERE stream_id = ? AND shard_index = ? AND hash_start IS NULL",
+                               arguments: [range.start, range.end, params.streamID, shard.index])
+            }
+            for index in params.closing {
+                try db.execute(sql: "UPDATE stream_shard SET closed_at = ? WHERE stream_id = ? AND shard_index = ?",
+                               arguments: [params.now, params.streamID, index])
+            }
+            for shard in params.creating {
+                let range = (String(shard.hashRange.lowerBound), String(shard.hashRange.upperBound))
+                try db.execute(sql: """
+                    INSERT INTO stream_shard (stream_id, shard_index, hash_start, hash_end, parent_index, adjacent_parent_index, created_at, closed_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [params.streamID, shard.index, range.0, range.1, shard.parent, shard.adjacentParent, params.now,
+                                     shard.closed ? params.now : nil])
+            }
+            try db.execute(sql: "UPDATE stream SET shard_count = ? WHERE id = ?",
+                           arguments: [params.openCount(before: current.filter(\.isOpen).count), params.streamID])
+            // Every mapping of the stream reads the new shards from their start, with as many lanes as it has.
+            let mappings = try Row.fetchAll(db, sql: """
+                SELECT mapping_uuid, max(lane) + 1 AS lanes FROM stream_checkpoint WHERE stream_id = ? GROUP BY mapping_uuid
+                """, arguments: [params.streamID])
+            for mapping in mappings {
+                for shard in params.creating {
+                    for lane in 0..<(mapping["lanes"] as Int) {
+                        try db.execute(sql: """
+                            INSERT OR IGNORE INTO stream_checkpoint (mapping_uuid, stream_id, shard_index, lane, position) VALUES (?, ?, ?, ?, -1)
+                            """, arguments: [mapping["mapping_uuid"] as String, params.streamID, shard.index, lane])
+                    }
+                }
+            }
+            return .done
         }
     }
 }

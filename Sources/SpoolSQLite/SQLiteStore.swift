@@ -102,11 +102,14 @@ package final class SQLiteStore: Sendable {
         try await Self.asSpoolErrors { try await pool.read(body) }
     }
 
-    /// Lets `SpoolError`s through and wraps anything else (SQLite failures) as a storage failure.
+    /// Lets `SpoolError`s (and `StreamStoreError`s, for the engine) through and wraps anything else (SQLite failures)
+    /// as a storage failure.
     static func asSpoolErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as SpoolError {
+            throw error
+        } catch let error as StreamStoreError {
             throw error
         } catch {
             throw SpoolError.storage(error)

@@ -84,6 +84,40 @@ public enum StreamStoreConformance {
                 try expect(try await store.streamConsumers(streamID: stream.id).isEmpty, "swept with the stream")
                 try expect(try await store.streamConsumers(streamID: other.id).map(\.name) == ["a"], "another stream's stay")
             },
+            Check(name: "a reshard closes shards, creates their children, refuses records for closed shards and gives mappings the new shards") { store in
+                let stream = try await store.createStream(CreateStreamParams(name: "s", shardCount: 2, mode: "PROVISIONED", now: 1_000))
+                _ = try await store.putRecords(PutRecordsParams(streamID: stream.id, records: records(0, ["a", "b"]), now: 2_000))
+                _ = try await store.createMapping(streamMapping("m", stream: "s", settings: StreamMappingSettings(startingPosition: .trimHorizon, parallelizationFactor: 2)))
+                let range = stream.shards[0].hashRange
+                let middle = range.lowerBound + (range.upperBound - range.lowerBound) / 2
+                let split = ReshardParams(streamID: stream.id, shardTotal: 2, closing: [0], creating: [
+                    NewShard(index: 2, hashRange: range.lowerBound...middle, parent: 0),
+                    NewShard(index: 3, hashRange: (middle + 1)...range.upperBound, parent: 0),
+                ], now: 3_000)
+                try expect(try await store.reshard(split) == .done, "split")
+                try expect(try await store.reshard(split) == .stale, "a plan for an earlier shard set is stale")
+                let after = try await store.stream(named: "s")!
+                try expect(after.shardCount == 3 && after.shards.map(\.index) == [0, 1, 2, 3], "open count and every shard: \(after.shards)")
+                try expect(after.shards[0].closedAt == 3_000 && after.shards[0].endPosition == 1, "the parent closed after its two records")
+                try expect(after.shards[1].hashRange == stream.shards[1].hashRange && after.shards[1].isOpen, "the other shard as it was")
+                try expect(after.shards[2].parent == 0 && after.shards[2].hashRange == range.lowerBound...middle && after.shards[2].createdAt == 3_000,
+                           "a child: \(after.shards[2])")
+                do {
+                    _ = try await store.putRecords(PutRecordsParams(streamID: stream.id, records: records(0, ["c"]), now: 4_000))
+                    try expect(false, "a closed shard took a record")
+                } catch StreamStoreError.shardClosed {}
+                _ = try await store.putRecords(PutRecordsParams(streamID: stream.id, records: records(2, ["c"]), now: 4_000))
+                let parentRecords = try await read(store, after, shard: 0)
+                let childRecords = try await read(store, after, shard: 2)
+                try expect(parentRecords == ["a", "b"] && childRecords == ["c"], "records where they went")
+                let rows = try await store.checkpoints(mappingUUID: "m")
+                try expect(rows.filter { $0.shardIndex >= 2 }.map { "\($0.shardIndex)/\($0.lane)@\($0.position)" } == ["2/0@-1", "2/1@-1", "3/0@-1", "3/1@-1"],
+                           "the mapping reads the children from their start, in both lanes: \(rows)")
+                let merge = ReshardParams(streamID: stream.id, shardTotal: 4, closing: [0, 3], creating: [
+                    NewShard(index: 4, hashRange: 0...1, parent: 0, adjacentParent: 3)], now: 5_000)
+                try expect(try await store.reshard(merge) == .notOpen(0), "a closed shard cannot close again")
+                try expect(try await store.stream(named: "s")?.shards.count == 4, "and nothing changed")
+            },
             Check(name: "records take increasing positions per shard in request order and read back in order") { store in
                 let stream = try await store.createStream(CreateStreamParams(name: "s", shardCount: 2, mode: "PROVISIONED", now: 0))
                 let mixed = records(0, ["a", "b"]) + records(1, ["x"]) + records(0, ["c"])

@@ -187,7 +187,7 @@ package final class ClusterCoordinator: Service, Sendable {
     private func readMappings() async throws -> (fingerprints: [String: String], units: Set<String>) {
         var fingerprints: [String: String] = [:]
         var units: Set<String> = []
-        var shardCounts: [String: Int] = [:]
+        var shardIndices: [String: [Int]] = [:]
         for mapping in try await mappings.allMappings() {
             fingerprints[mapping.uuid] = "\(mapping.state.rawValue)|\(mapping.enabled)|\(mapping.lastModified)"
             guard mapping.isStream else {
@@ -195,9 +195,11 @@ package final class ClusterCoordinator: Service, Sendable {
                 continue
             }
             let stream = MappingStoreRules.streamName(mapping.sourceARN)
-            if shardCounts[stream] == nil { shardCounts[stream] = try await streams.stream(named: stream)?.shardCount ?? 0 }
-            // A mapping whose stream is gone still needs an owner, to settle or remove it: its shard 0.
-            for shard in 0..<max(shardCounts[stream] ?? 0, 1) { units.insert(MappingOwners.unit(mapping.uuid, shard: shard)) }
+            if shardIndices[stream] == nil { shardIndices[stream] = try await streams.stream(named: stream)?.shards.map(\.index) ?? [] }
+            // Every shard, closed ones included (their lanes finish them before the children start). A mapping whose
+            // stream is gone still needs an owner, to settle or remove it: its shard 0.
+            let shards = shardIndices[stream] ?? []
+            for shard in shards.isEmpty ? [0] : shards { units.insert(MappingOwners.unit(mapping.uuid, shard: shard)) }
         }
         return (fingerprints, units)
     }

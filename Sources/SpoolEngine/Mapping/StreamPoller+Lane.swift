@@ -24,6 +24,9 @@ struct StreamLane: Sendable {
     var fillingSince: Millis?
     /// No attempt before this time (back-off after a failure).
     var notBefore: Millis = 0
+    /// Whether the shard's parents (after a reshard) are done, so that its records may go: Lambda finishes a parent
+    /// shard before it starts the children.
+    var parentsDone: Bool
 
     init(poller: StreamPoller, stream: StreamInfo, checkpoint: StreamCheckpointRow, layout: Int) {
         self.stream = stream
@@ -35,6 +38,7 @@ struct StreamLane: Sendable {
         self.windowStart = checkpoint.windowStart
         self.windowState = checkpoint.windowState
         self.retry = StreamRetryState(encoded: checkpoint.retryState)
+        self.parentsDone = stream.shard(checkpoint.shardIndex)?.parents.isEmpty ?? true
     }
 
     var shardID: String { ShardMap.shardID(shardIndex) }
@@ -57,6 +61,25 @@ struct LaneScan {
 extension StreamPoller {
     /// A tumbling window's state may reach 1 MB; a larger one ends the window early.
     static let maximumWindowStateBytes = 1_048_576
+    /// How often a child shard's lane looks whether its parents are done.
+    static let parentWaitMillis: Millis = 500
+
+    /// Whether every lane of this mapping has passed every record of the lane's parent shards (or what is left of them
+    /// has expired); the parents' lanes may run on other nodes, so their checkpoints are read from the store.
+    func parentsFinished(_ lane: StreamLane) async throws -> Bool {
+        guard let shard = lane.stream.shard(lane.shardIndex), !shard.parents.isEmpty else { return true }
+        let rows = try await streams.store.checkpoints(mappingUUID: uuid).filter { $0.streamID == lane.stream.id }
+        let cutoff = lane.stream.retentionCutoff(now: registry.clock.now())
+        for parent in shard.parents.compactMap({ lane.stream.shard($0) }) {
+            guard let end = parent.endPosition else { return false }
+            for row in rows where row.shardIndex == parent.index && row.position < end {
+                let left = try await streams.store.readRecords(ReadRecordsParams(
+                    streamID: lane.stream.id, shardIndex: parent.index, afterPosition: row.position, limit: 1, maximumBytes: 1, notBefore: cutoff))
+                if !left.isEmpty { return false }
+            }
+        }
+        return true
+    }
 
     func runLane(_ start: StreamLane) async {
         var lane = start
@@ -79,6 +102,10 @@ extension StreamPoller {
         var now = registry.clock.now()
         if lane.notBefore > now {
             return await wait(on: nil, seen: seen, timeout: lane.notBefore - now)
+        }
+        if !lane.parentsDone {
+            guard try await parentsFinished(lane) else { return await wait(on: nil, seen: seen, timeout: Self.parentWaitMillis) }
+            lane.parentsDone = true
         }
         let want = lane.retry.nextBatchSize(batchSize: mapping.settings.batchSize)
         let scan = try await read(lane, want: want, factor: settings.parallelizationFactor, patterns: patterns)

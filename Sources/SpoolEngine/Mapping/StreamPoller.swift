@@ -136,6 +136,7 @@ final class StreamPoller: MappingPoller {
             }
             iteratorAges.withLock { $0.lanes = [:] }  // a new grouping: the old lanes' ages no longer apply
             await withDiscardingTaskGroup { group in
+                group.addTask { await self.watchShards(of: stream, layout: layout) }
                 for row in rows {
                     self.laneStarted(row.shardIndex)
                     group.addTask {
@@ -146,6 +147,25 @@ final class StreamPoller: MappingPoller {
             }
         }
         logger.debug("stream poller stopped")
+    }
+
+    /// How often a running mapping looks for shards a reshard added.
+    static let shardWatchMillis: Millis = 1_000
+
+    /// Starts the lanes again when a reshard has changed the stream's shards (the reshard gave the mapping
+    /// checkpoints at the start of each new shard).
+    func watchShards(of stream: StreamInfo, layout: Int) async {
+        while !isStopped && state.withLock({ $0.layout }) == layout {
+            let seen = wakeups.generation
+            if let current = try? await streams.store.stream(named: stream.name), current.id == stream.id, current.shards.count != stream.shards.count {
+                state.withLock { state in
+                    if state.layout == layout { state.layout += 1 }
+                }
+                wakeups.signal()
+                return
+            }
+            await wait(on: nil, seen: seen, timeout: Self.shardWatchMillis)
+        }
     }
 
     /// The mapping's checkpoints for this stream, taken for the lanes about to start (a new epoch fences every

@@ -127,11 +127,11 @@ package final class StreamService: Sendable {
         package var sequenceNumber: String
     }
 
-    /// PutRecord and PutRecords: every entry is checked before any is stored; all are stored in one commit.
+    /// PutRecord and PutRecords: every entry is checked before any is stored; all are stored in one commit. A record
+    /// routed to a shard that a reshard closed meanwhile is routed again on the stream as it is now.
     package func put(_ entries: [Entry], into stream: StreamInfo, field: String) async throws -> [Placement] {
-        var records: [NewStreamRecord] = []
-        records.reserveCapacity(entries.count)
-        let map = stream.shardMap
+        var hashKeys: [UInt128] = []
+        hashKeys.reserveCapacity(entries.count)
         for (index, entry) in entries.enumerated() {
             let prefix = entries.count == 1 && field.isEmpty ? "" : "\(field).\(index + 1)."
             let keyLength = entry.partitionKey.utf8.count
@@ -143,36 +143,49 @@ package final class StreamService: Sendable {
                 throw SpoolError.validation(field: prefix + "data", value: "java.nio.HeapByteBuffer[pos=0 lim=\(entry.data.count) cap=\(entry.data.count)]",
                                             constraint: "Member must have length less than or equal to \(StreamLimits.maximumRecordBytes)")
             }
-            var hashKey: UInt128?
             if let text = entry.explicitHashKey {
                 guard let parsed = ShardMap.parseHashKey(text) else {
                     throw SpoolError(.invalidArgument, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was \(text)")
                 }
-                hashKey = parsed
+                hashKeys.append(parsed)
+            } else {
+                hashKeys.append(ShardMap.hashKey(entry.partitionKey))
             }
-            records.append(NewStreamRecord(shardIndex: map.shard(partitionKey: entry.partitionKey, explicitHashKey: hashKey),
-                                           partitionKey: entry.partitionKey, data: entry.data))
         }
-        let now = clock.now()
-        let positions: [Int64]
-        do {
-            positions = try await store.putRecords(PutRecordsParams(streamID: stream.id, records: records, now: now))
-        } catch let error as SpoolError where error.code == .resourceNotFound {
-            throw notFound(stream.name)
+        var stream = stream
+        for attempt in 1...Self.routingAttempts {
+            let records = zip(entries, hashKeys).map { entry, key in
+                NewStreamRecord(shardIndex: stream.openShard(forHashKey: key), partitionKey: entry.partitionKey, data: entry.data)
+            }
+            let now = clock.now()
+            let positions: [Int64]
+            do {
+                positions = try await store.putRecords(PutRecordsParams(streamID: stream.id, records: records, now: now))
+            } catch let error as SpoolError where error.code == .resourceNotFound {
+                throw notFound(stream.name)
+            } catch StreamStoreError.shardClosed where attempt < Self.routingAttempts {
+                guard let current = try await store.stream(named: stream.name), current.id == stream.id else { throw notFound(stream.name) }
+                stream = current
+                continue
+            }
+            SpoolMetrics.recordsPut(stream.name, records: records.count, bytes: entries.reduce(0) { $0 + $1.data.count + $1.partitionKey.utf8.count })
+            signals.signal(stream.id)
+            return zip(records, positions).map { record, position in
+                Placement(shardID: ShardMap.shardID(record.shardIndex),
+                          sequenceNumber: stream.sequenceNumber(shardIndex: record.shardIndex, position: position, arrivalMillis: now))
+            }
         }
-        SpoolMetrics.recordsPut(stream.name, records: records.count, bytes: entries.reduce(0) { $0 + $1.data.count + $1.partitionKey.utf8.count })
-        signals.signal(stream.id)
-        return zip(records, positions).map { record, position in
-            Placement(shardID: ShardMap.shardID(record.shardIndex),
-                      sequenceNumber: stream.sequenceNumber(shardIndex: record.shardIndex, position: position, arrivalMillis: now))
-        }
+        throw SpoolError(.resourceInUse, "Stream \(stream.name) under account \(identity.accountID) is being resharded. Retry the request.")
     }
+
+    /// How often a put routes again when reshards keep closing its shards.
+    static let routingAttempts = 5
 
     // MARK: Iterators
 
     /// GetShardIterator: resolves the position now (so `LATEST` means records put after this call).
     package func shardIterator(stream: StreamInfo, shardID: String, type: String, sequenceNumber: String?, timestamp: Double?) async throws -> String {
-        guard let shard = ShardMap.shardIndex(shardID), shard < stream.shardCount else {
+        guard let shard = ShardMap.shardIndex(shardID), stream.shard(shard) != nil else {
             throw SpoolError(.resourceNotFound, "Shard \(shardID) in stream \(stream.name) under account \(identity.accountID) does not exist")
         }
         let now = clock.now()
@@ -209,9 +222,17 @@ package final class StreamService: Sendable {
 
     /// GetRecords: up to `limit` records after the iterator's position, the iterator to continue with, and
     /// how far behind the newest record the reader is.
-    package func records(iterator text: String, limit: Int) async throws
-        -> (stream: StreamInfo, records: [StreamRecord], next: String, millisBehind: Millis)
-    {
+    /// What GetRecords read: `next` is `nil` once the reader has reached the end of a closed shard, whose
+    /// `children` are then listed.
+    package struct RecordsPage: Sendable {
+        package var stream: StreamInfo
+        package var records: [StreamRecord]
+        package var next: String?
+        package var millisBehind: Millis
+        package var children: [ShardInfo]?
+    }
+
+    package func records(iterator text: String, limit: Int) async throws -> RecordsPage {
         guard let iterator = ShardIterator(text) else { throw SpoolError(.invalidArgument, "Invalid ShardIterator.") }
         let now = clock.now()
         if now - iterator.issuedAt > StreamLimits.iteratorLifetimeMillis {
@@ -232,7 +253,12 @@ package final class StreamService: Sendable {
             streamID: stream.id, shardIndex: iterator.shardIndex, afterPosition: last.position, limit: 1, maximumBytes: 1, notBefore: 0)).isEmpty {
             behind = max(0, now - last.arrivalMillis)
         }
-        return (stream, records, next.encoded, behind)
+        // The end of a closed shard (or nothing left of it within the retention period): no iterator to go on with, its
+        // children instead.
+        if let shard = stream.shard(iterator.shardIndex), let end = shard.endPosition, next.after >= end || records.isEmpty {
+            return RecordsPage(stream: stream, records: records, next: nil, millisBehind: 0, children: stream.children(of: shard.index))
+        }
+        return RecordsPage(stream: stream, records: records, next: next.encoded, millisBehind: behind, children: nil)
     }
 
     func checkName(_ name: String) throws {

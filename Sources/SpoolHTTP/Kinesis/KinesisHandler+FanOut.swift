@@ -67,7 +67,7 @@ extension KinesisHandler {
             let end = streams.clock.now() + Self.subscriptionMillis
             while streams.clock.now() < end, !streams.signals.isClosed {
                 let seen = streams.signals.generation(stream.id)
-                let page: (stream: StreamInfo, records: [StreamRecord], next: String, millisBehind: Millis)
+                let page: StreamService.RecordsPage
                 do {
                     page = try await streams.records(iterator: iterator, limit: StreamLimits.getRecordsLimit.upperBound)
                 } catch let error as SpoolError {
@@ -76,16 +76,19 @@ extension KinesisHandler {
                     try await writer.write(EventStreamMessage.exception(shape.type, contentType: payload.contentType, payload: payload.data))
                     break
                 }
-                iterator = page.next
                 if let last = page.records.last { continuation = stream.sequenceNumber(last) }
+                guard let next = page.next else {
+                    // The end of a closed shard: a last event names its children, and the subscription ends.
+                    try await send("SubscribeToShardEvent", KinesisWire.SubscribeToShardEvent(
+                        Records: page.records.map { record($0, of: stream) }, ContinuationSequenceNumber: nil, MillisBehindLatest: 0,
+                        ChildShards: (page.children ?? []).map(childShard)))
+                    break
+                }
+                iterator = next
                 let now = streams.clock.now()
                 if !page.records.isEmpty || lastEvent.map({ now - $0 >= Self.heartbeatMillis }) ?? true {
                     try await send("SubscribeToShardEvent", KinesisWire.SubscribeToShardEvent(
-                        Records: page.records.map { record in
-                            KinesisWire.Record(SequenceNumber: stream.sequenceNumber(record), ApproximateArrivalTimestamp: seconds(record.arrivalMillis),
-                                               Data: record.data.base64EncodedString(), PartitionKey: record.partitionKey)
-                        },
-                        ContinuationSequenceNumber: continuation, MillisBehindLatest: page.millisBehind))
+                        Records: page.records.map { record($0, of: stream) }, ContinuationSequenceNumber: continuation, MillisBehindLatest: page.millisBehind))
                     lastEvent = now
                 }
                 if page.millisBehind == 0 {

@@ -98,11 +98,9 @@ struct KinesisHandler: Sendable {
             let iterator = request.ShardIterator.count > 1 && request.ShardIterator.hasPrefix("\"") && request.ShardIterator.hasSuffix("\"")
                 ? String(request.ShardIterator.dropFirst().dropLast()) : request.ShardIterator
             let page = try await streams.records(iterator: iterator, limit: limit)
-            let records = page.records.map { record in
-                KinesisWire.Record(SequenceNumber: page.stream.sequenceNumber(record), ApproximateArrivalTimestamp: seconds(record.arrivalMillis),
-                                   Data: record.data.base64EncodedString(), PartitionKey: record.partitionKey)
-            }
-            return ok(KinesisWire.GetRecordsOutput(Records: records, NextShardIterator: page.next, MillisBehindLatest: page.millisBehind), id)
+            let records = page.records.map { record($0, of: page.stream) }
+            return ok(KinesisWire.GetRecordsOutput(Records: records, NextShardIterator: page.next, MillisBehindLatest: page.millisBehind,
+                                                   ChildShards: page.children.map { $0.map(childShard) }), id)
         case "IncreaseStreamRetentionPeriod", "DecreaseStreamRetentionPeriod":
             let request = try input(KinesisWire.RetentionInput.self)
             try await streams.changeRetention(name: request.StreamName, arn: request.StreamARN, hours: request.RetentionPeriodHours,
@@ -141,8 +139,24 @@ struct KinesisHandler: Sendable {
         case "ListTagsForResource":
             let stream = try await resource(try input(KinesisWire.ResourceInput.self).ResourceARN)
             return ok(KinesisWire.ListTagsForResourceOutput(Tags: stream.tags.keys.sorted().map { .init(Key: $0, Value: stream.tags[$0]!) }), id)
-        case "MergeShards", "SplitShard", "UpdateShardCount", "UpdateStreamMode":
-            throw SpoolError.notSupportedYet("\(operation) (resharding)")
+        case "SplitShard":
+            let request = try input(KinesisWire.SplitShardInput.self)
+            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            try await streams.splitShard(stream: stream, shardID: request.ShardToSplit, newStartingHashKey: request.NewStartingHashKey)
+            return ok(EmptyOutput(), id)
+        case "MergeShards":
+            let request = try input(KinesisWire.MergeShardsInput.self)
+            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            try await streams.mergeShards(stream: stream, shardID: request.ShardToMerge, adjacentShardID: request.AdjacentShardToMerge)
+            return ok(EmptyOutput(), id)
+        case "UpdateShardCount":
+            let request = try input(KinesisWire.UpdateShardCountInput.self)
+            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let counts = try await streams.updateShardCount(stream: stream, target: request.TargetShardCount, scalingType: request.ScalingType)
+            return ok(KinesisWire.UpdateShardCountOutput(StreamName: stream.name, CurrentShardCount: counts.current, TargetShardCount: counts.target,
+                                                         StreamARN: arn(stream)), id)
+        case "UpdateStreamMode":
+            throw SpoolError.notSupportedYet("\(operation)")
         case "RegisterStreamConsumer":
             let request = try input(KinesisWire.RegisterStreamConsumerInput.self)
             if let tags = request.Tags, !tags.isEmpty { throw SpoolError.notSupportedYet("Tags of stream consumers") }
@@ -209,17 +223,34 @@ struct KinesisHandler: Sendable {
 
     func seconds(_ millis: Millis) -> Double { Double(millis) / 1_000 }
 
-    func shards(_ stream: StreamInfo, after: Int?, limit: Int) -> [KinesisWire.Shard] {
-        let map = stream.shardMap
-        let first = (after ?? -1) + 1
-        guard first < stream.shardCount else { return [] }
-        return (first..<min(stream.shardCount, first + limit)).map { index in
-            let range = map.range(index)
-            return KinesisWire.Shard(ShardId: ShardMap.shardID(index),
-                                     HashKeyRange: .init(StartingHashKey: String(range.lowerBound), EndingHashKey: String(range.upperBound)),
-                                     SequenceNumberRange: .init(StartingSequenceNumber: stream.sequenceNumber(
-                                         shardIndex: index, position: 0, arrivalMillis: stream.createdAt)))
-        }
+    func record(_ record: StreamRecord, of stream: StreamInfo) -> KinesisWire.Record {
+        KinesisWire.Record(SequenceNumber: stream.sequenceNumber(record), ApproximateArrivalTimestamp: seconds(record.arrivalMillis),
+                           Data: record.data.base64EncodedString(), PartitionKey: record.partitionKey)
+    }
+
+    func hashKeyRange(_ shard: ShardInfo) -> KinesisWire.HashKeyRange {
+        .init(StartingHashKey: String(shard.hashRange.lowerBound), EndingHashKey: String(shard.hashRange.upperBound))
+    }
+
+    func childShard(_ shard: ShardInfo) -> KinesisWire.ChildShard {
+        .init(ShardId: ShardMap.shardID(shard.index), ParentShards: shard.parents.map(ShardMap.shardID), HashKeyRange: hashKeyRange(shard))
+    }
+
+    /// A shard as ListShards and DescribeStream show it: its parents, and the ending sequence number once closed.
+    func wire(_ shard: ShardInfo, of stream: StreamInfo) -> KinesisWire.Shard {
+        KinesisWire.Shard(
+            ShardId: ShardMap.shardID(shard.index), ParentShardId: shard.parent.map(ShardMap.shardID),
+            AdjacentParentShardId: shard.adjacentParent.map(ShardMap.shardID), HashKeyRange: hashKeyRange(shard),
+            SequenceNumberRange: .init(
+                StartingSequenceNumber: stream.sequenceNumber(shardIndex: shard.index, position: 0, arrivalMillis: shard.createdAt),
+                EndingSequenceNumber: shard.closedAt.map { stream.sequenceNumber(shardIndex: shard.index, position: max(shard.nextPosition - 1, 0), arrivalMillis: $0) }))
+    }
+
+    /// The shards listed (open ones, closed ones within the retention period) after shard index `after`, at most `limit`;
+    /// whether more follow.
+    func shards(_ stream: StreamInfo, after: Int?, limit: Int, where include: (ShardInfo) -> Bool = { _ in true }) -> (page: [KinesisWire.Shard], more: Bool) {
+        let listed = stream.listedShards(now: streams.clock.now()).filter { $0.index > (after ?? -1) && include($0) }
+        return (listed.prefix(limit).map { wire($0, of: stream) }, listed.count > limit)
     }
 
     func describeStream(_ request: KinesisWire.DescribeStreamInput) async throws -> KinesisWire.DescribeStreamOutput {
@@ -229,11 +260,10 @@ struct KinesisHandler: Sendable {
         }
         let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
         let after = try request.ExclusiveStartShardId.map { try shardIndex($0) }
-        let page = shards(stream, after: after, limit: limit)
-        let last = page.last.flatMap { ShardMap.shardIndex($0.ShardId) } ?? (after ?? -1)
+        let listed = shards(stream, after: after, limit: limit)
         return KinesisWire.DescribeStreamOutput(StreamDescription: .init(
-            StreamName: stream.name, StreamARN: arn(stream), StreamModeDetails: .init(StreamMode: stream.mode), Shards: page,
-            HasMoreShards: last < stream.shardCount - 1, RetentionPeriodHours: stream.retentionHours,
+            StreamName: stream.name, StreamARN: arn(stream), StreamModeDetails: .init(StreamMode: stream.mode), Shards: listed.page,
+            HasMoreShards: listed.more, RetentionPeriodHours: stream.retentionHours,
             StreamCreationTimestamp: seconds(stream.createdAt)))
     }
 
@@ -265,7 +295,9 @@ struct KinesisHandler: Sendable {
             })
     }
 
-    /// ListShards: every shard of a Spool stream is open (no resharding), so every filter lists them all.
+    /// ListShards, with Kinesis's filters: `AT_LATEST` the open shards, `AT_TRIM_HORIZON`/`FROM_TRIM_HORIZON` every shard
+    /// still listed, `AT_TIMESTAMP` the shards open at the time, `FROM_TIMESTAMP` those and every later one,
+    /// `AFTER_SHARD_ID` the shards after one.
     func listShards(_ request: KinesisWire.ListShardsInput) async throws -> KinesisWire.ListShardsOutput {
         let limit = request.MaxResults ?? 1_000
         guard (1...10_000).contains(limit) else {
@@ -293,9 +325,21 @@ struct KinesisHandler: Sendable {
             if let id = request.ExclusiveStartShardId { after = try shardIndex(id) }
             if let filter = request.ShardFilter, filter.Type == "AFTER_SHARD_ID", let id = filter.ShardId { after = try shardIndex(id) }
         }
-        let page = shards(stream, after: after, limit: limit)
-        let last = page.last.flatMap { ShardMap.shardIndex($0.ShardId) } ?? stream.shardCount
-        let next = last < stream.shardCount - 1 ? Data("\(stream.name)|\(last)".utf8).base64EncodedString() : nil
-        return KinesisWire.ListShardsOutput(Shards: page, NextToken: next)
+        let filter = request.ShardFilter
+        let at = filter?.Timestamp.map { Millis(($0 * 1_000).rounded(.down)) }
+        if let filter, filter.Type == "AT_TIMESTAMP" || filter.Type == "FROM_TIMESTAMP", at == nil {
+            throw SpoolError(.invalidArgument, "Timestamp is required for the \(filter.Type) shard filter.")
+        }
+        let listed = shards(stream, after: after, limit: limit) { shard in
+            switch filter?.Type {
+            case "AT_LATEST": shard.isOpen
+            case "AT_TIMESTAMP": shard.createdAt <= at! && (shard.closedAt.map { $0 > at! } ?? true)
+            case "FROM_TIMESTAMP": shard.closedAt.map { $0 > at! } ?? true
+            default: true
+            }
+        }
+        let last = listed.page.last.flatMap { ShardMap.shardIndex($0.ShardId) }
+        let next = listed.more ? last.map { Data("\(stream.name)|\($0)".utf8).base64EncodedString() } : nil
+        return KinesisWire.ListShardsOutput(Shards: listed.page, NextToken: next)
     }
 }

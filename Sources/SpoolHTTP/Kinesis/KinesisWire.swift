@@ -150,12 +150,50 @@ enum KinesisWire {
 
     struct SequenceNumberRange: Encodable {
         var StartingSequenceNumber: String
+        /// A closed shard's last sequence number.
+        var EndingSequenceNumber: String?
     }
 
     struct Shard: Encodable {
         var ShardId: String
+        var ParentShardId: String?
+        var AdjacentParentShardId: String?
         var HashKeyRange: HashKeyRange
         var SequenceNumberRange: SequenceNumberRange
+    }
+
+    struct ChildShard: Encodable {
+        var ShardId: String
+        var ParentShards: [String]
+        var HashKeyRange: HashKeyRange
+    }
+
+    struct SplitShardInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var ShardToSplit: String
+        var NewStartingHashKey: String
+    }
+
+    struct MergeShardsInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var ShardToMerge: String
+        var AdjacentShardToMerge: String
+    }
+
+    struct UpdateShardCountInput: Decodable {
+        var StreamName: String?
+        var StreamARN: String?
+        var TargetShardCount: Int
+        var ScalingType: String
+    }
+
+    struct UpdateShardCountOutput: Encodable {
+        var StreamName: String
+        var CurrentShardCount: Int
+        var TargetShardCount: Int
+        var StreamARN: String
     }
 
     struct EnhancedMetrics: Encodable { var ShardLevelMetrics: [String] = [] }
@@ -238,8 +276,10 @@ enum KinesisWire {
 
     struct GetRecordsOutput: Encodable {
         var Records: [Record]
-        var NextShardIterator: String
+        /// Absent once the end of a closed shard is reached.
+        var NextShardIterator: String?
         var MillisBehindLatest: Int64
+        var ChildShards: [ChildShard]?
     }
 
     // MARK: Enhanced fan-out
@@ -301,7 +341,19 @@ enum KinesisWire {
 
     struct SubscribeToShardEvent: Encodable {
         var Records: [Record]
-        var ContinuationSequenceNumber: String
+        /// `null` in the last event of a closed shard, which lists its children.
+        var ContinuationSequenceNumber: String?
         var MillisBehindLatest: Int64
+        var ChildShards: [ChildShard]?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(Records, forKey: .Records)
+            try container.encode(ContinuationSequenceNumber, forKey: .ContinuationSequenceNumber)
+            try container.encode(MillisBehindLatest, forKey: .MillisBehindLatest)
+            try container.encodeIfPresent(ChildShards, forKey: .ChildShards)
+        }
+
+        enum CodingKeys: String, CodingKey { case Records, ContinuationSequenceNumber, MillisBehindLatest, ChildShards }
     }
 }

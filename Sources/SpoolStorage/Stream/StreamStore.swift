@@ -5,14 +5,19 @@ import SpoolModel
 public struct StreamInfo: Sendable, Equatable {
     public var id: Int64
     public var name: String
+    /// The open shards (Kinesis's `OpenShardCount`).
     public var shardCount: Int
     public var retentionHours: Int
     /// `PROVISIONED` or `ON_DEMAND`.
     public var mode: String
     public var createdAt: Millis
     public var tags: [String: String]
+    /// Every shard by index, open and closed (`shardCount` counts the open ones).
+    public var shards: [ShardInfo]
 
-    public init(id: Int64, name: String, shardCount: Int, retentionHours: Int, mode: String, createdAt: Millis, tags: [String: String] = [:]) {
+    /// `shards` default to the creation split of `shardCount`, all open and empty.
+    public init(id: Int64, name: String, shardCount: Int, retentionHours: Int, mode: String, createdAt: Millis, tags: [String: String] = [:],
+                shards: [ShardInfo]? = nil) {
         self.id = id
         self.name = name
         self.shardCount = shardCount
@@ -20,9 +25,9 @@ public struct StreamInfo: Sendable, Equatable {
         self.mode = mode
         self.createdAt = createdAt
         self.tags = tags
+        let map = ShardMap(shardCount: max(shardCount, 1))
+        self.shards = shards ?? (0..<shardCount).map { ShardInfo(index: $0, hashRange: map.range($0), createdAt: createdAt) }
     }
-
-    public var shardMap: ShardMap { ShardMap(shardCount: shardCount) }
 
     /// Records that arrived before this time have expired.
     public func retentionCutoff(now: Millis) -> Millis { now - Millis(retentionHours) * 3_600_000 }
@@ -143,6 +148,9 @@ public protocol StreamStore: Sendable {
     /// Advances a lane's checkpoint and applies what the batch caused, in one transaction; `false` (and
     /// nothing done) when the checkpoint is no longer where the poller read it.
     func settleStreamBatch(_ params: SettleStreamBatchParams) async throws -> SettleOutcome
+    /// Closes and creates shards as one reshard plans it (and gives every stream mapping of the stream checkpoints in
+    /// the new shards, at their start), in one transaction.
+    func reshard(_ params: ReshardParams) async throws -> ReshardOutcome
     /// Deletes expired records and the records of deleted streams, at most `limit`; returns how many.
     func trimStreams(now: Millis, limit: Int) async throws -> Int
 }
