@@ -162,7 +162,7 @@ def test_errors_have_kinesis_codes_and_messages(kinesis, kinesis_unchecked):
         kinesis.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="AT_SEQUENCE_NUMBER",
                                    StartingSequenceNumber="12345")
     with pytest.raises(ClientError) as failure:
-        kinesis.split_shard(StreamName=name, ShardToSplit="shardId-000000000000", NewStartingHashKey="1")
+        kinesis.start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId="alias/aws/kinesis")
     assert error_of(failure)[0] == "UnsupportedOperationException" and "not supported yet" in error_of(failure)[2]
     # Nothing accepted before was lost to the bad requests.
     kinesis.put_record(StreamName=name, Data=b"kept", PartitionKey="p")

@@ -166,10 +166,9 @@ struct KinesisHandler: Sendable {
         case "DescribeStreamConsumer":
             let request = try input(KinesisWire.ConsumerRef.self)
             let (stream, consumer) = try await streams.consumer(arn: request.ConsumerARN, streamARN: request.StreamARN, name: request.ConsumerName)
-            let described = wire(consumer, of: stream, status: "ACTIVE")
-            return ok(KinesisWire.DescribeStreamConsumerOutput(ConsumerDescription: .init(
-                ConsumerName: described.ConsumerName, ConsumerARN: described.ConsumerARN, ConsumerStatus: described.ConsumerStatus,
-                ConsumerCreationTimestamp: described.ConsumerCreationTimestamp, StreamARN: arn(stream))), id)
+            var described = wire(consumer, of: stream, status: "ACTIVE")
+            described.StreamARN = arn(stream)
+            return ok(KinesisWire.DescribeStreamConsumerOutput(ConsumerDescription: described), id)
         case "ListStreamConsumers":
             return ok(try await listStreamConsumers(try input(KinesisWire.ListStreamConsumersInput.self)), id)
         case "DeregisterStreamConsumer":

@@ -296,24 +296,18 @@ enum KinesisWire {
         var ConsumerARN: String?
     }
 
+    /// `Consumer`, and with its `StreamARN` Kinesis's `ConsumerDescription`.
     struct Consumer: Encodable {
         var ConsumerName: String
         var ConsumerARN: String
         var ConsumerStatus: String
         var ConsumerCreationTimestamp: Double
+        var StreamARN: String?
     }
 
     struct RegisterStreamConsumerOutput: Encodable { var Consumer: Consumer }
 
-    struct ConsumerDescription: Encodable {
-        var ConsumerName: String
-        var ConsumerARN: String
-        var ConsumerStatus: String
-        var ConsumerCreationTimestamp: Double
-        var StreamARN: String
-    }
-
-    struct DescribeStreamConsumerOutput: Encodable { var ConsumerDescription: ConsumerDescription }
+    struct DescribeStreamConsumerOutput: Encodable { var ConsumerDescription: Consumer }
 
     struct ListStreamConsumersInput: Decodable {
         var StreamARN: String
