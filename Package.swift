@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "SpoolHTTP",
             dependencies: [
-                "SpoolModel", "SpoolStorage", "SpoolEngine", "SpoolExecutor",
+                "SpoolModel", "SpoolStorage", "SpoolEngine", "SpoolExecutor", "SpoolSignals",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -136,7 +136,7 @@ let package = Package(
         .target(
             name: "SpoolServer",
             dependencies: [
-                "SpoolModel", "SpoolStorage", "SpoolSQLite", "SpoolPostgres", "SpoolEngine", "SpoolHTTP", "SpoolExecutor",
+                "SpoolModel", "SpoolStorage", "SpoolSQLite", "SpoolPostgres", "SpoolEngine", "SpoolHTTP", "SpoolExecutor", "SpoolSignals",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Crypto", package: "swift-crypto"),

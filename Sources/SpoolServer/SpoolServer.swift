@@ -9,6 +9,7 @@ import SpoolHTTP
 import SpoolModel
 import SpoolPostgres
 import SpoolSQLite
+import SpoolSignals
 import SpoolStorage
 import UnixSignals
 
@@ -235,8 +236,8 @@ public struct SpoolServer: Sendable {
                     .init(service: mappingSupervisor),
                     .init(service: deliverer),
                     .init(service: application(onServerRunning: onServerRunning)),
-                    // Last, so it is told to shut down first: it ends long polls so that the HTTP server can drain.
-                    .init(service: LongPollCloser(signals: queues.signals)),
+                    // Last, so it is told to shut down first: it ends long polls and streamed answers so that the HTTP server can drain.
+                    .init(service: LongPollCloser(signals: queues.signals, streaming: streams.streamingEnds)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -248,13 +249,16 @@ public struct SpoolServer: Sendable {
     }
 }
 
-/// Ends every long poll when shutdown begins, so that in-flight ReceiveMessage calls answer at once.
+/// Ends every long poll and streamed answer when shutdown begins, so that in-flight ReceiveMessage calls answer at once
+/// and SubscribeToShard streams end.
 struct LongPollCloser: Service {
     let signals: QueueSignals
+    let streaming: WakeSignal
 
     func run() async throws {
         try? await gracefulShutdown()
         signals.close()
+        streaming.close()
     }
 }
 

@@ -143,3 +143,18 @@ def test_a_stream_with_consumers_is_deleted_only_with_enforce_consumer_deletion(
     kinesis.create_stream(StreamName=name, ShardCount=1)
     # The stream created again under the name starts without consumers.
     assert kinesis.list_stream_consumers(StreamARN=arn)["Consumers"] == []
+
+
+def test_a_subscription_ends_when_the_server_shuts_down(binary, tmp_path_factory):
+    from conftest import served
+    with served(binary, tmp_path_factory, "efo-shutdown") as server:
+        kinesis = make_client(server.endpoint, "kinesis")
+        name, arn = new_stream(kinesis)
+        consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="until-stop")["Consumer"]["ConsumerARN"]
+        events = kinesis.subscribe_to_shard(ConsumerARN=consumer, ShardId=SHARD, StartingPosition={"Type": "LATEST"})["EventStream"]
+        first = next(iter(events))
+        assert first["SubscribeToShardEvent"]["Records"] == []
+        started = time.time()
+        assert server.stop() == 0
+        # A five-minute subscription does not hold the shutdown: the stream ends and the server drains at once.
+        assert time.time() - started < 10

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpoolModel
+import SpoolSignals
 import SpoolStorage
 
 /// The Kinesis capability over a `StreamStore`: streams, puts routed to shards by hash key, iterators and
@@ -11,6 +12,9 @@ package final class StreamService: Sendable {
     package let clock: any SpoolClock
     /// One channel per stream id.
     package let signals: QueueSignals
+    /// Closed when the server begins to shut down: streamed answers (SubscribeToShard) end at once, so that the
+    /// HTTP server can drain.
+    package let streamingEnds = WakeSignal()
     let logger: Logger
 
     package init(store: any StreamStore, identity: AWSIdentity, clock: any SpoolClock = WallClock(), signals: QueueSignals = QueueSignals(),

@@ -4,6 +4,7 @@ import Hummingbird
 import SpoolEngine
 import SpoolModel
 import SpoolStorage
+import SpoolSignals
 import Synchronization
 
 /// Enhanced fan-out: consumers and SubscribeToShard, which streams a shard's records as events.
@@ -65,7 +66,7 @@ extension KinesisHandler {
             var continuation = startingContinuation
             var lastEvent: Millis?
             let end = streams.clock.now() + Self.subscriptionMillis
-            while streams.clock.now() < end, !streams.signals.isClosed {
+            while streams.clock.now() < end, !streams.signals.isClosed, !streams.streamingEnds.isClosed {
                 let seen = streams.signals.generation(stream.id)
                 let page: StreamService.RecordsPage
                 do {
@@ -92,7 +93,8 @@ extension KinesisHandler {
                     lastEvent = now
                 }
                 if page.millisBehind == 0 {
-                    await streams.signals.wait(stream.id, seen: seen, timeoutMillis: min(end - now, (lastEvent ?? now) + Self.heartbeatMillis - now))
+                    let timeout = min(end - now, (lastEvent ?? now) + Self.heartbeatMillis - now)
+                    await WakeSignal.wait(any: [(streams.signals.channel(stream.id), seen), (streams.streamingEnds, 0)], timeout: .milliseconds(max(timeout, 1)))
                 }
             }
             try await writer.finish(nil)
