@@ -137,6 +137,7 @@ let package = Package(
             name: "SpoolServer",
             dependencies: [
                 "SpoolModel", "SpoolStorage", "SpoolSQLite", "SpoolPostgres", "SpoolEngine", "SpoolHTTP", "SpoolExecutor", "SpoolSignals",
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -17,6 +17,9 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public var host = "127.0.0.1"
     /// `port`, `SPOOL_PORT`: the TCP port to listen on.
     public var port = 9070
+    /// `http2Port`, `SPOOL_HTTP2_PORT`, `--http2-port`: a second port serving the same APIs over cleartext HTTP/2 (prior
+    /// knowledge, as the AWS SDK for Java's async clients and the KCL connect to an `http://` endpoint); unset or empty, none.
+    public var http2Port: Int?
     /// `dataDir`, `SPOOL_DATA_DIR`: where the SQLite database lives, and (with `database`) this node's own files: its id,
     /// unpacked function code, environments' state.
     public var dataDir = "./spool-data"
@@ -136,6 +139,16 @@ public struct SpoolConfiguration: Sendable, Equatable {
         var config = SpoolConfiguration()
         config.host = reader.string(forKey: "host", default: config.host)
         config.port = try integer(reader, "port", default: config.port, in: 0...65535)
+        // Unset or empty (the example file's ""): no HTTP/2 port. The key's own variable would be SPOOL_HTTP2PORT;
+        // SPOOL_HTTP2_PORT is read too.
+        if reader.int(forKey: "http2Port") != nil || !(reader.string(forKey: "http2Port") ?? "").isEmpty {
+            config.http2Port = try integer(reader, "http2Port", default: 0, in: 0...65535)
+        } else if let text = spoolVariables["HTTP2_PORT"], !text.isEmpty {
+            guard let port = Int(text), (0...65535).contains(port) else {
+                throw Invalid(key: "http2Port", reason: "must be an integer from 0 to 65535, not '\(text)'")
+            }
+            config.http2Port = port
+        }
         config.dataDir = reader.string(forKey: "dataDir", default: config.dataDir)
         // SPOOL_DATABASE_URL is the usual name of such a variable; SPOOL_DATABASE (the key's own) is read too.
         let database = reader.string(forKey: "database", default: spoolVariables["DATABASE_URL"] ?? "")
@@ -208,7 +221,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
 
     /// Every key the configuration reads, as dotted paths.
     public static let keys: Set<String> = [
-        "host", "port", "dataDir", "database", "accountId", "region", "durability", "logLevel", "sqs.retentionSweepSeconds", "sqs.moveTaskChunk",
+        "host", "port", "http2Port", "dataDir", "database", "accountId", "region", "durability", "logLevel", "sqs.retentionSweepSeconds", "sqs.moveTaskChunk",
         "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
         "functions.shutdownGraceMs", "functions.python", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
         "async.throttleMaxDelayMs", "async.idempotencyWindowSeconds", "async.claimBatch", "auth.credentials", "auth.allowUnsignedRemote",

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdHTTP2
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -163,8 +164,8 @@ public struct SpoolServer: Sendable {
         for definition in declared { try await functions.declare(definition) }
     }
 
-    /// The HTTP application, for tests that drive the router in process.
-    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    /// Every route of the service.
+    func router() -> Router<SpoolRequestContext> {
         let router = SpoolRouter.build(
             queues: queues,
             streams: streams,
@@ -182,9 +183,29 @@ public struct SpoolServer: Sendable {
             logger: logger
         )
         benchProbe?.addRoutes(to: router)
+        return router
+    }
+
+    /// The same routes over cleartext HTTP/2 on `http2Port` (prior knowledge), for clients that speak only HTTP/2
+    /// (the AWS SDK for Java's async clients, the KCL's SubscribeToShard).
+    func http2Application(port: Int) -> some ApplicationProtocol {
         let logger = logger
         return Application(
-            router: router,
+            router: router(),
+            server: .plaintextHTTP2(),
+            configuration: .init(address: .hostname(configuration.host, port: port), serverName: "Spool"),
+            onServerRunning: { channel in
+                logger.notice("spool listening for HTTP/2 (prior knowledge)", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+            },
+            logger: logger
+        )
+    }
+
+    /// The HTTP application, for tests that drive the router in process.
+    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let logger = logger
+        return Application(
+            router: router(),
             server: .http1(configuration: .init(additionalChannelHandlers: [MalformedRequestHandler()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Spool"),
             onServerRunning: { [credentials = configuration.credentials, cluster, host = configuration.host] channel in
@@ -236,6 +257,7 @@ public struct SpoolServer: Sendable {
                     .init(service: mappingSupervisor),
                     .init(service: deliverer),
                     .init(service: application(onServerRunning: onServerRunning)),
+                ] + (configuration.http2Port.map { [.init(service: http2Application(port: $0))] } ?? []) + [
                     // Last, so it is told to shut down first: it ends long polls and streamed answers so that the HTTP server can drain.
                     .init(service: LongPollCloser(signals: queues.signals, streaming: streams.streamingEnds)),
                 ],

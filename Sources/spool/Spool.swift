@@ -25,6 +25,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (default 9070; SPOOL_PORT).")
     var port: Int?
 
+    @Option(name: .customLong("http2-port"), help: "Also serve the APIs over cleartext HTTP/2 on this port (prior knowledge; SPOOL_HTTP2_PORT).")
+    var http2Port: Int?
+
     @Option(name: .customLong("data-dir"), help: "Directory for the SQLite database and this node's own files (default ./spool-data; SPOOL_DATA_DIR).")
     var dataDir: String?
 
@@ -51,6 +54,7 @@ struct Serve: AsyncParsableCommand {
         var flags: [String: String] = [:]
         flags["host"] = host
         flags["port"] = port.map(String.init)
+        flags["http2Port"] = http2Port.map(String.init)
         flags["dataDir"] = dataDir
         flags["database"] = database
         flags["durability"] = durability

@@ -158,3 +158,40 @@ def test_a_subscription_ends_when_the_server_shuts_down(binary, tmp_path_factory
         assert server.stop() == 0
         # A five-minute subscription does not hold the shutdown: the stream ends and the server drains at once.
         assert time.time() - started < 10
+
+
+def test_subscribe_to_shard_over_cleartext_http2(binary, tmp_path_factory):
+    """What the AWS SDK for Java's async client and the KCL do against an http:// endpoint: HTTP/2 with prior knowledge,
+    on the port `http2Port` opens (read here with curl, the events decoded with botocore's event-stream parser)."""
+    import subprocess
+    from botocore.eventstream import EventStreamBuffer
+    from conftest import free_port, served
+    http2 = free_port()
+    with served(binary, tmp_path_factory, "efo-http2", SPOOL_HTTP2_PORT=str(http2)) as server:
+        kinesis = make_client(server.endpoint, "kinesis")
+        name, arn = new_stream(kinesis)
+        consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="h2")["Consumer"]["ConsumerARN"]
+        kinesis.put_record(StreamName=name, Data=b"over h2", PartitionKey="k")
+        url = f"http://127.0.0.1:{http2}/"
+        headers = ["-H", "Content-Type: application/x-amz-json-1.1", "-H", "X-Amz-Target: Kinesis_20131202.ListStreams"]
+        version = subprocess.run(["curl", "-s", "--http2-prior-knowledge", *headers, "-d", "{}", "-o", "/dev/null", "-w", "%{http_version}", url],
+                                 capture_output=True, text=True, timeout=30).stdout
+        assert version == "2"
+        body = json.dumps({"ConsumerARN": consumer, "ShardId": SHARD, "StartingPosition": {"Type": "TRIM_HORIZON"}})
+        curl = subprocess.Popen(["curl", "-s", "-N", "--http2-prior-knowledge", "-H", "Content-Type: application/x-amz-json-1.1",
+                                 "-H", "X-Amz-Target: Kinesis_20131202.SubscribeToShard", "-d", body, url], stdout=subprocess.PIPE)
+        try:
+            buffer, messages = EventStreamBuffer(), []
+            deadline = time.time() + 20
+            while time.time() < deadline and sum(1 for m in messages if m.headers.get(":event-type") == "SubscribeToShardEvent") < 1:
+                chunk = curl.stdout.read1(65536)
+                assert chunk, "the stream ended early"
+                buffer.add_data(chunk)
+                messages += list(buffer)
+            assert messages[0].headers[":event-type"] == "initial-response"
+            event = json.loads(messages[1].payload)
+            assert [base64.b64decode(r["Data"]) for r in event["Records"]] == [b"over h2"]
+            assert event["ContinuationSequenceNumber"] == event["Records"][0]["SequenceNumber"]
+        finally:
+            curl.terminate()
+            curl.wait(timeout=10)
