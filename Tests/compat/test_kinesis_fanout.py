@@ -195,3 +195,24 @@ def test_subscribe_to_shard_over_cleartext_http2(binary, tmp_path_factory):
         finally:
             curl.terminate()
             curl.wait(timeout=10)
+
+
+def test_a_continuation_before_any_record_resumes_from_the_first_record(kinesis):
+    name, arn = new_stream(kinesis)
+    first = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="early")["Consumer"]["ConsumerARN"]
+    second = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="later")["Consumer"]["ConsumerARN"]
+    events = kinesis.subscribe_to_shard(ConsumerARN=first, ShardId=SHARD, StartingPosition={"Type": "TRIM_HORIZON"})["EventStream"]
+    empty = next(iter(events))["SubscribeToShardEvent"]
+    events.close()
+    assert empty["Records"] == []
+    kinesis.put_record(StreamName=name, Data=b"first ever", PartitionKey="k")
+    resumed = kinesis.subscribe_to_shard(ConsumerARN=second, ShardId=SHARD, StartingPosition={
+        "Type": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": empty["ContinuationSequenceNumber"]})["EventStream"]
+    records = next(iter(resumed))["SubscribeToShardEvent"]["Records"]
+    resumed.close()
+    assert [r["Data"] for r in records] == [b"first ever"]
+    # ListShards' StartingSequenceNumber stands before the first record in the same way.
+    start = kinesis.list_shards(StreamName=name)["Shards"][0]["SequenceNumberRange"]["StartingSequenceNumber"]
+    iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=SHARD, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                                          StartingSequenceNumber=start)["ShardIterator"]
+    assert [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]] == [b"first ever"]

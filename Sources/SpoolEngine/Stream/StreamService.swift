@@ -207,7 +207,8 @@ package final class StreamService: Sendable {
             guard let number = StreamSequenceNumber(text), number.streamCreatedSeconds == stream.createdAt / 1_000, number.shardIndex == shard else {
                 throw SpoolError(.invalidArgument, "Invalid StartingSequenceNumber. It encodes \(StreamSequenceNumber(text) == nil ? "no valid Spool position" : "another shard or stream"), while it was used in a call to a shard with \(ShardMap.shardID(shard))")
             }
-            after = type == "AT_SEQUENCE_NUMBER" ? number.position - 1 : number.position
+            // A shard's starting sequence number (arrival time 0, which no record has) stands before its first record.
+            after = type == "AT_SEQUENCE_NUMBER" || number.arrivalMillis == 0 ? number.position - 1 : number.position
         case "AT_TIMESTAMP":
             guard let timestamp else {
                 throw SpoolError(.invalidArgument, "The timestampInMillis parameter cannot be null for ShardIteratorType: AT_TIMESTAMP")
@@ -226,6 +227,15 @@ package final class StreamService: Sendable {
 
     /// GetRecords: up to `limit` records after the iterator's position, the iterator to continue with, and
     /// how far behind the newest record the reader is.
+    /// A sequence number to resume after, from which `AFTER_SEQUENCE_NUMBER` reads what `iterator` would read next: the
+    /// shard's starting sequence number before its first record, else one at the iterator's last position (whose arrival
+    /// part, 1, no reader looks at).
+    package func resumeSequenceNumber(iterator text: String, stream: StreamInfo) -> String? {
+        guard let iterator = ShardIterator(text) else { return nil }
+        return iterator.after < 0 ? stream.startingSequenceNumber(shardIndex: iterator.shardIndex)
+            : stream.sequenceNumber(shardIndex: iterator.shardIndex, position: iterator.after, arrivalMillis: 1)
+    }
+
     /// What GetRecords read: `next` is `nil` once the reader has reached the end of a closed shard, whose
     /// `children` are then listed.
     package struct RecordsPage: Sendable {

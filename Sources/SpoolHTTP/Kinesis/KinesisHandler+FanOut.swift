@@ -52,9 +52,8 @@ extension KinesisHandler {
         let first = try await streams.shardIterator(stream: stream, shardID: request.ShardId, type: start.Type,
                                                     sequenceNumber: start.SequenceNumber, timestamp: start.Timestamp)
         try subscriptions.begin("\(request.ConsumerARN)#\(request.ShardId)", now: streams.clock.now())
-        // Before any record is delivered: the sequence number the subscription started at, or the shard's first.
-        let startingContinuation = start.SequenceNumber ?? stream.sequenceNumber(
-            shardIndex: ShardMap.shardIndex(request.ShardId) ?? 0, position: 0, arrivalMillis: stream.createdAt)
+        // Before any record is delivered: a sequence number to resume after that reads from where this subscription starts.
+        let startingContinuation = streams.resumeSequenceNumber(iterator: first, stream: stream) ?? stream.startingSequenceNumber(shardIndex: 0)
         let streams = self.streams
         let body = ResponseBody { writer in
             func send(_ type: String, _ value: some Encodable) async throws {

@@ -241,7 +241,7 @@ struct KinesisHandler: Sendable {
             ShardId: ShardMap.shardID(shard.index), ParentShardId: shard.parent.map(ShardMap.shardID),
             AdjacentParentShardId: shard.adjacentParent.map(ShardMap.shardID), HashKeyRange: hashKeyRange(shard),
             SequenceNumberRange: .init(
-                StartingSequenceNumber: stream.sequenceNumber(shardIndex: shard.index, position: 0, arrivalMillis: shard.createdAt),
+                StartingSequenceNumber: stream.startingSequenceNumber(shardIndex: shard.index),
                 EndingSequenceNumber: shard.closedAt.map { stream.sequenceNumber(shardIndex: shard.index, position: max(shard.nextPosition - 1, 0), arrivalMillis: $0) }))
     }
 

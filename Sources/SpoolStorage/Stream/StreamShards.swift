@@ -51,6 +51,12 @@ public struct ShardInfo: Sendable, Equatable {
 extension StreamInfo {
     public var openShards: [ShardInfo] { shards.filter(\.isOpen) }
 
+    /// A shard's `StartingSequenceNumber`: position 0 with an arrival time of 0, which no record has, so that it stands
+    /// for "before the first record" (reading after it starts at the shard's first record).
+    public func startingSequenceNumber(shardIndex: Int) -> String {
+        sequenceNumber(shardIndex: shardIndex, position: 0, arrivalMillis: 0)
+    }
+
     public func shard(_ index: Int) -> ShardInfo? {
         index >= 0 && index < shards.count && shards[index].index == index ? shards[index] : shards.first { $0.index == index }
     }
