@@ -124,6 +124,13 @@ def sqs(server):
     return make_client(server.endpoint)
 
 
+@pytest.fixture(params=["json", "query"])
+def sqs_both_protocols(request, server):
+    """An SQS client of each protocol in turn: the JSON protocol, and the query protocol (form-encoded, XML)."""
+    from sqs_query import query_client
+    return make_client(server.endpoint) if request.param == "json" else query_client(server.endpoint)
+
+
 @pytest.fixture()
 def queue_name():
     return f"q-{uuid.uuid4().hex[:12]}"

@@ -43,3 +43,10 @@ def query_client(endpoint: str, key="test", secret="test", region="us-east-1"):
         config=Config(retries={"max_attempts": 1}, read_timeout=60))
     assert client.meta.service_model.protocol == "query"
     return client
+
+
+def system_attributes(sqs, *names):
+    """ReceiveMessage's system attributes to return, as each protocol's model names the member (the query model
+    predates MessageSystemAttributeNames and has AttributeNames, which both protocols take)."""
+    key = "AttributeNames" if sqs.meta.service_model.protocol == "query" else "MessageSystemAttributeNames"
+    return {key: list(names)}

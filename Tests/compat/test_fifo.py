@@ -2,6 +2,14 @@
 import pytest
 from botocore.exceptions import ClientError
 
+from sqs_query import system_attributes
+
+
+@pytest.fixture()
+def sqs(sqs_both_protocols):
+    """Every check runs over both of SQS's protocols."""
+    return sqs_both_protocols
+
 
 @pytest.fixture()
 def fifo(sqs, queue_name):
@@ -22,7 +30,7 @@ def test_messages_of_a_group_come_in_order_with_increasing_sequence_numbers(sqs,
         numbers.append(int(sent["SequenceNumber"]))
         assert len(sent["SequenceNumber"]) == 20
     assert numbers == sorted(numbers) and len(set(numbers)) == 5
-    messages = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"])["Messages"]
+    messages = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10, **system_attributes(sqs, "All"))["Messages"]
     assert [m["Body"] for m in messages] == [f"m{i}" for i in range(5)]
     assert messages[0]["Attributes"]["MessageGroupId"] == "g"
     assert messages[0]["Attributes"]["MessageDeduplicationId"] == "d0"

@@ -7,6 +7,14 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
+from sqs_query import system_attributes
+
+
+@pytest.fixture()
+def sqs(sqs_both_protocols):
+    """Every check runs over both of SQS's protocols."""
+    return sqs_both_protocols
+
 
 def attributes_md5(attributes):
     """MD5OfMessageAttributes computed independently, as the Java and Go SDKs verify it."""
@@ -41,7 +49,7 @@ def test_send_receive_delete_with_digests(sqs, queue):
                             MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-abc"}})
     assert sent["MD5OfMessageBody"] == hashlib.md5(body.encode()).hexdigest()
     assert sent["MD5OfMessageAttributes"] == attributes_md5(attributes)
-    received = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"])["Messages"]
+    received = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"], **system_attributes(sqs, "All"))["Messages"]
     assert len(received) == 1
     message = received[0]
     assert message["MessageId"] == sent["MessageId"]
@@ -122,7 +130,7 @@ def test_visibility_timeout_expiry_redelivers(sqs, queue):
     sqs.send_message(QueueUrl=queue, MessageBody="again")
     first = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=1)["Messages"][0]
     assert "Messages" not in sqs.receive_message(QueueUrl=queue)
-    second = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5, MessageSystemAttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+    second = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5, **system_attributes(sqs, "ApproximateReceiveCount"))["Messages"][0]
     assert second["MessageId"] == first["MessageId"]
     assert second["Attributes"]["ApproximateReceiveCount"] == "2"
     assert second["ReceiptHandle"] != first["ReceiptHandle"]

@@ -1,11 +1,27 @@
 """SQS answers as AWS answers (the SQS Developer Guide and the API Reference), where Spool used to differ: FIFO delay
 0, FIFO batches missing identifiers, purges and deduplication, FifoQueue on an existing FIFO queue, a queue name in
-place of a URL, empty Failed lists, server-side encryption attributes."""
+place of a URL, empty Failed lists, server-side encryption attributes — each over both protocols."""
 import json
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+
+from sqs_query import system_attributes
+
+
+
+@pytest.fixture()
+def sqs(sqs_both_protocols):
+    """Every check runs over both of SQS's protocols."""
+    return sqs_both_protocols
+
+
+def system_attributes(sqs, *names):
+    """The system attributes to receive, as each protocol's model names them (the query model predates
+    MessageSystemAttributeNames and has AttributeNames)."""
+    key = "AttributeNames" if sqs.meta.service_model.protocol == "query" else "MessageSystemAttributeNames"
+    return {key: list(names)}
 
 
 def fifo(sqs, **attributes):
@@ -195,7 +211,7 @@ def test_a_message_takes_its_aws_trace_header_from_the_request(sqs, queue_name):
         sqs.meta.events.unregister("before-sign.sqs.SendMessage", add_header)
     own = "Root=1-00000000-000000000000000000000000"
     sqs.send_message(QueueUrl=url, MessageBody="own", MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": own}})
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, **system_attributes(sqs, "AWSTraceHeader"))["Messages"]
     headers = {m["Body"]: m.get("Attributes", {}).get("AWSTraceHeader") for m in messages}
     assert headers == {"traced": trace, "own": own}
 
@@ -221,7 +237,7 @@ def test_fifo_sequence_numbers_are_large_rising_and_not_consecutive(sqs):
     numbers = [int(sqs.send_message(QueueUrl=url, MessageBody=f"m{i}", MessageGroupId="g")["SequenceNumber"]) for i in range(3)]
     assert all(len(str(n)) >= 20 for n in numbers)
     assert numbers == sorted(numbers) and numbers[1] - numbers[0] > 1
-    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["SequenceNumber"])["Messages"]
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, **system_attributes(sqs, "SequenceNumber"))["Messages"]
     assert [int(m["Attributes"]["SequenceNumber"]) for m in received] == numbers
 
 
