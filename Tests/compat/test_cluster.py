@@ -331,6 +331,35 @@ def test_a_stream_mapping_keeps_each_partition_key_in_order(cluster, tmp_path):
         assert row["ppid"] == owners[shard].proc.pid, f"shard {shard} ran on another node"
 
 
+def test_a_stream_resharded_through_one_node_keeps_each_key_in_order_across_the_cluster(cluster, tmp_path):
+    # Parents and children may be owned by different nodes: a child waits for its parents' checkpoints in the database.
+    name, out = recording_function(cluster, tmp_path, sleep="0.05")
+    stream = f"cl-reshard-{uuid.uuid4().hex[:8]}"
+    kinesis = cluster.client("kinesis", cluster.nodes[0])
+    kinesis.create_stream(StreamName=stream, ShardCount=2)
+    arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+    mapping = cluster.client("lambda").create_event_source_mapping(
+        FunctionName=name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON", BatchSize=5)
+    wait_until(lambda: len(cluster.shard_owners(mapping["UUID"]) or {}) == 2, timeout=15)
+    keys = [f"k{key}" for key in range(8)]
+    for i in range(10):
+        cluster.client("kinesis", cluster.nodes[i % 3]).put_records(
+            StreamName=stream, Records=[{"PartitionKey": key, "Data": f"{i}".encode()} for key in keys])
+    cluster.client("kinesis", cluster.nodes[1]).update_shard_count(StreamName=stream, TargetShardCount=4, ScalingType="UNIFORM_SCALING")
+    for i in range(10, 20):
+        cluster.client("kinesis", cluster.nodes[i % 3]).put_records(
+            StreamName=stream, Records=[{"PartitionKey": key, "Data": f"{i}".encode()} for key in keys])
+    # The new shards get owners too.
+    wait_until(lambda: len(cluster.shard_owners(mapping["UUID"]) or {}) == 6, timeout=20)
+    wait_until(lambda: len(recorded(out)) >= 160, timeout=90, interval=0.2)
+    by_key = defaultdict(list)
+    for row in recorded(out):
+        by_key[row["key"]].append(int(row["value"]))
+    for key in keys:
+        assert by_key[key] == list(range(20)), f"{key}: {by_key[key]}"
+    assert {row["shard"] for row in recorded(out) if int(row["value"]) >= 10} <= {f"shardId-{i:012d}" for i in range(2, 6)}
+
+
 def test_reserved_concurrency_holds_for_the_whole_cluster(cluster, tmp_path):
     name, out = recording_function(cluster, tmp_path, sleep="2")
     cluster.client("lambda").put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=2)

@@ -74,8 +74,8 @@ extension StreamService {
             pieces.replaceSubrange(at...at, with: [(left.index, left.hashRange), (right.index, right.hashRange)])
         }
         // Merges of the pieces of each new range, left to right.
-        for target in 0..<target {
-            let range = map.range(target)
+        for newShard in 0..<target {
+            let range = map.range(newShard)
             var inside = pieces.filter { range.contains($0.range.lowerBound) }
             while inside.count > 1 {
                 let (a, b) = (inside[0], inside[1])
