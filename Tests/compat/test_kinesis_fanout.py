@@ -58,6 +58,7 @@ def test_consumers_are_registered_described_listed_and_deregistered(kinesis):
     assert code(lambda: kinesis.describe_stream_consumer(ConsumerARN=registered["ConsumerARN"])) == "ResourceNotFoundException"
     assert code(lambda: kinesis.deregister_stream_consumer(StreamARN=arn, ConsumerName="c02")) == "ResourceNotFoundException"
     assert len(kinesis.list_stream_consumers(StreamARN=arn)["Consumers"]) == 18
+    assert kinesis.describe_stream_summary(StreamARN=arn)["StreamDescriptionSummary"]["ConsumerCount"] == 18
     # Registered again under its name, a consumer has a new ARN (it ends with the creation time).
     time.sleep(1.1)
     again = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="reader")["Consumer"]

@@ -52,7 +52,7 @@ struct KinesisHandler: Sendable {
             return ok(KinesisWire.DescribeStreamSummaryOutput(StreamDescriptionSummary: .init(
                 StreamName: stream.name, StreamARN: arn(stream), StreamModeDetails: .init(StreamMode: stream.mode),
                 RetentionPeriodHours: stream.retentionHours, StreamCreationTimestamp: seconds(stream.createdAt),
-                OpenShardCount: stream.shardCount)), id)
+                OpenShardCount: stream.shardCount, ConsumerCount: try await streams.store.streamConsumers(streamID: stream.id).count)), id)
         case "ListStreams":
             return ok(try await listStreams(try input(KinesisWire.ListStreamsInput.self)), id)
         case "ListShards":

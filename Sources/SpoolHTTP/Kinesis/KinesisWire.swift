@@ -223,7 +223,7 @@ enum KinesisWire {
         var EnhancedMonitoring = [EnhancedMetrics()]
         var EncryptionType = "NONE"
         var OpenShardCount: Int
-        var ConsumerCount = 0
+        var ConsumerCount: Int
     }
 
     struct DescribeStreamSummaryOutput: Encodable { var StreamDescriptionSummary: StreamDescriptionSummary }
