@@ -122,6 +122,13 @@ def test_update_shard_count_leaves_uniform_open_shards(kinesis, start, target):
         assert {shard.get("ParentShardId"), shard.get("AdjacentParentShardId")} - {None} <= ids
     assert kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["OpenShardCount"] == target
     assert code(lambda: kinesis.update_shard_count(StreamName=name, TargetShardCount=target * 2 + 1,
+                                                   ScalingType="UNIFORM_SCALING")) == "LimitExceededException"
+
+
+def test_update_shard_count_is_for_provisioned_streams(kinesis):
+    name = f"rs-{uuid.uuid4().hex[:10]}"
+    kinesis.create_stream(StreamName=name, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    assert code(lambda: kinesis.update_shard_count(StreamName=name, TargetShardCount=5,
                                                    ScalingType="UNIFORM_SCALING")) == "InvalidArgumentException"
 
 

@@ -38,9 +38,10 @@ extension StreamService {
         ])
     }
 
-    /// UpdateShardCount with `UNIFORM_SCALING`: the open shards become `target` shards of equal ranges, by splits at the
-    /// new boundaries and merges of the pieces that share a new range (the intermediate shards close at once, as
-    /// Kinesis's do). `target` is between half and double the open shard count, as Kinesis allows.
+    /// UpdateShardCount with `UNIFORM_SCALING` on a `PROVISIONED` stream: the open shards become `target` shards of equal
+    /// ranges, by splits at the new boundaries and merges of the pieces that share a new range (the intermediate shards
+    /// close at once, as Kinesis's do). `target` is between half and double the open shard count (Kinesis's default
+    /// limits, `LimitExceededException` past them).
     package func updateShardCount(stream: StreamInfo, target: Int, scalingType: String) async throws -> (current: Int, target: Int) {
         guard scalingType == "UNIFORM_SCALING" else {
             throw SpoolError.validation(field: "scalingType", value: scalingType, constraint: "Member must satisfy enum value set: [UNIFORM_SCALING]")
@@ -49,8 +50,12 @@ extension StreamService {
         guard target >= 1 else {
             throw SpoolError.validation(field: "targetShardCount", value: "\(target)", constraint: "Member must have value greater than or equal to 1")
         }
+        guard stream.mode == "PROVISIONED" else {
+            throw SpoolError(.invalidArgument, "UpdateShardCount is only supported for streams in PROVISIONED mode; \(stream.name) is \(stream.mode).")
+        }
+        // Kinesis's default limits: at most double, at least half the open shard count.
         guard target <= current * 2, target * 2 >= current else {
-            throw SpoolError(.invalidArgument, "UpdateShardCount cannot scale \(stream.name) from \(current) to \(target) shards: the target must be between half (\((current + 1) / 2)) and double (\(current * 2)) the current open shard count.")
+            throw SpoolError(.overLimit, "UpdateShardCount cannot scale \(stream.name) from \(current) to \(target) shards: the target must be between half (\((current + 1) / 2)) and double (\(current * 2)) the current open shard count.")
         }
         try checkShardLimit(stream, adding: target - current)
         var next = stream.shards.count
