@@ -119,3 +119,24 @@ def test_errors_are_cbor_maps_with_the_modelled_type(server):
     assert status == 400 and document["__type"] == "SerializationException"
     status, _, document = call(server, "NoSuchOperation", {})
     assert status == 400 and document["__type"] == "UnknownOperationException"
+
+
+def test_subscribe_to_shard_in_cbor_streams_cbor_events(server, stream):
+    from botocore.eventstream import EventStreamBuffer
+    arn = ok(server, "DescribeStreamSummary", {"StreamName": stream})["StreamDescriptionSummary"]["StreamARN"]
+    consumer = ok(server, "RegisterStreamConsumer", {"StreamARN": arn, "ConsumerName": "cbor"})["Consumer"]["ConsumerARN"]
+    ok(server, "PutRecord", {"StreamName": stream, "Data": b"\x00cbor\xff", "PartitionKey": "k"})
+    request = urllib.request.Request(server.endpoint + "/", method="POST", data=cbor2.dumps({
+        "ConsumerARN": consumer, "ShardId": "shardId-000000000000", "StartingPosition": {"Type": "TRIM_HORIZON"}}),
+        headers={"Content-Type": CBOR, "X-Amz-Target": "Kinesis_20131202.SubscribeToShard"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.headers["Content-Type"] == "application/vnd.amazon.eventstream"
+        buffer, messages = EventStreamBuffer(), []
+        while len(messages) < 2:
+            buffer.add_data(response.read1(65536))
+            messages += list(buffer)
+    assert [m.headers[":event-type"] for m in messages[:2]] == ["initial-response", "SubscribeToShardEvent"]
+    assert all(m.headers[":content-type"] == CBOR for m in messages[:2])
+    event = loads(messages[1].payload)
+    assert [r["Data"] for r in event["Records"]] == [b"\x00cbor\xff"]
+    assert event["Records"][0]["ApproximateArrivalTimestamp"].tag == 1
