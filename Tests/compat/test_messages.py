@@ -93,8 +93,10 @@ def test_batch_send_reports_each_entry(sqs, queue):
 def test_batch_errors(sqs, queue):
     with pytest.raises(sqs.exceptions.TooManyEntriesInBatchRequest):
         sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": f"e{i}", "MessageBody": "x"} for i in range(11)])
-    with pytest.raises(sqs.exceptions.BatchEntryIdsNotDistinct):
+    with pytest.raises(sqs.exceptions.BatchEntryIdsNotDistinct) as repeated:
         sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": "a", "MessageBody": "x"}, {"Id": "a", "MessageBody": "y"}])
+    # SQS's words (its message names the id).
+    assert repeated.value.response["Error"]["Message"] == "Id a repeated."
     with pytest.raises(sqs.exceptions.InvalidBatchEntryId):
         sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": "no spaces", "MessageBody": "x"}])
     with pytest.raises(sqs.exceptions.BatchRequestTooLong):

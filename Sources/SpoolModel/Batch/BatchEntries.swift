@@ -14,8 +14,10 @@ public enum BatchEntries {
         for id in ids where !isValidID(id) {
             throw SpoolError(.invalidBatchEntryId, "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.")
         }
-        guard Set(ids).count == ids.count else {
-            throw SpoolError(.batchEntryIdsNotDistinct, "Two or more batch entries in the request have the same Id.")
+        var seen: Set<String> = []
+        for id in ids where !seen.insert(id).inserted {
+            // SQS's own words, naming the first id repeated.
+            throw SpoolError(.batchEntryIdsNotDistinct, "Id \(id) repeated.")
         }
     }
 
