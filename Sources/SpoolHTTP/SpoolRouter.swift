@@ -129,8 +129,7 @@ package enum SpoolRouter {
                 return try await kinesis.handle(operation: String(target.dropFirst(KinesisHandler.targetPrefix.count)), body: body,
                                                 requestID: context.requestID, cbor: service == .kinesisCBOR)
             case .sqsQuery:
-                var parameters = SQSQuery.parameters(request.uri.query ?? "")
-                if request.method == .post { parameters += SQSQuery.parameters(String(buffer: body)) }
+                let parameters = SQSQuery.parameters(query: request.uri.query, body: request.method == .post ? body : nil)
                 return try await sqs.handleQuery(parameters: parameters, path: request.uri.path, host: host, requestID: context.requestID,
                                                  traceHeader: traceHeader)
             default:

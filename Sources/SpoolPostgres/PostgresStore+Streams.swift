@@ -394,8 +394,7 @@ extension PostgresStore: StreamStore {
             ) else { throw SpoolError(.resourceNotFound, "The stream does not exist.") }
             let (shardCount, createdAt) = try row.decode((Int, Int64).self)
             let current = try await Self.shards(connection, streamID: params.streamID, stream: (createdAt, shardCount))
-            guard current.count == params.shardTotal else { return .stale }
-            for index in params.closing where current.first(where: { $0.index == index })?.isOpen != true { return .notOpen(index) }
+            if let refusal = params.refusal(current: current) { return refusal }
             // The first reshard writes down the creation split's ranges, which `shard_count` no longer gives.
             for shard in current {
                 let range = shard.storedRange
@@ -408,16 +407,15 @@ extension PostgresStore: StreamStore {
                 try await connection.run("UPDATE stream_shard SET closed_at = \(params.now) WHERE stream_id = \(params.streamID) AND shard_index = \(index)")
             }
             for shard in params.creating {
-                let start = String(shard.hashRange.lowerBound)
-                let end = String(shard.hashRange.upperBound)
+                let range = shard.hashRange.storedText
                 let closedAt: Int64? = shard.closed ? params.now : nil
                 try await connection.run("""
                     INSERT INTO stream_shard (stream_id, shard_index, hash_start, hash_end, parent_index, adjacent_parent_index, created_at, closed_at)
-                    VALUES (\(params.streamID), \(shard.index), \(start), \(end), \(shard.parent), \(shard.adjacentParent), \(params.now), \(closedAt))
+                    VALUES (\(params.streamID), \(shard.index), \(range.start), \(range.end), \(shard.parent), \(shard.adjacentParent), \(params.now), \(closedAt))
                     """)
             }
             try await connection.run(
-                "UPDATE stream SET shard_count = \(params.openCount(before: current.filter(\.isOpen).count)) WHERE id = \(params.streamID)")
+                "UPDATE stream SET shard_count = \(params.openCount(after: current)) WHERE id = \(params.streamID)")
             // Every mapping of the stream reads the new shards from their start, with as many lanes as it has.
             let mappings = try await connection.rows("""
                 SELECT mapping_uuid, max(lane) + 1 FROM stream_checkpoint WHERE stream_id = \(params.streamID) GROUP BY mapping_uuid

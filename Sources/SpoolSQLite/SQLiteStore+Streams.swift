@@ -366,8 +366,7 @@ extension SQLiteStore: StreamStore {
                 throw SpoolError(.resourceNotFound, "The stream does not exist.")
             }
             let current = try Self.shards(db, streamID: params.streamID, stream: (row["created_at"], row["shard_count"]))
-            guard current.count == params.shardTotal else { return .stale }
-            for index in params.closing where current.first(where: { $0.index == index })?.isOpen != true { return .notOpen(index) }
+            if let refusal = params.refusal(current: current) { return refusal }
             // The first reshard writes down the creation split's ranges, which `shard_count` no longer gives.
             for shard in current {
                 let range = shard.storedRange
@@ -379,15 +378,15 @@ extension SQLiteStore: StreamStore {
                                arguments: [params.now, params.streamID, index])
             }
             for shard in params.creating {
-                let range = (String(shard.hashRange.lowerBound), String(shard.hashRange.upperBound))
+                let range = shard.hashRange.storedText
                 try db.execute(sql: """
                     INSERT INTO stream_shard (stream_id, shard_index, hash_start, hash_end, parent_index, adjacent_parent_index, created_at, closed_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [params.streamID, shard.index, range.0, range.1, shard.parent, shard.adjacentParent, params.now,
+                    """, arguments: [params.streamID, shard.index, range.start, range.end, shard.parent, shard.adjacentParent, params.now,
                                      shard.closed ? params.now : nil])
             }
             try db.execute(sql: "UPDATE stream SET shard_count = ? WHERE id = ?",
-                           arguments: [params.openCount(before: current.filter(\.isOpen).count), params.streamID])
+                           arguments: [params.openCount(after: current), params.streamID])
             // Every mapping of the stream reads the new shards from their start, with as many lanes as it has.
             let mappings = try Row.fetchAll(db, sql: """
                 SELECT mapping_uuid, max(lane) + 1 AS lanes FROM stream_checkpoint WHERE stream_id = ? GROUP BY mapping_uuid

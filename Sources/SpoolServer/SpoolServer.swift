@@ -188,10 +188,10 @@ public struct SpoolServer: Sendable {
 
     /// The same routes over cleartext HTTP/2 on `http2Port` (prior knowledge), for clients that speak only HTTP/2
     /// (the AWS SDK for Java's async clients, the KCL's SubscribeToShard).
-    func http2Application(port: Int) -> some ApplicationProtocol {
+    func http2Application(router: Router<SpoolRequestContext>, port: Int) -> some ApplicationProtocol {
         let logger = logger
         return Application(
-            router: router(),
+            router: router,
             server: .plaintextHTTP2(),
             configuration: .init(address: .hostname(configuration.host, port: port), serverName: "Spool"),
             onServerRunning: { channel in
@@ -203,9 +203,15 @@ public struct SpoolServer: Sendable {
 
     /// The HTTP application, for tests that drive the router in process.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        application(router: router(), onServerRunning: onServerRunning)
+    }
+
+    /// The HTTP/1.1 application on `port`, serving `router` (which the HTTP/2 port shares: one set of handlers, so that
+    /// what they keep, such as SubscribeToShard's last subscriptions, holds for the node).
+    func application(router: Router<SpoolRequestContext>, onServerRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let logger = logger
         return Application(
-            router: router(),
+            router: router,
             server: .http1(configuration: .init(additionalChannelHandlers: [MalformedRequestHandler()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Spool"),
             onServerRunning: { [credentials = configuration.credentials, cluster, host = configuration.host] channel in
@@ -241,6 +247,7 @@ public struct SpoolServer: Sendable {
             clusterServices.append(.init(service: cluster))
             clusterServices.append(.init(service: DispatcherRescan(dispatcher: dispatcher, logger: logger)))
         }
+        let router = router()
         let group = ServiceGroup(
             configuration: .init(
                 services: journalServices + clusterServices + [
@@ -256,8 +263,8 @@ public struct SpoolServer: Sendable {
                     // Like the dispatcher: stops leasing messages and lets running batches finish and settle.
                     .init(service: mappingSupervisor),
                     .init(service: deliverer),
-                    .init(service: application(onServerRunning: onServerRunning)),
-                ] + (configuration.http2Port.map { [.init(service: http2Application(port: $0))] } ?? []) + [
+                    .init(service: application(router: router, onServerRunning: onServerRunning)),
+                ] + (configuration.http2Port.map { [.init(service: http2Application(router: router, port: $0))] } ?? []) + [
                     // Last, so it is told to shut down first: it ends long polls and streamed answers so that the HTTP server can drain.
                     .init(service: LongPollCloser(signals: queues.signals, streaming: streams.streamingEnds)),
                 ],

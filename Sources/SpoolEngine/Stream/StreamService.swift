@@ -225,8 +225,6 @@ package final class StreamService: Sendable {
         return ShardIterator(streamName: stream.name, streamCreated: stream.createdAt, shardIndex: shard, after: after, issuedAt: now).encoded
     }
 
-    /// GetRecords: up to `limit` records after the iterator's position, the iterator to continue with, and
-    /// how far behind the newest record the reader is.
     /// A sequence number to resume after, from which `AFTER_SEQUENCE_NUMBER` reads what `iterator` would read next: the
     /// shard's starting sequence number before its first record, else one at the iterator's last position (whose arrival
     /// part, 1, no reader looks at).
@@ -246,6 +244,8 @@ package final class StreamService: Sendable {
         package var children: [ShardInfo]?
     }
 
+    /// GetRecords: up to `limit` records after the iterator's position, the iterator to continue with, and
+    /// how far behind the newest record the reader is.
     package func records(iterator text: String, limit: Int) async throws -> RecordsPage {
         guard let iterator = ShardIterator(text) else { throw SpoolError(.invalidArgument, "Invalid ShardIterator.") }
         let now = clock.now()

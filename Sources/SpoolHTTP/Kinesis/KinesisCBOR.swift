@@ -34,14 +34,9 @@ enum KinesisCBOR {
 
     /// `json` (an answer of the JSON protocol) in CBOR: `Data` members as byte strings, `…Timestamp` members as tag 1
     /// over epoch milliseconds.
-    static func body(fromJSON json: Data) -> ByteBuffer {
+    static func document(fromJSON json: Data) -> Data {
         let tree = (try? JSONDecoder().decode(JSONTree.self, from: json)) ?? .object([])
-        return ByteBuffer(bytes: CBOR.encode(wire(tree)) { isTimestamp($0) ? CBOR.timestampTag : nil })
-    }
-
-    static func response(_ value: some Encodable, requestID: String) -> Response {
-        Response(status: .ok, headers: [.contentType: contentType, AWSJSON.requestID: requestID],
-                 body: .init(byteBuffer: body(fromJSON: AWSJSON.encode(value))))
+        return Data(CBOR.encode(wire(tree)) { isTimestamp($0) ? CBOR.timestampTag : nil })
     }
 
     static func errorResponse(_ shape: AWSErrorShape, message: String, requestID: String) -> Response {

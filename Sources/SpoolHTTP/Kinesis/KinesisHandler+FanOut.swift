@@ -30,18 +30,12 @@ extension KinesisHandler {
         if let created = request.StreamCreationTimestamp, Millis((created * 1_000).rounded(.down)) / 1_000 != stream.createdAt / 1_000 {
             throw SpoolError(.resourceNotFound, "Stream \(stream.name) created at \(created) under account \(streams.identity.accountID) not found.")
         }
-        var after: String?
-        if let token = request.NextToken {
-            guard let data = Data(base64Encoded: token), let name = String(data: data, encoding: .utf8) else {
-                throw SpoolError(.invalidArgument, "Invalid NextToken.")
-            }
-            after = name
-        }
+        let after = try request.NextToken.map(name(fromToken:))
         let remaining = try await streams.store.streamConsumers(streamID: stream.id).filter { after == nil || $0.name > after! }
         let page = remaining.prefix(limit)
         return KinesisWire.ListStreamConsumersOutput(
             Consumers: page.map { wire($0, of: stream, status: "ACTIVE") },
-            NextToken: remaining.count > limit ? page.last.map { Data($0.name.utf8).base64EncodedString() } : nil)
+            NextToken: remaining.count > limit ? page.last.map { NameToken.encode($0.name) } : nil)
     }
 
     /// SubscribeToShard: an event stream (`application/vnd.amazon.eventstream`) of an `initial-response` and then

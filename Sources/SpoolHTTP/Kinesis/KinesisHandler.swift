@@ -24,14 +24,14 @@ struct KinesisHandler: Sendable {
     /// A document of the answer, in the request's wire format, and that format's content type.
     static func payload(_ value: some Encodable, cbor: Bool) -> (data: Data, contentType: String) {
         let json = AWSJSON.encode(value)
-        guard cbor else { return (json, contentType) }
-        let buffer = KinesisCBOR.body(fromJSON: json)
-        return (Data(buffer: buffer), KinesisCBOR.contentType)
+        return cbor ? (KinesisCBOR.document(fromJSON: json), KinesisCBOR.contentType) : (json, contentType)
     }
 
     private func dispatch(_ operation: String, _ body: ByteBuffer, _ id: String, cbor: Bool) async throws -> Response {
         func ok(_ value: some Encodable, _ requestID: String) -> Response {
-            cbor ? KinesisCBOR.response(value, requestID: requestID) : AWSJSON.response(value, contentType: Self.contentType, requestID: requestID)
+            let payload = Self.payload(value, cbor: cbor)
+            return Response(status: .ok, headers: [.contentType: payload.contentType, AWSJSON.requestID: requestID],
+                            body: .init(byteBuffer: ByteBuffer(data: payload.data)))
         }
         func input<T: Decodable>(_ type: T.Type) throws -> T { try AWSJSON.decode(type, from: body) }
         switch operation {
@@ -266,6 +266,12 @@ struct KinesisHandler: Sendable {
             StreamCreationTimestamp: seconds(stream.createdAt)))
     }
 
+    /// The name a `NextToken` of ListStreams or ListStreamConsumers carries.
+    func name(fromToken token: String) throws -> String {
+        guard let name = NameToken.decode(token) else { throw SpoolError(.invalidArgument, "Invalid NextToken.") }
+        return name
+    }
+
     func shardIndex(_ id: String) throws -> Int {
         guard let index = ShardMap.shardIndex(id) else {
             throw SpoolError.validation(field: "exclusiveStartShardId", value: id, constraint: "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
@@ -278,17 +284,11 @@ struct KinesisHandler: Sendable {
         guard (1...10_000).contains(limit) else {
             throw SpoolError.validation(field: "limit", value: "\(limit)", constraint: "Member must have value between 1 and 10000")
         }
-        var after = request.ExclusiveStartStreamName
-        if let token = request.NextToken {
-            guard let data = Data(base64Encoded: token), let name = String(data: data, encoding: .utf8) else {
-                throw SpoolError(.invalidArgument, "Invalid NextToken.")
-            }
-            after = name
-        }
+        let after = try request.NextToken.map(name(fromToken:)) ?? request.ExclusiveStartStreamName
         let page = try await streams.listStreams(after: after, limit: limit)
         return KinesisWire.ListStreamsOutput(
             StreamNames: page.streams.map(\.name), HasMoreStreams: page.hasMore,
-            NextToken: page.hasMore ? page.streams.last.map { Data($0.name.utf8).base64EncodedString() } : nil,
+            NextToken: page.hasMore ? page.streams.last.map { NameToken.encode($0.name) } : nil,
             StreamSummaries: page.streams.map {
                 .init(StreamName: $0.name, StreamARN: arn($0), StreamModeDetails: .init(StreamMode: $0.mode), StreamCreationTimestamp: seconds($0.createdAt))
             })

@@ -80,11 +80,8 @@ struct IntakeLimitMiddleware: RouterMiddleware {
             // The action is a parameter, in the query string or the form body: read only while the queues are full.
             guard let refusal = limits.refusal(.queueMessage) else { return try await next(request, context) }
             var request = request
-            var parameters = SQSQuery.parameters(request.uri.query ?? "")
-            if request.method == .post, let body = try? await request.collectBody(upTo: SpoolRouter.maximumBodyBytes) {
-                parameters += SQSQuery.parameters(String(buffer: body))
-            }
-            let action = parameters.last { $0.name == "Action" }?.value
+            let body = request.method == .post ? try? await request.collectBody(upTo: SpoolRouter.maximumBodyBytes) : nil
+            let action = SQSQuery.action(in: SQSQuery.parameters(query: request.uri.query, body: body))
             if action == "SendMessage" || action == "SendMessageBatch" { throw refusal }
             return try await next(request, context)
         }

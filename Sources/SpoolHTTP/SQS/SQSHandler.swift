@@ -43,11 +43,11 @@ struct SQSHandler: Sendable {
     /// queue's URL stands for a missing `QueueUrl`).
     func handleQuery(parameters: [(name: String, value: String)], path: String, host: String?, requestID: String,
                      traceHeader: String? = nil) async throws -> Response {
-        guard let action = parameters.last(where: { $0.name == "Action" })?.value, !action.isEmpty else {
+        guard let action = SQSQuery.action(in: parameters), !action.isEmpty else {
             throw SpoolError(.missingAction, "The request is missing an action or a required parameter.")
         }
         let base = baseURL(host)
-        let queueURL = path.split(separator: "/").count == 2 ? base + path : nil
+        let queueURL = APIService.isQueuePath(path.split(separator: "/")) ? base + path : nil
         let body = ByteBuffer(data: try SQSQuery.jsonInput(action: action, parameters: parameters, queueURL: queueURL))
         return try await dispatch(action, Call(body: body, baseURL: base, requestID: requestID, traceHeader: traceHeader, wire: .query(action: action)))
     }
@@ -141,10 +141,10 @@ struct SQSHandler: Sendable {
         return ok(SQSWire.ListQueuesOutput(QueueUrls: urls.isEmpty ? nil : urls, NextToken: page.next.map(Self.encodeToken)), call)
     }
 
-    static func encodeToken(_ name: String) -> String { Data(name.utf8).base64EncodedString() }
+    static func encodeToken(_ name: String) -> String { NameToken.encode(name) }
 
     static func decodeToken(_ token: String) throws -> String {
-        guard let data = Data(base64Encoded: token), let name = String(data: data, encoding: .utf8) else {
+        guard let name = NameToken.decode(token) else {
             throw SpoolError.invalidParameter("NextToken", value: token, reason: "Invalid NextToken value.")
         }
         return name

@@ -12,9 +12,18 @@ import XMLCoder
 enum SQSQuery {
     static let namespace = "http://queue.amazonaws.com/doc/2012-11-05/"
     static let contentType = "text/xml"
-    static let formContentType = "application/x-www-form-urlencoded"
 
     // MARK: Requests
+
+    /// A request's parameters: those of its query string, then (for a `POST`) those of its form-encoded body.
+    static func parameters(query: String?, body: ByteBuffer?) -> [(name: String, value: String)] {
+        parameters(query ?? "") + (body.map { parameters(String(buffer: $0)) } ?? [])
+    }
+
+    /// The `Action` the parameters name (the last one, when several do).
+    static func action(in parameters: [(name: String, value: String)]) -> String? {
+        parameters.last { $0.name == "Action" }?.value
+    }
 
     /// The parameters of a form-encoded string (`a=1&b=x+y`): `+` is a space, `%XX` a byte of UTF-8.
     static func parameters(_ encoded: String) -> [(name: String, value: String)] {
@@ -136,7 +145,7 @@ enum SQSQuery {
     static func response(action: String, json: Data, requestID: String) -> Response {
         var root = Element()
         if actionsWithResults.contains(action) {
-            let value = (try? JSONDecoder().decode(JSONValue.self, from: json)) ?? .object([:])
+            let value = (try? JSONDecoder().decode(JSONTree.self, from: json)) ?? .object([])
             root.append("\(action)Result", element(value, action: action))
         }
         root.append("ResponseMetadata", Element(children: [("RequestId", .text(requestID))]))
@@ -181,10 +190,10 @@ enum SQSQuery {
         }
     }
 
-    private static func element(_ value: JSONValue, action: String) -> Element {
+    private static func element(_ value: JSONTree, action: String) -> Element {
         guard case .object(let members) = value else { return Element() }
         var element = Element()
-        for (name, value) in members.sorted(by: { $0.key < $1.key }) {
+        for (name, value) in members {
             let (tag, mapKey) = member(name, action: action)
             switch value {
             case .null:
@@ -192,7 +201,7 @@ enum SQSQuery {
             case .array(let items):
                 for item in items { element.append(tag, content(item, action: action)) }
             case .object(let entries) where mapKey != nil:
-                for (key, entry) in entries.sorted(by: { $0.key < $1.key }) {
+                for (key, entry) in entries {
                     element.append(tag, Element(children: [(mapKey!, .text(key)), ("Value", content(entry, action: action))]))
                 }
             default:
@@ -202,9 +211,14 @@ enum SQSQuery {
         return element
     }
 
-    private static func content(_ value: JSONValue, action: String) -> Element.Content {
+    /// A member's value as XML carries it: every scalar as its text (`true`, `12`, a base64 blob), a structure as an element.
+    private static func content(_ value: JSONTree, action: String) -> Element.Content {
         switch value {
-        case .text(let text): .text(text)
+        case .string(let text): .text(text)
+        case .bool(let flag): .text(flag ? "true" : "false")
+        case .integer(let number): .text(String(number))
+        case .double(let number): .text(String(number))
+        case .bytes(let bytes): .text(Data(bytes).base64EncodedString())
         case .object: .element(element(value, action: action))
         case .array, .null: .element(Element())
         }
@@ -236,47 +250,13 @@ enum SQSQuery {
         mutating func append(_ name: String, _ child: Element) { children.append((name, .element(child))) }
         mutating func append(_ name: String, _ content: Content) { children.append((name, content)) }
 
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
         func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Key.self)
+            var container = encoder.container(keyedBy: DynamicCodingKey.self)
             for (name, content) in children {
                 switch content {
-                case .text(let text): try container.encode(SQSQuery.xmlText(text), forKey: Key(stringValue: name))
-                case .element(let child): try container.encode(child, forKey: Key(stringValue: name))
+                case .text(let text): try container.encode(SQSQuery.xmlText(text), forKey: DynamicCodingKey(stringValue: name))
+                case .element(let child): try container.encode(child, forKey: DynamicCodingKey(stringValue: name))
                 }
-            }
-        }
-    }
-
-    /// A JSON answer read back as a tree: every scalar as the text XML carries (`true`, `12`, a base64 blob).
-    enum JSONValue: Decodable {
-        case text(String)
-        case array([JSONValue])
-        case object([String: JSONValue])
-        case null
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if container.decodeNil() {
-                self = .null
-            } else if let flag = try? container.decode(Bool.self) {
-                self = .text(flag ? "true" : "false")
-            } else if let number = try? container.decode(Int64.self) {
-                self = .text(String(number))
-            } else if let number = try? container.decode(Double.self) {
-                self = .text(String(number))
-            } else if let text = try? container.decode(String.self) {
-                self = .text(text)
-            } else if let items = try? container.decode([JSONValue].self) {
-                self = .array(items)
-            } else {
-                self = .object(try container.decode([String: JSONValue].self))
             }
         }
     }

@@ -45,7 +45,12 @@ public struct ShardInfo: Sendable, Equatable {
     }
 
     /// The stored columns of the range (decimal text).
-    public var storedRange: (start: String, end: String) { (String(hashRange.lowerBound), String(hashRange.upperBound)) }
+    public var storedRange: (start: String, end: String) { hashRange.storedText }
+}
+
+extension ClosedRange where Bound == UInt128 {
+    /// A hash-key range as `stream_shard` stores it: its ends as decimal text.
+    public var storedText: (start: String, end: String) { (String(lowerBound), String(upperBound)) }
 }
 
 extension StreamInfo {
@@ -117,8 +122,17 @@ public struct ReshardParams: Sendable {
         self.now = now
     }
 
-    /// The stream's open shard count after the reshard.
-    public func openCount(before: Int) -> Int { before - closing.count + creating.filter { !$0.closed }.count }
+    /// Why the plan cannot apply to the stream's shards as they are now, or `nil` when it can.
+    public func refusal(current: [ShardInfo]) -> ReshardOutcome? {
+        guard current.count == shardTotal else { return .stale }
+        for index in closing where current.first(where: { $0.index == index })?.isOpen != true { return .notOpen(index) }
+        return nil
+    }
+
+    /// The stream's open shard count after the reshard of `current`.
+    public func openCount(after current: [ShardInfo]) -> Int {
+        current.filter(\.isOpen).count - closing.count + creating.filter { !$0.closed }.count
+    }
 }
 
 /// What a reshard did, or why it did not.
