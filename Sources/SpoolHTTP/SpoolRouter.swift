@@ -71,6 +71,7 @@ package enum SpoolRouter {
     ) -> Router<SpoolRequestContext> {
         let router = Router(context: SpoolRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger))
+        router.add(middleware: RegionMiddleware())
         // Every error of every API is answered here, in the shape of the API the request was for.
         router.add(middleware: APIErrorMiddleware(logger: logger))
         if let verifier { router.add(middleware: SignatureMiddleware(verifier: verifier)) }
@@ -124,14 +125,14 @@ package enum SpoolRouter {
             switch APIService.of(request) {
             case .sqs where target.hasPrefix("AmazonSQS."):
                 return try await sqs.handle(operation: String(target.dropFirst("AmazonSQS.".count)), body: body, host: host, requestID: context.requestID,
-                                            traceHeader: traceHeader)
+                                            region: context.region, traceHeader: traceHeader)
             case let service where service == .kinesis || service == .kinesisCBOR:
                 return try await kinesis.handle(operation: String(target.dropFirst(KinesisHandler.targetPrefix.count)), body: body,
-                                                requestID: context.requestID, cbor: service == .kinesisCBOR)
+                                                requestID: context.requestID, region: context.region, cbor: service == .kinesisCBOR)
             case .sqsQuery:
                 let parameters = SQSQuery.parameters(query: request.uri.query, body: request.method == .post ? body : nil)
                 return try await sqs.handleQuery(parameters: parameters, path: request.uri.path, host: host, requestID: context.requestID,
-                                                 traceHeader: traceHeader)
+                                                 region: context.region, traceHeader: traceHeader)
             default:
                 throw SpoolError(.unknownOperation, target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
             }
@@ -140,6 +141,10 @@ package enum SpoolRouter {
         router.get("/", use: aws)
         router.post("/:account/:queue", use: aws)
         router.get("/:account/:queue", use: aws)
+        // A queue of another region than the home one: `/REGION/ACCOUNT/QUEUE` (the router wants one parameter name
+        // per position; the handler reads the path itself).
+        router.post("/:account/:queue/:name", use: aws)
+        router.get("/:account/:queue/:name", use: aws)
         return router
     }
 }

@@ -174,7 +174,7 @@ public struct SpoolServer: Sendable {
             // With a PostgreSQL database, what makes a write durable is the database's commit.
             health: .init(version: Self.version, durability: configuration.database == nil ? configuration.durability.rawValue : "postgresql"),
             defaultBaseURL: "http://\(configuration.host):\(configuration.port)",
-            verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(secrets: configuration.credentials, region: configuration.region),
+            verifier: configuration.credentials.isEmpty ? nil : SigV4Verifier(secrets: configuration.credentials),
             limits: limits,
             metrics: metrics.map { registry in
                 let gauges = ResourceGauges(registry: registry, operations: operations)

@@ -127,7 +127,9 @@ struct AsyncRulesTests {
         #expect(Destination.parse("arn:aws:lambda:us-east-1:000000000000:function:f:$LATEST", identity: identity) == .function(name: "f"))
         #expect(Destination.parse("https://example.com/hook", identity: identity) == .url("https://example.com/hook"))
         #expect(Destination.parse("arn:aws:sns:us-east-1:000000000000:topic", identity: identity) == nil)
-        #expect(Destination.parse("arn:aws:sqs:eu-west-1:000000000000:q", identity: identity) == nil)
+        #expect(Destination.parse("arn:aws:sqs:eu-west-1:000000000000:q", identity: identity) == .queue(name: "eu-west-1/q"))
+        #expect(Destination.parse("arn:aws:lambda:eu-west-1:000000000000:function:f", identity: identity) == .function(name: "eu-west-1/f"))
+        #expect(Destination.parse("arn:aws:sqs:us-east-1:111111111111:q", identity: identity) == nil)
         #expect(Destination.parse("arn:aws:lambda:us-east-1:000000000000:function:f:2", identity: identity) == nil)
         #expect(!Destination.matchesModelPattern("queue-name"))
     }

@@ -11,6 +11,8 @@ struct FunctionRulesTests {
         ("arn:aws:lambda:us-east-1:000000000000:function:my-fn", "my-fn", nil),
         ("arn:aws:lambda:us-east-1:000000000000:function:my-fn:prod", "my-fn", "prod"),
         ("000000000000:function:my_fn", "my_fn", nil),
+        // Another region's function: its stored name carries the region.
+        ("arn:aws:lambda:eu-west-1:000000000000:function:f", "eu-west-1/f", nil),
     ] as [(String, String, String?)])
     func parses(_ text: String, _ name: String, _ qualifier: String?) throws {
         let reference = try FunctionReference.parse(text, identity: identity)
@@ -20,7 +22,8 @@ struct FunctionRulesTests {
 
     @Test("malformed names fail validation and other accounts are not found", arguments: [
         ("bad name", SpoolError.Code.validation), ("a:b:c", .validation), (String(repeating: "x", count: 65), .validation),
-        ("arn:aws:lambda:eu-west-1:000000000000:function:f", .resourceNotFound), ("111111111111:function:f", .resourceNotFound),
+        ("arn:aws:lambda:EU:000000000000:function:f", .validation), ("eu-west-1/f", .validation),
+        ("arn:aws:lambda:us-east-1:111111111111:function:f", .resourceNotFound), ("111111111111:function:f", .resourceNotFound),
     ])
     func rejects(_ text: String, _ code: SpoolError.Code) {
         #expect(throws: SpoolError.self) { try FunctionReference.parse(text, identity: identity) }

@@ -124,12 +124,15 @@ struct QueueRulesTests {
         #expect(!MessageAttributes.isSelected("x", by: []))
     }
 
-    @Test("parses queue ARNs of its own account and region only")
+    @Test("parses queue ARNs of its own account, in any region, to stored names")
     func arns() {
         let identity = AWSIdentity()
         #expect(identity.queueARN("q") == "arn:aws:sqs:us-east-1:000000000000:q")
         #expect(identity.queueName(fromARN: "arn:aws:sqs:us-east-1:000000000000:q") == "q")
-        #expect(identity.queueName(fromARN: "arn:aws:sqs:eu-west-1:000000000000:q") == nil)
+        #expect(identity.queueName(fromARN: "arn:aws:sqs:eu-west-1:000000000000:q") == "eu-west-1/q")
+        #expect(identity.queueARN("eu-west-1/q") == "arn:aws:sqs:eu-west-1:000000000000:q")
+        #expect(identity.queueName(fromARN: "arn:aws:sqs:us-east-1:111111111111:q") == nil)
+        #expect(identity.queueName(fromARN: "arn:aws:sqs:EU:000000000000:q") == nil)
         #expect(identity.queueName(fromARN: "garbage") == nil)
     }
 }

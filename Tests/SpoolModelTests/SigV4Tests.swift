@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func verifierAcceptsTheExampleAndRefusesEveryKindOfMistake() throws {
-        let verifier = SigV4Verifier(secrets: ["AKIDEXAMPLE": exampleSecret], region: "us-east-1")
+        let verifier = SigV4Verifier(secrets: ["AKIDEXAMPLE": exampleSecret])
         let when = try #require(SigV4.parseTimestamp("20150830T123600Z"))
         func signed(_ authorization: String, _ change: (inout SigV4.Request) -> Void = { _ in }) -> SigV4.Request {
             var request = example
@@ -51,6 +51,7 @@ import Testing
         #expect(code(signed(good), now: when.addingTimeInterval(301)) == .invalidSignature)
         #expect(code(signed(good), now: when.addingTimeInterval(-301)) == .invalidSignature)
         #expect(code(signed(good.replacingOccurrences(of: "us-east-1", with: "eu-west-1"))) == .invalidSignature)
+        #expect(code(signed(good.replacingOccurrences(of: "us-east-1", with: "US_EAST"))) == .invalidSignature)
         #expect(code(signed(good.replacingOccurrences(of: "content-type;host;x-amz-date", with: "content-type;x-amz-date"))) == .invalidSignature)
     }
 
@@ -62,9 +63,9 @@ import Testing
                    headers: &headers, body: body, accessKeyID: "KEY", secret: "SECRET", region: "us-east-1", service: "lambda", now: now)
         let request = SigV4.Request(method: "POST", rawPath: "/2015-03-31/functions/arn%3Aaws%3Alambda/invocations", rawQuery: "Qualifier=%24LATEST",
                                     headers: headers.mapValues { [$0] }, payloadHash: SigV4.hexSHA256(body))
-        let verifier = SigV4Verifier(secrets: ["KEY": "SECRET"], region: "us-east-1")
+        let verifier = SigV4Verifier(secrets: ["KEY": "SECRET"])
         #expect(try verifier.verify(request, service: "lambda", now: now) == "KEY")
-        #expect(throws: SpoolError.self) { try SigV4Verifier(secrets: ["KEY": "OTHER"], region: "us-east-1").verify(request, service: "lambda", now: now) }
+        #expect(throws: SpoolError.self) { try SigV4Verifier(secrets: ["KEY": "OTHER"]).verify(request, service: "lambda", now: now) }
     }
 
     @Test func canonicalPathsAndQueries() {

@@ -49,7 +49,9 @@ import Testing
         let identity = AWSIdentity()
         #expect(identity.streamARN("s1") == "arn:aws:kinesis:us-east-1:000000000000:stream/s1")
         #expect(identity.streamName(fromARN: "arn:aws:kinesis:us-east-1:000000000000:stream/s1") == "s1")
-        #expect(identity.streamName(fromARN: "arn:aws:kinesis:eu-west-1:000000000000:stream/s1") == nil)
+        #expect(identity.streamName(fromARN: "arn:aws:kinesis:eu-west-1:000000000000:stream/s1") == "eu-west-1/s1")
+        #expect(identity.streamARN("eu-west-1/s1") == "arn:aws:kinesis:eu-west-1:000000000000:stream/s1")
+        #expect(identity.streamName(fromARN: "arn:aws:kinesis:us-east-1:111111111111:stream/s1") == nil)
         #expect(identity.streamName(fromARN: "arn:aws:sqs:us-east-1:000000000000:s1") == nil)
     }
 }

@@ -77,18 +77,21 @@ package final class FunctionRegistry: Sendable {
         return definition
     }
 
-    /// A page of functions ordered by name, and the marker of the next page.
-    package func list(marker: String?, maxItems: Int) async throws -> (functions: [FunctionDefinition], nextMarker: String?) {
-        let page = try await store.listFunctions(after: marker, limit: maxItems + 1)
-        let functions = page.prefix(maxItems).map(located)
-        return (functions, page.count > maxItems ? functions.last?.name : nil)
+    /// A page of the functions of the region `identity` acts in (of every region when `nil`), ordered by stored name,
+    /// and the marker of the next page.
+    package func list(in identity: AWSIdentity?, marker: String?, maxItems: Int) async throws -> (functions: [FunctionDefinition], nextMarker: String?) {
+        let page = try await RegionPage.read(limit: maxItems, after: marker, identity: identity, fetch: { after, count in
+            try await store.listFunctions(after: after, limit: count)
+        }, name: \.name)
+        let functions = page.items.map(located)
+        return (functions, page.hasMore ? functions.last?.name : nil)
     }
 
     // MARK: Writing
 
     /// CreateFunction: validates the settings, unpacks the code, stores the function.
     package func create(name: String, settings: FunctionSettings, zip: Data, tags: [String: String]) async throws -> FunctionDefinition {
-        guard FunctionReference.isValidName(name) else { throw FunctionReference.invalid(name) }
+        guard FunctionReference.isValidName(AWSIdentity.plainName(name)) else { throw FunctionReference.invalid(AWSIdentity.plainName(name)) }
         guard settings.runtime != nil, settings.handler != nil else {
             throw SpoolError(.invalidParameterValue, "Runtime and Handler are mandatory parameters for functions created with deployment packages.")
         }

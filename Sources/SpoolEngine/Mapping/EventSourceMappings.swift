@@ -27,12 +27,14 @@ package final class EventSourceMappings: Sendable {
     package static let pageLimit = 100
 
     /// CreateEventSourceMapping: `Creating` (or `Disabled` when `Enabled` is false) until the supervisor starts the poller.
-    package func create(sourceARN: String?, functionName: String?, request: MappingRequest) async throws -> EventSourceMapping {
+    /// `identity`: the account acting in the region the request was signed for, whose function a bare name means.
+    package func create(sourceARN: String?, functionName: String?, request: MappingRequest, in identity: AWSIdentity? = nil) async throws -> EventSourceMapping {
         guard let functionName else {
             throw SpoolError.validation(field: "functionName", value: "null", constraint: "Member must not be null")
         }
-        let function = try await resolveFunction(functionName)
+        let function = try await resolveFunction(functionName, identity ?? self.identity)
         guard let sourceARN, !sourceARN.isEmpty else { throw SpoolError(.invalidParameterValue, "Unrecognized event source.") }
+        try checkSameRegion(sourceARN, function: function)
         let source: MappingSource
         if sourceARN.hasPrefix("arn:aws:kinesis:") {
             try await resolveStream(sourceARN)
@@ -61,16 +63,17 @@ package final class EventSourceMappings: Sendable {
         return created
     }
 
-    /// GetEventSourceMapping.
-    package func get(_ uuid: String) async throws -> EventSourceMapping {
-        guard let mapping = try await store.mapping(uuid: uuid) else { throw Self.notFound }
+    /// GetEventSourceMapping; with `identity`, only a mapping of a function of the region it acts in.
+    package func get(_ uuid: String, in identity: AWSIdentity? = nil) async throws -> EventSourceMapping {
+        guard let mapping = try await store.mapping(uuid: uuid), identity?.isInRegion(mapping.functionName) ?? true else { throw Self.notFound }
         return mapping
     }
 
     /// UpdateEventSourceMapping: `Enabling`, `Disabling` or `Updating` until the poller runs with the change.
-    package func update(_ uuid: String, functionName: String?, request: MappingRequest) async throws -> EventSourceMapping {
-        let current = try await get(uuid)
-        let function = try await functionName.asyncMap { try await self.resolveFunction($0) }
+    package func update(_ uuid: String, functionName: String?, request: MappingRequest, in identity: AWSIdentity? = nil) async throws -> EventSourceMapping {
+        let current = try await get(uuid, in: identity)
+        let function = try await functionName.asyncMap { try await self.resolveFunction($0, identity ?? self.identity) }
+        if let function { try checkSameRegion(current.sourceARN, function: function) }
         // A mapping whose queue or function is gone can still be changed (disabled, above all); the visibility
         // rule applies while both exist. FIFO queue names end in `.fifo`.
         let source: MappingSource = current.isStream ? .stream : .queue(fifo: current.sourceARN.hasSuffix(".fifo"))
@@ -112,7 +115,8 @@ package final class EventSourceMappings: Sendable {
     }
 
     /// DeleteEventSourceMapping: `Deleting` until the poller stopped and the mapping is gone.
-    package func delete(_ uuid: String) async throws -> EventSourceMapping {
+    package func delete(_ uuid: String, in identity: AWSIdentity? = nil) async throws -> EventSourceMapping {
+        if let identity { _ = try await get(uuid, in: identity) }
         let deleted = try await store.updateMapping(UpdateMappingParams(uuid: uuid, now: registry.clock.now()) { mapping in
             mapping.state = .deleting
             mapping.stateTransitionReason = mapping.isStream ? "User action" : "USER_INITIATED"
@@ -122,15 +126,20 @@ package final class EventSourceMappings: Sendable {
         return deleted
     }
 
-    /// ListEventSourceMappings: one page (at most 100) and the marker of the next.
-    package func list(sourceARN: String?, functionName: String?, marker: String?, maxItems: Int) async throws
+    /// ListEventSourceMappings: one page (at most 100) of the mappings of the functions of the region `identity` acts
+    /// in, and the marker of the next. Without `identity`, the operator's view: every region's, a function named as
+    /// the operator's tools name it (`FunctionReference.parse(operatorName:)`).
+    package func list(sourceARN: String?, functionName: String?, marker: String?, maxItems: Int, in identity: AWSIdentity? = nil) async throws
         -> (mappings: [EventSourceMapping], nextMarker: String?)
     {
-        let function = try functionName.map { try FunctionReference.parse($0, identity: identity).name }
+        let function = try functionName.map { name in
+            try identity.map { try FunctionReference.parse(name, identity: $0) } ?? FunctionReference.parse(operatorName: name, identity: self.identity)
+        }?.name
         let limit = min(maxItems, Self.pageLimit)
-        let page = try await store.listMappings(ListMappingsParams(functionName: function, sourceARN: sourceARN, afterUUID: marker, limit: limit + 1))
-        let shown = Array(page.prefix(limit))
-        return (shown, page.count > limit ? shown.last?.uuid : nil)
+        let page = try await RegionPage.read(limit: limit, after: marker, identity: identity, fetch: { after, count in
+            try await store.listMappings(ListMappingsParams(functionName: function, sourceARN: sourceARN, afterUUID: after, limit: count))
+        }, name: \.functionName, key: \.uuid)
+        return (page.items, page.hasMore ? page.items.last?.uuid : nil)
     }
 
     static let notFound = SpoolError(.resourceNotFound, "The resource you requested does not exist.")
@@ -173,7 +182,7 @@ package final class EventSourceMappings: Sendable {
     }
 
     /// The function a mapping names; Lambda answers 400 `Function does not exist` rather than 404 here.
-    func resolveFunction(_ name: String) async throws -> FunctionReference {
+    func resolveFunction(_ name: String, _ identity: AWSIdentity) async throws -> FunctionReference {
         let reference = try FunctionReference.parse(name, identity: identity)
         do {
             _ = try await registry.function(reference)
@@ -181,6 +190,14 @@ package final class EventSourceMappings: Sendable {
             throw SpoolError(.invalidParameterValue, "Function does not exist")
         }
         return reference
+    }
+
+    /// A mapping reads a queue or stream of its function's own region, as on Lambda.
+    func checkSameRegion(_ sourceARN: String, function: FunctionReference) throws {
+        let parts = sourceARN.split(separator: ":", omittingEmptySubsequences: false)
+        let functionRegion = identity.region(of: function.name)
+        guard parts.count >= 6, parts[0] == "arn", AWSIdentity.isRegionName(parts[3]), parts[3] != functionRegion else { return }
+        throw SpoolError(.invalidParameterValue, "The event source \(sourceARN) is in \(parts[3]) and the function in \(functionRegion): an event source mapping's source must be in its function's region.")
     }
 
     /// Lambda refuses a queue whose visibility timeout is shorter than the function's timeout: a batch could
@@ -216,7 +233,7 @@ package final class EventSourceMappings: Sendable {
         if parts.count >= 6, parts[0] == "arn", ["sns", "s3", "kafka"].contains(parts[2]) {
             throw SpoolError.notSupportedYet("On-failure destinations of type \(parts[2])")
         }
-        throw SpoolError(.invalidParameterValue, "The destination ARN \(destination) is invalid: Spool delivers to queues and streams of account \(identity.accountID) in \(identity.region).")
+        throw SpoolError(.invalidParameterValue, "The destination ARN \(destination) is invalid: Spool delivers to queues and streams of account \(identity.accountID).")
     }
 
     /// The Spool queue an SQS ARN names, with Lambda's errors for other sources.

@@ -247,7 +247,7 @@ extension StreamPoller {
         let arn = registry.identity.streamARN(lane.stream.name)
         let texts = records.map { record in
             KinesisEvent.record(record, sequenceNumber: lane.stream.sequenceNumber(record), streamARN: arn, roleARN: definition.role,
-                                region: registry.identity.region)
+                                region: registry.identity.region(of: lane.stream.name))
         }
         let event = KinesisEvent.event(texts, window: window, streamARN: arn)
         let request = InvocationRequest(requestID: UUID().uuidString.lowercased(), function: definition,

@@ -104,7 +104,7 @@ package struct Operations: Sendable {
     }
 
     func allFunctions() async throws -> [FunctionDefinition] {
-        try await registry.list(marker: nil, maxItems: Self.pageLimit).functions
+        try await registry.list(in: nil, marker: nil, maxItems: Self.pageLimit).functions
     }
 
     /// Backlog, dead letters, environments and the last hour of each of `definitions`.
@@ -134,7 +134,7 @@ package struct Operations: Sendable {
     }
 
     package func function(_ name: String, recent: Int = 50) async throws -> OperationsReport.FunctionDetail {
-        let definition = try await registry.function(FunctionReference.parse(name, identity: registry.identity))
+        let definition = try await registry.function(FunctionReference.parse(operatorName: name, identity: registry.identity))
         let now = registry.clock.now()
         let activity = activity.activity(since: now - ActivityTracker.windowMs).filter { $0.functionName == definition.name }
         let summary = try await summaries(of: [definition], now: now, activity: activity, deadLetters: try await store.deadLetterCounts())[0]
@@ -154,7 +154,7 @@ package struct Operations: Sendable {
         var query = query
         query.limit = min(max(1, query.limit), 1_000)
         guard let name = query.functionName else { return try await store.invocationRecords(query) }
-        let reference = try FunctionReference.parse(name, identity: registry.identity)
+        let reference = try FunctionReference.parse(operatorName: name, identity: registry.identity)
         query.functionName = reference.name
         let records = try await store.invocationRecords(query)
         if records.isEmpty { _ = try await registry.function(reference) }

@@ -60,13 +60,16 @@ package final class QueueService: Sendable {
         try await store.createQueue(CreateQueueParams(name: name, attributes: attributes, tags: tags, identity: identity, now: clock.now()))
     }
 
-    /// A page of queues and the name to continue after, if more may follow.
-    package func listQueues(prefix: String, after: String?, maxResults: Int?) async throws -> (queues: [QueueRecord], next: String?) {
+    /// A page of the queues of the region `identity` acts in whose names start with `prefix`, and the stored name to
+    /// continue after, if more may follow.
+    package func listQueues(in identity: AWSIdentity, prefix: String, after: String?, maxResults: Int?) async throws -> (queues: [QueueRecord], next: String?) {
         let limit = maxResults ?? 1000
-        let page = try await store.listQueues(ListQueuesParams(prefix: prefix, afterName: after, limit: limit + 1))
-        guard maxResults != nil, page.count > limit else { return (Array(page.prefix(limit)), nil) }
-        let shown = Array(page.prefix(limit))
-        return (shown, shown.last?.name)
+        let storedPrefix = identity.region == identity.homeRegion ? prefix : identity.stored(prefix)
+        let page = try await RegionPage.read(limit: limit, after: after, identity: identity, fetch: { after, count in
+            try await store.listQueues(ListQueuesParams(prefix: storedPrefix, afterName: after, limit: count))
+        }, name: \.name)
+        guard maxResults != nil, page.hasMore else { return (page.items, nil) }
+        return (page.items, page.items.last?.name)
     }
 
     /// DeleteQueue; long polls waiting on the queue wake and end at once with `QueueDoesNotExist`, as on SQS.

@@ -19,9 +19,9 @@ extension StreamService {
         case .registered(let consumer):
             return (stream, consumer)
         case .nameInUse:
-            throw SpoolError(.resourceInUse, "Consumer \(name) under stream \(stream.name) already exists for account \(identity.accountID).")
+            throw SpoolError(.resourceInUse, "Consumer \(name) under stream \(AWSIdentity.plainName(stream.name)) already exists for account \(identity.accountID).")
         case .limitReached:
-            throw SpoolError(.overLimit, "Consumer limit of \(Self.consumerLimit) exceeded for stream \(stream.name) under account \(identity.accountID).")
+            throw SpoolError(.overLimit, "Consumer limit of \(Self.consumerLimit) exceeded for stream \(AWSIdentity.plainName(stream.name)) under account \(identity.accountID).")
         }
     }
 
@@ -42,7 +42,7 @@ extension StreamService {
         let stream = try await stream(name: streamName, arn: nil)
         let consumers = try await store.streamConsumers(streamID: stream.id)
         guard let consumer = consumers.first(where: { $0.name == consumerName && (createdSeconds == nil || $0.createdAt / 1_000 == createdSeconds) }) else {
-            throw SpoolError(.resourceNotFound, "Consumer \(consumerName) under stream \(stream.name) under account \(identity.accountID) not found.")
+            throw SpoolError(.resourceNotFound, "Consumer \(consumerName) under stream \(AWSIdentity.plainName(stream.name)) under account \(identity.accountID) not found.")
         }
         return (stream, consumer)
     }
@@ -51,7 +51,7 @@ extension StreamService {
     package func deregisterConsumer(arn: String?, streamARN: String?, name: String?) async throws {
         let (stream, consumer) = try await consumer(arn: arn, streamARN: streamARN, name: name)
         guard try await store.deregisterStreamConsumer(streamID: stream.id, name: consumer.name) else {
-            throw SpoolError(.resourceNotFound, "Consumer \(consumer.name) under stream \(stream.name) under account \(identity.accountID) not found.")
+            throw SpoolError(.resourceNotFound, "Consumer \(consumer.name) under stream \(AWSIdentity.plainName(stream.name)) under account \(identity.accountID) not found.")
         }
     }
 }

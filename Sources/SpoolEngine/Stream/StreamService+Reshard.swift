@@ -12,7 +12,7 @@ extension StreamService {
             throw SpoolError(.invalidArgument, "NewStartingHashKey \(newStartingHashKey) must be a decimal integer in the range [0, 2^128-1].")
         }
         guard key > parent.hashRange.lowerBound, key <= parent.hashRange.upperBound else {
-            throw SpoolError(.invalidArgument, "NewStartingHashKey \(newStartingHashKey) used in SplitShard() on shard \(shardID) in stream \(stream.name) under account \(identity.accountID) is not both greater than one plus the shard's StartingHashKey \(parent.hashRange.lowerBound) and less than the shard's EndingHashKey \(parent.hashRange.upperBound).")
+            throw SpoolError(.invalidArgument, "NewStartingHashKey \(newStartingHashKey) used in SplitShard() on shard \(shardID) in stream \(AWSIdentity.plainName(stream.name)) under account \(identity.accountID) is not both greater than one plus the shard's StartingHashKey \(parent.hashRange.lowerBound) and less than the shard's EndingHashKey \(parent.hashRange.upperBound).")
         }
         try checkShardLimit(stream, adding: 1)
         let next = stream.shards.count
@@ -30,7 +30,7 @@ extension StreamService {
         let lower = first.hashRange.lowerBound < second.hashRange.lowerBound ? first : second
         let upper = lower == first ? second : first
         guard lower.index != upper.index, lower.hashRange.upperBound < UInt128.max, lower.hashRange.upperBound + 1 == upper.hashRange.lowerBound else {
-            throw SpoolError(.invalidArgument, "Shards \(shardID) and \(adjacentShardID) in stream \(stream.name) under account \(identity.accountID) are not an adjacent pair of shards eligible for merging")
+            throw SpoolError(.invalidArgument, "Shards \(shardID) and \(adjacentShardID) in stream \(AWSIdentity.plainName(stream.name)) under account \(identity.accountID) are not an adjacent pair of shards eligible for merging")
         }
         try await apply(stream, closing: [first.index, second.index], creating: [
             NewShard(index: stream.shards.count, hashRange: lower.hashRange.lowerBound...upper.hashRange.upperBound,
@@ -51,11 +51,11 @@ extension StreamService {
             throw SpoolError.validation(field: "targetShardCount", value: "\(target)", constraint: "Member must have value greater than or equal to 1")
         }
         guard stream.mode == "PROVISIONED" else {
-            throw SpoolError(.invalidArgument, "UpdateShardCount is only supported for streams in PROVISIONED mode; \(stream.name) is \(stream.mode).")
+            throw SpoolError(.invalidArgument, "UpdateShardCount is only supported for streams in PROVISIONED mode; \(AWSIdentity.plainName(stream.name)) is \(stream.mode).")
         }
         // Kinesis's default limits: at most double, at least half the open shard count.
         guard target <= current * 2, target * 2 >= current else {
-            throw SpoolError(.overLimit, "UpdateShardCount cannot scale \(stream.name) from \(current) to \(target) shards: the target must be between half (\((current + 1) / 2)) and double (\(current * 2)) the current open shard count.")
+            throw SpoolError(.overLimit, "UpdateShardCount cannot scale \(AWSIdentity.plainName(stream.name)) from \(current) to \(target) shards: the target must be between half (\((current + 1) / 2)) and double (\(current * 2)) the current open shard count.")
         }
         try checkShardLimit(stream, adding: target - current)
         var next = stream.shards.count
@@ -98,24 +98,24 @@ extension StreamService {
 
     private func openShard(_ stream: StreamInfo, _ shardID: String) throws -> ShardInfo {
         guard let index = ShardMap.shardIndex(shardID), let shard = stream.shard(index) else {
-            throw SpoolError(.resourceNotFound, "Could not find shard \(shardID) in stream \(stream.name) under account \(identity.accountID).")
+            throw SpoolError(.resourceNotFound, "Could not find shard \(shardID) in stream \(AWSIdentity.plainName(stream.name)) under account \(identity.accountID).")
         }
         guard shard.isOpen else { throw notEligible(stream, shard.index) }
         return shard
     }
 
     private func notEligible(_ stream: StreamInfo, _ index: Int) -> SpoolError {
-        SpoolError(.invalidArgument, "Shard \(ShardMap.shardID(index)) in stream \(stream.name) under account \(identity.accountID) has already been merged or split, and thus is not eligible for merging or splitting.")
+        SpoolError(.invalidArgument, "Shard \(ShardMap.shardID(index)) in stream \(AWSIdentity.plainName(stream.name)) under account \(identity.accountID) has already been merged or split, and thus is not eligible for merging or splitting.")
     }
 
     private func checkShardLimit(_ stream: StreamInfo, adding: Int) throws {
         let open = stream.openShards.count + adding
         guard open <= StreamLimits.shardCount.upperBound else {
-            throw SpoolError(.overLimit, "This request would exceed the shard limit for the account \(identity.accountID) in \(identity.region). Current shard count for the account: \(stream.openShards.count). Limit: \(StreamLimits.shardCount.upperBound).")
+            throw SpoolError(.overLimit, "This request would exceed the shard limit for the account \(identity.accountID) in \(identity.region(of: stream.name)). Current shard count for the account: \(stream.openShards.count). Limit: \(StreamLimits.shardCount.upperBound).")
         }
         // Shard ids are numbered once per stream; closed shards keep theirs.
         guard stream.shards.count + max(adding, 0) * 3 + 2 < 1_000_000 else {
-            throw SpoolError(.overLimit, "Stream \(stream.name) has used every shard id Spool numbers (1,000,000).")
+            throw SpoolError(.overLimit, "Stream \(AWSIdentity.plainName(stream.name)) has used every shard id Spool numbers (1,000,000).")
         }
     }
 
@@ -124,7 +124,7 @@ extension StreamService {
         case .done:
             signals.signal(stream.id)
         case .stale:
-            throw SpoolError(.resourceInUse, "Stream \(stream.name) under account \(identity.accountID) is being updated (another reshard changed its shards). Retry the request.")
+            throw SpoolError(.resourceInUse, "Stream \(AWSIdentity.plainName(stream.name)) under account \(identity.accountID) is being updated (another reshard changed its shards). Retry the request.")
         case .notOpen(let index):
             throw notEligible(stream, index)
         }

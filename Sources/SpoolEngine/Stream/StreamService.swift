@@ -31,7 +31,7 @@ package final class StreamService: Sendable {
     /// CreateStream: `ON_DEMAND` streams (and requests naming no shard count) get 4 shards, as Kinesis starts them.
     package func createStream(name: String, shardCount: Int?, mode: String?, tags: [String: String] = [:]) async throws {
         try checkName(name)
-        try StreamTags.validate(tags, existing: [:], stream: name, account: identity.accountID)
+        try StreamTags.validate(tags, existing: [:], stream: AWSIdentity.plainName(name), account: identity.accountID)
         let mode = mode ?? (shardCount == nil ? "ON_DEMAND" : "PROVISIONED")
         guard mode == "PROVISIONED" || mode == "ON_DEMAND" else {
             throw SpoolError.validation(field: "streamModeDetails.streamMode", value: mode, constraint: "Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]")
@@ -41,12 +41,12 @@ package final class StreamService: Sendable {
             throw SpoolError.validation(field: "shardCount", value: "\(count)", constraint: "Member must have value greater than or equal to 1")
         }
         guard count <= StreamLimits.shardCount.upperBound else {
-            throw SpoolError(.overLimit, "This request would exceed the shard limit for the account \(identity.accountID) in \(identity.region). Current shard count for the account: 0. Limit: \(StreamLimits.shardCount.upperBound).")
+            throw SpoolError(.overLimit, "This request would exceed the shard limit for the account \(identity.accountID) in \(identity.region(of: name)). Current shard count for the account: 0. Limit: \(StreamLimits.shardCount.upperBound).")
         }
         do {
             _ = try await store.createStream(CreateStreamParams(name: name, shardCount: count, mode: mode, tags: tags, now: clock.now()))
         } catch let error as SpoolError where error.code == .resourceInUse {
-            throw SpoolError(.resourceInUse, "Stream \(name) under account \(identity.accountID) already exists.")
+            throw SpoolError(.resourceInUse, "Stream \(AWSIdentity.plainName(name)) under account \(identity.accountID) already exists.")
         }
     }
 
@@ -73,15 +73,18 @@ package final class StreamService: Sendable {
     package func deleteStream(name: String?, arn: String?, enforceConsumerDeletion: Bool = false) async throws {
         let stream = try await stream(name: name, arn: arn)
         if !enforceConsumerDeletion, try await !store.streamConsumers(streamID: stream.id).isEmpty {
-            throw SpoolError(.resourceInUse, "Stream \(stream.name) under account \(identity.accountID) has registered consumers. Set EnforceConsumerDeletion to delete it with them.")
+            throw SpoolError(.resourceInUse, "Stream \(AWSIdentity.plainName(stream.name)) under account \(identity.accountID) has registered consumers. Set EnforceConsumerDeletion to delete it with them.")
         }
         guard try await store.deleteStream(name: stream.name, now: clock.now()) else { throw notFound(stream.name) }
         signals.signal(stream.id)
     }
 
-    package func listStreams(after: String?, limit: Int) async throws -> (streams: [StreamInfo], hasMore: Bool) {
-        let page = try await store.listStreams(after: after, limit: limit + 1)
-        return (Array(page.prefix(limit)), page.count > limit)
+    /// A page of the streams of the region `identity` acts in, after a stored name.
+    package func listStreams(in identity: AWSIdentity, after: String?, limit: Int) async throws -> (streams: [StreamInfo], hasMore: Bool) {
+        let page = try await RegionPage.read(limit: limit, after: after, identity: identity, fetch: { after, count in
+            try await store.listStreams(after: after, limit: count)
+        }, name: \.name)
+        return (page.items, page.hasMore)
     }
 
     /// Increase/DecreaseStreamRetentionPeriod.
@@ -92,10 +95,10 @@ package final class StreamService: Sendable {
             throw SpoolError(.invalidArgument, "\(bound). Requested retention period (\(hours) hours) is too \(hours < 24 ? "short" : "long").")
         }
         if increase, hours < stream.retentionHours {
-            throw SpoolError(.invalidArgument, "Requested retention period (\(hours) hours) for stream \(stream.name) can not be shorter than existing retention period (\(stream.retentionHours) hours). Use DecreaseRetentionPeriod API.")
+            throw SpoolError(.invalidArgument, "Requested retention period (\(hours) hours) for stream \(AWSIdentity.plainName(stream.name)) can not be shorter than existing retention period (\(stream.retentionHours) hours). Use DecreaseRetentionPeriod API.")
         }
         if !increase, hours > stream.retentionHours {
-            throw SpoolError(.invalidArgument, "Requested retention period (\(hours) hours) for stream \(stream.name) can not be longer than existing retention period (\(stream.retentionHours) hours). Use IncreaseRetentionPeriod API.")
+            throw SpoolError(.invalidArgument, "Requested retention period (\(hours) hours) for stream \(AWSIdentity.plainName(stream.name)) can not be longer than existing retention period (\(stream.retentionHours) hours). Use IncreaseRetentionPeriod API.")
         }
         try await store.setStreamRetention(name: stream.name, hours: hours)
     }
@@ -179,7 +182,7 @@ package final class StreamService: Sendable {
                           sequenceNumber: stream.sequenceNumber(shardIndex: record.shardIndex, position: position, arrivalMillis: now))
             }
         }
-        throw SpoolError(.resourceInUse, "Stream \(stream.name) under account \(identity.accountID) is being resharded. Retry the request.")
+        throw SpoolError(.resourceInUse, "Stream \(AWSIdentity.plainName(stream.name)) under account \(identity.accountID) is being resharded. Retry the request.")
     }
 
     /// How often a put routes again when reshards keep closing its shards.
@@ -190,7 +193,7 @@ package final class StreamService: Sendable {
     /// GetShardIterator: resolves the position now (so `LATEST` means records put after this call).
     package func shardIterator(stream: StreamInfo, shardID: String, type: String, sequenceNumber: String?, timestamp: Double?) async throws -> String {
         guard let shard = ShardMap.shardIndex(shardID), stream.shard(shard) != nil else {
-            throw SpoolError(.resourceNotFound, "Shard \(shardID) in stream \(stream.name) under account \(identity.accountID) does not exist")
+            throw SpoolError(.resourceNotFound, "Shard \(shardID) in stream \(AWSIdentity.plainName(stream.name)) under account \(identity.accountID) does not exist")
         }
         let now = clock.now()
         let after: Int64
@@ -275,19 +278,23 @@ package final class StreamService: Sendable {
         return RecordsPage(stream: stream, records: records, next: next.encoded, millisBehind: behind, children: nil)
     }
 
-    func checkName(_ name: String) throws {
+    /// Checks a stored name: the stream's own name, under its region's prefix outside the home region.
+    func checkName(_ stored: String) throws {
+        let name = AWSIdentity.plainName(stored)
         if let problem = StreamName.problem(name) {
             throw SpoolError.validation(field: "streamName", value: name, constraint: problem)
         }
     }
 
     func notFound(_ name: String) -> SpoolError {
-        SpoolError(.resourceNotFound, "Stream \(name) under account \(identity.accountID) not found.")
+        SpoolError(.resourceNotFound, "Stream \(AWSIdentity.plainName(name)) under account \(identity.accountID) not found.")
     }
 }
 
 /// A shard iterator: where a reader is, opaque to clients, valid for five minutes from when it was issued.
 struct ShardIterator: Equatable {
+    /// The stream's stored name (`REGION/NAME` outside the home region): an iterator reads the stream it was issued for,
+    /// whichever region the GetRecords request is signed for.
     var streamName: String
     /// Tells a stream from one deleted and created again under the same name.
     var streamCreated: Millis
@@ -312,7 +319,7 @@ struct ShardIterator: Equatable {
         guard text.count <= 512, let data = Data(base64Encoded: text) else { return nil }
         let parts = String(decoding: data, as: UTF8.self).split(separator: "|", maxSplits: 5, omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "1", let created = Millis(parts[1]), let shard = Int(parts[2]), let after = Int64(parts[3]),
-              let issued = Millis(parts[4]), StreamName.problem(String(parts[5])) == nil
+              let issued = Millis(parts[4]), StreamName.problem(AWSIdentity.plainName(String(parts[5]))) == nil
         else { return nil }
         self.init(streamName: String(parts[5]), streamCreated: created, shardIndex: shard, after: after, issuedAt: issued)
     }

@@ -13,6 +13,9 @@ enum EnvironmentVariables {
                         settings: ProcessExecutorSettings) -> [String: String] {
         let inherited = ProcessInfo.processInfo.environment
         let root = function.codeDirectory ?? ""
+        // The function's own region and name: a function of another region than the home one is stored as `REGION/NAME`.
+        let region = settings.identity.region(of: function.name)
+        let name = AWSIdentity.plainName(function.name)
         var variables: [String: String] = [
             "PATH": inherited["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
             "LANG": "en_US.UTF-8",
@@ -23,13 +26,13 @@ enum EnvironmentVariables {
             "_HANDLER": function.handler ?? "",
             "LAMBDA_TASK_ROOT": root,
             "LAMBDA_RUNTIME_DIR": root,
-            "AWS_REGION": settings.identity.region,
-            "AWS_DEFAULT_REGION": settings.identity.region,
-            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_LAMBDA_FUNCTION_NAME": name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "\(function.memorySizeMB)",
             "AWS_LAMBDA_INITIALIZATION_TYPE": provisioned ? "provisioned-concurrency" : "on-demand",
-            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/\(function.name)",
+            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/\(name)",
             "AWS_LAMBDA_LOG_STREAM_NAME": logStreamName(),
             "AWS_LAMBDA_LOG_FORMAT": function.logFormat,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",

@@ -39,9 +39,11 @@ package enum APIService: String, Sendable {
         return (request.headers[.contentType] ?? "").contains("json") ? .sqs : .sqsQuery
     }
 
-    /// `/ACCOUNT/QUEUE`, a queue's URL: Lambda's paths start with a date (`/2015-03-31/…`), an account id is 12 digits.
+    /// `/ACCOUNT/QUEUE` or `/REGION/ACCOUNT/QUEUE`, a queue's URL: Lambda's paths start with a date (`/2015-03-31/…`),
+    /// an account id is 12 digits.
     static func isQueuePath(_ components: [Substring]) -> Bool {
-        components.count == 2 && !components[0].isEmpty && components[0].allSatisfy { $0.isASCII && $0.isNumber }
+        let account = components.count == 3 && AWSIdentity.isRegionName(components[0]) ? 1 : 0
+        return components.count == account + 2 && !components[account].isEmpty && components[account].allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     /// The service name a SigV4 credential scope must carry.

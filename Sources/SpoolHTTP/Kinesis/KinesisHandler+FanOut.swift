@@ -28,7 +28,7 @@ extension KinesisHandler {
         let stream = try await streams.stream(name: nil, arn: request.StreamARN)
         // The creation time tells a stream from an earlier one of the same name.
         if let created = request.StreamCreationTimestamp, Millis((created * 1_000).rounded(.down)) / 1_000 != stream.createdAt / 1_000 {
-            throw SpoolError(.resourceNotFound, "Stream \(stream.name) created at \(created) under account \(streams.identity.accountID) not found.")
+            throw SpoolError(.resourceNotFound, "Stream \(AWSIdentity.plainName(stream.name)) created at \(created) under account \(streams.identity.accountID) not found.")
         }
         let after = try request.NextToken.map(name(fromToken:))
         let remaining = try await streams.store.streamConsumers(streamID: stream.id).filter { after == nil || $0.name > after! }

@@ -17,8 +17,9 @@ struct KinesisHandler: Sendable {
 
     /// Runs one operation; what it throws is answered in Kinesis's error shape by `APIErrorMiddleware`. `cbor`: the
     /// request is in CBOR (`application/x-amz-cbor-1.1`) and so is the answer.
-    func handle(operation: String, body: ByteBuffer, requestID: String, cbor: Bool = false) async throws -> Response {
-        try await dispatch(operation, cbor ? try KinesisCBOR.jsonBody(body) : body, requestID, cbor: cbor)
+    /// `region`: the region the request was signed for, whose streams its names mean (the home region when `nil`).
+    func handle(operation: String, body: ByteBuffer, requestID: String, region: String? = nil, cbor: Bool = false) async throws -> Response {
+        try await dispatch(operation, cbor ? try KinesisCBOR.jsonBody(body) : body, requestID, cbor: cbor, identity: streams.identity.acting(in: region))
     }
 
     /// A document of the answer, in the request's wire format, and that format's content type.
@@ -27,7 +28,9 @@ struct KinesisHandler: Sendable {
         return cbor ? (KinesisCBOR.document(fromJSON: json), KinesisCBOR.contentType) : (json, contentType)
     }
 
-    private func dispatch(_ operation: String, _ body: ByteBuffer, _ id: String, cbor: Bool) async throws -> Response {
+    private func dispatch(_ operation: String, _ body: ByteBuffer, _ id: String, cbor: Bool, identity: AWSIdentity) async throws -> Response {
+        /// The stored name of a stream the request names in its region.
+        func q(_ name: String?) -> String? { name.map(identity.stored) }
         func ok(_ value: some Encodable, _ requestID: String) -> Response {
             let payload = Self.payload(value, cbor: cbor)
             return Response(status: .ok, headers: [.contentType: payload.contentType, AWSJSON.requestID: requestID],
@@ -37,32 +40,32 @@ struct KinesisHandler: Sendable {
         switch operation {
         case "CreateStream":
             let request = try input(KinesisWire.CreateStreamInput.self)
-            try await streams.createStream(name: request.StreamName, shardCount: request.ShardCount, mode: request.StreamModeDetails?.StreamMode,
+            try await streams.createStream(name: identity.stored(request.StreamName), shardCount: request.ShardCount, mode: request.StreamModeDetails?.StreamMode,
                                            tags: request.Tags ?? [:])
             return ok(EmptyOutput(), id)
         case "DeleteStream":
             let request = try input(KinesisWire.DeleteStreamInput.self)
-            try await streams.deleteStream(name: request.StreamName, arn: request.StreamARN, enforceConsumerDeletion: request.EnforceConsumerDeletion ?? false)
+            try await streams.deleteStream(name: q(request.StreamName), arn: request.StreamARN, enforceConsumerDeletion: request.EnforceConsumerDeletion ?? false)
             return ok(EmptyOutput(), id)
         case "DescribeStream":
-            return ok(try await describeStream(try input(KinesisWire.DescribeStreamInput.self)), id)
+            return ok(try await describeStream(try input(KinesisWire.DescribeStreamInput.self), identity), id)
         case "DescribeStreamSummary":
             let request = try input(KinesisWire.StreamRef.self)
-            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let stream = try await streams.stream(name: q(request.StreamName), arn: request.StreamARN)
             return ok(KinesisWire.DescribeStreamSummaryOutput(StreamDescriptionSummary: .init(
-                StreamName: stream.name, StreamARN: arn(stream), StreamModeDetails: .init(StreamMode: stream.mode),
+                StreamName: AWSIdentity.plainName(stream.name), StreamARN: arn(stream), StreamModeDetails: .init(StreamMode: stream.mode),
                 RetentionPeriodHours: stream.retentionHours, StreamCreationTimestamp: seconds(stream.createdAt),
                 OpenShardCount: stream.shardCount, ConsumerCount: try await streams.store.streamConsumers(streamID: stream.id).count)), id)
         case "ListStreams":
-            return ok(try await listStreams(try input(KinesisWire.ListStreamsInput.self)), id)
+            return ok(try await listStreams(try input(KinesisWire.ListStreamsInput.self), identity), id)
         case "ListShards":
-            return ok(try await listShards(try input(KinesisWire.ListShardsInput.self)), id)
+            return ok(try await listShards(try input(KinesisWire.ListShardsInput.self), identity), id)
         case "PutRecord":
             let request = try input(KinesisWire.PutRecordInput.self)
             if let ordering = request.SequenceNumberForOrdering, !StreamSequenceNumber.matchesModelPattern(ordering) {
                 throw SpoolError.validation(field: "sequenceNumberForOrdering", value: ordering, constraint: "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})")
             }
-            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let stream = try await streams.stream(name: q(request.StreamName), arn: request.StreamARN)
             // Records of one shard always get increasing numbers, which is what SequenceNumberForOrdering asks for.
             let placed = try await streams.put([.init(data: request.Data, partitionKey: request.PartitionKey, explicitHashKey: request.ExplicitHashKey)],
                                                into: stream, field: "")
@@ -77,13 +80,13 @@ struct KinesisHandler: Sendable {
             guard total <= StreamLimits.putRecordsBytes else {
                 throw SpoolError(.invalidArgument, "Records size exceeds 5 MB limit")
             }
-            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let stream = try await streams.stream(name: q(request.StreamName), arn: request.StreamARN)
             let placed = try await streams.put(request.Records.map { .init(data: $0.Data, partitionKey: $0.PartitionKey, explicitHashKey: $0.ExplicitHashKey) },
                                                into: stream, field: "records")
             return ok(KinesisWire.PutRecordsOutput(Records: placed.map { .init(SequenceNumber: $0.sequenceNumber, ShardId: $0.shardID) }), id)
         case "GetShardIterator":
             let request = try input(KinesisWire.GetShardIteratorInput.self)
-            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let stream = try await streams.stream(name: q(request.StreamName), arn: request.StreamARN)
             let iterator = try await streams.shardIterator(stream: stream, shardID: request.ShardId, type: request.ShardIteratorType,
                                                            sequenceNumber: request.StartingSequenceNumber, timestamp: request.Timestamp)
             return ok(KinesisWire.GetShardIteratorOutput(ShardIterator: iterator), id)
@@ -103,18 +106,18 @@ struct KinesisHandler: Sendable {
                                                    ChildShards: page.children.map { $0.map(childShard) }), id)
         case "IncreaseStreamRetentionPeriod", "DecreaseStreamRetentionPeriod":
             let request = try input(KinesisWire.RetentionInput.self)
-            try await streams.changeRetention(name: request.StreamName, arn: request.StreamARN, hours: request.RetentionPeriodHours,
+            try await streams.changeRetention(name: q(request.StreamName), arn: request.StreamARN, hours: request.RetentionPeriodHours,
                                               increase: operation.hasPrefix("Increase"))
             return ok(EmptyOutput(), id)
         case "AddTagsToStream":
             let request = try input(KinesisWire.AddTagsInput.self)
             try checkTagCount(request.Tags.count, field: "tags", maximum: 200)
-            try await streams.tag(try await streams.stream(name: request.StreamName, arn: request.StreamARN), tags: request.Tags)
+            try await streams.tag(try await streams.stream(name: q(request.StreamName), arn: request.StreamARN), tags: request.Tags)
             return ok(EmptyOutput(), id)
         case "RemoveTagsFromStream":
             let request = try input(KinesisWire.RemoveTagsInput.self)
             try checkTagCount(request.TagKeys.count, field: "tagKeys", maximum: 50)
-            try await streams.untag(try await streams.stream(name: request.StreamName, arn: request.StreamARN), keys: request.TagKeys)
+            try await streams.untag(try await streams.stream(name: q(request.StreamName), arn: request.StreamARN), keys: request.TagKeys)
             return ok(EmptyOutput(), id)
         case "ListTagsForStream":
             let request = try input(KinesisWire.ListTagsForStreamInput.self)
@@ -122,7 +125,7 @@ struct KinesisHandler: Sendable {
             guard (1...50).contains(limit) else {
                 throw SpoolError.validation(field: "limit", value: "\(limit)", constraint: "Member must have value between 1 and 50")
             }
-            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let stream = try await streams.stream(name: q(request.StreamName), arn: request.StreamARN)
             let after = stream.tags.keys.sorted().filter { request.ExclusiveStartTagKey == nil || $0 > request.ExclusiveStartTagKey! }
             return ok(KinesisWire.ListTagsForStreamOutput(Tags: after.prefix(limit).map { .init(Key: $0, Value: stream.tags[$0]!) },
                                                           HasMoreTags: after.count > limit), id)
@@ -141,19 +144,19 @@ struct KinesisHandler: Sendable {
             return ok(KinesisWire.ListTagsForResourceOutput(Tags: stream.tags.keys.sorted().map { .init(Key: $0, Value: stream.tags[$0]!) }), id)
         case "SplitShard":
             let request = try input(KinesisWire.SplitShardInput.self)
-            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let stream = try await streams.stream(name: q(request.StreamName), arn: request.StreamARN)
             try await streams.splitShard(stream: stream, shardID: request.ShardToSplit, newStartingHashKey: request.NewStartingHashKey)
             return ok(EmptyOutput(), id)
         case "MergeShards":
             let request = try input(KinesisWire.MergeShardsInput.self)
-            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let stream = try await streams.stream(name: q(request.StreamName), arn: request.StreamARN)
             try await streams.mergeShards(stream: stream, shardID: request.ShardToMerge, adjacentShardID: request.AdjacentShardToMerge)
             return ok(EmptyOutput(), id)
         case "UpdateShardCount":
             let request = try input(KinesisWire.UpdateShardCountInput.self)
-            let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            let stream = try await streams.stream(name: q(request.StreamName), arn: request.StreamARN)
             let counts = try await streams.updateShardCount(stream: stream, target: request.TargetShardCount, scalingType: request.ScalingType)
-            return ok(KinesisWire.UpdateShardCountOutput(StreamName: stream.name, CurrentShardCount: counts.current, TargetShardCount: counts.target,
+            return ok(KinesisWire.UpdateShardCountOutput(StreamName: AWSIdentity.plainName(stream.name), CurrentShardCount: counts.current, TargetShardCount: counts.target,
                                                          StreamARN: arn(stream)), id)
         case "UpdateStreamMode":
             throw SpoolError.notSupportedYet("\(operation)")
@@ -252,16 +255,16 @@ struct KinesisHandler: Sendable {
         return (listed.prefix(limit).map { wire($0, of: stream) }, listed.count > limit)
     }
 
-    func describeStream(_ request: KinesisWire.DescribeStreamInput) async throws -> KinesisWire.DescribeStreamOutput {
+    func describeStream(_ request: KinesisWire.DescribeStreamInput, _ identity: AWSIdentity) async throws -> KinesisWire.DescribeStreamOutput {
         let limit = request.Limit ?? 100
         guard (1...10_000).contains(limit) else {
             throw SpoolError.validation(field: "limit", value: "\(limit)", constraint: "Member must have value between 1 and 10000")
         }
-        let stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+        let stream = try await streams.stream(name: request.StreamName.map(identity.stored), arn: request.StreamARN)
         let after = try request.ExclusiveStartShardId.map { try shardIndex($0) }
         let listed = shards(stream, after: after, limit: limit)
         return KinesisWire.DescribeStreamOutput(StreamDescription: .init(
-            StreamName: stream.name, StreamARN: arn(stream), StreamModeDetails: .init(StreamMode: stream.mode), Shards: listed.page,
+            StreamName: AWSIdentity.plainName(stream.name), StreamARN: arn(stream), StreamModeDetails: .init(StreamMode: stream.mode), Shards: listed.page,
             HasMoreShards: listed.more, RetentionPeriodHours: stream.retentionHours,
             StreamCreationTimestamp: seconds(stream.createdAt)))
     }
@@ -279,25 +282,25 @@ struct KinesisHandler: Sendable {
         return index
     }
 
-    func listStreams(_ request: KinesisWire.ListStreamsInput) async throws -> KinesisWire.ListStreamsOutput {
+    func listStreams(_ request: KinesisWire.ListStreamsInput, _ identity: AWSIdentity) async throws -> KinesisWire.ListStreamsOutput {
         let limit = request.Limit ?? 100
         guard (1...10_000).contains(limit) else {
             throw SpoolError.validation(field: "limit", value: "\(limit)", constraint: "Member must have value between 1 and 10000")
         }
-        let after = try request.NextToken.map(name(fromToken:)) ?? request.ExclusiveStartStreamName
-        let page = try await streams.listStreams(after: after, limit: limit)
+        let after = try request.NextToken.map(name(fromToken:)) ?? request.ExclusiveStartStreamName.map(identity.stored)
+        let page = try await streams.listStreams(in: identity, after: after, limit: limit)
         return KinesisWire.ListStreamsOutput(
-            StreamNames: page.streams.map(\.name), HasMoreStreams: page.hasMore,
+            StreamNames: page.streams.map { AWSIdentity.plainName($0.name) }, HasMoreStreams: page.hasMore,
             NextToken: page.hasMore ? page.streams.last.map { NameToken.encode($0.name) } : nil,
             StreamSummaries: page.streams.map {
-                .init(StreamName: $0.name, StreamARN: arn($0), StreamModeDetails: .init(StreamMode: $0.mode), StreamCreationTimestamp: seconds($0.createdAt))
+                .init(StreamName: AWSIdentity.plainName($0.name), StreamARN: arn($0), StreamModeDetails: .init(StreamMode: $0.mode), StreamCreationTimestamp: seconds($0.createdAt))
             })
     }
 
     /// ListShards, with Kinesis's filters: `AT_LATEST` the open shards, `AT_TRIM_HORIZON`/`FROM_TRIM_HORIZON` every shard
     /// still listed, `AT_TIMESTAMP` the shards open at the time, `FROM_TIMESTAMP` those and every later one,
     /// `AFTER_SHARD_ID` the shards after one.
-    func listShards(_ request: KinesisWire.ListShardsInput) async throws -> KinesisWire.ListShardsOutput {
+    func listShards(_ request: KinesisWire.ListShardsInput, _ identity: AWSIdentity) async throws -> KinesisWire.ListShardsOutput {
         let limit = request.MaxResults ?? 1_000
         guard (1...10_000).contains(limit) else {
             throw SpoolError.validation(field: "maxResults", value: "\(limit)", constraint: "Member must have value between 1 and 10000")
@@ -318,9 +321,11 @@ struct KinesisHandler: Sendable {
                   parts.count == 2, let index = Int(parts[1])
             else { throw SpoolError(.invalidArgument, "Invalid NextToken.") }
             stream = try await streams.stream(name: String(parts[0]), arn: nil)
+            // The token carries the stored name: it lists the streams of the region it was handed out in.
+            guard identity.isInRegion(stream.name) else { throw SpoolError(.invalidArgument, "Invalid NextToken.") }
             after = index
         } else {
-            stream = try await streams.stream(name: request.StreamName, arn: request.StreamARN)
+            stream = try await streams.stream(name: request.StreamName.map(identity.stored), arn: request.StreamARN)
             if let id = request.ExclusiveStartShardId { after = try shardIndex(id) }
             if let filter = request.ShardFilter, filter.Type == "AFTER_SHARD_ID", let id = filter.ShardId { after = try shardIndex(id) }
         }

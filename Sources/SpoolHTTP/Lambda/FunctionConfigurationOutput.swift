@@ -35,7 +35,7 @@ struct FunctionConfigurationOutput: Encodable {
     var LoggingConfig: Logging
 
     init(_ definition: FunctionDefinition, identity: AWSIdentity) {
-        FunctionName = definition.name
+        FunctionName = AWSIdentity.plainName(definition.name)
         FunctionArn = identity.functionARN(definition.name)
         Runtime = definition.runtime
         Role = definition.role
@@ -49,7 +49,7 @@ struct FunctionConfigurationOutput: Encodable {
         Environment = definition.environment.isEmpty ? nil : Variables(Variables: definition.environment)
         DeadLetterConfig = definition.deadLetterTargetARN.map { Target(TargetArn: $0) }
         RevisionId = definition.revisionID
-        LoggingConfig = Logging(LogFormat: definition.logFormat, LogGroup: "/aws/lambda/\(definition.name)")
+        LoggingConfig = Logging(LogFormat: definition.logFormat, LogGroup: "/aws/lambda/\(AWSIdentity.plainName(definition.name))")
     }
 
     /// `2026-11-27T21:14:55.571+0000`, Lambda's `LastModified` format.

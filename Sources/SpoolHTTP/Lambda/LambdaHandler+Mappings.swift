@@ -11,35 +11,37 @@ extension LambdaHandler {
         router.post(RouterPath(stringLiteral: path)) { request, context in
             try await self.respond(context) { id in
                 let (input, request) = try await Self.mappingInput(request, operation: "CreateEventSourceMapping", creating: true)
-                let mapping = try await self.mappings.create(sourceARN: input.EventSourceArn, functionName: input.FunctionName, request: request)
+                let mapping = try await self.mappings.create(sourceARN: input.EventSourceArn, functionName: input.FunctionName, request: request,
+                                                           in: self.identity(context))
                 return Self.json(MappingOutput(mapping, identity: self.registry.identity), id, status: .accepted)
             }
         }
         router.get(RouterPath(stringLiteral: path)) { request, context in
-            try await self.respond(context) { id in try await self.listMappings(request, id) }
+            try await self.respond(context) { id in try await self.listMappings(request, self.identity(context), id) }
         }
         router.get(RouterPath(stringLiteral: path + "/:uuid")) { _, context in
             try await self.respond(context) { id in
-                let mapping = try await self.mappings.get(context.parameters.get("uuid") ?? "")
+                let mapping = try await self.mappings.get(context.parameters.get("uuid") ?? "", in: self.identity(context))
                 return Self.json(MappingOutput(mapping, identity: self.registry.identity), id)
             }
         }
         router.put(RouterPath(stringLiteral: path + "/:uuid")) { request, context in
             try await self.respond(context) { id in
                 let (input, request) = try await Self.mappingInput(request, operation: "UpdateEventSourceMapping", creating: false)
-                let mapping = try await self.mappings.update(context.parameters.get("uuid") ?? "", functionName: input.FunctionName, request: request)
+                let mapping = try await self.mappings.update(context.parameters.get("uuid") ?? "", functionName: input.FunctionName, request: request,
+                                                           in: self.identity(context))
                 return Self.json(MappingOutput(mapping, identity: self.registry.identity), id, status: .accepted)
             }
         }
         router.delete(RouterPath(stringLiteral: path + "/:uuid")) { _, context in
             try await self.respond(context) { id in
-                let mapping = try await self.mappings.delete(context.parameters.get("uuid") ?? "")
+                let mapping = try await self.mappings.delete(context.parameters.get("uuid") ?? "", in: self.identity(context))
                 return Self.json(MappingOutput(mapping, identity: self.registry.identity), id, status: .accepted)
             }
         }
     }
 
-    func listMappings(_ request: Request, _ id: String) async throws -> Response {
+    func listMappings(_ request: Request, _ identity: AWSIdentity, _ id: String) async throws -> Response {
         let query = request.uri.queryParameters
         var maxItems = EventSourceMappings.pageLimit
         if let text = query["MaxItems"].map({ String($0) }) {
@@ -50,7 +52,7 @@ extension LambdaHandler {
         }
         let page = try await mappings.list(
             sourceARN: query["EventSourceArn"].map { String($0) }, functionName: query["FunctionName"].map { String($0) },
-            marker: query["Marker"].map { String($0) }, maxItems: maxItems)
+            marker: query["Marker"].map { String($0) }, maxItems: maxItems, in: identity)
         return Self.json(ListMappingsOutput(EventSourceMappings: page.mappings.map { MappingOutput($0, identity: registry.identity) },
                                             NextMarker: page.nextMarker), id)
     }

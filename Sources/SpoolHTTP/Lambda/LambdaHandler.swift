@@ -21,8 +21,12 @@ struct LambdaHandler: Sendable {
 
     func addRoutes(to router: Router<SpoolRequestContext>) {
         let functions = "2015-03-31/functions"
-        router.post(RouterPath(stringLiteral: functions)) { request, context in try await self.respond(context) { id in try await self.createFunction(request, id) } }
-        router.get(RouterPath(stringLiteral: functions)) { request, context in try await self.respond(context) { id in try await self.listFunctions(request, id) } }
+        router.post(RouterPath(stringLiteral: functions)) { request, context in
+            try await self.respond(context) { id in try await self.createFunction(request, self.identity(context), id) }
+        }
+        router.get(RouterPath(stringLiteral: functions)) { request, context in
+            try await self.respond(context) { id in try await self.listFunctions(request, self.identity(context), id) }
+        }
         router.get(RouterPath(stringLiteral: "\(functions)/:name")) { request, context in
             try await self.respond(context) { id in try await self.getFunction(request, try self.reference(context, request), id) }
         }
@@ -58,18 +62,18 @@ struct LambdaHandler: Sendable {
 
     // MARK: Operations
 
-    func createFunction(_ request: Request, _ id: String) async throws -> Response {
+    func createFunction(_ request: Request, _ identity: AWSIdentity, _ id: String) async throws -> Response {
         let input = try await Self.decode(LambdaWire.ConfigurationInput.self, request, limit: Self.maximumCodeRequestBytes, operation: "CreateFunction")
         guard let name = input.FunctionName else { throw SpoolError.validation(field: "functionName", value: "null", constraint: "Member must not be null") }
         guard input.Role != nil else { throw SpoolError.validation(field: "role", value: "null", constraint: "Member must not be null") }
-        let reference = try FunctionReference.parse(name, identity: registry.identity, allowsQualifier: false)
+        let reference = try FunctionReference.parse(name, identity: identity, allowsQualifier: false)
         let settings = try input.settings()
         let zip = try Self.zipFile(input.Code?.ZipFile, s3: input.Code?.S3Bucket ?? input.Code?.S3Key, image: input.Code?.ImageUri)
         let definition = try await registry.create(name: reference.name, settings: settings, zip: zip, tags: input.Tags ?? [:])
         return Self.json(FunctionConfigurationOutput(definition, identity: registry.identity), id, status: .created)
     }
 
-    func listFunctions(_ request: Request, _ id: String) async throws -> Response {
+    func listFunctions(_ request: Request, _ identity: AWSIdentity, _ id: String) async throws -> Response {
         let query = request.uri.queryParameters
         var maxItems = 50
         if let text = query["MaxItems"].map(String.init) {
@@ -81,7 +85,7 @@ struct LambdaHandler: Sendable {
         if let version = query["FunctionVersion"].map(String.init), version != "ALL" {
             throw SpoolError.validation(field: "functionVersion", value: version, constraint: "Member must satisfy enum value set: [ALL]")
         }
-        let page = try await registry.list(marker: query["Marker"].map(String.init), maxItems: maxItems)
+        let page = try await registry.list(in: identity, marker: query["Marker"].map(String.init), maxItems: maxItems)
         return Self.json(ListFunctionsOutput(Functions: page.functions.map { FunctionConfigurationOutput($0, identity: registry.identity) },
                                              NextMarker: page.nextMarker), id)
     }
@@ -91,7 +95,7 @@ struct LambdaHandler: Sendable {
         let base = request.head.authority.map { "http://\($0)" } ?? defaultBaseURL
         let output = GetFunctionOutput(
             Configuration: FunctionConfigurationOutput(definition, identity: registry.identity),
-            Code: definition.executor == .process ? .init(Location: "\(base)/_spool/functions/\(definition.name)/code.zip") : nil,
+            Code: definition.executor == .process ? .init(Location: "\(base)/_spool/functions/\(codeName(definition.name))/code.zip") : nil,
             Tags: definition.tags.isEmpty ? nil : definition.tags,
             Concurrency: definition.reservedConcurrency.map { .init(ReservedConcurrentExecutions: $0) }
         )
@@ -125,12 +129,24 @@ struct LambdaHandler: Sendable {
 
     // MARK: Helpers
 
-    /// The function named by the `:name` path parameter (percent-decoded) and the `Qualifier` query parameter.
+    /// The account acting in the region the request was signed for, whose functions its bare names mean.
+    func identity(_ context: SpoolRequestContext) -> AWSIdentity {
+        registry.identity.acting(in: context.region)
+    }
+
+    /// How the code location names a function: its name in the home region, its ARN (percent-encoded) in any other.
+    func codeName(_ stored: String) -> String {
+        guard registry.identity.region(of: stored) != registry.identity.homeRegion else { return stored }
+        return registry.identity.functionARN(stored).replacingOccurrences(of: ":", with: "%3A")
+    }
+
+    /// The function named by the `:name` path parameter (percent-decoded) and the `Qualifier` query parameter, in the
+    /// region the request acts in unless it is an ARN.
     func reference(_ context: SpoolRequestContext, _ request: Request?) throws -> FunctionReference {
         let raw = context.parameters.get("name") ?? ""
         // Foundation's percent decoding costs more than the rest of the lookup; most names have nothing to decode.
         let name = raw.utf8.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
-        let reference = try FunctionReference.parse(name, identity: registry.identity)
+        let reference = try FunctionReference.parse(name, identity: identity(context))
         return try reference.resolvingQualifier(request?.uri.queryParameters["Qualifier"].map(String.init))
     }
 

@@ -34,7 +34,7 @@ extension SQSHandler {
         let input = try call.input(SQSWire.SendMessageInput.self)
         let message = Self.outgoing(input, trace: call.traceHeader)
         guard input.MessageBody != nil else { throw SpoolError.missingParameter("MessageBody") }
-        let result = try await queues.send(queueName: try queueName(fromURL: input.QueueUrl), messages: [message])
+        let result = try await queues.send(queueName: try queueName(fromURL: input.QueueUrl, call), messages: [message])
         let sent = try result[0].get()
         return ok(SQSWire.SendMessageOutput(
             MD5OfMessageBody: MessageDigest.body(message.body), MD5OfMessageAttributes: MessageDigest.attributes(message.attributes),
@@ -45,7 +45,7 @@ extension SQSHandler {
 
     func sendMessageBatch(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.SendMessageBatchInput.self)
-        let name = try queueName(fromURL: input.QueueUrl)
+        let name = try queueName(fromURL: input.QueueUrl, call)
         try BatchEntries.validate(ids: input.Entries.map(\.Id))
         let messages = input.Entries.map { Self.outgoing($0, trace: call.traceHeader) }
         let total = messages.reduce(0) { $0 + $1.body.utf8.count + $1.attributes.reduce(0) { $0 + $1.value.size(name: $1.key) } }
@@ -87,7 +87,7 @@ extension SQSHandler {
             throw SpoolError.invalidAttributeName(name)
         }
         let messages = try await queues.receive(
-            queueName: try queueName(fromURL: input.QueueUrl), maxMessages: input.MaxNumberOfMessages ?? 1,
+            queueName: try queueName(fromURL: input.QueueUrl, call), maxMessages: input.MaxNumberOfMessages ?? 1,
             visibilityTimeout: input.VisibilityTimeout, waitSeconds: input.WaitTimeSeconds, attemptID: input.ReceiveRequestAttemptId
         )
         let selectors = input.MessageAttributeNames ?? []
@@ -111,14 +111,14 @@ extension SQSHandler {
 
     func deleteMessage(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.DeleteMessageInput.self)
-        let results = try await queues.delete(queueName: try queueName(fromURL: input.QueueUrl), receiptHandles: [input.ReceiptHandle])
+        let results = try await queues.delete(queueName: try queueName(fromURL: input.QueueUrl, call), receiptHandles: [input.ReceiptHandle])
         if let error = results[0] { throw error }
         return ok(EmptyOutput(), call)
     }
 
     func deleteMessageBatch(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.DeleteMessageBatchInput.self)
-        let name = try queueName(fromURL: input.QueueUrl)
+        let name = try queueName(fromURL: input.QueueUrl, call)
         try BatchEntries.validate(ids: input.Entries.map(\.Id))
         let results = try await queues.delete(queueName: name, receiptHandles: input.Entries.map(\.ReceiptHandle))
         return ok(batchOutput(ids: input.Entries.map(\.Id), results: results), call)
@@ -127,7 +127,7 @@ extension SQSHandler {
     func changeMessageVisibility(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.ChangeMessageVisibilityInput.self)
         let results = try await queues.changeVisibility(
-            queueName: try queueName(fromURL: input.QueueUrl), changes: [(input.ReceiptHandle, input.VisibilityTimeout)]
+            queueName: try queueName(fromURL: input.QueueUrl, call), changes: [(input.ReceiptHandle, input.VisibilityTimeout)]
         )
         if let error = results[0] { throw error }
         return ok(EmptyOutput(), call)
@@ -135,7 +135,7 @@ extension SQSHandler {
 
     func changeMessageVisibilityBatch(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.ChangeMessageVisibilityBatchInput.self)
-        let name = try queueName(fromURL: input.QueueUrl)
+        let name = try queueName(fromURL: input.QueueUrl, call)
         try BatchEntries.validate(ids: input.Entries.map(\.Id))
         let results = try await queues.changeVisibility(
             queueName: name, changes: input.Entries.map { ($0.ReceiptHandle, $0.VisibilityTimeout ?? 0) }

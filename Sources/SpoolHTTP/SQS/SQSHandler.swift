@@ -24,6 +24,8 @@ struct SQSHandler: Sendable {
         var traceHeader: String?
         /// The protocol the request came in, which the answer is written in.
         var wire = Wire.json
+        /// The account, acting in the region the request was signed for: the namespace its queue names belong to.
+        var identity: AWSIdentity
 
         func input<T: Decodable>(_ type: T.Type) throws -> T { try AWSJSON.decode(type, from: body) }
     }
@@ -35,13 +37,14 @@ struct SQSHandler: Sendable {
     }
 
     /// Runs one operation; what it throws is answered in SQS's error shape by `APIErrorMiddleware`.
-    func handle(operation: String, body: ByteBuffer, host: String?, requestID: String, traceHeader: String? = nil) async throws -> Response {
-        try await dispatch(operation, Call(body: body, baseURL: baseURL(host), requestID: requestID, traceHeader: traceHeader))
+    func handle(operation: String, body: ByteBuffer, host: String?, requestID: String, region: String? = nil, traceHeader: String? = nil) async throws -> Response {
+        try await dispatch(operation, Call(body: body, baseURL: baseURL(host), requestID: requestID, traceHeader: traceHeader,
+                                           identity: queues.identity.acting(in: region)))
     }
 
     /// Runs one query-protocol request: `parameters` from its query string and form body, `path` the request's path (a
     /// queue's URL stands for a missing `QueueUrl`).
-    func handleQuery(parameters: [(name: String, value: String)], path: String, host: String?, requestID: String,
+    func handleQuery(parameters: [(name: String, value: String)], path: String, host: String?, requestID: String, region: String? = nil,
                      traceHeader: String? = nil) async throws -> Response {
         guard let action = SQSQuery.action(in: parameters), !action.isEmpty else {
             throw SpoolError(.missingAction, "The request is missing an action or a required parameter.")
@@ -49,7 +52,8 @@ struct SQSHandler: Sendable {
         let base = baseURL(host)
         let queueURL = APIService.isQueuePath(path.split(separator: "/")) ? base + path : nil
         let body = ByteBuffer(data: try SQSQuery.jsonInput(action: action, parameters: parameters, queueURL: queueURL))
-        return try await dispatch(action, Call(body: body, baseURL: base, requestID: requestID, traceHeader: traceHeader, wire: .query(action: action)))
+        return try await dispatch(action, Call(body: body, baseURL: base, requestID: requestID, traceHeader: traceHeader, wire: .query(action: action),
+                                               identity: queues.identity.acting(in: region)))
     }
 
     private func baseURL(_ host: String?) -> String { host.map { "http://\($0)" } ?? defaultBaseURL }
@@ -96,34 +100,48 @@ struct SQSHandler: Sendable {
 
     // MARK: Queue URLs
 
-    func queueURL(_ name: String, _ call: Call) -> String {
-        "\(call.baseURL)/\(queues.identity.accountID)/\(name)"
+    /// The URL of a stored queue name: `BASE/ACCOUNT/NAME` in the home region, `BASE/REGION/ACCOUNT/NAME` in any other
+    /// (AWS's URLs name the region in the host, `sqs.REGION.amazonaws.com`, which a loopback address cannot).
+    func queueURL(_ stored: String, _ call: Call) -> String {
+        let region = call.identity.region(of: stored)
+        let account = call.identity.accountID
+        let name = AWSIdentity.plainName(stored)
+        return region == call.identity.homeRegion ? "\(call.baseURL)/\(account)/\(name)" : "\(call.baseURL)/\(region)/\(account)/\(name)"
     }
 
-    /// The queue name a `QueueUrl` names: its last path component, under our account id.
-    func queueName(fromURL url: String) throws -> String {
+    /// The stored name of the queue a `QueueUrl` names: its last path component, under our account id, in the region
+    /// the URL names (a `REGION` path component, or an AWS host `sqs.REGION.…`/`REGION.queue.…`), else in the region the
+    /// request acts in.
+    func queueName(fromURL url: String, _ call: Call) throws -> String {
         // A queue's name where its URL is expected is taken as AWS takes it.
-        if !url.contains("/"), QueueName.isValid(url) { return url }
-        let path = URL(string: url)?.path ?? url
-        let parts = path.split(separator: "/").map(String.init)
-        guard parts.count >= 2, parts[parts.count - 2] == queues.identity.accountID else {
+        if !url.contains("/"), QueueName.isValid(url) { return call.identity.stored(url) }
+        let parsed = URL(string: url)
+        let parts = (parsed?.path ?? url).split(separator: "/").map(String.init)
+        guard parts.count >= 2, parts[parts.count - 2] == call.identity.accountID else {
             throw SpoolError.queueDoesNotExist()
         }
-        return parts[parts.count - 1]
+        var region = call.identity.region
+        if parts.count >= 3, AWSIdentity.isRegionName(parts[parts.count - 3]) {
+            region = parts[parts.count - 3]
+        } else if let labels = parsed?.host?.split(separator: "."), labels.count >= 3 {
+            if labels[0] == "sqs", AWSIdentity.isRegionName(labels[1]) { region = String(labels[1]) }
+            if labels[1] == "queue", AWSIdentity.isRegionName(labels[0]) { region = String(labels[0]) }
+        }
+        return call.identity.stored(parts[parts.count - 1], in: region)
     }
 
     // MARK: Queue operations
 
     func createQueue(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.CreateQueueInput.self)
-        let queue = try await queues.createQueue(name: input.QueueName, attributes: input.Attributes ?? [:], tags: input.tags ?? [:])
+        let queue = try await queues.createQueue(name: call.identity.stored(input.QueueName), attributes: input.Attributes ?? [:], tags: input.tags ?? [:])
         return ok(SQSWire.QueueURLOutput(QueueUrl: queueURL(queue.name, call)), call)
     }
 
     func getQueueURL(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.GetQueueURLInput.self)
         if let owner = input.QueueOwnerAWSAccountId, owner != queues.identity.accountID { throw SpoolError.queueDoesNotExist() }
-        let queue = try await queues.queue(named: input.QueueName)
+        let queue = try await queues.queue(named: call.identity.stored(input.QueueName))
         return ok(SQSWire.QueueURLOutput(QueueUrl: queueURL(queue.name, call)), call)
     }
 
@@ -136,7 +154,7 @@ struct SQSHandler: Sendable {
             throw SpoolError.invalidParameter("NextToken", value: input.NextToken!, reason: "MaxResults is required when NextToken is given.")
         }
         let after = try input.NextToken.map(Self.decodeToken)
-        let page = try await queues.listQueues(prefix: input.QueueNamePrefix ?? "", after: after, maxResults: input.MaxResults)
+        let page = try await queues.listQueues(in: call.identity, prefix: input.QueueNamePrefix ?? "", after: after, maxResults: input.MaxResults)
         let urls = page.queues.map { queueURL($0.name, call) }
         return ok(SQSWire.ListQueuesOutput(QueueUrls: urls.isEmpty ? nil : urls, NextToken: page.next.map(Self.encodeToken)), call)
     }
@@ -152,62 +170,62 @@ struct SQSHandler: Sendable {
 
     func deleteQueue(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.QueueURLInput.self)
-        try await queues.deleteQueue(name: try queueName(fromURL: input.QueueUrl))
+        try await queues.deleteQueue(name: try queueName(fromURL: input.QueueUrl, call))
         return ok(EmptyOutput(), call)
     }
 
     func getQueueAttributes(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.GetQueueAttributesInput.self)
-        let values = try await queues.attributes(name: try queueName(fromURL: input.QueueUrl), requested: input.AttributeNames ?? [])
+        let values = try await queues.attributes(name: try queueName(fromURL: input.QueueUrl, call), requested: input.AttributeNames ?? [])
         return ok(SQSWire.AttributesOutput(Attributes: values.isEmpty ? nil : values), call)
     }
 
     func setQueueAttributes(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.SetQueueAttributesInput.self)
-        try await queues.setAttributes(name: try queueName(fromURL: input.QueueUrl), attributes: input.Attributes)
+        try await queues.setAttributes(name: try queueName(fromURL: input.QueueUrl, call), attributes: input.Attributes)
         return ok(EmptyOutput(), call)
     }
 
     func addPermission(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.AddPermissionInput.self)
-        try await queues.addPermission(name: try queueName(fromURL: input.QueueUrl), label: input.Label ?? "",
+        try await queues.addPermission(name: try queueName(fromURL: input.QueueUrl, call), label: input.Label ?? "",
                                        accounts: input.AWSAccountIds ?? [], actions: input.Actions ?? [])
         return ok(EmptyOutput(), call)
     }
 
     func removePermission(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.RemovePermissionInput.self)
-        try await queues.removePermission(name: try queueName(fromURL: input.QueueUrl), label: input.Label ?? "")
+        try await queues.removePermission(name: try queueName(fromURL: input.QueueUrl, call), label: input.Label ?? "")
         return ok(EmptyOutput(), call)
     }
 
     func purgeQueue(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.QueueURLInput.self)
-        try await queues.purge(name: try queueName(fromURL: input.QueueUrl))
+        try await queues.purge(name: try queueName(fromURL: input.QueueUrl, call))
         return ok(EmptyOutput(), call)
     }
 
     func tagQueue(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.TagQueueInput.self)
-        try await queues.tag(name: try queueName(fromURL: input.QueueUrl), tags: input.Tags)
+        try await queues.tag(name: try queueName(fromURL: input.QueueUrl, call), tags: input.Tags)
         return ok(EmptyOutput(), call)
     }
 
     func untagQueue(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.UntagQueueInput.self)
-        try await queues.untag(name: try queueName(fromURL: input.QueueUrl), keys: input.TagKeys)
+        try await queues.untag(name: try queueName(fromURL: input.QueueUrl, call), keys: input.TagKeys)
         return ok(EmptyOutput(), call)
     }
 
     func listQueueTags(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.QueueURLInput.self)
-        let tags = try await queues.tags(name: try queueName(fromURL: input.QueueUrl))
+        let tags = try await queues.tags(name: try queueName(fromURL: input.QueueUrl, call))
         return ok(SQSWire.TagsOutput(Tags: tags.isEmpty ? nil : tags), call)
     }
 
     func listDeadLetterSourceQueues(_ call: Call) async throws -> Response {
         let input = try call.input(SQSWire.ListDeadLetterSourceQueuesInput.self)
-        let sources = try await queues.deadLetterSourceQueues(name: try queueName(fromURL: input.QueueUrl))
+        let sources = try await queues.deadLetterSourceQueues(name: try queueName(fromURL: input.QueueUrl, call))
         let after = try input.NextToken.map(Self.decodeToken)
         let remaining = sources.filter { after == nil || $0.name > after! }
         let limit = input.MaxResults ?? 1000

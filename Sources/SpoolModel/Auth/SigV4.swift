@@ -93,6 +93,21 @@ public enum SigV4 {
         return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
 
+    /// The region a request's credential scope names (`Credential=KEY/DATE/REGION/SERVICE/aws4_request` in its
+    /// `Authorization` header, or `X-Amz-Credential` in a presigned query), when it names a valid one; whether the
+    /// signature holds is the verifier's business.
+    public static func region(authorization: String?, rawQuery: Substring?) -> String? {
+        var credential: Substring?
+        if let authorization, let start = authorization.range(of: "Credential=") {
+            credential = authorization[start.upperBound...].prefix { $0 != "," && $0 != " " }
+        } else if let rawQuery, rawQuery.contains("X-Amz-Credential=") {
+            credential = queryParameters(String(rawQuery))["X-Amz-Credential"].map { Substring($0) }
+        }
+        guard let parts = credential?.split(separator: "/", omittingEmptySubsequences: false), parts.count == 5,
+              AWSIdentity.isRegionName(parts[2]) else { return nil }
+        return String(parts[2])
+    }
+
     /// The query parameters of `rawQuery`, decoded; the first value of a repeated key wins.
     public static func queryParameters(_ rawQuery: String) -> [String: String] {
         var result: [String: String] = [:]

@@ -6,16 +6,14 @@ import Foundation
 public struct SigV4Verifier: Sendable {
     /// Secret access keys by access key id.
     public let secrets: [String: String]
-    /// The region a credential scope must name.
-    public let region: String
     /// How far a request's timestamp may be from now (AWS: 5 minutes).
     public static let maximumSkew: TimeInterval = 300
     /// The longest a presigned URL may be valid (AWS: 7 days).
     public static let maximumExpires = 604_800
 
-    public init(secrets: [String: String], region: String) {
+    /// Any region is accepted: each is a namespace of its own, which the credential scope chooses (`SigV4.region(of:)`).
+    public init(secrets: [String: String]) {
         self.secrets = secrets
-        self.region = region
     }
 
     /// Verifies `request`, signed for `service`, with the body's SHA-256 in `request.payloadHash`.
@@ -93,7 +91,7 @@ public struct SigV4Verifier: Sendable {
             throw SpoolError(.invalidSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
                 + "'\(scope.date)' != '\(timestamp.prefix(8))', from '\(timestamp)'.")
         }
-        guard scope.region == region else {
+        guard AWSIdentity.isRegionName(scope.region) else {
             throw SpoolError(.invalidSignature, "Credential should be scoped to a valid region, not '\(scope.region)'. ")
         }
         guard scope.service == service else {

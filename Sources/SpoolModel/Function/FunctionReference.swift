@@ -3,7 +3,8 @@
 /// Lambda accepts `my-function`, `my-function:$LATEST`, `123456789012:function:my-function` and
 /// `arn:aws:lambda:us-east-1:123456789012:function:my-function[:QUALIFIER]` wherever a function is named.
 public struct FunctionReference: Sendable, Equatable {
-    /// The function's name, 1–64 characters of `[a-zA-Z0-9-_]`.
+    /// The function's stored name (`AWSIdentity.stored(_:)`): its name of 1–64 characters of `[a-zA-Z0-9-_]`,
+    /// under its region's prefix outside the home region.
     public var name: String
     /// The qualifier the name carried, if any (`$LATEST`, a version or an alias).
     public var qualifier: String?
@@ -17,21 +18,22 @@ public struct FunctionReference: Sendable, Equatable {
     ///
     /// - Parameters:
     ///   - text: what the caller sent.
-    ///   - identity: the account and region an ARN must belong to.
+    ///   - identity: the account an ARN must belong to, acting in the region a bare name belongs to.
     ///   - allowsQualifier: `false` for operations whose name may not carry a qualifier (CreateFunction).
     public static func parse(_ text: String, identity: AWSIdentity, allowsQualifier: Bool = true) throws(SpoolError) -> FunctionReference {
         guard !text.isEmpty, text.count <= 256 else {
             throw SpoolError.validation(field: "functionName", value: text, constraint: "Member must have length less than or equal to 140")
         }
         var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var region = identity.region
         if parts.first == "arn" {
             // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
             guard parts.count >= 7, parts[1].hasPrefix("aws"), parts[2] == "lambda", parts[5] == "function" else {
                 throw Self.invalid(text)
             }
-            guard parts[3] == identity.region, parts[4] == identity.accountID else {
-                throw SpoolError.functionNotFound(text)
-            }
+            guard AWSIdentity.isRegionName(parts[3]) else { throw Self.invalid(text) }
+            guard parts[4] == identity.accountID else { throw SpoolError.functionNotFound(text) }
+            region = parts[3]
             parts = Array(parts.dropFirst(6))
         } else if parts.count >= 3, parts[1] == "function" {
             // ACCOUNT:function:NAME[:QUALIFIER]
@@ -51,7 +53,17 @@ public struct FunctionReference: Sendable, Equatable {
             }
             qualifier = candidate
         }
-        return FunctionReference(name: name, qualifier: qualifier)
+        return FunctionReference(name: identity.stored(name, in: region), qualifier: qualifier)
+    }
+
+    /// Parses a function as the operator's tools name it: as Lambda's `FunctionName` does (a bare name is in the home
+    /// region), or by its stored name `REGION/NAME`, as the operator's views show a function of another region.
+    public static func parse(operatorName text: String, identity: AWSIdentity) throws(SpoolError) -> FunctionReference {
+        guard let slash = text.firstIndex(of: "/") else { return try parse(text, identity: identity.acting(in: nil)) }
+        let region = String(text[..<slash])
+        let name = String(text[text.index(after: slash)...])
+        guard AWSIdentity.isRegionName(region), isValidName(name) else { throw invalid(text) }
+        return FunctionReference(name: identity.stored(name, in: region))
     }
 
     /// Combines the qualifier a name carried with a `Qualifier` parameter, as Lambda does: they must agree.
@@ -106,8 +118,8 @@ extension Character {
 }
 
 extension AWSIdentity {
-    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME`.
-    public func functionARN(_ name: String) -> String {
-        "arn:aws:lambda:\(region):\(accountID):function:\(name)"
+    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME` of a stored function name.
+    public func functionARN(_ stored: String) -> String {
+        "arn:aws:lambda:\(region(of: stored)):\(accountID):function:\(Self.plainName(stored))"
     }
 }

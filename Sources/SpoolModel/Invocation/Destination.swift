@@ -9,18 +9,20 @@ public enum Destination: Sendable, Equatable {
     public static let maximumLength = 350
 
     /// Reads a destination as PutFunctionEventInvokeConfig received it; `nil` for a form Spool does not
-    /// deliver to (another account or region, SNS, EventBridge, S3; Kinesis is not a destination type on AWS).
+    /// deliver to (another account, SNS, EventBridge, S3; Kinesis is not a destination type on AWS). Queues and
+    /// functions are named by their stored names, in whatever region their ARN names.
     public static func parse(_ text: String, identity: AWSIdentity) -> Destination? {
         if text.hasPrefix("http://") || text.hasPrefix("https://") {
             return text.count > text.prefix(8).count ? .url(text) : nil
         }
         if let queue = identity.queueName(fromARN: text) { return .queue(name: queue) }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 7 || parts.count == 8, parts[0] == "arn", parts[1] == "aws", parts[2] == "lambda",
-              parts[3] == identity.region, parts[4] == identity.accountID, parts[5] == "function", !parts[6].isEmpty
+        guard parts.count == 7 || parts.count == 8, parts[0] == "arn", parts[1] == "aws", parts[2] == "lambda", parts[5] == "function",
+              FunctionReference.isValidName(String(parts[6])),
+              let name = identity.stored(arnRegion: parts[3], account: parts[4], name: String(parts[6]))
         else { return nil }
         if parts.count == 8, parts[7] != "$LATEST" { return nil }
-        return .function(name: String(parts[6]))
+        return .function(name: name)
     }
 
     /// Whether AWS's model pattern accepts the text (`arn:…` or empty); the `http(s)://` extension is Spool's.

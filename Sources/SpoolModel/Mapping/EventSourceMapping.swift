@@ -33,9 +33,9 @@ public struct EventSourceMapping: Sendable, Equatable {
     /// Whether the mapping reads a stream (its settings carry the stream members).
     public var isStream: Bool { settings.stream != nil }
 
-    /// `arn:aws:lambda:REGION:ACCOUNT:event-source-mapping:UUID`.
+    /// `arn:aws:lambda:REGION:ACCOUNT:event-source-mapping:UUID`, in its function's region.
     public func arn(_ identity: AWSIdentity) -> String {
-        "arn:aws:lambda:\(identity.region):\(identity.accountID):event-source-mapping:\(uuid)"
+        "arn:aws:lambda:\(identity.region(of: functionName)):\(identity.accountID):event-source-mapping:\(uuid)"
     }
 
     /// The function ARN as reported: unqualified unless the mapping was made with a qualified one.

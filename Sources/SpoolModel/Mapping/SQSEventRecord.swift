@@ -43,7 +43,9 @@ public struct SQSEventRecord: Sendable, Encodable {
         md5OfMessageAttributes = MessageDigest.attributes(message.attributes)
         md5OfBody = MessageDigest.body(message.body)
         eventSourceARN = queueARN
-        awsRegion = identity.region
+        // The queue's own region, which its ARN names.
+        let arnParts = queueARN.split(separator: ":", omittingEmptySubsequences: false)
+        awsRegion = arnParts.count > 3 ? String(arnParts[3]) : identity.region
     }
 
     /// The record's JSON as it goes into the event: what `JSONEncoder` makes of it with sorted keys and

@@ -19,19 +19,19 @@ public enum StreamName {
 }
 
 extension AWSIdentity {
-    /// `arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`.
-    public func streamARN(_ name: String) -> String {
-        "arn:aws:kinesis:\(region):\(accountID):stream/\(name)"
+    /// `arn:aws:kinesis:REGION:ACCOUNT:stream/NAME` of a stored stream name.
+    public func streamARN(_ stored: String) -> String {
+        "arn:aws:kinesis:\(region(of: stored)):\(accountID):stream/\(Self.plainName(stored))"
     }
 
-    /// The stream name a Kinesis ARN of this account and region names, or `nil` when it names something else.
+    /// The stored name of the stream a Kinesis ARN of this account names (in any region), or `nil` when it names
+    /// something else.
     public func streamName(fromARN arn: String) -> String? {
         let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0] == "arn", parts[1] == "aws", parts[2] == "kinesis",
-              parts[3] == region, parts[4] == accountID, parts[5].hasPrefix("stream/")
-        else { return nil }
+        guard parts.count == 6, parts[0] == "arn", parts[1] == "aws", parts[2] == "kinesis", parts[5].hasPrefix("stream/") else { return nil }
         let name = String(parts[5].dropFirst("stream/".count))
-        return StreamName.problem(name) == nil ? name : nil
+        guard StreamName.problem(name) == nil else { return nil }
+        return stored(arnRegion: parts[3], account: parts[4], name: name)
     }
 
     /// `arn:aws:kinesis:REGION:ACCOUNT:stream/STREAM/consumer/NAME:CREATED`, the creation time in epoch seconds (a
@@ -40,7 +40,7 @@ extension AWSIdentity {
         "\(streamARN(stream))/consumer/\(consumer):\(createdSeconds)"
     }
 
-    /// The stream, consumer name and creation second a consumer ARN of this account and region names, or `nil`.
+    /// The stored stream name, consumer name and creation second a consumer ARN of this account names, or `nil`.
     public func consumer(fromARN arn: String) -> (stream: String, consumer: String, createdSeconds: Int64)? {
         guard let marker = arn.range(of: "/consumer/"), let stream = streamName(fromARN: String(arn[..<marker.lowerBound])) else { return nil }
         let rest = arn[marker.upperBound...]

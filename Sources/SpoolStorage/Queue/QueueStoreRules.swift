@@ -18,7 +18,8 @@ package enum QueueStoreRules {
 
     /// The validated attributes of a queue to create (name, `FifoQueue`, every attribute, tags).
     package static func newQueueAttributes(_ params: CreateQueueParams) throws -> QueueAttributes {
-        guard QueueName.isValid(params.name) else { throw QueueName.invalidNameError() }
+        // A stored name: the queue's own name, under its region's prefix outside the home region.
+        guard QueueName.isValid(AWSIdentity.plainName(params.name)) else { throw QueueName.invalidNameError() }
         let fifo = QueueName.isFIFO(params.name)
         if fifo, params.attributes["FifoQueue"]?.lowercased() != "true" {
             throw SpoolError(.invalidParameterValue, "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length. Set the FifoQueue attribute to true.")
@@ -49,11 +50,11 @@ package enum QueueStoreRules {
 
     package static func checkPurgeInterval(queue: QueueRecord, purgedAt: Millis?, now: Millis) throws {
         if let purgedAt, now - purgedAt < purgeInterval {
-            throw SpoolError(.purgeQueueInProgress, "Only one PurgeQueue operation on \(queue.name) is allowed every 60 seconds.")
+            throw SpoolError(.purgeQueueInProgress, "Only one PurgeQueue operation on \(AWSIdentity.plainName(queue.name)) is allowed every 60 seconds.")
         }
     }
 
-    /// The name of the queue the redrive policy names, if it names one by a valid ARN of this account.
+    /// The stored name of the queue the redrive policy names, if it names one by a valid ARN of this account.
     package static func deadLetterTargetName(attributes: QueueAttributes, identity: AWSIdentity) -> String? {
         attributes.redrivePolicy.flatMap { identity.queueName(fromARN: $0.deadLetterTargetARN) }
     }
@@ -68,6 +69,9 @@ package enum QueueStoreRules {
             SpoolError.invalidParameter("RedrivePolicy", value: policy.json, reason: reason)
         }
         guard let target else { throw invalid("Dead letter target does not exist.") }
+        guard identity.region(of: target.name) == identity.region(of: sourceName) else {
+            throw invalid("Dead-letter queue must be in the same account and region as the source queue.")
+        }
         guard target.isFIFO == attributes.fifoQueue else {
             throw invalid("Dead-letter queue must be same type of queue as the source.")
         }
