@@ -6,6 +6,7 @@ import subprocess
 import threading
 import time
 
+import boto3
 import pytest
 
 from conftest import SpoolProcess, make_client
@@ -98,11 +99,14 @@ def test_configuration_file_and_environment(binary, tmp_path):
     try:
         health = server.start()
         assert health["durability"] == "normal"
-        sqs = make_client(server.endpoint)
+        # The configured region is the home region: its queue URLs name no region (docs/regions.md).
+        sqs = boto3.client("sqs", endpoint_url=server.endpoint, region_name="eu-central-1", aws_access_key_id="t", aws_secret_access_key="t")
         url = sqs.create_queue(QueueName="cfg")["QueueUrl"]
-        assert url.endswith("/123456789012/cfg")
+        assert url == f"{server.endpoint}/123456789012/cfg"  # the environment beats the file
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        assert arn == "arn:aws:sqs:eu-central-1:123456789012:cfg"  # the environment beats the file
+        assert arn == "arn:aws:sqs:eu-central-1:123456789012:cfg"
+        elsewhere = make_client(server.endpoint).create_queue(QueueName="cfg")["QueueUrl"]
+        assert elsewhere == f"{server.endpoint}/us-east-1/123456789012/cfg"
     finally:
         server.stop()
     bad = subprocess.run(
