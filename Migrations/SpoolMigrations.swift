@@ -21,6 +21,7 @@ package enum SpoolMigrations {
         ("0014_dedup_scope", String(decoding: PackageResources._014_dedup_scope_sql, as: UTF8.self)),
         ("0015_stream_consumer", String(decoding: PackageResources._015_stream_consumer_sql, as: UTF8.self)),
         ("0016_reshard", String(decoding: PackageResources._016_reshard_sql, as: UTF8.self)),
+        ("0017_function_versions", String(decoding: PackageResources._017_function_versions_sql, as: UTF8.self)),
     ]
 
     /// PostgreSQL's migrations in order, by identifier.
@@ -36,5 +37,6 @@ package enum SpoolMigrations {
         ("0009_pg_dedup_scope", String(decoding: PackageResources._009_pg_dedup_scope_sql, as: UTF8.self)),
         ("0010_pg_stream_consumer", String(decoding: PackageResources._010_pg_stream_consumer_sql, as: UTF8.self)),
         ("0011_pg_reshard", String(decoding: PackageResources._011_pg_reshard_sql, as: UTF8.self)),
+        ("0012_pg_function_versions", String(decoding: PackageResources._012_pg_function_versions_sql, as: UTF8.self)),
     ]
 }

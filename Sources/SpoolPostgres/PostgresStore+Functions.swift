@@ -66,6 +66,7 @@ extension PostgresStore: FunctionStore, EventInvokeConfigStore {
     package func deleteFunction(named name: String) async throws -> FunctionDefinition? {
         try await transaction { connection in
             let existing = try await connection.value("DELETE FROM function WHERE name = \(name) RETURNING definition", as: String.self)
+            try await Self.deleteVersionsAndAliases(connection, of: name)
             // Its asynchronous settings go with it; its waiting events stay and become dead letters when claimed.
             try await connection.run("DELETE FROM event_invoke_config WHERE function_name = \(name)")
             return existing.flatMap(FunctionStoreRules.definition)

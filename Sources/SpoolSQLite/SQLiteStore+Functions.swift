@@ -70,6 +70,7 @@ extension SQLiteStore: FunctionStore {
         try await write { db in
             let existing = try Row.fetchOne(db, sql: "SELECT definition FROM function WHERE name = ?", arguments: [name]).flatMap(Self.functionDefinition)
             try db.execute(sql: "DELETE FROM function WHERE name = ?", arguments: [name])
+            try Self.deleteVersionsAndAliases(db, of: name)
             // Its asynchronous settings go with it; its waiting events stay and become dead letters when claimed.
             try db.execute(sql: "DELETE FROM event_invoke_config WHERE function_name = ?", arguments: [name])
             return existing

@@ -79,5 +79,62 @@ public enum FunctionStoreConformance {
             let usage = try await store.functionUsage()
             try require(usage == FunctionUsage(functionCount: 3, totalCodeSize: 126, totalReservedConcurrency: 15), "usage was \(usage)")
         },
+        Check(name: "versions are numbered from 1, fixed, and not published again without a change") { store in
+            let created = try await store.createFunction(definition("alpha"))
+            let first = try await store.publishVersion(created, expectedRevision: "r1")
+            try require(first.version == "1" && first.handler == "app.handler", "first version was \(first)")
+            // Nothing changed: the same version comes back, and nothing is stored.
+            try require(try await store.publishVersion(created, expectedRevision: "r1").version == "1", "an unchanged function publishes no new version")
+            var next = definition("alpha", revision: "r2")
+            next.handler = "next.handler"
+            _ = try await store.updateFunction(next, expectedRevision: "r1")
+            try await requireError(.preconditionFailed) { try await store.publishVersion(next, expectedRevision: "r1") }
+            let second = try await store.publishVersion(next, expectedRevision: "r2")
+            try require(second.version == "2", "second version was \(String(describing: second.version))")
+            try require(try await store.functionVersion("alpha", version: 1)?.handler == "app.handler", "version 1 must keep its handler")
+            let listed = try await store.functionVersions("alpha", after: nil, limit: 10).compactMap(\.version)
+            try require(listed == ["1", "2"], "versions listed \(listed)")
+            try require(try await store.functionVersions("alpha", after: 1, limit: 10).compactMap(\.version) == ["2"], "a page after 1")
+            try await requireError(.resourceNotFound) { try await store.publishVersion(definition("ghost"), expectedRevision: "r1") }
+        },
+        Check(name: "a deleted version's number is not used again; a deleted function's versions go with it") { store in
+            let created = try await store.createFunction(definition("alpha"))
+            _ = try await store.publishVersion(created, expectedRevision: "r1")
+            try require(try await store.deleteFunctionVersion("alpha", version: 1)?.version == "1", "delete returns the version")
+            try require(try await store.deleteFunctionVersion("alpha", version: 1) == nil, "a second delete finds nothing")
+            try require(try await store.publishVersion(created, expectedRevision: "r1").version == "2", "numbers are never reused")
+            _ = try await store.createAlias(FunctionAlias(functionName: "alpha", name: "live", functionVersion: "2", revisionID: "a1"))
+            _ = try await store.deleteFunction(named: "alpha")
+            try require(try await store.functionVersions("alpha", after: nil, limit: 10).isEmpty, "versions must go with the function")
+            try require(try await store.alias("alpha", name: "live") == nil, "aliases must go with the function")
+            let again = try await store.createFunction(definition("alpha"))
+            try require(try await store.publishVersion(again, expectedRevision: "r1").version == "1", "a new function starts at 1")
+        },
+        Check(name: "aliases: created once, listed by name, updated under their revision, and keep their versions") { store in
+            let created = try await store.createFunction(definition("alpha"))
+            _ = try await store.publishVersion(created, expectedRevision: "r1")
+            let live = FunctionAlias(functionName: "alpha", name: "live", functionVersion: "1", description: "d", revisionID: "a1")
+            try require(try await store.createAlias(live) == live, "create returns the alias")
+            try await requireError(.resourceConflict) { try await store.createAlias(live) }
+            try await requireError(.resourceNotFound) {
+                try await store.createAlias(FunctionAlias(functionName: "ghost", name: "live", functionVersion: "1", revisionID: "a1"))
+            }
+            _ = try await store.createAlias(FunctionAlias(functionName: "alpha", name: "beta", functionVersion: "$LATEST", revisionID: "b1"))
+            try require(try await store.aliases("alpha", after: nil, limit: 10).map(\.name) == ["beta", "live"], "aliases in name order")
+            try require(try await store.aliases("alpha", after: "beta", limit: 10).map(\.name) == ["live"], "a page after beta")
+            var routed = live
+            routed.additionalVersionWeights = ["1": 0.5]
+            routed.revisionID = "a2"
+            try await requireError(.preconditionFailed) { try await store.updateAlias(routed, expectedRevision: "stale") }
+            _ = try await store.updateAlias(routed, expectedRevision: "a1")
+            try require(try await store.alias("alpha", name: "live") == routed, "the update must be stored")
+            try await requireError(.resourceConflict) { try await store.deleteFunctionVersion("alpha", version: 1) }
+            try await requireError(.resourceNotFound) {
+                try await store.updateAlias(FunctionAlias(functionName: "alpha", name: "nope", functionVersion: "1", revisionID: "x"), expectedRevision: nil)
+            }
+            try require(try await store.deleteAlias("alpha", name: "live"), "delete finds the alias")
+            try require(try await !store.deleteAlias("alpha", name: "live"), "a second delete finds nothing")
+            try require(try await store.deleteFunctionVersion("alpha", version: 1) != nil, "a version no alias uses may be deleted")
+        },
     ]
 }

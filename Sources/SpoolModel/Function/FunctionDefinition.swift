@@ -53,6 +53,16 @@ public struct FunctionDefinition: Sendable, Equatable, Codable {
     /// Environments kept initialized ahead of time; `nil` when none are configured.
     public var provisionedConcurrency: Int?
     public var provisionedLastModified: Millis?
+    /// The published version this definition is a snapshot of (`"1"`, `"2"`, …); `nil` for `$LATEST`, the one
+    /// definition that changes. A version never changes: its code, configuration and revision are fixed at
+    /// PublishVersion.
+    public var version: String?
+
+    /// `$LATEST` or the version number, as `Version` and `X-Amz-Executed-Version` report it.
+    public var versionName: String { version ?? "$LATEST" }
+
+    /// What environments are kept by: a version runs in environments of its own, apart from `$LATEST`'s.
+    public var environmentKey: String { version.map { "\(name):\($0)" } ?? name }
 
     public init(
         name: String, executor: ExecutorKind, source: Source = .api, runtime: String? = nil, handler: String? = nil,

@@ -21,6 +21,32 @@ public protocol FunctionStore: Sendable {
     func reservedConcurrencyTotal(excluding name: String) async throws -> Int
     /// How many functions there are and the total size of their deployment packages.
     func functionUsage() async throws -> FunctionUsage
+
+    // MARK: Versions and aliases (deleting a function deletes them too, and its version numbers start again at 1)
+
+    /// PublishVersion: stores `snapshot` (the function's `$LATEST` definition) as the function's next version number,
+    /// provided the function is still at `expectedRevision` (`PreconditionFailedException` otherwise). When the newest
+    /// version already has the same code and configuration (`FunctionStoreRules.samePublishedState`), that version is
+    /// returned and nothing is stored, as Lambda does. Numbers are never used twice for one function.
+    func publishVersion(_ snapshot: FunctionDefinition, expectedRevision: String) async throws -> FunctionDefinition
+    /// One published version, or `nil`.
+    func functionVersion(_ name: String, version: Int) async throws -> FunctionDefinition?
+    /// Published versions in number order, after `after`.
+    func functionVersions(_ name: String, after: Int?, limit: Int) async throws -> [FunctionDefinition]
+    /// Deletes a version and returns it, or `nil` if there was none; `ResourceConflictException` while an alias
+    /// points or routes to it.
+    func deleteFunctionVersion(_ name: String, version: Int) async throws -> FunctionDefinition?
+    /// CreateAlias; `ResourceConflictException` when the name is taken, `ResourceNotFoundException` without the function.
+    func createAlias(_ alias: FunctionAlias) async throws -> FunctionAlias
+    /// One alias, or `nil`.
+    func alias(_ functionName: String, name: String) async throws -> FunctionAlias?
+    /// A function's aliases in name order, after `after`.
+    func aliases(_ functionName: String, after: String?, limit: Int) async throws -> [FunctionAlias]
+    /// Replaces an alias if its revision is still `expectedRevision` (`PreconditionFailedException` otherwise; any
+    /// revision when `nil`); `ResourceNotFoundException` when it does not exist.
+    func updateAlias(_ alias: FunctionAlias, expectedRevision: String?) async throws -> FunctionAlias
+    /// Deletes an alias; whether there was one.
+    func deleteAlias(_ functionName: String, name: String) async throws -> Bool
 }
 
 /// The account-wide figures GetAccountSettings reports.

@@ -1,0 +1,119 @@
+import PostgresNIO
+import SpoolModel
+import SpoolStorage
+
+/// Published versions and aliases of functions. Publishing locks the function's row, so two nodes publishing at
+/// once number their versions one after the other.
+extension PostgresStore {
+    package func publishVersion(_ snapshot: FunctionDefinition, expectedRevision: String) async throws -> FunctionDefinition {
+        try await transaction { connection in
+            guard let current = try await connection.value(
+                "SELECT revision_id FROM function WHERE name = \(snapshot.name) FOR UPDATE", as: String.self
+            ) else {
+                throw SpoolError.functionNotFound(snapshot.name)
+            }
+            guard current == expectedRevision else { throw FunctionStoreRules.revisionMismatch }
+            let newest = try await connection.value(
+                "SELECT definition FROM function_version WHERE function_name = \(snapshot.name) ORDER BY version DESC LIMIT 1", as: String.self
+            ).flatMap(FunctionStoreRules.definition)
+            if let newest, FunctionStoreRules.samePublishedState(newest, snapshot) { return newest }
+            let last = try await connection.value(
+                "SELECT last_version FROM function_version_counter WHERE function_name = \(snapshot.name)", as: Int.self) ?? 0
+            let number = last + 1
+            var version = snapshot
+            version.version = String(number)
+            try await connection.run("""
+                INSERT INTO function_version (function_name, version, definition, created_at)
+                VALUES (\(snapshot.name), \(number), \(ColumnJSON.encode(version)), \(version.lastModified))
+                """)
+            try await connection.run("""
+                INSERT INTO function_version_counter (function_name, last_version) VALUES (\(snapshot.name), \(number))
+                ON CONFLICT (function_name) DO UPDATE SET last_version = excluded.last_version
+                """)
+            return version
+        }
+    }
+
+    package func functionVersion(_ name: String, version: Int) async throws -> FunctionDefinition? {
+        try await read { connection in
+            try await connection.value("SELECT definition FROM function_version WHERE function_name = \(name) AND version = \(version)",
+                                       as: String.self).flatMap(FunctionStoreRules.definition)
+        }
+    }
+
+    package func functionVersions(_ name: String, after: Int?, limit: Int) async throws -> [FunctionDefinition] {
+        try await read { connection in
+            try await connection.rows("""
+                SELECT definition FROM function_version WHERE function_name = \(name) AND version > \(after ?? 0) ORDER BY version LIMIT \(limit)
+                """).compactMap { FunctionStoreRules.definition(try $0.decode(String.self)) }
+        }
+    }
+
+    package func deleteFunctionVersion(_ name: String, version: Int) async throws -> FunctionDefinition? {
+        try await transaction { connection in
+            let users = try await connection.rows("SELECT alias FROM function_alias WHERE function_name = \(name) ORDER BY name FOR UPDATE")
+                .compactMap { FunctionStoreRules.alias(try $0.decode(String.self)) }.filter { FunctionStoreRules.uses($0, version: version) }
+            guard users.isEmpty else { throw FunctionStoreRules.versionInUse(version, aliases: users.map(\.name)) }
+            return try await connection.value(
+                "DELETE FROM function_version WHERE function_name = \(name) AND version = \(version) RETURNING definition", as: String.self
+            ).flatMap(FunctionStoreRules.definition)
+        }
+    }
+
+    package func createAlias(_ alias: FunctionAlias) async throws -> FunctionAlias {
+        try await transaction(conflict: FunctionStoreRules.aliasExists(alias)) { connection in
+            guard try await connection.count("SELECT 1 FROM function WHERE name = \(alias.functionName) FOR SHARE") > 0 else {
+                throw SpoolError.functionNotFound(alias.functionName)
+            }
+            try await connection.run("""
+                INSERT INTO function_alias (function_name, name, revision_id, alias)
+                VALUES (\(alias.functionName), \(alias.name), \(alias.revisionID), \(ColumnJSON.encode(alias)))
+                """)
+            return alias
+        }
+    }
+
+    package func alias(_ functionName: String, name: String) async throws -> FunctionAlias? {
+        try await read { connection in
+            try await connection.value("SELECT alias FROM function_alias WHERE function_name = \(functionName) AND name = \(name)", as: String.self)
+                .flatMap(FunctionStoreRules.alias)
+        }
+    }
+
+    package func aliases(_ functionName: String, after: String?, limit: Int) async throws -> [FunctionAlias] {
+        try await read { connection in
+            try await connection.rows("""
+                SELECT alias FROM function_alias WHERE function_name = \(functionName) AND name > \(after ?? "") ORDER BY name LIMIT \(limit)
+                """).compactMap { FunctionStoreRules.alias(try $0.decode(String.self)) }
+        }
+    }
+
+    package func updateAlias(_ alias: FunctionAlias, expectedRevision: String?) async throws -> FunctionAlias {
+        try await transaction { connection in
+            guard let current = try await connection.value(
+                "SELECT revision_id FROM function_alias WHERE function_name = \(alias.functionName) AND name = \(alias.name) FOR UPDATE", as: String.self
+            ) else {
+                throw FunctionStoreRules.aliasNotFound(alias)
+            }
+            if let expectedRevision, current != expectedRevision { throw FunctionStoreRules.revisionMismatch }
+            try await connection.run("""
+                UPDATE function_alias SET revision_id = \(alias.revisionID), alias = \(ColumnJSON.encode(alias))
+                WHERE function_name = \(alias.functionName) AND name = \(alias.name)
+                """)
+            return alias
+        }
+    }
+
+    package func deleteAlias(_ functionName: String, name: String) async throws -> Bool {
+        try await transaction { connection in
+            try await connection.count("DELETE FROM function_alias WHERE function_name = \(functionName) AND name = \(name) RETURNING 1") > 0
+        }
+    }
+
+    /// Everything of a function besides its row: versions, their counter, aliases.
+    static func deleteVersionsAndAliases(_ connection: PostgresConnection, of name: String) async throws {
+        try await connection.run("DELETE FROM function_version WHERE function_name = \(name)")
+        try await connection.run("DELETE FROM function_version_counter WHERE function_name = \(name)")
+        try await connection.run("DELETE FROM function_alias WHERE function_name = \(name)")
+    }
+}
