@@ -65,7 +65,7 @@ public struct InProcessExecutor: FunctionExecutor {
             return .error(.systemFailure(.shuttingDown), type: "Runtime.Shutdown",
                           message: "RequestId: \(request.requestID) Error: the invocation was cut off by Spool")
         }
-        var log = InvocationLog(requestID: request.requestID)
+        var log = InvocationLog(requestID: request.requestID, version: request.function.versionName)
         for line in lines.lines { log.append(line) }
         let text = log.finished(durationMs: duration, memorySizeMB: request.function.memorySizeMB, maxMemoryUsedMB: nil, initDurationMs: nil)
         switch result {

@@ -36,7 +36,7 @@ package struct WebhookExecutor: FunctionExecutor {
         if let context = request.clientContext { outgoing.headers.add(name: "Lambda-Runtime-Client-Context", value: context) }
         outgoing.body = .bytes(request.payload)
         let timeout = request.function.timeoutSeconds
-        var log = InvocationLog(requestID: id)
+        var log = InvocationLog(requestID: id, version: request.function.versionName)
         let started = ContinuousClock.now
         func finish(_ outcome: InvocationOutcome) -> InvocationOutcome {
             var outcome = outcome

@@ -114,7 +114,7 @@ def test_missing_and_duplicate_functions_get_aws_errors(lam):
     ({"Environment": {"Variables": {"AWS_REGION": "x"}}}, "InvalidParameterValueException"),
     ({"Environment": {"Variables": {"BIG": "x" * 5000}}}, "InvalidParameterValueException"),
     ({"Layers": ["arn:aws:lambda:us-east-1:000000000000:layer:l:1"]}, "InvalidParameterValueException"),
-    ({"Publish": True}, "InvalidParameterValueException"),
+    ({"PublishTo": "LATEST_PUBLISHED"}, "InvalidParameterValueException"),
     ({"FunctionName": "bad name!"}, "ValidationException"),
 ])
 def test_invalid_settings_are_rejected(lam, overrides, code):

@@ -20,6 +20,8 @@ package struct FunctionInvoker: Sendable {
     package struct Result: Sendable {
         package var requestID: String
         package var outcome: InvocationOutcome
+        /// `$LATEST` or the version number that ran (`X-Amz-Executed-Version`).
+        package var executedVersion = "$LATEST"
     }
 
     /// A synchronous invocation request after the HTTP layer read it.
@@ -43,7 +45,8 @@ package struct FunctionInvoker: Sendable {
 
     /// Checks a request without running it (`DryRun`): the function exists and the payload is acceptable.
     package func validate(_ request: Request) async throws -> (FunctionDefinition, ByteBuffer, String?) {
-        let definition = try await registry.function(request.function)
+        // Through an alias, the version its weights pick for this invocation.
+        let definition = try await registry.invocationTarget(request.function)
         guard request.payload.readableBytes <= FunctionLimits.syncPayloadBytes else {
             throw SpoolError(.requestTooLarge, "Request must be smaller than \(FunctionLimits.syncPayloadBytes) bytes for the InvokeFunction operation")
         }
@@ -70,7 +73,7 @@ package struct FunctionInvoker: Sendable {
         }
         logger.debug("invoked", metadata: ["function": "\(definition.name)", "requestId": "\(request.requestID)", "status": "\(outcome.status)",
                                            "durationMs": "\(Int(outcome.durationMs))"])
-        return Result(requestID: request.requestID, outcome: outcome)
+        return Result(requestID: request.requestID, outcome: outcome, executedVersion: definition.versionName)
     }
 
     /// Lambda's rule for every Invoke payload, synchronous or not: the bytes as sent must be one JSON value.

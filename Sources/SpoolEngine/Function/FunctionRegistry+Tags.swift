@@ -23,6 +23,10 @@ extension FunctionRegistry {
         guard arn.hasPrefix("arn:") else {
             throw SpoolError.validation(field: "resource", value: arn, constraint: "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:lambda:.*")
         }
+        // Tags belong to the function: Lambda refuses them on a version's or an alias's ARN.
+        if reference.qualifier != nil {
+            throw SpoolError(.invalidParameterValue, "Tags on function aliases and versions are not supported. Please specify a function ARN.")
+        }
         return reference
     }
 }

@@ -25,6 +25,9 @@ package final class FunctionRegistry: Sendable {
     let clock: any SpoolClock
     let logger: Logger
     private let cache = Mutex<[String: FunctionDefinition]>([:])
+    /// Published versions read so far, by environment key (`NAME:VERSION`): a version never changes, so only a
+    /// deletion drops one.
+    let versionCache = Mutex<[String: FunctionDefinition]>([:])
     private let deletionObservers = Mutex<[@Sendable (String) -> Void]>([])
 
     package init(store: any FunctionStore, runner: FunctionRunner, codeRoot: String, codeStore: (any FunctionCodeStore)? = nil,
@@ -65,9 +68,18 @@ package final class FunctionRegistry: Sendable {
 
     // MARK: Reading
 
-    /// The function a reference names; `ResourceNotFoundException` if there is none (or the qualifier names a version).
+    /// The definition a reference names: `$LATEST` without a qualifier, a published version, or the version an alias
+    /// points to; `ResourceNotFoundException` if there is none.
     package func function(_ reference: FunctionReference) async throws -> FunctionDefinition {
-        try reference.requireLatest(identity: identity)
+        if let qualifier = reference.qualifier, qualifier != "$LATEST" {
+            return try await qualified(reference.name, qualifier: qualifier, routed: false)
+        }
+        return try await latest(reference.name)
+    }
+
+    /// The function's `$LATEST` definition.
+    func latest(_ name: String) async throws -> FunctionDefinition {
+        let reference = FunctionReference(name: name)
         if let cached = cache.withLock({ $0[reference.name] }) { return cached }
         guard let stored = try await store.function(named: reference.name) else {
             throw SpoolError.functionNotFound(identity.functionARN(reference.name))
@@ -129,7 +141,10 @@ package final class FunctionRegistry: Sendable {
 
     /// UpdateFunctionCode; with `dryRun` the package is checked and nothing changes.
     package func updateCode(_ reference: FunctionReference, zip: Data, revisionID: String?, dryRun: Bool) async throws -> FunctionDefinition {
-        let current = try await function(reference)
+        if let qualifier = reference.qualifier, qualifier != "$LATEST" {
+            throw SpoolError(.invalidParameterValue, "Unsupported qualifier \(qualifier): only $LATEST can be changed.")
+        }
+        let current = try await latest(reference.name)
         guard current.executor == .process else {
             throw SpoolError(.invalidParameterValue, "Function \(current.name) runs on the \(current.executor.rawValue) executor and has no code to update.")
         }
@@ -149,7 +164,7 @@ package final class FunctionRegistry: Sendable {
                 definition.codeSHA256 = code.sha256
                 definition.codeSize = code.size
             }
-            if let old, old != code.directory { CodePackage.remove(old) }
+            if let old, old != code.directory, await !versionsUse(current.name, directory: old) { CodePackage.remove(old) }
             if current.codeSHA256 != code.sha256 { try? await codeStore?.dropCodeIfUnused(sha256: current.codeSHA256) }
             return updated
         } catch {
@@ -159,15 +174,24 @@ package final class FunctionRegistry: Sendable {
         }
     }
 
-    /// DeleteFunction: stops its environments, forgets it, removes its code.
+    /// DeleteFunction: stops its environments, forgets it, removes its code; with a version number, that version only.
     package func delete(_ reference: FunctionReference) async throws {
         if let qualifier = reference.qualifier, qualifier != "$LATEST" {
-            throw SpoolError.functionNotFound(identity.functionARN(reference.name) + ":" + qualifier)
+            guard FunctionAlias.isVersionNumber(qualifier) else {
+                throw SpoolError(.invalidParameterValue, "Deletion of aliases is not supported.")
+            }
+            return try await deleteVersion(reference.name, version: qualifier)
         }
+        let versions = (try? await store.functionVersions(reference.name, after: nil, limit: 100_000)) ?? []
         guard let removed = try await store.deleteFunction(named: reference.name) else {
             throw SpoolError.functionNotFound(identity.functionARN(reference.name))
         }
         cache.withLock { _ = $0.removeValue(forKey: removed.name) }
+        forgetVersions(of: removed.name)
+        for version in versions { await runner.versionRemoved(key: version.environmentKey) }
+        for sha in Set(versions.map(\.codeSHA256)).subtracting([removed.codeSHA256]) where !sha.isEmpty {
+            try? await codeStore?.dropCodeIfUnused(sha256: sha)
+        }
         for observer in deletionObservers.withLock({ $0 }) { observer(removed.name) }
         await runner.functionChanged(name: removed.name, to: nil)
         if removed.source == .api { try? FileManager.default.removeItem(atPath: folder(of: removed.name)) }
@@ -199,7 +223,11 @@ package final class FunctionRegistry: Sendable {
     /// without changing what runs, so they keep the revision and its warm environments.
     func update(_ reference: FunctionReference, revisionID: String?, newRevision: Bool = true,
                 _ change: (inout FunctionDefinition) throws -> Void) async throws -> FunctionDefinition {
-        var current = try await function(reference)
+        // Only `$LATEST` changes: a version is fixed, an alias is changed through UpdateAlias.
+        if let qualifier = reference.qualifier, qualifier != "$LATEST" {
+            throw SpoolError(.invalidParameterValue, "Unsupported qualifier \(qualifier): only $LATEST can be changed.")
+        }
+        var current = try await latest(reference.name)
         if let revisionID, revisionID != current.revisionID, let fresh = try await store.function(named: current.name) {
             current = located(fresh)  // the cache may be behind the store
         }
@@ -236,7 +264,7 @@ package final class FunctionRegistry: Sendable {
         relay.connect(send)
     }
 
-    private func relayChange(_ name: String) {
+    func relayChange(_ name: String) {
         relay(name)
     }
 
@@ -252,6 +280,7 @@ package final class FunctionRegistry: Sendable {
             logger.warning("cannot read a function another node changed", metadata: ["function": "\(name)", "error": "\(error)"])
             return
         }
+        await dropDeletedVersions(of: name)
         guard let stored else {
             guard cache.withLock({ $0.removeValue(forKey: name) }) != nil else { return }
             for observer in deletionObservers.withLock({ $0 }) { observer(name) }
@@ -284,6 +313,13 @@ package final class FunctionRegistry: Sendable {
             logger.error("cannot unpack the function's code", metadata: ["function": "\(definition.name)", "error": "\(error)"])
         }
         return definition
+    }
+
+    /// Drops the cached versions of a deleted function.
+    func forgetVersions(of name: String) {
+        versionCache.withLock { cache in
+            for key in cache.keys where cache[key]?.name == name { cache.removeValue(forKey: key) }
+        }
     }
 
     func remember(_ definition: FunctionDefinition) {

@@ -168,6 +168,11 @@ package final class FunctionRunner: Sendable {
         await executor.functionChanged(name: name, to: definition.map(shared))
     }
 
+    /// A published version was deleted: its environments (kept apart under the version's key) end.
+    package func versionRemoved(key: String) async {
+        await executor.functionChanged(name: key, to: nil)
+    }
+
     /// Admission learns a stored function's settings at start-up, without touching the executor.
     package func remember(_ definition: FunctionDefinition) {
         provisioned.withLock { $0[definition.name] = definition.provisionedConcurrency == nil ? nil : definition }

@@ -14,7 +14,7 @@ extension AsyncDispatcher {
             eventEnded()
             wakeups.signal()
         }
-        let definition = slot.definition
+        var definition = slot.definition
         let name = invocation.functionName
         let started = registry.clock.now()
         var config = (try? await configs.effective(for: name)) ?? .defaults(for: name)
@@ -24,6 +24,26 @@ extension AsyncDispatcher {
             await settle(AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: started)
                 .released(started: false), function: name)
             return
+        }
+        // An event for a version or an alias runs that version (through an alias, the one its weights pick now); one
+        // whose version or alias is gone fails without running, as one whose function is gone.
+        if let qualifier = invocation.qualifier, qualifier != "$LATEST" {
+            do {
+                definition = try await registry.invocationTarget(FunctionReference(name: name, qualifier: qualifier))
+            } catch let error as SpoolError where error.code == .resourceNotFound {
+                runner.release(slot)
+                SpoolMetrics.asyncEventDropped(name, .functionDeleted)
+                await settle(AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: nil, now: started)
+                    .failed(.functionDeleted, failure: nil, functionRan: false), function: name)
+                return
+            } catch {
+                // The store could not be read: the event stays, claimable again.
+                runner.release(slot)
+                logger.error("cannot read the event's function version", metadata: ["function": "\(name)", "qualifier": "\(qualifier)", "error": "\(error)"])
+                await settle(AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: started)
+                    .released(started: false), function: name)
+                return
+            }
         }
         if case .fail(let condition)? = AsyncDecision.beforeRunning(enqueuedAt: invocation.enqueuedAt, now: started, config: config,
                                                                     reservedConcurrency: definition.reservedConcurrency) {

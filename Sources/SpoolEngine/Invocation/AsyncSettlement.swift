@@ -13,6 +13,9 @@ struct AsyncSettlement {
     let definition: FunctionDefinition?
     let now: Millis
 
+    /// The version that ran, as records report it.
+    var executedVersion: String { definition?.versionName ?? "$LATEST" }
+
     /// The function ARN records report: always qualified.
     var functionARN: String { identity.functionARN(claimed.functionName) + ":" + (claimed.qualifier ?? "$LATEST") }
 
@@ -22,7 +25,7 @@ struct AsyncSettlement {
         if let destination = config.onSuccess {
             let record = InvocationRecord(condition: "Success", requestID: claimed.requestID, functionARN: functionARN,
                                           approximateInvokeCount: claimed.invokeCount, requestPayload: claimed.payload,
-                                          response: .init(payload: response, functionError: nil), timestamp: now)
+                                          response: .init(payload: response, functionError: nil, executedVersion: executedVersion), timestamp: now)
             effects += deliver(record.json(), to: destination)
         }
         return SettleInvocationParams(id: claimed.id, epoch: claimed.epoch, transition: .finish, effects: effects,
@@ -62,7 +65,8 @@ struct AsyncSettlement {
         if let destination = config.onFailure {
             var response: InvocationRecord.Response?
             if let lastError, lastError.consumesAttempt {
-                response = .init(payload: lastError.responsePayload ?? Self.errorDocument(lastError), functionError: "Unhandled")
+                response = .init(payload: lastError.responsePayload ?? Self.errorDocument(lastError), functionError: "Unhandled",
+                                 executedVersion: executedVersion)
             }
             let record = InvocationRecord(condition: condition.rawValue, requestID: claimed.requestID, functionARN: functionARN,
                                           approximateInvokeCount: invokeCount, requestPayload: claimed.payload, response: response,

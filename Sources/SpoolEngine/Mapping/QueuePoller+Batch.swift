@@ -60,7 +60,8 @@ extension QueuePoller {
         defer { unreserve() }
         let definition: FunctionDefinition
         do {
-            definition = try await registry.function(FunctionReference(name: mapping.functionName))
+            // A mapping on a version or an alias runs that version (through an alias, the one its weights pick per batch).
+            definition = try await registry.invocationTarget(FunctionReference(name: mapping.functionName, qualifier: mapping.functionQualifier))
         } catch {
             problem("the mapping's function cannot be read", ["function": "\(mapping.functionName)", "error": "\(error)"])
             unreserve()

@@ -29,11 +29,11 @@ enum EnvironmentVariables {
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
             "AWS_LAMBDA_FUNCTION_NAME": name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": function.versionName,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "\(function.memorySizeMB)",
             "AWS_LAMBDA_INITIALIZATION_TYPE": provisioned ? "provisioned-concurrency" : "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/\(name)",
-            "AWS_LAMBDA_LOG_STREAM_NAME": logStreamName(),
+            "AWS_LAMBDA_LOG_STREAM_NAME": logStreamName(version: function.versionName),
             "AWS_LAMBDA_LOG_FORMAT": function.logFormat,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             // Placeholder credentials, so that SDK clients inside the function can build requests. Never the service's own
@@ -55,13 +55,13 @@ enum EnvironmentVariables {
         runtime.filter { !hiddenFromExtensions.contains($0.key) }
     }
 
-    /// `YYYY/MM/DD/[$LATEST]` and a random hex id, as Lambda names log streams.
-    static func logStreamName() -> String {
+    /// `YYYY/MM/DD/[VERSION]` and a random hex id, as Lambda names log streams.
+    static func logStreamName(version: String = "$LATEST") -> String {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy/MM/dd"
         formatter.timeZone = TimeZone(identifier: "UTC")
         let hex = String((0..<32).map { _ in "0123456789abcdef".randomElement()! })
-        return "\(formatter.string(from: Date()))/[$LATEST]\(hex)"
+        return "\(formatter.string(from: Date()))/[\(version)]\(hex)"
     }
 }
 

@@ -131,7 +131,7 @@ extension ExecutionEnvironment {
         let deadlineMs = WallClock().now() + Int64(function.timeoutSeconds) * 1000
         let invocation = RuntimeInvocation(requestID: request.requestID, deadlineMs: deadlineMs, invokedFunctionARN: request.invokedFunctionARN,
                                            traceID: request.traceID, clientContext: request.clientContext, payload: request.payload)
-        output.begin(InvocationLog(requestID: request.requestID), includingInit: unreportedInitMs != nil)
+        output.begin(InvocationLog(requestID: request.requestID, version: request.function.versionName), includingInit: unreportedInitMs != nil)
         let initMs = unreportedInitMs
         unreportedInitMs = nil
         deliver(ExtensionEvent(json: Self.invokeEventJSON(invocation)), to: "INVOKE")
@@ -168,7 +168,7 @@ extension ExecutionEnvironment {
         outcome.durationMs = duration
         outcome.initDurationMs = initMs
         outcome.maxMemoryUsedMB = memory
-        let log = output.end() ?? InvocationLog(requestID: request.requestID)
+        let log = output.end() ?? InvocationLog(requestID: request.requestID, version: request.function.versionName)
         outcome.log = log.finished(durationMs: duration, memorySizeMB: function.memorySizeMB, maxMemoryUsedMB: memory, initDurationMs: initMs)
         current = nil
         if phase == .invoking { phase = .ready }

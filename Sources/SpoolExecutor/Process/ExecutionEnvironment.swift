@@ -156,7 +156,7 @@ actor ExecutionEnvironment {
     }
 
     func extensionInfo() -> (functionName: String, version: String, handler: String) {
-        (AWSIdentity.plainName(function.name), "$LATEST", function.handler ?? "")
+        (AWSIdentity.plainName(function.name), function.versionName, function.handler ?? "")
     }
 
     // MARK: Log

@@ -4,7 +4,8 @@ import ServiceLifecycle
 import SpoolModel
 
 /// Runs functions as child processes speaking the Lambda Runtime API, keeping environments warm
-/// between invocations.
+/// between invocations. Environments are kept per function and version (`FunctionDefinition.environmentKey`): a
+/// published version runs apart from `$LATEST`, and the "name" this executor is told of is that key.
 ///
 /// Each invocation takes an idle environment of the function's current revision, or starts one (a cold
 /// start). One invocation runs per environment at a time; environments idle longer than the idle
@@ -59,7 +60,7 @@ package actor ProcessExecutor: FunctionExecutor, Service {
                 if case .failed(let status, _, let payload) = await environment.initialize() {
                     busy[ObjectIdentifier(environment)] = nil
                     // A failed init is retried at the next invocation, on a fresh environment.
-                    var log = InvocationLog(requestID: request.requestID)
+                    var log = InvocationLog(requestID: request.requestID, version: request.function.versionName)
                     for line in environment.output.initLines { log.append(line) }
                     var outcome = InvocationOutcome(status: status, payload: payload)
                     outcome.log = log.finished(durationMs: 0, memorySizeMB: request.function.memorySizeMB, maxMemoryUsedMB: nil, initDurationMs: nil)
@@ -104,21 +105,21 @@ package actor ProcessExecutor: FunctionExecutor, Service {
     package func provisionedReadiness(of name: String) async -> ProvisionedReadiness {
         let requested = provisionedTargets[name]?.provisionedConcurrency ?? 0
         let idleCount = idle[name]?.filter(\.environment.provisioned).count ?? 0
-        let busyCount = busy.values.filter { $0.provisioned && $0.function.name == name }.count
+        let busyCount = busy.values.filter { $0.provisioned && $0.function.environmentKey == name }.count
         return ProvisionedReadiness(requested: requested, allocated: idleCount + busyCount, available: idleCount,
                                     failureReason: provisionedFailures[name])
     }
 
     /// The number of live environments of a function (idle and busy), for tests and the admin API.
     package func environmentCount(of name: String) -> Int {
-        (idle[name]?.count ?? 0) + busy.values.filter { $0.function.name == name }.count
+        (idle[name]?.count ?? 0) + busy.values.filter { $0.function.environmentKey == name }.count
     }
 
     /// Live environments per function: idle ones and busy ones.
     package func environmentCounts() -> [String: (idle: Int, busy: Int)] {
         var counts: [String: (idle: Int, busy: Int)] = [:]
         for (name, list) in idle where !list.isEmpty { counts[name, default: (0, 0)].idle += list.count }
-        for environment in busy.values { counts[environment.function.name, default: (0, 0)].busy += 1 }
+        for environment in busy.values { counts[environment.function.environmentKey, default: (0, 0)].busy += 1 }
         return counts
     }
 
@@ -151,8 +152,8 @@ package actor ProcessExecutor: FunctionExecutor, Service {
     /// An idle environment of the function's revision (provisioned ones first), or a new one to initialize;
     /// `nil` when `maxEnvironments` are alive and none of them is idle.
     func acquire(_ function: FunctionDefinition) -> (ExecutionEnvironment, fresh: Bool)? {
-        if revisions[function.name] == nil { revisions[function.name] = function.revisionID }
-        var candidates = idle.removeValue(forKey: function.name) ?? []
+        if revisions[function.environmentKey] == nil { revisions[function.environmentKey] = function.revisionID }
+        var candidates = idle.removeValue(forKey: function.environmentKey) ?? []
         var chosen: ExecutionEnvironment?
         for preferProvisioned in [true, false] where chosen == nil {
             if let index = candidates.firstIndex(where: { $0.environment.provisioned == preferProvisioned
@@ -164,7 +165,7 @@ package actor ProcessExecutor: FunctionExecutor, Service {
         let (keep, drop) = (candidates.filter { $0.environment.isUsable && $0.environment.function.revisionID == function.revisionID },
                             candidates.filter { !$0.environment.isUsable || $0.environment.function.revisionID != function.revisionID })
         for entry in drop { retire(entry.environment) }
-        if !keep.isEmpty { idle[function.name] = keep }
+        if !keep.isEmpty { idle[function.environmentKey] = keep }
         if let chosen {
             busy[ObjectIdentifier(chosen)] = chosen
             return (chosen, false)
@@ -177,7 +178,7 @@ package actor ProcessExecutor: FunctionExecutor, Service {
 
     func release(_ environment: ExecutionEnvironment) {
         busy[ObjectIdentifier(environment)] = nil
-        let name = environment.function.name
+        let name = environment.function.environmentKey
         guard !stopping, environment.isUsable, revisions[name] == environment.function.revisionID else {
             retire(environment)
             reconcileProvisioned(name)
@@ -227,7 +228,7 @@ package actor ProcessExecutor: FunctionExecutor, Service {
     func reconcileProvisioned(_ name: String) {
         guard !stopping, let definition = provisionedTargets[name], let target = definition.provisionedConcurrency else { return }
         let have = (idle[name]?.filter(\.environment.provisioned).count ?? 0)
-            + busy.values.filter { $0.provisioned && $0.function.name == name }.count + (starting[name] ?? 0)
+            + busy.values.filter { $0.provisioned && $0.function.environmentKey == name }.count + (starting[name] ?? 0)
         if have > target {
             var surplus = have - target
             idle[name]?.removeAll { entry in
@@ -253,7 +254,7 @@ package actor ProcessExecutor: FunctionExecutor, Service {
     }
 
     func provisioned(_ environment: ExecutionEnvironment, result: ExecutionEnvironment.InitResult) async {
-        let name = environment.function.name
+        let name = environment.function.environmentKey
         starting[name, default: 1] -= 1
         switch result {
         case .ready:

@@ -36,7 +36,9 @@ struct FunctionConfigurationOutput: Encodable {
 
     init(_ definition: FunctionDefinition, identity: AWSIdentity) {
         FunctionName = AWSIdentity.plainName(definition.name)
-        FunctionArn = identity.functionARN(definition.name)
+        // A version's ARN carries its number; `$LATEST`'s is reported unqualified.
+        FunctionArn = identity.functionARN(definition.name) + (definition.version.map { ":" + $0 } ?? "")
+        Version = definition.versionName
         Runtime = definition.runtime
         Role = definition.role
         Handler = definition.handler

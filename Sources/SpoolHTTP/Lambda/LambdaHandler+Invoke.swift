@@ -37,7 +37,7 @@ extension LambdaHandler {
             return Response(status: .noContent, headers: [AWSJSON.requestID: id])
         }
         let result = try await invoker.invoke(invocation)
-        var headers: HTTPFields = [.contentType: "application/json", AWSJSON.requestID: id, Self.executedVersion: "$LATEST"]
+        var headers: HTTPFields = [.contentType: "application/json", AWSJSON.requestID: id, Self.executedVersion: result.executedVersion]
         if result.outcome.isError { headers[Self.functionError] = "Unhandled" }
         if log == "Tail" {
             headers[Self.logResult] = Data(InvocationLog.tail(result.outcome.log, limit: FunctionLimits.logTailBytes).utf8).base64EncodedString()

@@ -51,13 +51,14 @@ struct LambdaHandler: Sendable {
         router.post(RouterPath(stringLiteral: "\(functions)/:name/invocations")) { request, context in
             try await self.respond(context) { id in try await self.invoke(request, try self.reference(context, request), id) }
         }
-        router.get("_spool/functions/:name/code.zip") { _, context in
-            try await self.respond(context) { id in try await self.codePackage(try self.reference(context, nil), id) }
+        router.get("_spool/functions/:name/code.zip") { request, context in
+            try await self.respond(context) { id in try await self.codePackage(try self.reference(context, request), id) }
         }
         addConcurrencyRoutes(to: router)
         addTagRoutes(to: router)
         addAsyncRoutes(to: router)
         addMappingRoutes(to: router)
+        addVersionRoutes(to: router)
     }
 
     // MARK: Operations
@@ -69,7 +70,11 @@ struct LambdaHandler: Sendable {
         let reference = try FunctionReference.parse(name, identity: identity, allowsQualifier: false)
         let settings = try input.settings()
         let zip = try Self.zipFile(input.Code?.ZipFile, s3: input.Code?.S3Bucket ?? input.Code?.S3Key, image: input.Code?.ImageUri)
-        let definition = try await registry.create(name: reference.name, settings: settings, zip: zip, tags: input.Tags ?? [:])
+        var definition = try await registry.create(name: reference.name, settings: settings, zip: zip, tags: input.Tags ?? [:])
+        // `Publish`: version 1 is published with the function, and the answer describes it.
+        if input.Publish == true {
+            definition = try await registry.publishVersion(reference, codeSHA256: nil, description: nil, revisionID: definition.revisionID)
+        }
         return Self.json(FunctionConfigurationOutput(definition, identity: registry.identity), id, status: .created)
     }
 
@@ -95,7 +100,8 @@ struct LambdaHandler: Sendable {
         let base = request.head.authority.map { "http://\($0)" } ?? defaultBaseURL
         let output = GetFunctionOutput(
             Configuration: FunctionConfigurationOutput(definition, identity: registry.identity),
-            Code: definition.executor == .process ? .init(Location: "\(base)/_spool/functions/\(codeName(definition.name))/code.zip") : nil,
+            Code: definition.executor == .process
+                ? .init(Location: "\(base)/_spool/functions/\(codeName(definition.name))/code.zip" + (definition.version.map { "?Qualifier=\($0)" } ?? "")) : nil,
             Tags: definition.tags.isEmpty ? nil : definition.tags,
             Concurrency: definition.reservedConcurrency.map { .init(ReservedConcurrentExecutions: $0) }
         )
@@ -112,10 +118,14 @@ struct LambdaHandler: Sendable {
 
     func updateCode(_ request: Request, _ reference: FunctionReference, _ id: String) async throws -> Response {
         let input = try await Self.decode(LambdaWire.UpdateCodeInput.self, request, limit: Self.maximumCodeRequestBytes, operation: "UpdateFunctionCode")
-        if input.Publish == true || input.PublishTo != nil { throw SpoolError.notSupportedYet("Publishing function versions") }
+        if input.PublishTo != nil { throw SpoolError.notSupportedYet("PublishTo (LATEST_PUBLISHED)") }
         try LambdaWire.ConfigurationInput.checkArchitectures(input.Architectures)
         let zip = try Self.zipFile(input.ZipFile, s3: input.S3Bucket ?? input.S3Key, image: input.ImageUri)
-        let definition = try await registry.updateCode(reference, zip: zip, revisionID: input.RevisionId, dryRun: input.DryRun ?? false)
+        var definition = try await registry.updateCode(reference, zip: zip, revisionID: input.RevisionId, dryRun: input.DryRun ?? false)
+        // `Publish`: the new code is published as a version at once, and the answer describes that version.
+        if input.Publish == true, input.DryRun != true {
+            definition = try await registry.publishVersion(reference, codeSHA256: definition.codeSHA256, description: nil, revisionID: definition.revisionID)
+        }
         return Self.json(FunctionConfigurationOutput(definition, identity: registry.identity), id)
     }
 

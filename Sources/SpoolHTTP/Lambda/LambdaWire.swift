@@ -59,7 +59,7 @@ enum LambdaWire {
 
         /// The settings Spool applies, after refusing members it cannot honour yet.
         func settings() throws -> FunctionSettings {
-            if Publish == true || PublishTo != nil { throw SpoolError.notSupportedYet("Publishing function versions") }
+            if PublishTo != nil { throw SpoolError.notSupportedYet("PublishTo (LATEST_PUBLISHED)") }
             if let vpc = VpcConfig, !(vpc.SubnetIds ?? []).isEmpty || !(vpc.SecurityGroupIds ?? []).isEmpty {
                 throw SpoolError.notSupportedYet("VpcConfig")
             }

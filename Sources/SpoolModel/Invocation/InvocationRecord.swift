@@ -20,10 +20,13 @@ public struct InvocationRecord: Sendable, Equatable {
         public var payload: String
         /// `Unhandled` for a function error or timeout, `nil` for a success.
         public var functionError: String?
+        /// The version that ran: `$LATEST` or a version number (through an alias, the one routed to).
+        public var executedVersion: String
 
-        public init(payload: String, functionError: String?) {
+        public init(payload: String, functionError: String?, executedVersion: String = "$LATEST") {
             self.payload = payload
             self.functionError = functionError
+            self.executedVersion = executedVersion
         }
     }
 
@@ -45,7 +48,7 @@ public struct InvocationRecord: Sendable, Equatable {
         text += ",\"condition\":\(Self.quoted(condition)),\"approximateInvokeCount\":\(approximateInvokeCount)}"
         text += ",\"requestPayload\":\(Self.embedded(requestPayload))"
         if let response {
-            text += ",\"responseContext\":{\"statusCode\":200,\"executedVersion\":\"$LATEST\""
+            text += ",\"responseContext\":{\"statusCode\":200,\"executedVersion\":\(Self.quoted(response.executedVersion))"
             if let functionError = response.functionError { text += ",\"functionError\":\(Self.quoted(functionError))" }
             text += "},\"responsePayload\":\(Self.embedded(response.payload))"
         }
