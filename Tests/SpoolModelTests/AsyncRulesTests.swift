@@ -130,7 +130,8 @@ struct AsyncRulesTests {
         #expect(Destination.parse("arn:aws:sqs:eu-west-1:000000000000:q", identity: identity) == .queue(name: "eu-west-1/q"))
         #expect(Destination.parse("arn:aws:lambda:eu-west-1:000000000000:function:f", identity: identity) == .function(name: "eu-west-1/f"))
         #expect(Destination.parse("arn:aws:sqs:us-east-1:111111111111:q", identity: identity) == nil)
-        #expect(Destination.parse("arn:aws:lambda:us-east-1:000000000000:function:f:2", identity: identity) == nil)
+        #expect(Destination.parse("arn:aws:lambda:us-east-1:000000000000:function:f:2", identity: identity) == .function(name: "f", qualifier: "2"))
+        #expect(Destination.parse("arn:aws:lambda:us-east-1:000000000000:function:f:bad!", identity: identity) == nil)
         #expect(!Destination.matchesModelPattern("queue-name"))
     }
 }

@@ -241,3 +241,49 @@ def test_async_invocations_and_mappings_run_the_alias_version(lam, server):
     assert len(lines) == 3 and lines[2]["release"] == "two" and lines[2]["version"] == "$LATEST"
     lam.delete_event_source_mapping(UUID=mapping["UUID"])
     os.unlink(out)
+
+
+FAILING = """
+def handler(event, context):
+    raise RuntimeError("release " + RELEASE + " fails")
+"""
+
+
+def test_event_invoke_configs_and_destinations_per_version_and_alias(lam, server):
+    sqs = boto3.client("sqs", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    url = sqs.create_queue(QueueName=f"ver-dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    name = f"ver-{uuid.uuid4().hex[:8]}"
+    lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": package({"app.py": "RELEASE = 'one'\n" + FAILING})}, Publish=True)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    put = lam.put_function_event_invoke_config(FunctionName=name, Qualifier="live", MaximumRetryAttempts=0,
+                                               DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+    assert put["FunctionArn"] == f"{ARN}:{name}:live"
+    assert lam.get_function_event_invoke_config(FunctionName=name, Qualifier="live")["MaximumRetryAttempts"] == 0
+    assert error(lam.get_function_event_invoke_config, FunctionName=name)[0] == "ResourceNotFoundException"
+    assert error(lam.put_function_event_invoke_config, FunctionName=name, Qualifier="9", MaximumRetryAttempts=0)[0] == "ResourceNotFoundException"
+    assert [c["FunctionArn"] for c in lam.list_function_event_invoke_configs(FunctionName=name)["FunctionEventInvokeConfigs"]] \
+        == [f"{ARN}:{name}:live"]
+
+    # An event through the alias follows the alias's settings: no retry, the record goes to the queue at once.
+    lam.invoke(FunctionName=name, Qualifier="live", InvocationType="Event", Payload=b'{"n": 1}')
+    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20).get("Messages", [])
+    assert len(messages) == 1
+    record = json.loads(messages[0]["Body"])
+    assert record["requestContext"]["functionArn"] == f"{ARN}:{name}:live" and record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["responseContext"]["executedVersion"] == "1" and record["requestContext"]["approximateInvokeCount"] == 1
+
+    # A destination may be a version or an alias of another function: that version runs with the record.
+    out = tempfile.NamedTemporaryFile(delete=False, suffix=".jsonl").name
+    target, _ = create(lam, Environment={"Variables": {"OUT": out}})
+    lam.publish_version(FunctionName=target)
+    lam.update_function_code(FunctionName=target, ZipFile=code("two"))
+    lam.create_alias(FunctionName=target, Name="stable", FunctionVersion="1")
+    lam.update_function_event_invoke_config(FunctionName=name, Qualifier="live",
+                                            DestinationConfig={"OnFailure": {"Destination": f"{ARN}:{target}:stable"}})
+    lam.invoke(FunctionName=name, Qualifier="live", InvocationType="Event", Payload=b'{"n": 2}')
+    lines = wait_lines(out, 1)
+    assert lines and lines[0]["release"] == "one" and lines[0]["arn"] == f"{ARN}:{target}:stable"
+    assert lines[0]["event"]["requestPayload"] == {"n": 2}
+    os.unlink(out)

@@ -17,7 +17,7 @@ extension AsyncDispatcher {
         var definition = slot.definition
         let name = invocation.functionName
         let started = registry.clock.now()
-        var config = (try? await configs.effective(for: name)) ?? .defaults(for: name)
+        var config = (try? await configs.effective(for: name, qualifier: invocation.qualifier)) ?? .defaults(for: name)
         if state.withLock({ $0.abandoned }) || Task.isCancelled {
             // The stop's grace period ended before this event started: it stays for the next start.
             runner.release(slot)
@@ -73,7 +73,7 @@ extension AsyncDispatcher {
         let failure = AsyncOutcome.failure(from: outcome)
         let ran = AsyncOutcome.functionRan(outcome)
         let now = registry.clock.now()
-        config = (try? await configs.effective(for: name)) ?? config
+        config = (try? await configs.effective(for: name, qualifier: invocation.qualifier)) ?? config
         let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: now)
         let decision = AsyncDecision.after(failure: failure, enqueuedAt: invocation.enqueuedAt, now: now, functionErrors: invocation.functionErrors,
                                            systemRetries: invocation.systemRetries, config: config, policy: settings.retryPolicy, unit: random())

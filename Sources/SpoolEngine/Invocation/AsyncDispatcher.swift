@@ -319,9 +319,10 @@ package final class AsyncDispatcher: Service, Sendable {
         do {
             let claimed = try await store.claimInvocations(ClaimInvocationsParams(
                 functionName: name, limit: settings.claimBatch, leaseUntil: now + settings.leaseMargin, now: now))
-            let config = definition == nil ? EventInvokeConfig.defaults(for: name) : try await configs.effective(for: name)
             let condition: FailureCondition = definition == nil ? .functionDeleted : .zeroReservedConcurrency
             for invocation in claimed {
+                let config = definition == nil ? EventInvokeConfig.defaults(for: name)
+                    : try await configs.effective(for: name, qualifier: invocation.qualifier)
                 SpoolMetrics.asyncEventDropped(name, condition)
                 let settlement = AsyncSettlement(identity: registry.identity, claimed: invocation, config: config, definition: definition, now: now)
                 await settle(settlement.failed(condition, failure: nil, functionRan: false), function: name)

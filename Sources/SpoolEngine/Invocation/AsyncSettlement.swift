@@ -104,8 +104,8 @@ struct AsyncSettlement {
     func deliver(_ record: String, to destination: String) -> [InvocationEffect] {
         switch Destination.parse(destination, identity: identity) {
         case .queue(let name)?: [.sendMessage(queueName: name, message: OutgoingMessage(body: record))]
-        case .function(let name)?:
-            [.invoke(NewInvocation(requestID: UUID().uuidString.lowercased(), functionName: name, qualifier: nil, payload: record))]
+        case .function(let name, let qualifier)?:
+            [.invoke(NewInvocation(requestID: UUID().uuidString.lowercased(), functionName: name, qualifier: qualifier, payload: record))]
         case .url(let url)?: [.post(url: url, body: record)]
         case nil: []
         }

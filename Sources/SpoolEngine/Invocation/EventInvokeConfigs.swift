@@ -9,6 +9,7 @@ package final class EventInvokeConfigs: Sendable {
     let store: any EventInvokeConfigStore
     let registry: FunctionRegistry
     let queues: QueueService
+    /// By `FUNCTION:QUALIFIER`.
     private let cache = Mutex<[String: EventInvokeConfig]>([:])
 
     package init(store: any EventInvokeConfigStore, registry: FunctionRegistry, queues: QueueService) {
@@ -20,16 +21,22 @@ package final class EventInvokeConfigs: Sendable {
 
     /// Drops what is cached about a deleted function.
     func forget(_ name: String) {
-        cache.withLock { _ = $0.removeValue(forKey: name) }
+        cache.withLock { cache in
+            for key in cache.keys where key.hasPrefix(name + ":") { cache.removeValue(forKey: key) }
+        }
     }
 
     var identity: AWSIdentity { registry.identity }
 
-    /// The settings that apply to a function's events: its `$LATEST` configuration or AWS's defaults.
-    package func effective(for function: String) async throws -> EventInvokeConfig {
-        if let cached = cache.withLock({ $0[function] }) { return cached }
-        let config = try await store.eventInvokeConfig(function: function, qualifier: "$LATEST") ?? .defaults(for: function)
-        cache.withLock { $0[function] = config }
+    /// The settings that apply to an event: those of the qualifier it was invoked with (a version, an alias, or
+    /// `$LATEST` when unqualified), or AWS's defaults.
+    package func effective(for function: String, qualifier: String? = nil) async throws -> EventInvokeConfig {
+        let qualifier = qualifier ?? "$LATEST"
+        let key = "\(function):\(qualifier)"
+        if let cached = cache.withLock({ $0[key] }) { return cached }
+        var config = try await store.eventInvokeConfig(function: function, qualifier: qualifier) ?? .defaults(for: function)
+        config.qualifier = qualifier
+        cache.withLock { $0[key] = config }
         return config
     }
 
@@ -47,7 +54,7 @@ package final class EventInvokeConfigs: Sendable {
         try await validateDestinations(settings, of: name)
         let config = settings.replacing(functionName: name, qualifier: qualifier, now: registry.clock.now())
         try await store.putEventInvokeConfig(config)
-        cache.withLock { $0[name] = config }
+        cache.withLock { $0["\(name):\(qualifier)"] = config }
         return config
     }
 
@@ -59,7 +66,7 @@ package final class EventInvokeConfigs: Sendable {
         guard let existing = try await store.eventInvokeConfig(function: name, qualifier: qualifier) else { throw notConfigured(name, qualifier) }
         let config = settings.merging(into: existing, now: registry.clock.now())
         try await store.putEventInvokeConfig(config)
-        cache.withLock { $0[name] = config }
+        cache.withLock { $0["\(name):\(qualifier)"] = config }
         return config
     }
 
@@ -67,20 +74,21 @@ package final class EventInvokeConfigs: Sendable {
     package func delete(_ reference: FunctionReference) async throws {
         let (name, qualifier) = try await resolve(reference)
         guard try await store.deleteEventInvokeConfig(function: name, qualifier: qualifier) else { throw notConfigured(name, qualifier) }
-        cache.withLock { _ = $0.removeValue(forKey: name) }
+        cache.withLock { _ = $0.removeValue(forKey: "\(name):\(qualifier)") }
     }
 
-    /// ListFunctionEventInvokeConfigs (every qualifier of the function; Spool has `$LATEST` only).
+    /// ListFunctionEventInvokeConfigs (every qualifier of the function).
     package func list(_ reference: FunctionReference) async throws -> [EventInvokeConfig] {
         _ = try await registry.function(FunctionReference(name: reference.name))
         return try await store.eventInvokeConfigs(function: reference.name)
     }
 
-    /// The function's name and the qualifier a configuration is stored under.
+    /// The function's name and the qualifier a configuration is stored under: the version or alias named (which must
+    /// exist), `$LATEST` when unqualified.
     private func resolve(_ reference: FunctionReference, missing: String? = nil) async throws -> (String, String) {
         do {
             let definition = try await registry.function(reference)
-            return (definition.name, "$LATEST")
+            return (definition.name, reference.qualifier ?? "$LATEST")
         } catch let error as SpoolError where error.code == .resourceNotFound {
             if let missing { throw SpoolError(.resourceNotFound, missing) }
             throw error
@@ -102,10 +110,10 @@ package final class EventInvokeConfigs: Sendable {
                 throw SpoolError(.invalidParameterValue, "The provided destination config \(described) is invalid.")
             }
             switch destination {
-            case .function(let target):
+            case .function(let target, let qualifier):
                 if target == name { throw SpoolError(.invalidParameterValue, "You can't specify the function as a destination for itself.") }
                 do {
-                    _ = try await registry.function(FunctionReference(name: target))
+                    _ = try await registry.function(FunctionReference(name: target, qualifier: qualifier))
                 } catch {
                     throw SpoolError(.invalidParameterValue, "The destination ARN \(value) is invalid.")
                 }

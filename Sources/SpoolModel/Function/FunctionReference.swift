@@ -90,7 +90,7 @@ public struct FunctionReference: Sendable, Equatable {
         (1...64).contains(name.utf8.count) && name.utf8.allSatisfy { isWordByte($0) }
     }
 
-    static func isValidQualifier(_ text: String) -> Bool {
+    public static func isValidQualifier(_ text: String) -> Bool {
         (1...128).contains(text.utf8.count) && text.utf8.allSatisfy { isWordByte($0) || $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: ".") }
     }
 

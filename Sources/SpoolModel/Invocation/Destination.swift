@@ -2,7 +2,8 @@
 /// its payload, or (a Spool extension) an `http(s)://` URL the record is POSTed to.
 public enum Destination: Sendable, Equatable {
     case queue(name: String)
-    case function(name: String)
+    /// A function, or one version or alias of it (`qualifier`; `nil` for the unqualified ARN or `$LATEST`).
+    case function(name: String, qualifier: String? = nil)
     case url(String)
 
     /// The longest destination AWS accepts.
@@ -21,8 +22,9 @@ public enum Destination: Sendable, Equatable {
               FunctionReference.isValidName(String(parts[6])),
               let name = identity.stored(arnRegion: parts[3], account: parts[4], name: String(parts[6]))
         else { return nil }
-        if parts.count == 8, parts[7] != "$LATEST" { return nil }
-        return .function(name: name)
+        guard parts.count == 8, parts[7] != "$LATEST" else { return .function(name: name) }
+        guard FunctionReference.isValidQualifier(String(parts[7])) else { return nil }
+        return .function(name: name, qualifier: String(parts[7]))
     }
 
     /// Whether AWS's model pattern accepts the text (`arn:…` or empty); the `http(s)://` extension is Spool's.
