@@ -106,7 +106,8 @@ extension PostgresStore {
 
     package func deleteAlias(_ functionName: String, name: String) async throws -> Bool {
         try await transaction { connection in
-            try await connection.count("DELETE FROM function_alias WHERE function_name = \(functionName) AND name = \(name) RETURNING 1") > 0
+            try await connection.run("DELETE FROM function_url WHERE function_name = \(functionName) AND qualifier = \(name)")
+            return try await connection.count("DELETE FROM function_alias WHERE function_name = \(functionName) AND name = \(name) RETURNING 1") > 0
         }
     }
 
@@ -115,5 +116,58 @@ extension PostgresStore {
         try await connection.run("DELETE FROM function_version WHERE function_name = \(name)")
         try await connection.run("DELETE FROM function_version_counter WHERE function_name = \(name)")
         try await connection.run("DELETE FROM function_alias WHERE function_name = \(name)")
+        try await connection.run("DELETE FROM function_url WHERE function_name = \(name)")
+    }
+}
+
+/// Function URLs.
+extension PostgresStore {
+    package func createFunctionURL(_ config: FunctionURLConfig) async throws -> FunctionURLConfig {
+        try await transaction(conflict: FunctionStoreRules.functionURLExists) { connection in
+            guard try await connection.count("SELECT 1 FROM function WHERE name = \(config.functionName) FOR SHARE") > 0 else {
+                throw SpoolError.functionNotFound(config.functionName)
+            }
+            try await connection.run("""
+                INSERT INTO function_url (url_id, function_name, qualifier, config)
+                VALUES (\(config.urlID), \(config.functionName), \(config.qualifier ?? ""), \(ColumnJSON.encode(config)))
+                """)
+            return config
+        }
+    }
+
+    package func functionURL(_ functionName: String, qualifier: String?) async throws -> FunctionURLConfig? {
+        try await read { connection in
+            try await connection.value("SELECT config FROM function_url WHERE function_name = \(functionName) AND qualifier = \(qualifier ?? "")",
+                                       as: String.self).flatMap(FunctionStoreRules.functionURL)
+        }
+    }
+
+    package func functionURL(id: String) async throws -> FunctionURLConfig? {
+        try await read { connection in
+            try await connection.value("SELECT config FROM function_url WHERE url_id = \(id)", as: String.self).flatMap(FunctionStoreRules.functionURL)
+        }
+    }
+
+    package func functionURLs(_ functionName: String) async throws -> [FunctionURLConfig] {
+        try await read { connection in
+            try await connection.rows("SELECT config FROM function_url WHERE function_name = \(functionName) ORDER BY qualifier")
+                .compactMap { FunctionStoreRules.functionURL(try $0.decode(String.self)) }
+        }
+    }
+
+    package func updateFunctionURL(_ config: FunctionURLConfig) async throws -> FunctionURLConfig {
+        try await transaction { connection in
+            guard try await connection.count("""
+                UPDATE function_url SET config = \(ColumnJSON.encode(config))
+                WHERE function_name = \(config.functionName) AND qualifier = \(config.qualifier ?? "") RETURNING 1
+                """) > 0 else { throw FunctionStoreRules.functionURLNotFound }
+            return config
+        }
+    }
+
+    package func deleteFunctionURL(_ functionName: String, qualifier: String?) async throws -> Bool {
+        try await transaction { connection in
+            try await connection.count("DELETE FROM function_url WHERE function_name = \(functionName) AND qualifier = \(qualifier ?? "") RETURNING 1") > 0
+        }
     }
 }

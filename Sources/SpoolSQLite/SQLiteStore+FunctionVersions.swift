@@ -99,7 +99,9 @@ extension SQLiteStore {
     package func deleteAlias(_ functionName: String, name: String) async throws -> Bool {
         try await write { db in
             try db.execute(sql: "DELETE FROM function_alias WHERE function_name = ? AND name = ?", arguments: [functionName, name])
-            return db.changesCount > 0
+            let deleted = db.changesCount > 0
+            try db.execute(sql: "DELETE FROM function_url WHERE function_name = ? AND qualifier = ?", arguments: [functionName, name])
+            return deleted
         }
     }
 
@@ -108,5 +110,61 @@ extension SQLiteStore {
         try db.execute(sql: "DELETE FROM function_version WHERE function_name = ?", arguments: [name])
         try db.execute(sql: "DELETE FROM function_version_counter WHERE function_name = ?", arguments: [name])
         try db.execute(sql: "DELETE FROM function_alias WHERE function_name = ?", arguments: [name])
+        try db.execute(sql: "DELETE FROM function_url WHERE function_name = ?", arguments: [name])
+    }
+}
+
+/// Function URLs.
+extension SQLiteStore {
+    package func createFunctionURL(_ config: FunctionURLConfig) async throws -> FunctionURLConfig {
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM function WHERE name = ?", arguments: [config.functionName]) == true else {
+                throw SpoolError.functionNotFound(config.functionName)
+            }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM function_url WHERE function_name = ? AND qualifier = ?",
+                                 arguments: [config.functionName, config.qualifier ?? ""]) == true {
+                throw FunctionStoreRules.functionURLExists
+            }
+            try db.execute(sql: "INSERT INTO function_url (url_id, function_name, qualifier, config) VALUES (?, ?, ?, ?)",
+                           arguments: [config.urlID, config.functionName, config.qualifier ?? "", ColumnJSON.encode(config)])
+            return config
+        }
+    }
+
+    package func functionURL(_ functionName: String, qualifier: String?) async throws -> FunctionURLConfig? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT config FROM function_url WHERE function_name = ? AND qualifier = ?",
+                                arguments: [functionName, qualifier ?? ""]).flatMap(FunctionStoreRules.functionURL)
+        }
+    }
+
+    package func functionURL(id: String) async throws -> FunctionURLConfig? {
+        try await read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT config FROM function_url WHERE url_id = ?"), arguments: [id])
+                .flatMap(FunctionStoreRules.functionURL)
+        }
+    }
+
+    package func functionURLs(_ functionName: String) async throws -> [FunctionURLConfig] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT config FROM function_url WHERE function_name = ? ORDER BY qualifier", arguments: [functionName])
+                .compactMap(FunctionStoreRules.functionURL)
+        }
+    }
+
+    package func updateFunctionURL(_ config: FunctionURLConfig) async throws -> FunctionURLConfig {
+        try await write { db in
+            try db.execute(sql: "UPDATE function_url SET config = ? WHERE function_name = ? AND qualifier = ?",
+                           arguments: [ColumnJSON.encode(config), config.functionName, config.qualifier ?? ""])
+            guard db.changesCount > 0 else { throw FunctionStoreRules.functionURLNotFound }
+            return config
+        }
+    }
+
+    package func deleteFunctionURL(_ functionName: String, qualifier: String?) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM function_url WHERE function_name = ? AND qualifier = ?", arguments: [functionName, qualifier ?? ""])
+            return db.changesCount > 0
+        }
     }
 }

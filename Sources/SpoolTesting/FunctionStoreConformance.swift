@@ -136,5 +136,39 @@ public enum FunctionStoreConformance {
             try require(try await !store.deleteAlias("alpha", name: "live"), "a second delete finds nothing")
             try require(try await store.deleteFunctionVersion("alpha", version: 1) != nil, "a version no alias uses may be deleted")
         },
+        Check(name: "function URLs: one per function and alias, found by id, gone with their function or alias") { store in
+            _ = try await store.createFunction(definition("alpha"))
+            _ = try await store.createAlias(FunctionAlias(functionName: "alpha", name: "live", functionVersion: "$LATEST", revisionID: "a1"))
+            let own = FunctionURLConfig(functionName: "alpha", qualifier: nil, urlID: FunctionURLConfig.newID(), authType: "NONE", cors: nil,
+                                        invokeMode: "BUFFERED", createdAt: 1, modifiedAt: 1)
+            var live = own
+            live.qualifier = "live"
+            live.urlID = FunctionURLConfig.newID()
+            live.cors = .init(allowOrigins: ["*"], maxAge: 60)
+            _ = try await store.createFunctionURL(own)
+            _ = try await store.createFunctionURL(live)
+            var again = own
+            again.urlID = FunctionURLConfig.newID()
+            try await requireError(.resourceConflict) { try await store.createFunctionURL(again) }
+            var ghost = own
+            ghost.functionName = "ghost"
+            try await requireError(.resourceNotFound) { try await store.createFunctionURL(ghost) }
+            try require(try await store.functionURL(id: live.urlID) == live, "found by id")
+            try require(try await store.functionURL("alpha", qualifier: nil) == own, "found by function")
+            try require(try await store.functionURLs("alpha").map(\.qualifier) == [nil, "live"], "listed")
+            var changed = own
+            changed.authType = "AWS_IAM"
+            changed.modifiedAt = 2
+            _ = try await store.updateFunctionURL(changed)
+            try require(try await store.functionURL(id: own.urlID)?.authType == "AWS_IAM", "the update must be stored")
+            try await requireError(.resourceNotFound) { try await store.updateFunctionURL(ghost) }
+            _ = try await store.deleteAlias("alpha", name: "live")
+            try require(try await store.functionURL(id: live.urlID) == nil, "an alias's URL goes with it")
+            try require(try await store.deleteFunctionURL("alpha", qualifier: nil), "delete finds the URL")
+            try require(try await !store.deleteFunctionURL("alpha", qualifier: nil), "a second delete finds nothing")
+            _ = try await store.createFunctionURL(again)
+            _ = try await store.deleteFunction(named: "alpha")
+            try require(try await store.functionURL(id: again.urlID) == nil, "a function's URL goes with it")
+        },
     ]
 }

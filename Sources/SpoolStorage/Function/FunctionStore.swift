@@ -45,8 +45,24 @@ public protocol FunctionStore: Sendable {
     /// Replaces an alias if its revision is still `expectedRevision` (`PreconditionFailedException` otherwise; any
     /// revision when `nil`); `ResourceNotFoundException` when it does not exist.
     func updateAlias(_ alias: FunctionAlias, expectedRevision: String?) async throws -> FunctionAlias
-    /// Deletes an alias; whether there was one.
+    /// Deletes an alias (and its function URL); whether there was one.
     func deleteAlias(_ functionName: String, name: String) async throws -> Bool
+
+    // MARK: Function URLs (deleted with their function or alias)
+
+    /// CreateFunctionUrlConfig; `ResourceConflictException` when the function or alias has one already,
+    /// `ResourceNotFoundException` without the function.
+    func createFunctionURL(_ config: FunctionURLConfig) async throws -> FunctionURLConfig
+    /// The URL of a function (`qualifier` `nil`) or of one of its aliases, or `nil`.
+    func functionURL(_ functionName: String, qualifier: String?) async throws -> FunctionURLConfig?
+    /// The URL with this id, or `nil`: how a request to a URL finds its function.
+    func functionURL(id: String) async throws -> FunctionURLConfig?
+    /// Every URL of a function, the function's own first, then its aliases' in name order.
+    func functionURLs(_ functionName: String) async throws -> [FunctionURLConfig]
+    /// Replaces a URL's settings; `ResourceNotFoundException` when it does not exist.
+    func updateFunctionURL(_ config: FunctionURLConfig) async throws -> FunctionURLConfig
+    /// Deletes a URL; whether there was one.
+    func deleteFunctionURL(_ functionName: String, qualifier: String?) async throws -> Bool
 }
 
 /// The account-wide figures GetAccountSettings reports.

@@ -49,6 +49,14 @@ package enum FunctionStoreRules {
         alias.functionVersion == String(version) || alias.additionalVersionWeights.keys.contains(String(version))
     }
 
+    /// A stored function URL (one JSON document).
+    package static func functionURL(_ text: String) -> FunctionURLConfig? {
+        try? JSONDecoder().decode(FunctionURLConfig.self, from: Data(text.utf8))
+    }
+
+    package static let functionURLExists = SpoolError(.resourceConflict, "FunctionUrlConfig exists for this Lambda function")
+    package static let functionURLNotFound = SpoolError(.resourceNotFound, "The resource you requested does not exist.")
+
     /// A stored alias (one JSON document).
     package static func alias(_ text: String) -> FunctionAlias? {
         try? JSONDecoder().decode(FunctionAlias.self, from: Data(text.utf8))
