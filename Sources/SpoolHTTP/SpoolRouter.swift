@@ -72,6 +72,9 @@ package enum SpoolRouter {
         let router = Router(context: SpoolRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger))
         router.add(middleware: RegionMiddleware())
+        // Function URLs by host name answer for themselves, before any API's checks.
+        let functionURLs = FunctionURLHandler(registry: lambda.registry, invoker: lambda.invoker, verifier: verifier)
+        router.add(middleware: FunctionURLHostMiddleware(handler: functionURLs))
         // Every error of every API is answered here, in the shape of the API the request was for.
         router.add(middleware: APIErrorMiddleware(logger: logger))
         if let verifier { router.add(middleware: SignatureMiddleware(verifier: verifier)) }
@@ -135,6 +138,18 @@ package enum SpoolRouter {
                                                  region: context.region, traceHeader: traceHeader)
             default:
                 throw SpoolError(.unknownOperation, target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
+            }
+        }
+        // Function URLs by path, which needs no name resolution: `/lambda-url/<url-id>/…`.
+        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .head, .options] {
+            for path in ["\(FunctionURLHandler.pathPrefix)/:urlid", "\(FunctionURLHandler.pathPrefix)/:urlid/**"] {
+                router.on(RouterPath(stringLiteral: path), method: method) { request, context -> Response in
+                    let id = context.parameters.get("urlid") ?? ""
+                    let prefix = "/\(FunctionURLHandler.pathPrefix)/\(id)"
+                    let raw = String((request.head.path ?? "/").prefix { $0 != "?" })
+                    let rest = raw.hasPrefix(prefix) ? String(raw.dropFirst(prefix.count)) : "/"
+                    return await functionURLs.serve(request, context: context, id: id, rawPath: rest.isEmpty ? "/" : rest)
+                }
             }
         }
         router.post("/", use: aws)

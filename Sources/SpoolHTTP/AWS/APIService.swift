@@ -25,6 +25,8 @@ package enum APIService: String, Sendable {
         if components.count == 1 && (components[0] == "health" || components[0] == "metrics") { return nil }
         // The dashboard's page: a browser cannot sign a navigation; the page signs its API calls itself.
         if components.count == 1 && components[0] == "ui" { return nil }
+        // A function URL checks its own authorization (`AuthType`).
+        if components.first.map({ $0 == FunctionURLHandler.pathPrefix }) ?? false { return nil }
         if components.first == "spool" { return .admin }
         // `/` serves SQS and Kinesis, a queue's URL SQS; every other path is Lambda's.
         let queuePath = isQueuePath(components)

@@ -10,10 +10,13 @@ package struct SpoolRequestContext: RequestContext {
     package let requestID: String
     /// The region the request acts in: its SigV4 credential scope's, `nil` (the home region) when it carries none.
     package var region: String?
+    /// The client's address, as a function URL's event reports it (`requestContext.http.sourceIp`).
+    package let remoteIP: String?
 
     package init(source: Source) {
         coreContext = .init(source: source)
         requestID = UUID().uuidString.lowercased()
+        remoteIP = source.channel.remoteAddress?.ipAddress
     }
 }
 

@@ -13,14 +13,8 @@ struct SignatureMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let service = APIService.of(request) else { return try await next(request, context) }
-        let rawTarget = request.head.path ?? "/"
-        let split = rawTarget.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        var headers: [String: [String]] = [:]
-        for field in request.headers { headers[field.name.canonicalName, default: []].append(field.value) }
-        if let authority = request.head.authority { headers["host"] = [authority] }
-        let rawQuery = split.count > 1 ? String(split[1]) : ""
         // Nothing to check without a signature: refuse before reading a body.
-        guard headers["authorization"] != nil || rawQuery.contains("X-Amz-") else {
+        guard Self.isSigned(request) else {
             throw SpoolError(.missingAuthenticationToken, "Missing Authentication Token")
         }
         var request = request
@@ -30,9 +24,23 @@ struct SignatureMiddleware: RouterMiddleware {
         } catch {
             throw SpoolError(.requestTooLarge, "Request must be smaller than \(Self.maximumBodyBytes) bytes.")
         }
-        let signed = SigV4.Request(method: request.method.rawValue, rawPath: String(split[0]), rawQuery: rawQuery, headers: headers,
-                                   payloadHash: SigV4.hexSHA256(body.readableBytesView))
-        _ = try verifier.verify(signed, service: service.signingName, now: Date())
+        _ = try verifier.verify(Self.signed(request, body: body), service: service.signingName, now: Date())
         return try await next(request, context)
+    }
+
+    /// Whether a request carries a signature, in its `Authorization` header or its query (a presigned URL).
+    static func isSigned(_ request: Request) -> Bool {
+        request.headers[.authorization] != nil || (request.uri.query ?? "").contains("X-Amz-")
+    }
+
+    /// The request as Signature Version 4 reads it: method, raw path and query, headers (with `host`), the body's hash.
+    static func signed(_ request: Request, body: ByteBuffer) -> SigV4.Request {
+        let rawTarget = request.head.path ?? "/"
+        let split = rawTarget.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var headers: [String: [String]] = [:]
+        for field in request.headers { headers[field.name.canonicalName, default: []].append(field.value) }
+        if let authority = request.head.authority { headers["host"] = [authority] }
+        return SigV4.Request(method: request.method.rawValue, rawPath: String(split[0]), rawQuery: split.count > 1 ? String(split[1]) : "",
+                             headers: headers, payloadHash: SigV4.hexSHA256(body.readableBytesView))
     }
 }

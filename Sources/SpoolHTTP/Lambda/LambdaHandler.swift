@@ -59,6 +59,7 @@ struct LambdaHandler: Sendable {
         addAsyncRoutes(to: router)
         addMappingRoutes(to: router)
         addVersionRoutes(to: router)
+        addURLRoutes(to: router)
     }
 
     // MARK: Operations
