@@ -117,13 +117,20 @@ package enum StoreCopy {
         return offset
     }
 
-    /// Deployment packages: from a data directory's `functions/` into the database's `function_code`, or back.
+    /// Deployment packages: from a data directory's `functions/` into the database's `function_code`, or back; the
+    /// packages of published versions too, which may differ from `$LATEST`'s.
     static func copyCode(from: Side, to: Side) async throws -> Int {
         var copied = 0
         var after: String?
         while true {
             let page = try await to.store.listFunctions(after: after, limit: 500)
-            for function in page where function.source == .api && !function.codeSHA256.isEmpty {
+            var packages: [FunctionDefinition] = []
+            for function in page {
+                packages.append(function)
+                packages += try await to.store.functionVersions(function.name, after: nil, limit: 100_000)
+                    .filter { version in version.codeSHA256 != function.codeSHA256 }
+            }
+            for function in packages where function.source == .api && !function.codeSHA256.isEmpty {
                 guard let stored = function.codeDirectory else { continue }
                 let folder = (stored as NSString).lastPathComponent
                 let zip: Data

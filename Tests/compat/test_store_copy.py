@@ -8,7 +8,7 @@ import pytest
 
 from asyncfixtures import queue_arn
 from conftest import SpoolProcess, make_client
-from functions import create_python
+from functions import create_python, package
 from test_cluster import database_url, psql
 
 
@@ -20,7 +20,12 @@ def copy(binary, source, target):
 def fill(endpoint):
     """A store with something of everything; returns what a copy must hold."""
     lam, sqs, kinesis = make_client(endpoint, "lambda"), make_client(endpoint, "sqs"), make_client(endpoint, "kinesis")
-    name = create_python(lam, "def handler(event, context):\n    return {'copied': event}\n")
+    name = create_python(lam, "def handler(event, context):\n    return {'version one': event}\n")
+    # A published version whose code differs from $LATEST's, behind an alias with a URL: its package must come along.
+    lam.publish_version(FunctionName=name)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    lam.create_function_url_config(FunctionName=name, Qualifier="live", AuthType="NONE")
+    lam.update_function_code(FunctionName=name, ZipFile=package({"app.py": "def handler(event, context):\n    return {'copied': event}\n"}))
     dlq = sqs.create_queue(QueueName="copy-dlq")["QueueUrl"]
     url = sqs.create_queue(QueueName="copy-q", Attributes={
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn("copy-dlq"), "maxReceiveCount": "2"})})["QueueUrl"]
@@ -44,6 +49,9 @@ def check(endpoint, expected):
     lam, sqs, kinesis = make_client(endpoint, "lambda"), make_client(endpoint, "sqs"), make_client(endpoint, "kinesis")
     payload = lam.invoke(FunctionName=expected["function"], Payload=b'{"after": "copy"}')["Payload"].read()
     assert json.loads(payload) == {"copied": {"after": "copy"}}
+    payload = lam.invoke(FunctionName=expected["function"], Qualifier="live", Payload=b'{"after": "copy"}')["Payload"].read()
+    assert json.loads(payload) == {"version one": {"after": "copy"}}
+    assert lam.get_function_url_config(FunctionName=expected["function"], Qualifier="live")["AuthType"] == "NONE"
     url = sqs.get_queue_url(QueueName="copy-q")["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"] == queue_arn("copy-dlq")
@@ -110,6 +118,7 @@ def test_a_sqlite_store_moves_onto_postgresql_and_back(binary, tmp_path):
         try:
             lam = make_client(restored.endpoint, "lambda")
             assert json.loads(lam.invoke(FunctionName=expected["function"], Payload=b"{}")["Payload"].read()) == {"copied": {}}
+            assert json.loads(lam.invoke(FunctionName=expected["function"], Qualifier="1", Payload=b"{}")["Payload"].read()) == {"version one": {}}
             sqs = make_client(restored.endpoint, "sqs")
             url_q = sqs.get_queue_url(QueueName="copy-q")["QueueUrl"]
             assert [m["Body"] for m in sqs.receive_message(QueueUrl=url_q).get("Messages", [])] == ["new"]
