@@ -23,6 +23,7 @@ package enum SpoolMigrations {
         ("0016_reshard", String(decoding: PackageResources._016_reshard_sql, as: UTF8.self)),
         ("0017_function_versions", String(decoding: PackageResources._017_function_versions_sql, as: UTF8.self)),
         ("0018_function_urls", String(decoding: PackageResources._018_function_urls_sql, as: UTF8.self)),
+        ("0019_layers", String(decoding: PackageResources._019_layers_sql, as: UTF8.self)),
     ]
 
     /// PostgreSQL's migrations in order, by identifier.
@@ -40,5 +41,6 @@ package enum SpoolMigrations {
         ("0011_pg_reshard", String(decoding: PackageResources._011_pg_reshard_sql, as: UTF8.self)),
         ("0012_pg_function_versions", String(decoding: PackageResources._012_pg_function_versions_sql, as: UTF8.self)),
         ("0013_pg_function_urls", String(decoding: PackageResources._013_pg_function_urls_sql, as: UTF8.self)),
+        ("0014_pg_layers", String(decoding: PackageResources._014_pg_layers_sql, as: UTF8.self)),
     ]
 }

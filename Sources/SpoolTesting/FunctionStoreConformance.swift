@@ -170,5 +170,33 @@ public enum FunctionStoreConformance {
             _ = try await store.deleteFunction(named: "alpha")
             try require(try await store.functionURL(id: again.urlID) == nil, "a function's URL goes with it")
         },
+        Check(name: "layer versions: numbered from 1, never reused, newest per layer, policies under their revision") { store in
+            guard let layers = store as? any LayerStore else { return try require(false, "the store keeps no layers") }
+            func layer(_ name: String) -> LayerVersion {
+                LayerVersion(layerName: name, version: 0, description: "d", compatibleRuntimes: ["python3.12"], compatibleArchitectures: [],
+                             licenseInfo: nil, codeSHA256: "sha", codeSize: 10, unzippedSize: 20, createdAt: 1, policyRevisionID: "p0")
+            }
+            try require(try await layers.publishLayerVersion(layer("libs")).version == 1, "first version")
+            try require(try await layers.publishLayerVersion(layer("libs")).version == 2, "second version")
+            _ = try await layers.publishLayerVersion(layer("alpha"))
+            try require(try await layers.deleteLayerVersion("libs", version: 2)?.version == 2, "delete returns the version")
+            try require(try await layers.deleteLayerVersion("libs", version: 2) == nil, "a second delete finds nothing")
+            try require(try await layers.publishLayerVersion(layer("libs")).version == 3, "numbers are never reused")
+            try require(try await layers.layerVersions("libs", before: nil, limit: 10).map(\.version) == [3, 1], "newest first")
+            try require(try await layers.layerVersions("libs", before: 3, limit: 10).map(\.version) == [1], "a page below 3")
+            let latest = try await layers.latestLayerVersions(after: nil, limit: 10).map { "\($0.layerName):\($0.version)" }
+            try require(latest == ["alpha:1", "libs:3"], "newest per layer: \(latest)")
+            try require(try await layers.latestLayerVersions(after: "alpha", limit: 10).map(\.layerName) == ["libs"], "a page after alpha")
+            let statement = LayerVersion.Statement(id: "s1", action: "lambda:GetLayerVersion", principal: "*", organizationID: nil)
+            try await requireError(.preconditionFailed) {
+                try await layers.setLayerPolicy("libs", version: 1, statements: [statement], revisionID: "p1", expectedRevision: "stale")
+            }
+            _ = try await layers.setLayerPolicy("libs", version: 1, statements: [statement], revisionID: "p1", expectedRevision: "p0")
+            let read = try await layers.layerVersion("libs", version: 1)
+            try require(read?.statements == [statement] && read?.policyRevisionID == "p1", "the policy must be stored")
+            try await requireError(.resourceNotFound) {
+                try await layers.setLayerPolicy("libs", version: 9, statements: [], revisionID: "x", expectedRevision: nil)
+            }
+        },
     ]
 }

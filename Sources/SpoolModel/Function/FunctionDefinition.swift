@@ -57,6 +57,9 @@ public struct FunctionDefinition: Sendable, Equatable, Codable {
     /// definition that changes. A version never changes: its code, configuration and revision are fixed at
     /// PublishVersion.
     public var version: String?
+    /// `Layers`: the layer versions the function runs with, in the order they apply (at most 5); `nil` (as in
+    /// definitions stored before layers existed) when none.
+    public var layers: [FunctionLayer]?
 
     /// `$LATEST` or the version number, as `Version` and `X-Amz-Executed-Version` report it.
     public var versionName: String { version ?? "$LATEST" }

@@ -57,6 +57,15 @@ package enum FunctionStoreRules {
     package static let functionURLExists = SpoolError(.resourceConflict, "FunctionUrlConfig exists for this Lambda function")
     package static let functionURLNotFound = SpoolError(.resourceNotFound, "The resource you requested does not exist.")
 
+    /// A stored layer version (one JSON document).
+    package static func layer(_ text: String) -> LayerVersion? {
+        try? JSONDecoder().decode(LayerVersion.self, from: Data(text.utf8))
+    }
+
+    package static func layerVersionNotFound(_ name: String, _ version: Int) -> SpoolError {
+        SpoolError(.resourceNotFound, "Layer version \(AWSIdentity.plainName(name)):\(version) does not exist.")
+    }
+
     /// A stored alias (one JSON document).
     package static func alias(_ text: String) -> FunctionAlias? {
         try? JSONDecoder().decode(FunctionAlias.self, from: Data(text.utf8))
