@@ -13,6 +13,8 @@ package enum CodePackage {
         package var sha256: String
         /// Size of the zip in bytes, Lambda's `CodeSize`.
         package var size: Int64
+        /// Bytes the zip unpacked to (its files), counted toward the 250 MB limit.
+        package var unzippedSize: Int64 = 0
     }
 
     /// Unpacks `zip` into a new folder under `root` and returns it.
@@ -27,9 +29,10 @@ package enum CodePackage {
         }
         let digest = Self.digest(zip)
         let directory = (root as NSString).appendingPathComponent(UUID().uuidString.lowercased())
+        var unzipped: UInt64 = 0
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try extract(zip, into: directory)
+            unzipped = try extract(zip, into: directory)
             // Kept beside the code for GetFunction's Code.Location.
             try zip.write(to: URL(fileURLWithPath: directory + ".zip"))
         } catch {
@@ -38,7 +41,7 @@ package enum CodePackage {
             if let error = error as? SpoolError { throw error }
             throw SpoolError(.invalidParameterValue, "Could not unzip uploaded file. Please check your file, then try to upload again.", underlying: error)
         }
-        return Unpacked(directory: directory, sha256: digest, size: Int64(zip.count))
+        return Unpacked(directory: directory, sha256: digest, size: Int64(zip.count), unzippedSize: Int64(unzipped))
     }
 
     /// Unpacks a package kept in the shared store into `directory` (the folder the function's definition names), unless
@@ -72,7 +75,9 @@ package enum CodePackage {
         try? FileManager.default.removeItem(atPath: directory + ".zip")
     }
 
-    static func extract(_ zip: Data, into directory: String) throws {
+    /// Unpacks every entry; returns the bytes written.
+    @discardableResult
+    static func extract(_ zip: Data, into directory: String) throws -> UInt64 {
         let archive = try Archive(data: zip, accessMode: .read)
         let base = URL(fileURLWithPath: directory).standardizedFileURL
         var written: UInt64 = 0
@@ -105,6 +110,18 @@ package enum CodePackage {
                 try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: mode & 0o777 | 0o400)], ofItemAtPath: destination.path)
             }
         }
+        return written
+    }
+
+    /// The bytes of the files under `directory` (a package unpacked before its unzipped size was recorded).
+    package static func unzippedSize(of directory: String) -> Int64 {
+        guard let walker = FileManager.default.enumerator(atPath: directory) else { return 0 }
+        var total: Int64 = 0
+        while let path = walker.nextObject() as? String {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent(path))
+            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? NSNumber)?.int64Value ?? 0 }
+        }
+        return total
     }
 
     /// The destination of an entry, or an error when its path would leave the folder.

@@ -118,9 +118,13 @@ package final class FunctionRegistry: Sendable {
         definition.codeSHA256 = code.sha256
         definition.codeSize = code.size
         do {
+            if let arns = settings.layerARNs {
+                let layers = try await resolveLayers(arns, codeDirectory: code.directory)
+                definition.layers = layers.isEmpty ? nil : layers
+            }
             // Shared before the function exists, so no node ever finds a function whose code it cannot fetch.
             try await codeStore?.putCode(sha256: code.sha256, zip: zip)
-            let stored = try await store.createFunction(definition)
+            let stored = await locatedLayers(try await store.createFunction(definition))
             remember(stored)
             relayChange(name)
             logger.info("function created", metadata: ["function": "\(name)", "runtime": "\(definition.runtime ?? "")"])
@@ -134,8 +138,13 @@ package final class FunctionRegistry: Sendable {
 
     /// UpdateFunctionConfiguration.
     package func updateConfiguration(_ reference: FunctionReference, settings: FunctionSettings, revisionID: String?) async throws -> FunctionDefinition {
-        try await update(reference, revisionID: revisionID) { definition in
+        var layers: [FunctionLayer]?
+        if let arns = settings.layerARNs {
+            layers = try await resolveLayers(arns, codeDirectory: try await latest(reference.name).codeDirectory)
+        }
+        return try await update(reference, revisionID: revisionID) { definition in
             try settings.apply(to: &definition, identity: self.identity)
+            if let layers { definition.layers = layers.isEmpty ? nil : layers }
         }
     }
 
@@ -251,11 +260,12 @@ package final class FunctionRegistry: Sendable {
                 current = located(fresh)
             }
         }
-        guard let stored else { throw FunctionStoreRules.revisionMismatch }
-        remember(stored)
-        await runner.functionChanged(name: stored.name, to: stored)
-        relayChange(stored.name)
-        return stored
+        guard let written = stored else { throw FunctionStoreRules.revisionMismatch }
+        let changed = await locatedLayers(written)
+        remember(changed)
+        await runner.functionChanged(name: changed.name, to: changed)
+        relayChange(changed.name)
+        return changed
     }
 
     // MARK: Clusters
@@ -300,6 +310,11 @@ package final class FunctionRegistry: Sendable {
     /// node has not unpacked it yet. Without a shared store, or when the package cannot be had, as it is (an
     /// invocation then reports the missing code).
     func materialized(_ definition: FunctionDefinition) async -> FunctionDefinition {
+        await locatedLayers(materializedCode(definition))
+    }
+
+    /// The function's own code, unpacked from the shared store when this node lacks it.
+    private func materializedCode(_ definition: FunctionDefinition) async -> FunctionDefinition {
         guard let codeStore, definition.source == .api, let directory = definition.codeDirectory, !definition.codeSHA256.isEmpty,
               !FileManager.default.fileExists(atPath: directory) else { return definition }
         do {

@@ -42,9 +42,17 @@ enum EnvironmentVariables {
             "AWS_ACCESS_KEY_ID": "spool",
             "AWS_SECRET_ACCESS_KEY": "spool",
         ]
+        // Layers: Lambda extracts them over one another into /opt; Spool keeps each in its own folder and puts them on the
+        // search paths the runtime reads, the last applied first (what it would have overwritten in /opt).
+        let layers = (function.layers ?? []).compactMap(\.directory).reversed()
+        func joined(_ parts: [String], _ existing: String?) -> String { (parts + [existing].compactMap { $0 }.filter { !$0.isEmpty }).joined(separator: ":") }
+        if !layers.isEmpty {
+            variables["PATH"] = joined(layers.map { "\($0)/bin" }, variables["PATH"])
+            variables["LD_LIBRARY_PATH"] = joined(layers.map { "\($0)/lib" }, inherited["LD_LIBRARY_PATH"])
+        }
         if let runtime = function.runtime, runtime.hasPrefix("python") {
             variables["AWS_EXECUTION_ENV"] = "AWS_Lambda_\(runtime)"
-            variables["PYTHONPATH"] = root
+            variables["PYTHONPATH"] = joined([root] + layers.flatMap { ["\($0)/python/lib/\(runtime)/site-packages", "\($0)/python"] }, nil)
             variables["PYTHONUNBUFFERED"] = "1"
         }
         for (key, value) in function.environment { variables[key] = value }

@@ -104,12 +104,19 @@ extension ExecutionEnvironment {
         #"{"eventType":"INVOKE","deadlineMs":\#(invocation.deadlineMs),"requestId":"\#(invocation.requestID)","invokedFunctionArn":"\#(invocation.invokedFunctionARN)","tracing":{"type":"X-Amzn-Trace-Id","value":"\#(invocation.traceID)"}}"#
     }
 
-    /// Executables in the package's `extensions/` folder, Lambda's `/opt/extensions`.
-    static func extensionExecutables(in root: String) -> [String] {
-        let folder = (root as NSString).appendingPathComponent("extensions")
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
-        return names.sorted().map { (folder as NSString).appendingPathComponent($0) }
-            .filter { FileManager.default.isExecutableFile(atPath: $0) }
-            .prefix(10).map { $0 }
+    /// Executables in the `extensions/` folders of the package and of the function's layers (Lambda's
+    /// `/opt/extensions`, where layers put them), by name: a later layer's extension replaces an earlier one of the same
+    /// name, as files extracted over one another in `/opt` do. At most 10.
+    static func extensionExecutables(in root: String, layers: [String] = []) -> [String] {
+        var byName: [String: String] = [:]
+        for base in [root] + layers {
+            let folder = (base as NSString).appendingPathComponent("extensions")
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            for name in names {
+                let path = (folder as NSString).appendingPathComponent(name)
+                if FileManager.default.isExecutableFile(atPath: path) { byName[name] = path }
+            }
+        }
+        return byName.keys.sorted().prefix(10).map { byName[$0]! }
     }
 }

@@ -41,7 +41,7 @@ extension ExecutionEnvironment {
         let variables = EnvironmentVariables.runtime(for: function, address: server!.address, temporaryDirectory: temporaryDirectory!,
                                                      provisioned: provisioned, settings: settings)
         // Extensions start first and must all register before the runtime starts.
-        let extensionPaths = Self.extensionExecutables(in: root)
+        let extensionPaths = Self.extensionExecutables(in: root, layers: (function.layers ?? []).compactMap(\.directory))
         expectedExtensions = extensionPaths.count
         for path in extensionPaths {
             let child = await spawn(name: (path as NSString).lastPathComponent, executable: path, arguments: [],

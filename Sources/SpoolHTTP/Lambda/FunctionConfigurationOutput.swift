@@ -9,6 +9,7 @@ struct FunctionConfigurationOutput: Encodable {
     struct Storage: Encodable { var Size = 512 }
     struct SnapStart: Encodable { var ApplyOn = "None"; var OptimizationStatus = "Off" }
     struct Logging: Encodable { var LogFormat: String; var LogGroup: String }
+    struct Layer: Encodable { var Arn: String; var CodeSize: Int64 }
 
     var FunctionName: String
     var FunctionArn: String
@@ -33,6 +34,7 @@ struct FunctionConfigurationOutput: Encodable {
     var EphemeralStorage = Storage()
     var SnapStart = SnapStart()
     var LoggingConfig: Logging
+    var Layers: [Layer]?
 
     init(_ definition: FunctionDefinition, identity: AWSIdentity) {
         FunctionName = AWSIdentity.plainName(definition.name)
@@ -51,6 +53,7 @@ struct FunctionConfigurationOutput: Encodable {
         Environment = definition.environment.isEmpty ? nil : Variables(Variables: definition.environment)
         DeadLetterConfig = definition.deadLetterTargetARN.map { Target(TargetArn: $0) }
         RevisionId = definition.revisionID
+        Layers = definition.layers.map { $0.map { Layer(Arn: "\(identity.layerARN($0.layerName)):\($0.version)", CodeSize: $0.codeSize) } }
         LoggingConfig = Logging(LogFormat: definition.logFormat, LogGroup: "/aws/lambda/\(AWSIdentity.plainName(definition.name))")
     }
 

@@ -60,6 +60,18 @@ struct LambdaHandler: Sendable {
         addMappingRoutes(to: router)
         addVersionRoutes(to: router)
         addURLRoutes(to: router)
+        addLayerRoutes(to: router)
+        router.get("_spool/layers/:arn/content.zip") { _, context in
+            try await self.respond(context) { id in
+                let raw = context.parameters.get("arn") ?? ""
+                let layer = try await self.registry.layerVersion(arn: raw.removingPercentEncoding ?? raw)
+                let path = self.registry.layerContentPath(layer)
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw SpoolError(.resourceNotFound, "The content of the layer version is not on this node.")
+                }
+                return Response(status: .ok, headers: [.contentType: "application/zip", AWSJSON.requestID: id], body: .init(byteBuffer: ByteBuffer(data: data)))
+            }
+        }
     }
 
     // MARK: Operations

@@ -66,7 +66,6 @@ enum LambdaWire {
             if let type = PackageType, type != "Zip" { throw SpoolError.notSupportedYet("PackageType \(type)") }
             if let key = KMSKeyArn, !key.isEmpty { throw SpoolError.notSupportedYet("KMSKeyArn") }
             if let mode = TracingConfig?.Mode, mode != "PassThrough" { throw SpoolError.notSupportedYet("TracingConfig mode \(mode)") }
-            if !(Layers ?? []).isEmpty { throw SpoolError.notSupportedYet("Layers") }
             if !(FileSystemConfigs ?? []).isEmpty { throw SpoolError.notSupportedYet("FileSystemConfigs") }
             if ImageConfig != nil { throw SpoolError.notSupportedYet("ImageConfig") }
             if let size = EphemeralStorage?.Size, size != 512 { throw SpoolError.notSupportedYet("EphemeralStorage other than 512 MB") }
@@ -83,7 +82,7 @@ enum LambdaWire {
             return FunctionSettings(
                 runtime: Runtime, handler: Handler, role: Role, description: Description, timeoutSeconds: Timeout,
                 memorySizeMB: MemorySize, environment: Environment.map { $0.Variables ?? [:] },
-                deadLetterTargetARN: DeadLetterConfig.map { $0.TargetArn ?? "" }, logFormat: LoggingConfig?.LogFormat
+                deadLetterTargetARN: DeadLetterConfig.map { $0.TargetArn ?? "" }, logFormat: LoggingConfig?.LogFormat, layerARNs: Layers
             )
         }
 

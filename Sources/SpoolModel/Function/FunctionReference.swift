@@ -94,7 +94,7 @@ public struct FunctionReference: Sendable, Equatable {
         (1...128).contains(text.utf8.count) && text.utf8.allSatisfy { isWordByte($0) || $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: ".") }
     }
 
-    static func isWordByte(_ byte: UInt8) -> Bool {
+    public static func isWordByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
              UInt8(ascii: "-"), UInt8(ascii: "_"):

@@ -11,12 +11,15 @@ public struct FunctionSettings: Sendable, Equatable {
     /// `DeadLetterConfig.TargetArn`; an empty string removes it.
     public var deadLetterTargetARN: String?
     public var logFormat: String?
+    /// `Layers`: layer version ARNs, which the registry resolves (an empty list removes every layer).
+    public var layerARNs: [String]?
 
     public init(
         runtime: String? = nil, handler: String? = nil, role: String? = nil, description: String? = nil,
         timeoutSeconds: Int? = nil, memorySizeMB: Int? = nil, environment: [String: String]? = nil,
-        deadLetterTargetARN: String? = nil, logFormat: String? = nil
+        deadLetterTargetARN: String? = nil, logFormat: String? = nil, layerARNs: [String]? = nil
     ) {
+        self.layerARNs = layerARNs
         self.runtime = runtime
         self.handler = handler
         self.role = role

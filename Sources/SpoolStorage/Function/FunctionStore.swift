@@ -3,7 +3,7 @@ import SpoolModel
 /// Durable storage of function definitions.
 ///
 /// Every write is one transaction. Conflicts and missing functions are `SpoolError`s with Lambda's codes.
-public protocol FunctionStore: Sendable {
+public protocol FunctionStore: LayerStore {
     /// Stores a new function; `ResourceConflictException` if the name is taken.
     func createFunction(_ definition: FunctionDefinition) async throws -> FunctionDefinition
     /// Creates or replaces a function declared outside the API (configuration file, embedding program).
