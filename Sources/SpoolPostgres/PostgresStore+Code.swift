@@ -27,6 +27,7 @@ extension PostgresStore: FunctionCodeStore {
                 DELETE FROM function_code WHERE sha256 = \(sha256)
                   AND NOT EXISTS (SELECT 1 FROM function WHERE definition::jsonb ->> 'codeSHA256' = \(sha256))
                   AND NOT EXISTS (SELECT 1 FROM function_version WHERE definition::jsonb ->> 'codeSHA256' = \(sha256))
+                  AND NOT EXISTS (SELECT 1 FROM layer_version WHERE layer::jsonb ->> 'codeSHA256' = \(sha256))
                 """)
         }
     }

@@ -74,6 +74,7 @@ package enum StoreCopy {
         }
         try await to.store.finishLoad()
         summary.functionsWithCode = try await copyCode(from: from, to: to)
+        try await copyLayers(from: from, to: to)
         try await verify(sourceTables, targetTables: targetTables, from: from.store, to: to.store)
         return summary
     }
@@ -164,6 +165,62 @@ package enum StoreCopy {
             after = last.name
         }
         return copied
+    }
+
+    /// Layer contents, as function code: from `DATA/layers/NAME/VERSION.zip` into `function_code`, or back. Every version
+    /// a function still uses is copied, deleted ones included (they keep running for those functions).
+    static func copyLayers(from: Side, to: Side) async throws {
+        var wanted: [String: FunctionLayer] = [:]
+        var after: String?
+        while true {
+            let page = try await to.store.latestLayerVersions(after: after, limit: 500)
+            for newest in page {
+                for layer in try await to.store.layerVersions(newest.layerName, before: nil, limit: 100_000) {
+                    wanted["\(layer.layerName):\(layer.version)"] = FunctionLayer(layerName: layer.layerName, version: layer.version,
+                                                                                 codeSize: layer.codeSize, codeSHA256: layer.codeSHA256)
+                }
+            }
+            guard let last = page.last, page.count == 500 else { break }
+            after = last.layerName
+        }
+        after = nil
+        while true {
+            let page = try await to.store.listFunctions(after: after, limit: 500)
+            for function in page {
+                let versions = try await to.store.functionVersions(function.name, after: nil, limit: 100_000)
+                for layer in ([function] + versions).flatMap({ $0.layers ?? [] }) { wanted["\(layer.layerName):\(layer.version)"] = layer }
+            }
+            guard let last = page.last, page.count == 500 else { break }
+            after = last.name
+        }
+        for layer in wanted.values {
+            let relative = "layers/\(layer.layerName)/\(layer.version)"
+            let zip: Data
+            switch from {
+            case .sqlite(_, let directory):
+                let path = (directory as NSString).appendingPathComponent(relative + ".zip")
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw Failure(description: "the content of layer \(layer.layerName):\(layer.version) is missing from \(path)")
+                }
+                zip = data
+            case .postgres(let store):
+                guard let data = try await store.code(sha256: layer.codeSHA256) else {
+                    throw Failure(description: "the content of layer \(layer.layerName):\(layer.version) is not in the database")
+                }
+                zip = data
+            }
+            guard CodePackage.digest(zip) == layer.codeSHA256 else {
+                throw Failure(description: "the content of layer \(layer.layerName):\(layer.version) does not match its CodeSha256")
+            }
+            switch to {
+            case .sqlite(_, let directory):
+                let target = URL(fileURLWithPath: directory).appendingPathComponent(relative).standardizedFileURL.path
+                try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try CodePackage.restore(zip: zip, into: target)
+            case .postgres(let store):
+                try await store.putCode(sha256: layer.codeSHA256, zip: zip)
+            }
+        }
     }
 
     /// Every copied table holds the same rows on both sides: compared by a digest over the rows in key order.

@@ -26,6 +26,10 @@ def fill(endpoint):
     lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
     lam.create_function_url_config(FunctionName=name, Qualifier="live", AuthType="NONE")
     lam.update_function_code(FunctionName=name, ZipFile=package({"app.py": "def handler(event, context):\n    return {'copied': event}\n"}))
+    # A function running with a layer: the layer's content must come along.
+    layer = lam.publish_layer_version(LayerName="copy-layer", Content={"ZipFile": package({"python/copied_helper.py": "WORD = 'layered'\n"})})
+    layered = create_python(lam, "import copied_helper\ndef handler(event, context):\n    return copied_helper.WORD\n",
+                            Layers=[layer["LayerVersionArn"]])
     dlq = sqs.create_queue(QueueName="copy-dlq")["QueueUrl"]
     url = sqs.create_queue(QueueName="copy-q", Attributes={
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn("copy-dlq"), "maxReceiveCount": "2"})})["QueueUrl"]
@@ -42,7 +46,7 @@ def fill(endpoint):
     arn = kinesis.describe_stream_summary(StreamName="copy-s")["StreamDescriptionSummary"]["StreamARN"]
     mapping = lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON",
                                               BatchSize=3, Enabled=False)
-    return {"function": name, "mapping": mapping["UUID"]}
+    return {"function": name, "mapping": mapping["UUID"], "layered": layered}
 
 
 def check(endpoint, expected):
@@ -52,6 +56,7 @@ def check(endpoint, expected):
     payload = lam.invoke(FunctionName=expected["function"], Qualifier="live", Payload=b'{"after": "copy"}')["Payload"].read()
     assert json.loads(payload) == {"version one": {"after": "copy"}}
     assert lam.get_function_url_config(FunctionName=expected["function"], Qualifier="live")["AuthType"] == "NONE"
+    assert json.loads(lam.invoke(FunctionName=expected["layered"])["Payload"].read()) == "layered"
     url = sqs.get_queue_url(QueueName="copy-q")["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"] == queue_arn("copy-dlq")
@@ -119,6 +124,7 @@ def test_a_sqlite_store_moves_onto_postgresql_and_back(binary, tmp_path):
             lam = make_client(restored.endpoint, "lambda")
             assert json.loads(lam.invoke(FunctionName=expected["function"], Payload=b"{}")["Payload"].read()) == {"copied": {}}
             assert json.loads(lam.invoke(FunctionName=expected["function"], Qualifier="1", Payload=b"{}")["Payload"].read()) == {"version one": {}}
+            assert json.loads(lam.invoke(FunctionName=expected["layered"])["Payload"].read()) == "layered"
             sqs = make_client(restored.endpoint, "sqs")
             url_q = sqs.get_queue_url(QueueName="copy-q")["QueueUrl"]
             assert [m["Body"] for m in sqs.receive_message(QueueUrl=url_q).get("Messages", [])] == ["new"]
