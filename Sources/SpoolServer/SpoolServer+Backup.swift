@@ -17,7 +17,8 @@ extension SpoolServer {
     }
 
     /// An online, consistent copy of the data directory `directory` into `output` (new or empty) that a server can
-    /// start from: the database through the store's online backup, then the functions' code, checked against the copy.
+    /// start from: the database through the store's online backup, then the functions' code (checked against the copy)
+    /// and the layers' contents.
     public static func backup(dataDir directory: String, to output: String) async throws -> BackupSummary {
         let files = FileManager.default
         if let existing = try? files.contentsOfDirectory(atPath: output), !existing.isEmpty {
@@ -31,6 +32,11 @@ extension SpoolServer {
         let code = (directory as NSString).appendingPathComponent("functions")
         let copiedCode = (output as NSString).appendingPathComponent("functions")
         if files.fileExists(atPath: code) { try files.copyItem(atPath: code, toPath: copiedCode) }
+        // Layer contents never change once published.
+        let layers = (directory as NSString).appendingPathComponent("layers")
+        if files.fileExists(atPath: layers) {
+            try files.copyItem(atPath: layers, toPath: (output as NSString).appendingPathComponent("layers"))
+        }
         let copy = try SQLiteStore(path: database)
         let functions = try await copy.listFunctions(after: nil, limit: 1_000_000)
         try copy.close()

@@ -7,7 +7,7 @@ import subprocess
 import threading
 
 from conftest import SpoolProcess, make_client
-from functions import create_python
+from functions import create_python, package
 
 
 def test_online_backup_of_a_running_server_starts_a_second_server_with_the_data(binary, tmp_path):
@@ -20,7 +20,10 @@ def test_online_backup_of_a_running_server_starts_a_second_server_with_the_data(
             sqs.send_message(QueueUrl=url, MessageBody=f"message {n}")
         kinesis.create_stream(StreamName="kept", ShardCount=1)
         kinesis.put_record(StreamName="kept", Data=b"record", PartitionKey="p")
-        create_python(make_client(source.endpoint, "lambda"), "def handler(event, context):\n    return {'restored': event}\n", name="kept")
+        lam = make_client(source.endpoint, "lambda")
+        layer = lam.publish_layer_version(LayerName="kept-layer", Content={"ZipFile": package({"python/kept_helper.py": "WORD = 'from the layer'\n"})})
+        create_python(lam, "import kept_helper\ndef handler(event, context):\n    return {'restored': event, 'word': kept_helper.WORD}\n", name="kept",
+                      Layers=[layer["LayerVersionArn"]])
         # Writes keep going while the backup runs.
         stop = threading.Event()
 
@@ -68,6 +71,6 @@ def test_online_backup_of_a_running_server_starts_a_second_server_with_the_data(
         iterator = kinesis.get_shard_iterator(StreamName="kept", ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         assert [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]] == [b"record"]
         answer = make_client(restored.endpoint, "lambda").invoke(FunctionName="kept", Payload=b'{"n": 1}')
-        assert "FunctionError" not in answer and json.loads(answer["Payload"].read()) == {"restored": {"n": 1}}
+        assert "FunctionError" not in answer and json.loads(answer["Payload"].read()) == {"restored": {"n": 1}, "word": "from the layer"}
     finally:
         restored.stop()
