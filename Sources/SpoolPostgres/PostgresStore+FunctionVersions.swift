@@ -171,3 +171,19 @@ extension PostgresStore {
         }
     }
 }
+
+extension PostgresStore {
+    package func setVersionProvisionedConcurrency(_ name: String, version: Int, value: Int?, at: Millis?) async throws -> FunctionDefinition? {
+        try await transaction { connection in
+            guard var definition = try await connection.value(
+                "SELECT definition FROM function_version WHERE function_name = \(name) AND version = \(version) FOR UPDATE", as: String.self
+            ).flatMap(FunctionStoreRules.definition) else { return nil }
+            definition.provisionedConcurrency = value
+            definition.provisionedLastModified = at
+            try await connection.run("""
+                UPDATE function_version SET definition = \(ColumnJSON.encode(definition)) WHERE function_name = \(name) AND version = \(version)
+                """)
+            return definition
+        }
+    }
+}

@@ -168,3 +168,17 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    package func setVersionProvisionedConcurrency(_ name: String, version: Int, value: Int?, at: Millis?) async throws -> FunctionDefinition? {
+        try await write { db in
+            guard var definition = try Row.fetchOne(db, sql: "SELECT definition FROM function_version WHERE function_name = ? AND version = ?",
+                                                    arguments: [name, version]).flatMap(Self.functionDefinition) else { return nil }
+            definition.provisionedConcurrency = value
+            definition.provisionedLastModified = at
+            try db.execute(sql: "UPDATE function_version SET definition = ? WHERE function_name = ? AND version = ?",
+                           arguments: [ColumnJSON.encode(definition), name, version])
+            return definition
+        }
+    }
+}

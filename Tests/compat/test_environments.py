@@ -30,25 +30,35 @@ def alive(pid: int) -> bool:
 
 
 def test_provisioned_concurrency_keeps_environments_initialized(lam):
-    name = create_python(lam, PID_HANDLER)
-    put = lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=2)
+    name = create_python(lam, PID_HANDLER, Publish=True)
+    # Lambda refuses provisioned concurrency on the unpublished version.
+    with pytest.raises(ClientError) as unpublished:
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=2)
+    assert unpublished.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "unpublished function versions" in unpublished.value.response["Error"]["Message"]
+    put = lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=2)
     assert put["ResponseMetadata"]["HTTPStatusCode"] == 202
     assert put["RequestedProvisionedConcurrentExecutions"] == 2
     deadline = time.time() + 20
-    while (config := lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="$LATEST"))["Status"] != "READY":
+    while (config := lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1"))["Status"] != "READY":
         assert time.time() < deadline, config
         time.sleep(0.1)
     assert config["AllocatedProvisionedConcurrentExecutions"] == 2
     assert config["AvailableProvisionedConcurrentExecutions"] == 2
-    response = lam.invoke(FunctionName=name, LogType="Tail")
+    response = lam.invoke(FunctionName=name, Qualifier="1", LogType="Tail")
     assert json.loads(response["Payload"].read())["init"] == "provisioned-concurrency"
     assert "Init Duration" not in base64.b64decode(response["LogResult"]).decode()
+    # $LATEST runs apart from the version's environments: a cold start of its own.
+    latest = lam.invoke(FunctionName=name, LogType="Tail")
+    assert json.loads(latest["Payload"].read())["init"] == "on-demand"
     with pytest.raises(ClientError) as version:
         lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="3")
     assert version.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    lam.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="$LATEST")
+    listed = lam.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"]
+    assert [(c["FunctionArn"].rsplit(":", 1)[1], c["RequestedProvisionedConcurrentExecutions"]) for c in listed] == [("1", 2)]
+    lam.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
     with pytest.raises(ClientError) as gone:
-        lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="$LATEST")
+        lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
     assert gone.value.response["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
 
 

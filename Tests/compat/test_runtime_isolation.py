@@ -119,9 +119,9 @@ sleep 0.5
 def test_a_second_next_while_one_waits_gets_the_invocation_and_the_first_is_answered(server, tmp_path):
     lam = make_client(server.endpoint, "lambda")
     first = tmp_path / "first"
-    name = create_bootstrap(lam, TWICE, Environment={"Variables": {"FIRST_FILE": str(first)}})
+    name = create_bootstrap(lam, TWICE, Environment={"Variables": {"FIRST_FILE": str(first)}}, Publish=True)
     # A provisioned environment initializes ahead of the invocation, so both requests are waiting when it comes.
-    lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1)
+    lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1)
     status = first.with_suffix(".tmp")
     deadline = time.time() + 20
     while not (status.exists() and status.read_text()):
@@ -130,7 +130,7 @@ def test_a_second_next_while_one_waits_gets_the_invocation_and_the_first_is_answ
     body = first.with_suffix(".body").read_text()
     assert status.read_text() == "400", body
     assert json.loads(body)["errorType"] == "InvalidStateTransition"
-    # The newer request gets the invocation.
-    answer = lam.invoke(FunctionName=name, Payload=b'{"n": 1}')
+    # The newer request gets the invocation (in the version's provisioned environment).
+    answer = lam.invoke(FunctionName=name, Qualifier="1", Payload=b'{"n": 1}')
     assert "FunctionError" not in answer
     assert json.loads(answer["Payload"].read())["event"] == {"n": 1}

@@ -287,3 +287,46 @@ def test_event_invoke_configs_and_destinations_per_version_and_alias(lam, server
     assert lines and lines[0]["release"] == "one" and lines[0]["arn"] == f"{ARN}:{target}:stable"
     assert lines[0]["event"]["requestPayload"] == {"n": 2}
     os.unlink(out)
+
+
+INIT = """
+import os
+def handler(event, context):
+    return {"init": os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"], "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"]}
+"""
+
+
+def test_provisioned_concurrency_on_an_alias_keeps_its_versions_warm(lam):
+    name = f"ver-{uuid.uuid4().hex[:8]}"
+    lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": INIT})},
+                        Publish=True)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    assert error(lam.put_provisioned_concurrency_config, FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1)[0] \
+        == "InvalidParameterValueException"
+    assert error(lam.put_provisioned_concurrency_config, FunctionName=name, Qualifier="nope", ProvisionedConcurrentExecutions=1)[0] \
+        == "ResourceNotFoundException"
+    put = lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=2)
+    assert put["RequestedProvisionedConcurrentExecutions"] == 2 and put["Status"] in ("IN_PROGRESS", "READY")
+    deadline = time.time() + 30
+    while (config := lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live"))["Status"] != "READY":
+        assert time.time() < deadline, config
+        time.sleep(0.1)
+    assert config["AllocatedProvisionedConcurrentExecutions"] == 2
+    executed, answer = invoke(lam, f"{name}:live")
+    assert executed == "1" and answer == {"init": "provisioned-concurrency", "version": "1"}
+    # Reserved concurrency counts every version's and alias's provisioned environments.
+    assert error(lam.put_function_concurrency, FunctionName=name, ReservedConcurrentExecutions=1)[0] == "InvalidParameterValueException"
+    # Moving the alias moves its provisioned environments to the new version.
+    lam.update_function_configuration(FunctionName=name, Timeout=5)
+    assert lam.publish_version(FunctionName=name)["Version"] == "2"
+    lam.update_alias(FunctionName=name, Name="live", FunctionVersion="2")
+    deadline = time.time() + 30
+    while (config := lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live"))["Status"] != "READY":
+        assert time.time() < deadline, config
+        time.sleep(0.1)
+    executed, answer = invoke(lam, f"{name}:live")
+    assert executed == "2" and answer["init"] == "provisioned-concurrency"
+    listed = lam.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"]
+    assert [c["FunctionArn"] for c in listed] == [f"{ARN}:{name}:live"]
+    lam.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+    assert error(lam.get_provisioned_concurrency_config, FunctionName=name, Qualifier="live")[0] == "ProvisionedConcurrencyConfigNotFoundException"

@@ -145,7 +145,9 @@ extension FunctionRegistry {
         let alias = FunctionAlias(functionName: reference.name, name: name, functionVersion: functionVersion, description: description ?? "",
                                   additionalVersionWeights: weights ?? [:], revisionID: Self.newRevision())
         do {
-            return try await store.createAlias(alias)
+            let created = try await store.createAlias(alias)
+            await reconcileProvisioned(reference.name)
+            return created
         } catch let error as SpoolError where error.code == .resourceConflict {
             throw SpoolError(.resourceConflict, "Alias already exists: \(identity.functionARN(reference.name)):\(name)")
         }
@@ -171,13 +173,20 @@ extension FunctionRegistry {
         if let weights { alias.additionalVersionWeights = weights }
         try await checkAliasTarget(reference.name, version: alias.functionVersion, weights: alias.additionalVersionWeights)
         alias.revisionID = Self.newRevision()
-        return try await store.updateAlias(alias, expectedRevision: expected)
+        let updated = try await store.updateAlias(alias, expectedRevision: expected)
+        // An alias with provisioned concurrency moves its environments with its versions and weights.
+        if updated.provisionedConcurrency != nil {
+            await reconcileProvisioned(reference.name)
+            relayChange(reference.name)
+        }
+        return updated
     }
 
     /// DeleteAlias: succeeds whether or not the alias exists, as Lambda's does.
     package func deleteAlias(_ reference: FunctionReference, name: String) async throws {
         try Self.checkAliasName(name)
         _ = try await store.deleteAlias(reference.name, name: name)
+        await reconcileProvisioned(reference.name)
     }
 
     /// ListAliases, optionally only those pointing or routing to `functionVersion`.

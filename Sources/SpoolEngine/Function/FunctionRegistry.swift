@@ -57,7 +57,15 @@ package final class FunctionRegistry: Sendable {
                     continue
                 }
                 remember(definition)
-                if definition.provisionedConcurrency != nil { await runner.functionChanged(name: definition.name, to: definition) }
+                if definition.provisionedConcurrency != nil {
+                    await runner.functionChanged(name: definition.name, to: definition)
+                    if definition.source == .api {
+                        logger.warning("provisioned concurrency on $LATEST, which Lambda does not allow: kept until it is deleted; put it on a version or an alias", metadata: [
+                            "function": "\(definition.name)", "provisioned": "\(definition.provisionedConcurrency!)",
+                        ])
+                    }
+                }
+                await reconcileProvisioned(definition.name)
             }
             guard let last = page.last, page.count == 500 else { break }
             marker = last.name
@@ -298,6 +306,8 @@ package final class FunctionRegistry: Sendable {
             try? FileManager.default.removeItem(atPath: folder(of: name))
             return
         }
+        // Versions' and aliases' provisioned environments follow what the other node changed.
+        await reconcileProvisioned(name)
         let cached = cache.withLock { $0[name] }
         guard cached?.revisionID != stored.revisionID || cached?.reservedConcurrency != stored.reservedConcurrency
             || cached?.provisionedConcurrency != stored.provisionedConcurrency || cached?.tags != stored.tags else { return }

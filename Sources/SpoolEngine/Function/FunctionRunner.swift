@@ -18,7 +18,8 @@ package final class FunctionRunner: Sendable {
     /// In a cluster: reserved concurrency counted in the shared store, and this node's share of the other limits.
     let cluster = Mutex<(concurrency: ClusterConcurrency, leaseMargin: Millis)?>(nil)
     let share = Mutex(ClusterShare.whole)
-    /// Functions with provisioned concurrency, whose environments follow this node's share.
+    /// Functions and published versions with provisioned concurrency, by environment key, whose environments follow
+    /// this node's share.
     let provisioned = Mutex<[String: FunctionDefinition]>([:])
 
     /// - Parameters:
@@ -83,9 +84,12 @@ package final class FunctionRunner: Sendable {
         guard changed else { return }
         for definition in provisioned.withLock({ Array($0.values) }) {
             let local = shared(definition)
-            admission.configure(local.name, reserved: local.reservedConcurrency, provisioned: local.provisionedConcurrency,
-                                process: local.executor == .process)
-            await executor.functionChanged(name: local.name, to: local)
+            // Admission knows functions; a version's environments are the executor's alone.
+            if local.version == nil {
+                admission.configure(local.name, reserved: local.reservedConcurrency, provisioned: local.provisionedConcurrency,
+                                    process: local.executor == .process)
+            }
+            await executor.functionChanged(name: local.environmentKey, to: local)
         }
     }
 
@@ -170,7 +174,20 @@ package final class FunctionRunner: Sendable {
 
     /// A published version was deleted: its environments (kept apart under the version's key) end.
     package func versionRemoved(key: String) async {
+        provisioned.withLock { _ = $0.removeValue(forKey: key) }
         await executor.functionChanged(name: key, to: nil)
+    }
+
+    /// A published version's provisioned environments (its own setting and its aliases' shares, in
+    /// `provisionedConcurrency`; `nil` for none): the executor keeps this node's share of them initialized.
+    package func versionProvisioned(_ definition: FunctionDefinition) async {
+        let key = definition.environmentKey
+        let had = provisioned.withLock { current in
+            defer { current[key] = definition.provisionedConcurrency == nil ? nil : definition }
+            return current[key] != nil
+        }
+        guard had || definition.provisionedConcurrency != nil else { return }
+        await executor.functionChanged(name: key, to: shared(definition))
     }
 
     /// Admission learns a stored function's settings at start-up, without touching the executor.

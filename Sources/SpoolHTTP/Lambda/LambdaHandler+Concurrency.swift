@@ -52,14 +52,28 @@ extension LambdaHandler {
             try await self.respond(context) { id in
                 let reference = try self.provisionedReference(context, request)
                 let input = try await Self.decode(LambdaWire.ProvisionedInput.self, request, limit: 65_536, operation: "PutProvisionedConcurrencyConfig")
-                let (definition, readiness) = try await self.registry.putProvisionedConcurrency(reference, value: input.ProvisionedConcurrentExecutions)
-                return Self.json(Self.provisionedOutput(definition, readiness), id, status: .accepted)
+                let config = try await self.registry.putProvisionedConcurrency(reference, value: input.ProvisionedConcurrentExecutions)
+                return Self.json(Self.provisionedOutput(config), id, status: .accepted)
             }
         }
         router.get("2019-09-30/functions/:name/provisioned-concurrency") { request, context in
             try await self.respond(context) { id in
-                let (definition, readiness) = try await self.registry.provisionedConcurrency(try self.provisionedReference(context, request))
-                return Self.json(Self.provisionedOutput(definition, readiness), id)
+                // ListProvisionedConcurrencyConfigs shares the path: `?List=ALL`.
+                if request.uri.queryParameters["List"] == "ALL" {
+                    let reference = try self.reference(context, nil)
+                    let configs = try await self.registry.provisionedConfigs(reference.name)
+                    let maxItems = try Self.maxItems(request, default: 50)
+                    let start = request.uri.queryParameters["Marker"].flatMap { marker in configs.firstIndex { $0.qualifier == marker }.map { $0 + 1 } } ?? 0
+                    let page = Array(configs.dropFirst(start).prefix(maxItems))
+                    let next = start + page.count < configs.count ? page.last?.qualifier : nil
+                    return Self.json(LambdaWire.ProvisionedListOutput(ProvisionedConcurrencyConfigs: page.map {
+                        var item = LambdaWire.ProvisionedListItem(Self.provisionedOutput($0))
+                        item.FunctionArn = self.registry.identity.functionARN(reference.name) + ":" + $0.qualifier
+                        return item
+                    }, NextMarker: next), id)
+                }
+                let config = try await self.registry.provisionedConcurrency(try self.provisionedReference(context, request))
+                return Self.json(Self.provisionedOutput(config), id)
             }
         }
         router.delete("2019-09-30/functions/:name/provisioned-concurrency") { request, context in
@@ -70,27 +84,25 @@ extension LambdaHandler {
         }
     }
 
-    /// Provisioned concurrency needs a qualifier; Spool has only `$LATEST`, which it accepts (AWS requires a published version).
+    /// Provisioned concurrency is configured on a published version or an alias: a qualifier is required (`$LATEST` is
+    /// refused by Put, as on Lambda; Get and Delete still reach a configuration made on it before versions existed).
     func provisionedReference(_ context: SpoolRequestContext, _ request: Request) throws -> FunctionReference {
         let reference = try self.reference(context, request)
-        guard let qualifier = reference.qualifier else {
+        guard reference.qualifier != nil else {
             throw SpoolError.validation(field: "qualifier", value: "null", constraint: "Member must not be null")
-        }
-        guard qualifier == "$LATEST" else {
-            throw SpoolError.functionNotFound(registry.identity.functionARN(reference.name) + ":" + qualifier)
         }
         return reference
     }
 
-    static func provisionedOutput(_ definition: FunctionDefinition, _ readiness: ProvisionedReadiness) -> LambdaWire.ProvisionedOutput {
-        let requested = definition.provisionedConcurrency ?? 0
-        let status = readiness.failureReason != nil ? "FAILED" : readiness.allocated >= requested ? "READY" : "IN_PROGRESS"
+    static func provisionedOutput(_ config: FunctionRegistry.ProvisionedConfig) -> LambdaWire.ProvisionedOutput {
+        let readiness = config.readiness
+        let status = readiness.failureReason != nil ? "FAILED" : readiness.allocated >= config.requested ? "READY" : "IN_PROGRESS"
         return LambdaWire.ProvisionedOutput(
-            RequestedProvisionedConcurrentExecutions: requested,
+            RequestedProvisionedConcurrentExecutions: config.requested,
             AvailableProvisionedConcurrentExecutions: readiness.available,
             AllocatedProvisionedConcurrentExecutions: readiness.allocated,
             Status: status, StatusReason: readiness.failureReason,
-            LastModified: FunctionConfigurationOutput.timestamp(definition.provisionedLastModified ?? definition.lastModified)
+            LastModified: FunctionConfigurationOutput.timestamp(config.lastModified)
         )
     }
 }

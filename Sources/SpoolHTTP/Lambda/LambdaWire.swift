@@ -128,4 +128,29 @@ enum LambdaWire {
         var StatusReason: String?
         var LastModified: String
     }
+
+    /// One item of ListProvisionedConcurrencyConfigs: the configuration and the qualified ARN it is on.
+    struct ProvisionedListItem: Encodable {
+        var FunctionArn = ""
+        var RequestedProvisionedConcurrentExecutions: Int
+        var AvailableProvisionedConcurrentExecutions: Int
+        var AllocatedProvisionedConcurrentExecutions: Int
+        var Status: String
+        var StatusReason: String?
+        var LastModified: String
+
+        init(_ output: ProvisionedOutput) {
+            RequestedProvisionedConcurrentExecutions = output.RequestedProvisionedConcurrentExecutions
+            AvailableProvisionedConcurrentExecutions = output.AvailableProvisionedConcurrentExecutions
+            AllocatedProvisionedConcurrentExecutions = output.AllocatedProvisionedConcurrentExecutions
+            Status = output.Status
+            StatusReason = output.StatusReason
+            LastModified = output.LastModified
+        }
+    }
+
+    struct ProvisionedListOutput: Encodable {
+        var ProvisionedConcurrencyConfigs: [ProvisionedListItem]
+        var NextMarker: String?
+    }
 }

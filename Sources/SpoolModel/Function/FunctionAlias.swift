@@ -15,6 +15,21 @@ public struct FunctionAlias: Sendable, Equatable, Codable {
     public var additionalVersionWeights: [String: Double]
     /// Changes on every update; `RevisionId`.
     public var revisionID: String
+    /// Environments kept initialized for the alias (PutProvisionedConcurrencyConfig), spread over its versions by
+    /// their weights; `nil` when none are configured.
+    public var provisionedConcurrency: Int?
+    public var provisionedLastModified: Millis?
+
+    /// How many of the alias's provisioned environments each of its versions keeps: the additional version its
+    /// weight's share, the alias's version the rest.
+    public var provisionedShares: [String: Int] {
+        guard let total = provisionedConcurrency, total > 0 else { return [:] }
+        guard let (other, weight) = additionalVersionWeights.first else { return [functionVersion: total] }
+        let routed = Int((Double(total) * weight).rounded())
+        var shares = [functionVersion: total - routed]
+        if routed > 0 { shares[other, default: 0] += routed }
+        return shares.filter { $0.value > 0 }
+    }
 
     public init(functionName: String, name: String, functionVersion: String, description: String = "",
                 additionalVersionWeights: [String: Double] = [:], revisionID: String) {

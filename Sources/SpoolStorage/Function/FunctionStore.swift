@@ -33,6 +33,9 @@ public protocol FunctionStore: LayerStore {
     func functionVersion(_ name: String, version: Int) async throws -> FunctionDefinition?
     /// Published versions in number order, after `after`.
     func functionVersions(_ name: String, after: Int?, limit: Int) async throws -> [FunctionDefinition]
+    /// Sets (or, with `nil`, removes) a published version's provisioned concurrency, the one setting of a version that
+    /// changes; the version as it is now, or `nil` when it does not exist.
+    func setVersionProvisionedConcurrency(_ name: String, version: Int, value: Int?, at: Millis?) async throws -> FunctionDefinition?
     /// Deletes a version and returns it, or `nil` if there was none; `ResourceConflictException` while an alias
     /// points or routes to it.
     func deleteFunctionVersion(_ name: String, version: Int) async throws -> FunctionDefinition?
