@@ -24,6 +24,7 @@ package enum SpoolMigrations {
         ("0017_function_versions", String(decoding: PackageResources._017_function_versions_sql, as: UTF8.self)),
         ("0018_function_urls", String(decoding: PackageResources._018_function_urls_sql, as: UTF8.self)),
         ("0019_layers", String(decoding: PackageResources._019_layers_sql, as: UTF8.self)),
+        ("0020_function_policies", String(decoding: PackageResources._020_function_policies_sql, as: UTF8.self)),
     ]
 
     /// PostgreSQL's migrations in order, by identifier.
@@ -42,5 +43,6 @@ package enum SpoolMigrations {
         ("0012_pg_function_versions", String(decoding: PackageResources._012_pg_function_versions_sql, as: UTF8.self)),
         ("0013_pg_function_urls", String(decoding: PackageResources._013_pg_function_urls_sql, as: UTF8.self)),
         ("0014_pg_layers", String(decoding: PackageResources._014_pg_layers_sql, as: UTF8.self)),
+        ("0015_pg_function_policies", String(decoding: PackageResources._015_pg_function_policies_sql, as: UTF8.self)),
     ]
 }

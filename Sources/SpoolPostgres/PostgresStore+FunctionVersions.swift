@@ -54,6 +54,7 @@ extension PostgresStore {
             let users = try await connection.rows("SELECT alias FROM function_alias WHERE function_name = \(name) ORDER BY name FOR UPDATE")
                 .compactMap { FunctionStoreRules.alias(try $0.decode(String.self)) }.filter { FunctionStoreRules.uses($0, version: version) }
             guard users.isEmpty else { throw FunctionStoreRules.versionInUse(version, aliases: users.map(\.name)) }
+            try await connection.run("DELETE FROM function_policy WHERE function_name = \(name) AND qualifier = \(String(version))")
             return try await connection.value(
                 "DELETE FROM function_version WHERE function_name = \(name) AND version = \(version) RETURNING definition", as: String.self
             ).flatMap(FunctionStoreRules.definition)
@@ -107,6 +108,7 @@ extension PostgresStore {
     package func deleteAlias(_ functionName: String, name: String) async throws -> Bool {
         try await transaction { connection in
             try await connection.run("DELETE FROM function_url WHERE function_name = \(functionName) AND qualifier = \(name)")
+            try await connection.run("DELETE FROM function_policy WHERE function_name = \(functionName) AND qualifier = \(name)")
             return try await connection.count("DELETE FROM function_alias WHERE function_name = \(functionName) AND name = \(name) RETURNING 1") > 0
         }
     }
@@ -117,6 +119,7 @@ extension PostgresStore {
         try await connection.run("DELETE FROM function_version_counter WHERE function_name = \(name)")
         try await connection.run("DELETE FROM function_alias WHERE function_name = \(name)")
         try await connection.run("DELETE FROM function_url WHERE function_name = \(name)")
+        try await connection.run("DELETE FROM function_policy WHERE function_name = \(name)")
     }
 }
 
@@ -184,6 +187,33 @@ extension PostgresStore {
                 UPDATE function_version SET definition = \(ColumnJSON.encode(definition)) WHERE function_name = \(name) AND version = \(version)
                 """)
             return definition
+        }
+    }
+}
+
+/// Resource-based policies.
+extension PostgresStore {
+    package func functionPolicy(_ functionName: String, qualifier: String?) async throws -> FunctionPolicy? {
+        try await read { connection in
+            try await connection.value("SELECT policy FROM function_policy WHERE function_name = \(functionName) AND qualifier = \(qualifier ?? "")",
+                                       as: String.self).flatMap(FunctionStoreRules.functionPolicy)
+        }
+    }
+
+    package func putFunctionPolicy(_ functionName: String, qualifier: String?, policy: FunctionPolicy, expectedRevision: String?) async throws {
+        try await transaction(conflict: FunctionStoreRules.revisionMismatch) { connection in
+            let current = try await connection.value(
+                "SELECT policy FROM function_policy WHERE function_name = \(functionName) AND qualifier = \(qualifier ?? "") FOR UPDATE", as: String.self
+            ).flatMap(FunctionStoreRules.functionPolicy)
+            guard current?.revisionID == expectedRevision else { throw FunctionStoreRules.revisionMismatch }
+            if policy.statements.isEmpty {
+                try await connection.run("DELETE FROM function_policy WHERE function_name = \(functionName) AND qualifier = \(qualifier ?? "")")
+            } else {
+                try await connection.run("""
+                    INSERT INTO function_policy (function_name, qualifier, policy) VALUES (\(functionName), \(qualifier ?? ""), \(ColumnJSON.encode(policy)))
+                    ON CONFLICT (function_name, qualifier) DO UPDATE SET policy = excluded.policy
+                    """)
+            }
         }
     }
 }

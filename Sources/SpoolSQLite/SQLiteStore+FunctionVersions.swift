@@ -50,6 +50,7 @@ extension SQLiteStore {
             let existing = try Row.fetchOne(db, sql: "SELECT definition FROM function_version WHERE function_name = ? AND version = ?",
                                             arguments: [name, version]).flatMap(Self.functionDefinition)
             try db.execute(sql: "DELETE FROM function_version WHERE function_name = ? AND version = ?", arguments: [name, version])
+            try db.execute(sql: "DELETE FROM function_policy WHERE function_name = ? AND qualifier = ?", arguments: [name, String(version)])
             return existing
         }
     }
@@ -101,6 +102,7 @@ extension SQLiteStore {
             try db.execute(sql: "DELETE FROM function_alias WHERE function_name = ? AND name = ?", arguments: [functionName, name])
             let deleted = db.changesCount > 0
             try db.execute(sql: "DELETE FROM function_url WHERE function_name = ? AND qualifier = ?", arguments: [functionName, name])
+            try db.execute(sql: "DELETE FROM function_policy WHERE function_name = ? AND qualifier = ?", arguments: [functionName, name])
             return deleted
         }
     }
@@ -111,6 +113,7 @@ extension SQLiteStore {
         try db.execute(sql: "DELETE FROM function_version_counter WHERE function_name = ?", arguments: [name])
         try db.execute(sql: "DELETE FROM function_alias WHERE function_name = ?", arguments: [name])
         try db.execute(sql: "DELETE FROM function_url WHERE function_name = ?", arguments: [name])
+        try db.execute(sql: "DELETE FROM function_policy WHERE function_name = ?", arguments: [name])
     }
 }
 
@@ -179,6 +182,32 @@ extension SQLiteStore {
             try db.execute(sql: "UPDATE function_version SET definition = ? WHERE function_name = ? AND version = ?",
                            arguments: [ColumnJSON.encode(definition), name, version])
             return definition
+        }
+    }
+}
+
+/// Resource-based policies.
+extension SQLiteStore {
+    package func functionPolicy(_ functionName: String, qualifier: String?) async throws -> FunctionPolicy? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT policy FROM function_policy WHERE function_name = ? AND qualifier = ?",
+                                arguments: [functionName, qualifier ?? ""]).flatMap(FunctionStoreRules.functionPolicy)
+        }
+    }
+
+    package func putFunctionPolicy(_ functionName: String, qualifier: String?, policy: FunctionPolicy, expectedRevision: String?) async throws {
+        try await write { db in
+            let current = try String.fetchOne(db, sql: "SELECT policy FROM function_policy WHERE function_name = ? AND qualifier = ?",
+                                              arguments: [functionName, qualifier ?? ""]).flatMap(FunctionStoreRules.functionPolicy)
+            guard current?.revisionID == expectedRevision else { throw FunctionStoreRules.revisionMismatch }
+            if policy.statements.isEmpty {
+                try db.execute(sql: "DELETE FROM function_policy WHERE function_name = ? AND qualifier = ?", arguments: [functionName, qualifier ?? ""])
+            } else {
+                try db.execute(sql: """
+                    INSERT INTO function_policy (function_name, qualifier, policy) VALUES (?, ?, ?)
+                    ON CONFLICT (function_name, qualifier) DO UPDATE SET policy = excluded.policy
+                    """, arguments: [functionName, qualifier ?? "", ColumnJSON.encode(policy)])
+            }
         }
     }
 }

@@ -170,6 +170,22 @@ public enum FunctionStoreConformance {
             _ = try await store.deleteFunction(named: "alpha")
             try require(try await store.functionURL(id: again.urlID) == nil, "a function's URL goes with it")
         },
+        Check(name: "function policies: per qualifier, under their revision, gone with what they are on") { store in
+            _ = try await store.createFunction(definition("alpha"))
+            _ = try await store.createAlias(FunctionAlias(functionName: "alpha", name: "live", functionVersion: "$LATEST", revisionID: "a1"))
+            let grant = FunctionPolicy(statements: [.init(id: "s1", action: "lambda:InvokeFunction", principal: "*")], revisionID: "p1")
+            try await store.putFunctionPolicy("alpha", qualifier: nil, policy: grant, expectedRevision: nil)
+            try await store.putFunctionPolicy("alpha", qualifier: "live", policy: grant, expectedRevision: nil)
+            try require(try await store.functionPolicy("alpha", qualifier: nil) == grant, "read back")
+            var next = grant
+            next.revisionID = "p2"
+            try await requireError(.preconditionFailed) { try await store.putFunctionPolicy("alpha", qualifier: nil, policy: next, expectedRevision: "stale") }
+            try await requireError(.preconditionFailed) { try await store.putFunctionPolicy("alpha", qualifier: nil, policy: next, expectedRevision: nil) }
+            try await store.putFunctionPolicy("alpha", qualifier: nil, policy: FunctionPolicy(revisionID: "p3"), expectedRevision: "p1")
+            try require(try await store.functionPolicy("alpha", qualifier: nil) == nil, "an empty policy is deleted")
+            _ = try await store.deleteAlias("alpha", name: "live")
+            try require(try await store.functionPolicy("alpha", qualifier: "live") == nil, "an alias's policy goes with it")
+        },
         Check(name: "layer versions: numbered from 1, never reused, newest per layer, policies under their revision") { store in
             guard let layers = store as? any LayerStore else { return try require(false, "the store keeps no layers") }
             func layer(_ name: String) -> LayerVersion {

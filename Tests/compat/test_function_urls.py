@@ -74,6 +74,15 @@ def new_function(lam, **extra):
     return name
 
 
+def public_url(lam, name, qualifier=None, **config):
+    """A URL with AuthType NONE, and the permission Lambda requires for anyone to call it."""
+    extra = {"Qualifier": qualifier} if qualifier else {}
+    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE", **extra, **config)["FunctionUrl"]
+    lam.add_permission(FunctionName=name, StatementId="public-url", Action="lambda:InvokeFunctionUrl", Principal="*",
+                       FunctionUrlAuthType="NONE", **extra)
+    return url
+
+
 @pytest.fixture()
 def lam(server):
     return client(server)
@@ -116,13 +125,15 @@ def test_the_configuration_api(lam):
     assert error(lam.get_function_url_config, FunctionName=name) == ("ResourceNotFoundException", 404)
     assert error(lam.delete_function_url_config, FunctionName=name)[0] == "ResourceNotFoundException"
     # An alias's URL goes with the alias.
+    lam.add_permission(FunctionName=name, Qualifier="live", StatementId="public", Action="lambda:InvokeFunctionUrl", Principal="*")
+    assert fetch(aliased["FunctionUrl"])[0] == 201
     lam.delete_alias(FunctionName=name, Name="live")
     assert fetch(aliased["FunctionUrl"])[0] == 403
 
 
 def test_a_request_becomes_the_payload_format_2_event(lam):
     name = new_function(lam)
-    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
+    url = public_url(lam, name)
     url_id = url.rstrip("/").split("/")[-1]
     status, headers, body = fetch(url + "orders/42?x=1&x=2&name=J%C3%BCrgen+W", headers={"Cookie": "a=1; b=2", "X-Custom": "v"})
     assert status == 201 and headers["X-Echo"] == "yes" and headers["Content-Type"] == "application/json"
@@ -157,7 +168,7 @@ def test_a_request_becomes_the_payload_format_2_event(lam):
 
 def test_the_answer_becomes_the_http_response(lam):
     name = new_function(lam)
-    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
+    url = public_url(lam, name)
     status, headers, body = fetch(url + "?mode=bare")
     assert status == 200 and headers["Content-Type"] == "application/json" and json.loads(body) == "Hello, world!"
     status, headers, body = fetch(url + "?mode=object")
@@ -178,10 +189,10 @@ def test_the_answer_becomes_the_http_response(lam):
 
 def test_cors_preflight_and_response_headers(lam):
     name = new_function(lam)
-    url = lam.create_function_url_config(
-        FunctionName=name, AuthType="NONE",
+    url = public_url(
+        lam, name,
         Cors={"AllowOrigins": ["https://app.example.com"], "AllowMethods": ["GET", "POST"], "AllowHeaders": ["x-custom"],
-              "ExposeHeaders": ["x-echo"], "MaxAge": 600, "AllowCredentials": True})["FunctionUrl"]
+              "ExposeHeaders": ["x-echo"], "MaxAge": 600, "AllowCredentials": True})
     status, headers, body = fetch(url, method="OPTIONS", headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"})
     assert status == 200 and body == b"" and "X-Echo" not in headers  # answered without running the function
     assert headers["Access-Control-Allow-Origin"] == "https://app.example.com"
@@ -229,6 +240,37 @@ def test_aws_iam_signatures_are_checked_against_spools_credentials(secured):
     # A NONE URL needs no signature, although every API of this server does.
     lam.publish_version(FunctionName=name)
     lam.create_alias(FunctionName=name, Name="open", FunctionVersion="1")
-    open_url = lam.create_function_url_config(FunctionName=name, Qualifier="open", AuthType="NONE")["FunctionUrl"]
+    open_url = public_url(lam, name, qualifier="open")
     status, _, body = fetch(open_url)
     assert status == 201 and json.loads(body)["release"] == "one"
+
+
+def test_a_none_url_needs_the_public_permission_and_policies_take_qualifiers(lam):
+    name = new_function(lam, Publish=True)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
+    # Without a statement granting lambda:InvokeFunctionUrl to everyone, Lambda answers 403 for a NONE URL.
+    assert fetch(url)[0] == 403
+    added = lam.add_permission(FunctionName=name, StatementId="public", Action="lambda:InvokeFunctionUrl", Principal="*",
+                               FunctionUrlAuthType="NONE")
+    statement = json.loads(added["Statement"])
+    assert statement["Sid"] == "public" and statement["Principal"] == "*" and statement["Resource"] == f"{ARN}:{name}"
+    assert statement["Condition"] == {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}}
+    assert fetch(url)[0] == 201
+    assert error(lam.add_permission, FunctionName=name, StatementId="public", Action="lambda:InvokeFunctionUrl", Principal="*")[0] \
+        == "ResourceConflictException"
+    # Policies are per qualifier: the alias's is its own.
+    lam.add_permission(FunctionName=name, Qualifier="live", StatementId="s3", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com",
+                       SourceArn="arn:aws:s3:::bucket", SourceAccount="000000000000")
+    policy = lam.get_policy(FunctionName=name, Qualifier="live")
+    document = json.loads(policy["Policy"])
+    assert [s["Sid"] for s in document["Statement"]] == ["s3"] and document["Statement"][0]["Resource"] == f"{ARN}:{name}:live"
+    assert document["Statement"][0]["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert [s["Sid"] for s in json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]] == ["public"]
+    assert error(lam.add_permission, FunctionName=name, Qualifier="live", StatementId="x", Action="lambda:InvokeFunction", Principal="*",
+                 RevisionId="stale")[0] == "PreconditionFailedException"
+    assert error(lam.get_policy, FunctionName=name, Qualifier="9")[0] == "ResourceNotFoundException"
+    lam.remove_permission(FunctionName=name, StatementId="public")
+    assert error(lam.get_policy, FunctionName=name)[0] == "ResourceNotFoundException"
+    assert fetch(url)[0] == 403
+    assert error(lam.remove_permission, FunctionName=name, StatementId="public")[0] == "ResourceNotFoundException"

@@ -51,6 +51,10 @@ struct FunctionURLHandler: Sendable {
             return Self.message(.contentTooLarge, "Request Entity Too Large", requestID)
         }
         var accessKey: String?
+        // A public URL is public only when the policy says so, as on Lambda (AddPermission lambda:InvokeFunctionUrl to *).
+        if config.authType == "NONE", await !registry.allowsPublicURL(config) {
+            return Self.message(.forbidden, "Forbidden", requestID)
+        }
         if config.authType == "AWS_IAM" {
             guard SignatureMiddleware.isSigned(request) else { return Self.message(.forbidden, "Forbidden", requestID) }
             if let verifier {

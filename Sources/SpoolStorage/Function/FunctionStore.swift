@@ -66,6 +66,14 @@ public protocol FunctionStore: LayerStore {
     func updateFunctionURL(_ config: FunctionURLConfig) async throws -> FunctionURLConfig
     /// Deletes a URL; whether there was one.
     func deleteFunctionURL(_ functionName: String, qualifier: String?) async throws -> Bool
+
+    // MARK: Resource-based policies (deleted with their function, version or alias)
+
+    /// The policy of a function (`qualifier` `nil`), a version or an alias, or `nil` when it has none.
+    func functionPolicy(_ functionName: String, qualifier: String?) async throws -> FunctionPolicy?
+    /// Stores a policy if the stored one is still at `expectedRevision` (`nil`: there was none);
+    /// `PreconditionFailedException` otherwise. An empty policy is deleted.
+    func putFunctionPolicy(_ functionName: String, qualifier: String?, policy: FunctionPolicy, expectedRevision: String?) async throws
 }
 
 /// The account-wide figures GetAccountSettings reports.

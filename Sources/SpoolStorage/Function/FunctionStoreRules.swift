@@ -66,6 +66,11 @@ package enum FunctionStoreRules {
         SpoolError(.resourceNotFound, "Layer version \(AWSIdentity.plainName(name)):\(version) does not exist.")
     }
 
+    /// A stored function policy (one JSON document).
+    package static func functionPolicy(_ text: String) -> FunctionPolicy? {
+        try? JSONDecoder().decode(FunctionPolicy.self, from: Data(text.utf8))
+    }
+
     /// A stored alias (one JSON document).
     package static func alias(_ text: String) -> FunctionAlias? {
         try? JSONDecoder().decode(FunctionAlias.self, from: Data(text.utf8))
