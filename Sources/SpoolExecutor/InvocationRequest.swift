@@ -22,6 +22,8 @@ public struct InvocationRequest: Sendable {
     public var origin: JournalEntry.Origin
     /// Records in the event: 1, or a mapping batch's size.
     public var batchSize: Int
+    /// InvokeWithResponseStream: where a runtime's streamed response goes as it is written.
+    public var responseStream: ResponseStream?
 
     public init(requestID: String, function: FunctionDefinition, invokedFunctionARN: String, payload: ByteBuffer,
                 clientContext: String? = nil, traceID: String = TraceID.make(), logTail: Bool = false,

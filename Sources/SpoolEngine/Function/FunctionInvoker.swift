@@ -57,13 +57,34 @@ package struct FunctionInvoker: Sendable {
 
     /// Runs a synchronous invocation to its end.
     package func invoke(_ request: Request) async throws -> Result {
+        try await finish(try await start(request))
+    }
+
+    /// An invocation admitted to run: the function exists, the payload is acceptable and a slot is taken. Throws
+    /// what a caller must hear before any answer starts (not found, throttled, …).
+    package struct Started: Sendable {
+        let definition: FunctionDefinition
+        let invocation: InvocationRequest
+        let slot: FunctionRunner.Slot
+        package var executedVersion: String { definition.versionName }
+    }
+
+    /// Validates and admits a synchronous invocation; `stream` receives a streamed response as the function writes it.
+    package func start(_ request: Request, stream: ResponseStream? = nil) async throws -> Started {
         let (definition, payload, clientContext) = try await validate(request)
-        let runner = registry.runner
-        let slot = try await runner.tryAdmit(definition).mapError { $0.refusal.error }.get()
+        let slot = try await registry.runner.tryAdmit(definition).mapError { $0.refusal.error }.get()
         var arn = registry.identity.functionARN(definition.name)
         if let qualifier = request.function.qualifier { arn += ":" + qualifier }
-        let invocation = InvocationRequest(requestID: request.requestID, function: definition, invokedFunctionARN: arn,
+        var invocation = InvocationRequest(requestID: request.requestID, function: definition, invokedFunctionARN: arn,
                                            payload: payload, clientContext: clientContext, logTail: request.logTail)
+        invocation.responseStream = stream
+        return Started(definition: definition, invocation: invocation, slot: slot)
+    }
+
+    /// Runs an admitted invocation to its end.
+    package func finish(_ started: Started) async throws -> Result {
+        let (definition, invocation, slot, runner) = (started.definition, started.invocation, started.slot, registry.runner)
+        let request = (requestID: invocation.requestID, logTail: invocation.logTail)
         let outcome: InvocationOutcome
         switch await runner.run(invocation, in: slot) {
         case .finished(let finished): outcome = finished

@@ -145,7 +145,7 @@ extension ExecutionEnvironment {
             await self?.timeoutFired(requestID: requestID)
         }
         let result: RuntimeResult? = await withCheckedContinuation { continuation in
-            current = InFlight(invocation: invocation, continuation: continuation)
+            current = InFlight(invocation: invocation, stream: request.responseStream, continuation: continuation)
             waiting.resume(returning: .invocation(invocation))
             Task { [weak self] in await self?.watchMemory(requestID: requestID) }
         }

@@ -23,6 +23,8 @@ actor ExecutionEnvironment {
 
     struct InFlight {
         var invocation: RuntimeInvocation
+        /// Where a streamed response goes (InvokeWithResponseStream), if the caller reads one.
+        var stream: ResponseStream?
         var continuation: CheckedContinuation<RuntimeResult?, Never>?
         var result: RuntimeResult?
         /// Set once the invocation has ended, with or without a result.
@@ -105,6 +107,13 @@ actor ExecutionEnvironment {
         guard let current, current.invocation.requestID == requestID, !current.finished else { return false }
         finishInvocation(result)
         return true
+    }
+
+    /// The stream a response in streaming mode goes to, for the invocation in flight with this id; `nil` when the
+    /// caller reads no stream (the response is then collected whole).
+    func responseStream(for requestID: String) -> ResponseStream? {
+        guard let current, current.invocation.requestID == requestID, !current.finished else { return nil }
+        return current.stream
     }
 
     /// `POST /runtime/init/error`.

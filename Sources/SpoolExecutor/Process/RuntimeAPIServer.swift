@@ -110,6 +110,8 @@ enum RuntimeAPIRoutes {
     static let traceID = HTTPField.Name("Lambda-Runtime-Trace-Id")!
     static let clientContext = HTTPField.Name("Lambda-Runtime-Client-Context")!
     static let errorType = HTTPField.Name("Lambda-Runtime-Function-Error-Type")!
+    /// `streaming` when a runtime writes its response as a stream.
+    static let responseMode = HTTPField.Name("Lambda-Runtime-Function-Response-Mode")!
     static let extensionName = HTTPField.Name("Lambda-Extension-Name")!
     static let extensionIdentifier = HTTPField.Name("Lambda-Extension-Identifier")!
     static let extensionErrorType = HTTPField.Name("Lambda-Extension-Function-Error-Type")!
@@ -134,6 +136,25 @@ enum RuntimeAPIRoutes {
         }
         runtime.post("invocation/:id/response") { request, context -> Response in
             let id = context.parameters.get("id") ?? ""
+            // Lambda's streaming mode, read chunk by chunk and handed on as written when the caller reads a stream.
+            if request.headers[Self.responseMode]?.lowercased() == "streaming", let stream = await env.responseStream(for: id) {
+                var total = 0
+                do {
+                    for try await chunk in request.body {
+                        total += chunk.readableBytes
+                        guard total <= FunctionLimits.streamedResponseBytes else {
+                            _ = await env.post(.responseTooLarge, requestID: id)
+                            return Self.error(.init(status: 413, type: "RequestEntityTooLarge",
+                                                    message: "Response payload size exceeded maximum allowed payload size (\(FunctionLimits.streamedResponseBytes) bytes)."))
+                        }
+                        stream.yield(chunk)
+                    }
+                } catch {
+                    return await env.post(.error(type: "Runtime.StreamError", payload: ByteBuffer(string: #"{"errorMessage":"The response stream broke off.","errorType":"Runtime.StreamError"}"#)),
+                                          requestID: id) ? accepted() : invalidRequestID()
+                }
+                return await env.post(.response(ByteBuffer()), requestID: id) ? accepted() : invalidRequestID()
+            }
             let result: RuntimeResult
             do {
                 result = .response(try await request.body.collect(upTo: FunctionLimits.syncPayloadBytes))

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOFoundationEssentialsCompat
 import SpoolEngine
 import SpoolExecutor
 import SpoolModel
@@ -43,5 +44,73 @@ extension LambdaHandler {
             headers[Self.logResult] = Data(InvocationLog.tail(result.outcome.log, limit: FunctionLimits.logTailBytes).utf8).base64EncodedString()
         }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: result.outcome.payload))
+    }
+}
+
+/// `InvokeWithResponseStream`: the answer is an event stream of `PayloadChunk` events, handed on as a runtime in
+/// Lambda's streaming mode writes them (a runtime that answers whole sends one chunk), and a last `InvokeComplete`.
+extension LambdaHandler {
+    func addStreamingInvokeRoute(to router: Router<SpoolRequestContext>) {
+        router.post("2021-11-15/functions/:name/response-streaming-invocations") { request, context in
+            try await self.respond(context) { id in try await self.invokeWithResponseStream(request, try self.reference(context, request), id) }
+        }
+    }
+
+    func invokeWithResponseStream(_ request: Request, _ reference: FunctionReference, _ id: String) async throws -> Response {
+        let type = request.headers[Self.invocationType] ?? "RequestResponse"
+        guard ["RequestResponse", "DryRun"].contains(type) else {
+            throw SpoolError.validation(field: "invocationType", value: type, constraint: "Member must satisfy enum value set: [RequestResponse, DryRun]")
+        }
+        let log = request.headers[Self.logType] ?? "None"
+        guard log == "None" || log == "Tail" else {
+            throw SpoolError.validation(field: "logType", value: log, constraint: "Member must satisfy enum value set: [None, Tail]")
+        }
+        let payload: ByteBuffer
+        do {
+            payload = try await request.body.collect(upTo: FunctionLimits.syncPayloadBytes)
+        } catch {
+            throw SpoolError(.requestTooLarge, "Request must be smaller than \(FunctionLimits.syncPayloadBytes) bytes for the InvokeWithResponseStream operation")
+        }
+        let invocation = FunctionInvoker.Request(function: reference, payload: payload, clientContext: request.headers[Self.clientContext], requestID: id,
+                                                 logTail: log == "Tail")
+        if type == "DryRun" {
+            _ = try await invoker.validate(invocation)
+            return Response(status: .noContent, headers: [AWSJSON.requestID: id])
+        }
+        // Not found, throttled and bad input are answered before the stream starts, with their status codes.
+        let stream = ResponseStream()
+        let started = try await invoker.start(invocation, stream: stream)
+        let invoker = self.invoker
+        let run = Task { () -> FunctionInvoker.Result? in
+            defer { stream.finish() }
+            return try? await invoker.finish(started)
+        }
+        let body = ResponseBody { writer in
+            for await chunk in stream.chunks {
+                try await writer.write(EventStreamMessage.event("PayloadChunk", contentType: "application/octet-stream", payload: Data(buffer: chunk)))
+            }
+            let result = await run.value
+            var complete: [String: String] = [:]
+            if let outcome = result?.outcome {
+                if outcome.isError {
+                    let document = (try? JSONSerialization.jsonObject(with: Data(buffer: outcome.payload))) as? [String: Any]
+                    complete["ErrorCode"] = document?["errorType"] as? String ?? "Unhandled"
+                    complete["ErrorDetails"] = document?["errorMessage"] as? String ?? String(buffer: outcome.payload)
+                } else if !stream.streamed, outcome.payload.readableBytes > 0 {
+                    try await writer.write(EventStreamMessage.event("PayloadChunk", contentType: "application/octet-stream", payload: Data(buffer: outcome.payload)))
+                }
+                if log == "Tail" {
+                    complete["LogResult"] = Data(InvocationLog.tail(outcome.log, limit: FunctionLimits.logTailBytes).utf8).base64EncodedString()
+                }
+            } else {
+                complete["ErrorCode"] = "ServiceException"
+                complete["ErrorDetails"] = "The invocation was cut off."
+            }
+            let document = (try? JSONSerialization.data(withJSONObject: complete, options: [.sortedKeys])) ?? Data("{}".utf8)
+            try await writer.write(EventStreamMessage.event("InvokeComplete", contentType: "application/json", payload: document))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: EventStreamMessage.contentType, AWSJSON.requestID: id,
+                                               Self.executedVersion: started.executedVersion], body: body)
     }
 }

@@ -62,6 +62,7 @@ struct LambdaHandler: Sendable {
         addURLRoutes(to: router)
         addLayerRoutes(to: router)
         addPolicyRoutes(to: router)
+        addStreamingInvokeRoute(to: router)
         router.get("_spool/layers/:arn/content.zip") { _, context in
             try await self.respond(context) { id in
                 let raw = context.parameters.get("arn") ?? ""

@@ -12,6 +12,8 @@ public enum FunctionLimits {
     public static let unzippedPackageBytes = 262_144_000
     /// Synchronous request and response payloads.
     public static let syncPayloadBytes = 6_291_456
+    /// The most a streamed response (InvokeWithResponseStream) may carry: 20 MiB, Lambda's soft limit.
+    public static let streamedResponseBytes = 20_971_520
     /// The response size AWS reports in `Function.ResponseSizeTooLarge`.
     public static let syncResponseBytesReported = 6_291_556
     /// All environment variables of a function together.
