@@ -8,6 +8,14 @@ public final class ResponseStream: Sendable {
     public let chunks: AsyncStream<ByteBuffer>
     private let continuation: AsyncStream<ByteBuffer>.Continuation
     private let streamedBytes = Atomic<Int>(0)
+    private let declaredType = Mutex<String?>(nil)
+
+    /// The `Content-Type` the runtime sent with its streamed response (a function URL reads an HTTP prelude when it is
+    /// `application/vnd.awslambda.http-integration-response`).
+    public var contentType: String? {
+        get { declaredType.withLock { $0 } }
+        set { declaredType.withLock { $0 = newValue } }
+    }
 
     public init() {
         (chunks, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)

@@ -118,8 +118,9 @@ def test_the_configuration_api(lam):
     assert [c["FunctionArn"] for c in lam.list_function_url_configs(FunctionName=name, Marker=page["NextMarker"])["FunctionUrlConfigs"]] \
         == [f"{ARN}:{name}:live"]
 
-    assert error(lam.create_function_url_config, FunctionName=new_function(lam), AuthType="NONE", InvokeMode="RESPONSE_STREAM")[0] \
-        == "InvalidParameterValueException"
+    assert lam.create_function_url_config(FunctionName=new_function(lam), AuthType="NONE", InvokeMode="RESPONSE_STREAM")["InvokeMode"] \
+        == "RESPONSE_STREAM"
+    assert error(lam.create_function_url_config, FunctionName=new_function(lam), AuthType="NONE", InvokeMode="SOMETIMES")[0] == "ValidationException"
     assert error(lam.create_function_url_config, FunctionName=name + "-x", AuthType="NONE")[0] == "ResourceNotFoundException"
     assert lam.delete_function_url_config(FunctionName=name)["ResponseMetadata"]["HTTPStatusCode"] == 204
     assert error(lam.get_function_url_config, FunctionName=name) == ("ResourceNotFoundException", 404)

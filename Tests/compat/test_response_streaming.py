@@ -77,3 +77,50 @@ def test_a_buffered_runtime_sends_one_chunk_and_errors_come_first(lam):
         lam.invoke_with_response_stream(FunctionName=name, Payload=b"{}")
     assert throttled.value.response["Error"]["Code"] == "TooManyRequestsException"
     assert lam.invoke_with_response_stream(FunctionName=name, InvocationType="DryRun", Payload=b"{}")["StatusCode"] == 204
+
+
+HTTP_STREAMING_BOOTSTRAP = """#!/bin/sh
+API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  HEADERS="$(mktemp)"
+  EVENT=$(curl -sS -D "$HEADERS" "$API/invocation/next") || exit 1
+  ID=$(grep -i Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  rm -f "$HEADERS"
+  { printf '{"statusCode":201,"headers":{"Content-Type":"text/plain","X-Stream":"yes"},"cookies":["c=1"]}'
+    printf '\\000\\000\\000\\000\\000\\000\\000\\000'
+    printf 'first|'; sleep 2; printf 'second'; } \\
+  | curl -sS -X POST -T - -H 'Expect:' -H 'Transfer-Encoding: chunked' -H 'Lambda-Runtime-Function-Response-Mode: streaming' \\
+      -H 'Content-Type: application/vnd.awslambda.http-integration-response' "$API/invocation/$ID/response" >/dev/null
+done
+"""
+
+
+def test_a_response_stream_url_sends_the_body_as_it_is_written(lam):
+    import http.client
+    import urllib.parse
+    name = create_bootstrap(lam, HTTP_STREAMING_BOOTSTRAP, Timeout=10)
+    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE", InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
+    lam.add_permission(FunctionName=name, StatementId="public", Action="lambda:InvokeFunctionUrl", Principal="*", FunctionUrlAuthType="NONE")
+    parsed = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+    connection.request("GET", parsed.path)
+    response = connection.getresponse()
+    assert response.status == 201 and response.headers["X-Stream"] == "yes" and response.headers["Content-Type"] == "text/plain"
+    assert response.headers.get_all("Set-Cookie") == ["c=1"]
+    first = response.read1(64)
+    first_at = time.monotonic()
+    rest = response.read()
+    assert first + rest == b"first|second" and first.startswith(b"first")
+    assert time.monotonic() - first_at > 1.0  # the rest came two seconds after the first part
+    connection.close()
+
+    # A runtime that answers whole behind a streaming URL is answered as a buffered URL answers.
+    whole = create_python(lam, "def handler(event, context):\n    return {'statusCode': 202, 'body': 'whole'}\n")
+    whole_url = lam.create_function_url_config(FunctionName=whole, AuthType="NONE", InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
+    lam.add_permission(FunctionName=whole, StatementId="public", Action="lambda:InvokeFunctionUrl", Principal="*", FunctionUrlAuthType="NONE")
+    parsed = urllib.parse.urlsplit(whole_url)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+    connection.request("GET", parsed.path)
+    response = connection.getresponse()
+    assert response.status == 202 and response.read() == b"whole"
+    connection.close()

@@ -94,7 +94,6 @@ extension FunctionRegistry {
             guard invokeMode == "BUFFERED" || invokeMode == "RESPONSE_STREAM" else {
                 throw SpoolError.validation(field: "invokeMode", value: invokeMode, constraint: "Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]")
             }
-            if invokeMode == "RESPONSE_STREAM" { throw SpoolError.notSupportedYet("InvokeMode RESPONSE_STREAM") }
         }
         try cors?.validate()
     }

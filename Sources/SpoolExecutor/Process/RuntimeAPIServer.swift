@@ -138,6 +138,7 @@ enum RuntimeAPIRoutes {
             let id = context.parameters.get("id") ?? ""
             // Lambda's streaming mode, read chunk by chunk and handed on as written when the caller reads a stream.
             if request.headers[Self.responseMode]?.lowercased() == "streaming", let stream = await env.responseStream(for: id) {
+                stream.contentType = request.headers[.contentType]
                 var total = 0
                 do {
                     for try await chunk in request.body {

@@ -75,11 +75,15 @@ struct FunctionURLHandler: Sendable {
                                sourceIP: context.remoteIP, requestID: requestID)
         var response: Response
         do {
-            let result = try await invoker.invoke(FunctionInvoker.Request(
-                function: FunctionReference(name: config.functionName, qualifier: config.qualifier), payload: ByteBuffer(data: event),
-                clientContext: nil, requestID: requestID))
-            response = result.outcome.isError ? Self.message(.badGateway, "Internal Server Error", requestID)
-                : Self.response(from: result.outcome.payload, requestID: requestID)
+            let invocation = FunctionInvoker.Request(function: FunctionReference(name: config.functionName, qualifier: config.qualifier),
+                                                     payload: ByteBuffer(data: event), clientContext: nil, requestID: requestID)
+            if config.invokeMode == "RESPONSE_STREAM" {
+                response = try await streamed(invocation, requestID: requestID)
+            } else {
+                let result = try await invoker.invoke(invocation)
+                response = result.outcome.isError ? Self.message(.badGateway, "Internal Server Error", requestID)
+                    : Self.response(from: result.outcome.payload, requestID: requestID)
+            }
         } catch let error as SpoolError {
             switch error.code {
             case .tooManyRequests: response = Self.message(.tooManyRequests, "Rate Exceeded.", requestID)
@@ -92,6 +96,97 @@ struct FunctionURLHandler: Sendable {
         }
         if let cors = config.cors, let origin { Self.applyCORS(cors, origin: origin, to: &response) }
         return response
+    }
+
+    // MARK: Streaming (InvokeMode RESPONSE_STREAM)
+
+    /// The content type with which a streaming runtime says its response starts with an HTTP prelude: a JSON object
+    /// (`statusCode`, `headers`, `cookies`), eight zero bytes, then the body.
+    static let integrationContentType = "application/vnd.awslambda.http-integration-response"
+
+    /// The status and headers a streamed answer starts with, known once its prelude (or its first chunk) arrived.
+    struct Head: Sendable {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+    }
+
+    /// A `RESPONSE_STREAM` URL: the body goes to the client chunk by chunk as the function writes it. A runtime that
+    /// answers whole (no streaming mode) is answered as a `BUFFERED` URL answers.
+    func streamed(_ invocation: FunctionInvoker.Request, requestID: String) async throws -> Response {
+        let stream = ResponseStream()
+        let started = try await invoker.start(invocation, stream: stream)
+        let invoker = self.invoker
+        let run = Task { () -> FunctionInvoker.Result? in
+            defer { stream.finish() }
+            return try? await invoker.finish(started)
+        }
+        let (body, bodyWriter) = AsyncStream.makeStream(of: ByteBuffer.self)
+        // Reads the head (the prelude, or the first chunk) and hands the rest of the stream on as it comes.
+        let head: Head? = await withCheckedContinuation { (continuation: CheckedContinuation<Head?, Never>) in
+            Task {
+                var resumed = false
+                var pending = ByteBuffer()
+                for await chunk in stream.chunks {
+                    if resumed {
+                        bodyWriter.yield(chunk)
+                        continue
+                    }
+                    pending.writeImmutableBuffer(chunk)
+                    guard stream.contentType?.lowercased().hasPrefix(Self.integrationContentType) == true else {
+                        var headers: HTTPFields = [.contentType: stream.contentType ?? "application/octet-stream", AWSJSON.requestID: requestID]
+                        headers[.transferEncoding] = nil
+                        continuation.resume(returning: Head(status: .ok, headers: headers))
+                        resumed = true
+                        bodyWriter.yield(pending)
+                        continue
+                    }
+                    let bytes = Array(pending.readableBytesView)
+                    guard let end = Self.preludeEnd(bytes) else { continue }
+                    continuation.resume(returning: Self.head(prelude: Data(bytes[..<end]), requestID: requestID))
+                    resumed = true
+                    bodyWriter.yield(ByteBuffer(bytes: bytes[(end + 8)...]))
+                }
+                if !resumed { continuation.resume(returning: nil) }
+                bodyWriter.finish()
+            }
+        }
+        guard let head else {
+            // Nothing streamed: a whole answer, mapped as a buffered URL maps it.
+            guard let result = await run.value else { return Self.message(.internalServerError, "Internal Server Error", requestID) }
+            return result.outcome.isError ? Self.message(.badGateway, "Internal Server Error", requestID)
+                : Self.response(from: result.outcome.payload, requestID: requestID)
+        }
+        return Response(status: head.status, headers: head.headers, body: ResponseBody { writer in
+            for await chunk in body { try await writer.write(chunk) }
+            _ = await run.value
+            try await writer.finish(nil)
+        })
+    }
+
+    /// Where the eight zero bytes after an HTTP prelude start, if they arrived.
+    static func preludeEnd(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 8 else { return nil }
+        var zeros = 0
+        for (index, byte) in bytes.enumerated() {
+            zeros = byte == 0 ? zeros + 1 : 0
+            if zeros == 8 { return index - 7 }
+        }
+        return nil
+    }
+
+    /// The status and headers an HTTP prelude describes.
+    static func head(prelude: Data, requestID: String) -> Head {
+        let object = (try? JSONSerialization.jsonObject(with: prelude)) as? [String: Any] ?? [:]
+        let status = (object["statusCode"] as? NSNumber)?.intValue ?? 200
+        var headers = HTTPFields()
+        for (name, value) in (object["headers"] as? [String: Any]) ?? [:] {
+            guard let field = HTTPField.Name(name) else { continue }
+            headers[field] = (value as? String) ?? "\(value)"
+        }
+        for cookie in (object["cookies"] as? [String]) ?? [] { headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        if headers[.contentType] == nil { headers[.contentType] = "application/octet-stream" }
+        headers[AWSJSON.requestID] = requestID
+        return Head(status: (100...599).contains(status) ? .init(code: status) : .badGateway, headers: headers)
     }
 
     // MARK: The event
