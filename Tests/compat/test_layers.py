@@ -168,3 +168,23 @@ def test_layer_limits(lam):
     lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code=code, Layers=arns[:1], Publish=True)
     lam.update_function_configuration(FunctionName=name, Layers=arns[1:3])
     assert [layer["Arn"] for layer in lam.get_function_configuration(FunctionName=name, Qualifier="1")["Layers"]] == arns[:1]
+
+
+def test_code_and_layers_stay_within_250_mb_together(lam):
+    # A layer of 150 MB of zeros (a small zip) and a function of 120 MB: each fits alone, not together.
+    big = io.BytesIO()
+    with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("python/blob.bin", b"\0" * 150_000_000)
+    arn = lam.publish_layer_version(LayerName=layer_name(), Content={"ZipFile": big.getvalue()})["LayerVersionArn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("app.py", "def handler(e, c):\n    return 1\n")
+        archive.writestr("data.bin", b"\0" * 120_000_000)
+    name = f"big-{uuid.uuid4().hex[:6]}"
+    lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": code.getvalue()})
+    assert error(lam.update_function_configuration, FunctionName=name, Layers=[arn]) == "InvalidParameterValueException"
+    small = f"small-{uuid.uuid4().hex[:6]}"
+    lam.create_function(FunctionName=small, Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": package({"app.py": "def handler(e, c):\n    return 1\n"})}, Layers=[arn])
+    assert error(lam.update_function_code, FunctionName=small, ZipFile=code.getvalue()) == "InvalidParameterValueException"
+

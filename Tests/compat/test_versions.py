@@ -330,3 +330,36 @@ def test_provisioned_concurrency_on_an_alias_keeps_its_versions_warm(lam):
     assert [c["FunctionArn"] for c in listed] == [f"{ARN}:{name}:live"]
     lam.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
     assert error(lam.get_provisioned_concurrency_config, FunctionName=name, Qualifier="live")[0] == "ProvisionedConcurrencyConfigNotFoundException"
+
+
+def test_provisioned_concurrency_stored_on_latest_moves_to_a_version_at_start(binary, tmp_path):
+    """A store written by an earlier Spool, which allowed provisioned concurrency on $LATEST."""
+    import sqlite3
+    from conftest import SpoolProcess
+    server = SpoolProcess(binary, tmp_path / "data")
+    server.start()
+    try:
+        lam = boto3.client("lambda", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                           aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}))
+        name = f"old-{uuid.uuid4().hex[:8]}"
+        lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": INIT})})
+    finally:
+        server.stop()
+    with sqlite3.connect(tmp_path / "data" / "spool.sqlite") as db:
+        db.execute("UPDATE function SET definition = json_set(definition, '$.provisionedConcurrency', 1, '$.provisionedLastModified', 1) "
+                   "WHERE name = ?", (name,))
+    server.start()
+    try:
+        lam = boto3.client("lambda", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                           aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}))
+        assert [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"]] == ["$LATEST", "1"]
+        listed = lam.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"]
+        assert [(c["FunctionArn"], c["RequestedProvisionedConcurrentExecutions"]) for c in listed] == [(f"{ARN}:{name}:1", 1)]
+        deadline = time.time() + 30
+        while lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")["Status"] != "READY":
+            assert time.time() < deadline
+            time.sleep(0.1)
+        assert invoke(lam, name, Qualifier="1")[1]["init"] == "provisioned-concurrency"
+        assert "moved from $LATEST" in server.log_path.read_text()
+    finally:
+        server.stop()

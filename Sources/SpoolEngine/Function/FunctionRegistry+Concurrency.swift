@@ -1,3 +1,4 @@
+import Logging
 import SpoolExecutor
 import SpoolModel
 import SpoolStorage
@@ -142,6 +143,31 @@ extension FunctionRegistry {
             configs.append(ProvisionedConfig(qualifier: alias.name, requested: value, lastModified: alias.provisionedLastModified ?? 0, readiness: readiness))
         }
         return configs
+    }
+
+    /// Provisioned concurrency an API function had on `$LATEST` before versions existed, which Lambda refuses: at start
+    /// `$LATEST` is published as a version (or its newest version, when nothing changed since) and the setting moves
+    /// there, with a warning saying so; unqualified invocations run `$LATEST` without warm environments from then on.
+    func migrateLatestProvisioned(_ definition: FunctionDefinition) async {
+        guard let value = definition.provisionedConcurrency else { return }
+        let reference = FunctionReference(name: definition.name)
+        do {
+            let version = try await publishVersion(reference, codeSHA256: nil, description: nil, revisionID: nil)
+            guard let number = version.version.flatMap(Int.init) else { return }
+            _ = try await store.setVersionProvisionedConcurrency(definition.name, version: number, value: value, at: clock.now())
+            _ = try await update(reference, revisionID: nil, newRevision: false) { latest in
+                latest.provisionedConcurrency = nil
+                latest.provisionedLastModified = nil
+            }
+            logger.warning("provisioned concurrency moved from $LATEST (which Lambda refuses) to a published version; invoke the version or an alias to it", metadata: [
+                "function": "\(definition.name)", "version": "\(number)", "provisioned": "\(value)",
+            ])
+        } catch {
+            logger.error("cannot move provisioned concurrency from $LATEST to a version; it stays on $LATEST", metadata: [
+                "function": "\(definition.name)", "error": "\(error)",
+            ])
+            await runner.functionChanged(name: definition.name, to: definition)
+        }
     }
 
     /// Tells the runner how many environments each published version keeps initialized: its own setting plus the

@@ -218,12 +218,18 @@ extension FunctionRegistry {
                 throw SpoolError(.invalidParameterValue, "Two different versions of the same layer \(identity.layerARN(name)) cannot be specified.")
             }
             unzipped += layer.unzippedSize
-            layers.append(FunctionLayer(layerName: name, version: version, codeSize: layer.codeSize, codeSHA256: layer.codeSHA256))
+            layers.append(FunctionLayer(layerName: name, version: version, codeSize: layer.codeSize, codeSHA256: layer.codeSHA256,
+                                        unzippedSize: layer.unzippedSize))
         }
+        try Self.checkUnzippedTotal(unzipped)
+        return layers
+    }
+
+    /// The function's unzipped code and its layers together stay within Lambda's 250 MB.
+    static func checkUnzippedTotal(_ unzipped: Int64) throws {
         guard unzipped <= Int64(FunctionLimits.unzippedPackageBytes) else {
             throw SpoolError(.invalidParameterValue, "Function code combined with layers exceeds the maximum allowed size of \(FunctionLimits.unzippedPackageBytes) bytes. The actual size is \(unzipped) bytes.")
         }
-        return layers
     }
 
     /// Where a definition's layers lie on this node, unpacked from the shared store when this node lacks them.

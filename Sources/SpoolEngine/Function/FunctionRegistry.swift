@@ -58,11 +58,10 @@ package final class FunctionRegistry: Sendable {
                 }
                 remember(definition)
                 if definition.provisionedConcurrency != nil {
-                    await runner.functionChanged(name: definition.name, to: definition)
                     if definition.source == .api {
-                        logger.warning("provisioned concurrency on $LATEST, which Lambda does not allow: kept until it is deleted; put it on a version or an alias", metadata: [
-                            "function": "\(definition.name)", "provisioned": "\(definition.provisionedConcurrency!)",
-                        ])
+                        await migrateLatestProvisioned(definition)
+                    } else {
+                        await runner.functionChanged(name: definition.name, to: definition)
                     }
                 }
                 await reconcileProvisioned(definition.name)
@@ -166,6 +165,12 @@ package final class FunctionRegistry: Sendable {
             throw SpoolError(.invalidParameterValue, "Function \(current.name) runs on the \(current.executor.rawValue) executor and has no code to update.")
         }
         let code = try CodePackage.unpack(zip: zip, under: folder(of: current.name), operation: "UpdateFunctionCode")
+        do {
+            try Self.checkUnzippedTotal(code.unzippedSize + (current.layers ?? []).reduce(0) { $0 + ($1.unzippedSize ?? 0) })
+        } catch {
+            CodePackage.remove(code.directory)
+            throw error
+        }
         if dryRun {
             CodePackage.remove(code.directory)
             var preview = current

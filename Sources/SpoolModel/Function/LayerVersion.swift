@@ -66,14 +66,17 @@ public struct FunctionLayer: Sendable, Equatable, Codable {
     public var version: Int
     public var codeSize: Int64
     public var codeSHA256: String
+    /// Bytes the layer unpacks to, counted with the function's code toward the 250 MB limit (`nil` if unknown).
+    public var unzippedSize: Int64?
     /// Where the layer's content is unpacked on this node (set when the function is read).
     public var directory: String?
 
-    public init(layerName: String, version: Int, codeSize: Int64, codeSHA256: String, directory: String? = nil) {
+    public init(layerName: String, version: Int, codeSize: Int64, codeSHA256: String, unzippedSize: Int64? = nil, directory: String? = nil) {
         self.layerName = layerName
         self.version = version
         self.codeSize = codeSize
         self.codeSHA256 = codeSHA256
+        self.unzippedSize = unzippedSize
         self.directory = directory
     }
 }
