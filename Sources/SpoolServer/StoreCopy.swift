@@ -133,32 +133,8 @@ package enum StoreCopy {
             }
             for function in packages where function.source == .api && !function.codeSHA256.isEmpty {
                 guard let stored = function.codeDirectory else { continue }
-                let folder = (stored as NSString).lastPathComponent
-                let zip: Data
-                switch from {
-                case .sqlite(_, let directory):
-                    let path = ((directory as NSString).appendingPathComponent("functions/\(function.name)/\(folder)") as NSString).appending(".zip")
-                    guard let data = FileManager.default.contents(atPath: path) else {
-                        throw Failure(description: "the code of \(function.name) is missing from \(path)")
-                    }
-                    zip = data
-                case .postgres(let store):
-                    guard let data = try await store.code(sha256: function.codeSHA256) else {
-                        throw Failure(description: "the code of \(function.name) (\(function.codeSHA256)) is not in the database")
-                    }
-                    zip = data
-                }
-                guard CodePackage.digest(zip) == function.codeSHA256 else {
-                    throw Failure(description: "the code of \(function.name) does not match its CodeSha256")
-                }
-                switch to {
-                case .sqlite(_, let directory):
-                    let target = URL(fileURLWithPath: directory).appendingPathComponent("functions/\(function.name)/\(folder)").standardizedFileURL.path
-                    try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                    try CodePackage.restore(zip: zip, into: target)
-                case .postgres(let store):
-                    try await store.putCode(sha256: function.codeSHA256, zip: zip)
-                }
+                try await transferPackage("functions/\(function.name)/\((stored as NSString).lastPathComponent)", sha256: function.codeSHA256,
+                                          what: "the code of \(function.name)", from: from, to: to)
                 copied += 1
             }
             guard let last = page.last, page.count == 500 else { break }
@@ -194,32 +170,32 @@ package enum StoreCopy {
             after = last.name
         }
         for layer in wanted.values {
-            let relative = "layers/\(layer.layerName)/\(layer.version)"
-            let zip: Data
-            switch from {
-            case .sqlite(_, let directory):
-                let path = (directory as NSString).appendingPathComponent(relative + ".zip")
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw Failure(description: "the content of layer \(layer.layerName):\(layer.version) is missing from \(path)")
-                }
-                zip = data
-            case .postgres(let store):
-                guard let data = try await store.code(sha256: layer.codeSHA256) else {
-                    throw Failure(description: "the content of layer \(layer.layerName):\(layer.version) is not in the database")
-                }
-                zip = data
-            }
-            guard CodePackage.digest(zip) == layer.codeSHA256 else {
-                throw Failure(description: "the content of layer \(layer.layerName):\(layer.version) does not match its CodeSha256")
-            }
-            switch to {
-            case .sqlite(_, let directory):
-                let target = URL(fileURLWithPath: directory).appendingPathComponent(relative).standardizedFileURL.path
-                try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try CodePackage.restore(zip: zip, into: target)
-            case .postgres(let store):
-                try await store.putCode(sha256: layer.codeSHA256, zip: zip)
-            }
+            try await transferPackage("layers/\(layer.layerName)/\(layer.version)", sha256: layer.codeSHA256,
+                                      what: "the content of layer \(layer.layerName):\(layer.version)", from: from, to: to)
+        }
+    }
+
+    /// One package (a zip and its unpacked folder, `relative` to a data directory; by its SHA-256 in the database) from
+    /// one side to the other, checked against its digest.
+    static func transferPackage(_ relative: String, sha256: String, what: String, from: Side, to: Side) async throws {
+        let zip: Data
+        switch from {
+        case .sqlite(_, let directory):
+            let path = (directory as NSString).appendingPathComponent(relative + ".zip")
+            guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "\(what) is missing from \(path)") }
+            zip = data
+        case .postgres(let store):
+            guard let data = try await store.code(sha256: sha256) else { throw Failure(description: "\(what) (\(sha256)) is not in the database") }
+            zip = data
+        }
+        guard CodePackage.digest(zip) == sha256 else { throw Failure(description: "\(what) does not match its CodeSha256") }
+        switch to {
+        case .sqlite(_, let directory):
+            let target = URL(fileURLWithPath: directory).appendingPathComponent(relative).standardizedFileURL.path
+            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try CodePackage.restore(zip: zip, into: target)
+        case .postgres(let store):
+            try await store.putCode(sha256: sha256, zip: zip)
         }
     }
 

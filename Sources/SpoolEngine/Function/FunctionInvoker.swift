@@ -81,6 +81,15 @@ package struct FunctionInvoker: Sendable {
         return Started(definition: definition, invocation: invocation, slot: slot)
     }
 
+    /// Runs an admitted invocation whose response streams into `stream`, in a task of its own; `stream` ends when the
+    /// invocation has ended. The task's value is the result, `nil` when the run failed.
+    package func run(_ started: Started, streamingInto stream: ResponseStream) -> Task<Result?, Never> {
+        Task {
+            defer { stream.finish() }
+            return try? await finish(started)
+        }
+    }
+
     /// Runs an admitted invocation to its end.
     package func finish(_ started: Started) async throws -> Result {
         let (definition, invocation, slot, runner) = (started.definition, started.invocation, started.slot, registry.runner)

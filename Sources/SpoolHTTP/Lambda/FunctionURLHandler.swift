@@ -115,11 +115,7 @@ struct FunctionURLHandler: Sendable {
     func streamed(_ invocation: FunctionInvoker.Request, requestID: String) async throws -> Response {
         let stream = ResponseStream()
         let started = try await invoker.start(invocation, stream: stream)
-        let invoker = self.invoker
-        let run = Task { () -> FunctionInvoker.Result? in
-            defer { stream.finish() }
-            return try? await invoker.finish(started)
-        }
+        let run = invoker.run(started, streamingInto: stream)
         let (body, bodyWriter) = AsyncStream.makeStream(of: ByteBuffer.self)
         // Reads the head (the prelude, or the first chunk) and hands the rest of the stream on as it comes.
         let head: Head? = await withCheckedContinuation { (continuation: CheckedContinuation<Head?, Never>) in

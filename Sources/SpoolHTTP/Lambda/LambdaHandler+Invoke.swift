@@ -80,11 +80,7 @@ extension LambdaHandler {
         // Not found, throttled and bad input are answered before the stream starts, with their status codes.
         let stream = ResponseStream()
         let started = try await invoker.start(invocation, stream: stream)
-        let invoker = self.invoker
-        let run = Task { () -> FunctionInvoker.Result? in
-            defer { stream.finish() }
-            return try? await invoker.finish(started)
-        }
+        let run = invoker.run(started, streamingInto: stream)
         let body = ResponseBody { writer in
             for await chunk in stream.chunks {
                 try await writer.write(EventStreamMessage.event("PayloadChunk", contentType: "application/octet-stream", payload: Data(buffer: chunk)))

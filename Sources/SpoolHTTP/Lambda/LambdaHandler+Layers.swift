@@ -122,11 +122,7 @@ extension LambdaHandler {
 
     /// `MaxItems` of the layer lists: 1–50.
     static func layerMaxItems(_ request: Request) throws -> Int {
-        guard let text = request.uri.queryParameters["MaxItems"].map(String.init) else { return 50 }
-        guard let number = Int(text), (1...50).contains(number) else {
-            throw SpoolError.validation(field: "maxItems", value: text, constraint: "Member must have value between 1 and 50")
-        }
-        return number
+        try maxItems(request, default: 50, upTo: 50)
     }
 
     struct PublishLayerInput: Decodable {

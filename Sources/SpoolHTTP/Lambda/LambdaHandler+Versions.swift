@@ -79,11 +79,11 @@ extension LambdaHandler {
         return raw.removingPercentEncoding ?? raw
     }
 
-    /// `MaxItems`, 1–10,000, as Lambda's list operations take it.
-    static func maxItems(_ request: Request, default value: Int) throws -> Int {
+    /// `MaxItems`, 1–10,000 (1–50 for the layer lists), as Lambda's list operations take it.
+    static func maxItems(_ request: Request, default value: Int, upTo limit: Int = 10_000) throws -> Int {
         guard let text = request.uri.queryParameters["MaxItems"].map(String.init) else { return value }
-        guard let number = Int(text), (1...10_000).contains(number) else {
-            throw SpoolError.validation(field: "maxItems", value: text, constraint: "Member must have value between 1 and 10000")
+        guard let number = Int(text), (1...limit).contains(number) else {
+            throw SpoolError.validation(field: "maxItems", value: text, constraint: "Member must have value between 1 and \(limit)")
         }
         return number
     }
