@@ -151,7 +151,7 @@ extension ExecutionEnvironment {
         }
         timer.cancel()
         let duration = (ContinuousClock.now - started).milliseconds
-        if waitForLogs { await settleLogs() }
+        if waitForLogs { await settleLogs() } else { await drainLogs() }
         let memory = runtime?.pid.flatMap { ProcessStatus.memoryMB($0, field: "VmHWM") }
         var outcome: InvocationOutcome
         switch result {
