@@ -179,7 +179,9 @@ extension FunctionRegistry {
         var counts: [String: Int] = [:]
         for version in versions { if let value = version.provisionedConcurrency { counts[version.versionName, default: 0] += value } }
         for alias in aliases { for (version, share) in alias.provisionedShares { counts[version, default: 0] += share } }
-        for version in versions {
+        // Only versions whose count changed are read into place (their code fetched in a cluster); the others, most
+        // of them at start-up and on every change notice, cost nothing.
+        for version in versions where runner.provisionedCount(of: version.environmentKey) != counts[version.versionName] {
             var definition = await materialized(located(version))
             definition.provisionedConcurrency = counts[version.versionName]
             await runner.versionProvisioned(definition)

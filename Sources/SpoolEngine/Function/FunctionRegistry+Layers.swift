@@ -82,20 +82,12 @@ extension FunctionRegistry {
     package func layerVersions(_ name: String, runtime: String?, architecture: String?, marker: String?, maxItems: Int) async throws
         -> (versions: [LayerVersion], nextMarker: String?)
     {
-        var before = try marker.map { text -> Int in
-            guard let number = Int(text) else { throw SpoolError(.invalidParameterValue, "Invalid marker: \(text)") }
-            return number
-        }
-        var found: [LayerVersion] = []
-        while found.count <= maxItems {
-            let page = try await store.layerVersions(name, before: before, limit: 100)
-            found += page.filter { Self.matches($0, runtime: runtime, architecture: architecture) }
-            guard page.count == 100, let last = page.last else { break }
-            before = last.version
-        }
-        guard found.count > maxItems else { return (found, nil) }
-        let shown = Array(found.prefix(maxItems))
-        return (shown, shown.last.map { String($0.version) })
+        if let marker, Int(marker) == nil { throw SpoolError(.invalidParameterValue, "Invalid marker: \(marker)") }
+        // Newest first: a page continues below the version number it ended on.
+        let page = try await FilteredPage.read(limit: maxItems, after: marker, fetch: { before, count in
+            try await store.layerVersions(name, before: before.flatMap { Int($0) }, limit: count)
+        }, key: { String($0.version) }) { Self.matches($0, runtime: runtime, architecture: architecture) }
+        return (page.items, page.hasMore ? page.items.last.map { String($0.version) } : nil)
     }
 
     /// ListLayers: each layer of the region `acting` acts in, with its newest version matching the filters.
@@ -168,12 +160,8 @@ extension FunctionRegistry {
         let layer = try await layerVersion(name, version: version)
         guard !layer.statements.isEmpty else { throw SpoolError(.resourceNotFound, "No policy is associated with the given resource.") }
         let arn = identity.layerARN(name) + ":\(version)"
-        let statements = layer.statements.map { policyStatement($0, arn: arn) }.joined(separator: ",")
+        let statements = layer.statements.map { Self.policyStatement($0, arn: arn) }.joined(separator: ",")
         return ("{\"Version\":\"2012-10-17\",\"Id\":\"default\",\"Statement\":[\(statements)]}", layer.policyRevisionID)
-    }
-
-    private func policyStatement(_ statement: LayerVersion.Statement, arn: String) -> String {
-        Self.policyStatement(statement, arn: arn)
     }
 
     /// One statement as the policy document holds it.
@@ -187,10 +175,10 @@ extension FunctionRegistry {
 
     static func isLayerPrincipal(_ text: String) -> Bool {
         if text == "*" { return true }
-        if text.count == 12, text.allSatisfy(\.isASCIIDigitCharacter) { return true }
+        if text.count == 12, text.allSatisfy(\.isASCIIDigit) { return true }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         return parts.count == 6 && parts[0] == "arn" && parts[1].hasPrefix("aws") && parts[2] == "iam" && parts[3].isEmpty
-            && parts[4].count == 12 && parts[4].allSatisfy(\.isASCIIDigitCharacter) && parts[5] == "root"
+            && parts[4].count == 12 && parts[4].allSatisfy(\.isASCIIDigit) && parts[5] == "root"
     }
 
     static func matches(_ layer: LayerVersion, runtime: String?, architecture: String?) -> Bool {
@@ -251,8 +239,4 @@ extension FunctionRegistry {
         }
         return located
     }
-}
-
-extension Character {
-    var isASCIIDigitCharacter: Bool { isASCII && isNumber }
 }

@@ -120,19 +120,21 @@ extension FunctionRegistry {
     /// Removes a code folder (and, in a cluster, the shared package) once neither `$LATEST` nor any version uses it.
     func removeCodeIfUnused(_ definition: FunctionDefinition) async {
         guard definition.source == .api, let directory = definition.codeDirectory else { return }
-        let folder = (directory as NSString).lastPathComponent
-        var users = (try? await store.function(named: definition.name)).flatMap { $0 }.map { [$0] } ?? []
-        users += (try? await store.functionVersions(definition.name, after: nil, limit: 100_000)) ?? []
-        guard !users.contains(where: { ($0.codeDirectory.map { ($0 as NSString).lastPathComponent }) == folder }) else { return }
+        let latest = (try? await store.function(named: definition.name)).flatMap { $0 }
+        guard !Self.sameFolder(latest?.codeDirectory, directory), await !versionsUse(definition.name, directory: directory) else { return }
         CodePackage.remove(located(definition).codeDirectory ?? directory)
         if !definition.codeSHA256.isEmpty { try? await codeStore?.dropCodeIfUnused(sha256: definition.codeSHA256) }
     }
 
     /// Whether a version still runs the code in `directory` (so an update of `$LATEST` keeps it).
     func versionsUse(_ name: String, directory: String) async -> Bool {
-        let folder = (directory as NSString).lastPathComponent
         let versions = (try? await store.functionVersions(name, after: nil, limit: 100_000)) ?? []
-        return versions.contains { ($0.codeDirectory.map { ($0 as NSString).lastPathComponent }) == folder }
+        return versions.contains { Self.sameFolder($0.codeDirectory, directory) }
+    }
+
+    /// Whether two code directories are the same revision's folder (stored paths may name another data directory).
+    static func sameFolder(_ stored: String?, _ directory: String) -> Bool {
+        stored.map { ($0 as NSString).lastPathComponent } == (directory as NSString).lastPathComponent
     }
 
     // MARK: Aliases
@@ -194,19 +196,12 @@ extension FunctionRegistry {
         -> (aliases: [FunctionAlias], nextMarker: String?)
     {
         _ = try await latest(reference.name)
-        var found: [FunctionAlias] = []
-        var after = marker
-        while found.count <= maxItems {
-            let page = try await store.aliases(reference.name, after: after, limit: 100)
-            found += page.filter { alias in
-                functionVersion.map { alias.functionVersion == $0 || alias.additionalVersionWeights.keys.contains($0) } ?? true
-            }
-            guard page.count == 100, let last = page.last else { break }
-            after = last.name
+        let page = try await FilteredPage.read(limit: maxItems, after: marker, fetch: { after, count in
+            try await store.aliases(reference.name, after: after, limit: count)
+        }, key: \.name) { alias in
+            functionVersion.map { alias.functionVersion == $0 || alias.additionalVersionWeights.keys.contains($0) } ?? true
         }
-        guard found.count > maxItems else { return (found, nil) }
-        let shown = Array(found.prefix(maxItems))
-        return (shown, shown.last?.name)
+        return (page.items, page.hasMore ? page.items.last?.name : nil)
     }
 
     static func checkAliasName(_ name: String) throws {

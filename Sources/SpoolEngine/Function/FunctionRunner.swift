@@ -182,12 +182,18 @@ package final class FunctionRunner: Sendable {
     /// `provisionedConcurrency`; `nil` for none): the executor keeps this node's share of them initialized.
     package func versionProvisioned(_ definition: FunctionDefinition) async {
         let key = definition.environmentKey
-        let had = provisioned.withLock { current in
+        let previous = provisioned.withLock { current in
             defer { current[key] = definition.provisionedConcurrency == nil ? nil : definition }
-            return current[key] != nil
+            return current[key]?.provisionedConcurrency
         }
-        guard had || definition.provisionedConcurrency != nil else { return }
+        guard previous != definition.provisionedConcurrency else { return }
         await executor.functionChanged(name: key, to: shared(definition))
+    }
+
+    /// How many environments a version (by environment key) keeps initialized as far as this runner was told; `nil`
+    /// for none.
+    package func provisionedCount(of key: String) -> Int? {
+        provisioned.withLock { $0[key]?.provisionedConcurrency }
     }
 
     /// Admission learns a stored function's settings at start-up, without touching the executor.

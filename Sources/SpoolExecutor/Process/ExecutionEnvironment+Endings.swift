@@ -94,10 +94,14 @@ extension ExecutionEnvironment {
             let last = max(output.lastPrintedAt, started)
             let now = DispatchTime.now().uptimeNanoseconds
             let quiet = now > last ? now - last : 0
-            let drained = (runtime?.outputDrained ?? true) && extensionProcesses.allSatisfy(\.outputDrained)
-            if drained, runtimeWaiting != nil || quiet > 3_000_000 { return }
+            if outputDrained, runtimeWaiting != nil || quiet > 3_000_000 { return }
             try? await Task.sleep(for: .microseconds(200))
         }
+    }
+
+    /// Whether everything the runtime and the extensions wrote so far is in the log.
+    var outputDrained: Bool {
+        (runtime?.outputDrained ?? true) && extensionProcesses.allSatisfy(\.outputDrained)
     }
 
     /// Waits (50 ms at most, usually not at all) until what the runtime and extensions wrote before the response is
@@ -108,7 +112,7 @@ extension ExecutionEnvironment {
         let started = DispatchTime.now().uptimeNanoseconds
         while DispatchTime.now().uptimeNanoseconds - started < 50_000_000 {
             if phase == .dead { return }
-            if (runtime?.outputDrained ?? true) && extensionProcesses.allSatisfy(\.outputDrained) { return }
+            if outputDrained { return }
             try? await Task.sleep(for: .microseconds(100))
         }
     }

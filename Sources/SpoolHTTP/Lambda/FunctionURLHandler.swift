@@ -28,7 +28,8 @@ struct FunctionURLHandler: Sendable {
 
     /// The URL id a `Host` header names: `<url-id>.lambda-url.<anything>`.
     static func id(fromHost authority: String?) -> String? {
-        guard let authority else { return nil }
+        // Every request passes here: a substring test before anything is split keeps the others free of allocations.
+        guard let authority, authority.contains(".lambda-url.") else { return nil }
         let host = authority.split(separator: ":", maxSplits: 1).first ?? ""
         let labels = host.split(separator: ".")
         guard labels.count >= 3, labels[1] == "lambda-url", FunctionURLConfig.isURLID(labels[0]) else { return nil }
@@ -174,14 +175,7 @@ struct FunctionURLHandler: Sendable {
     static func head(prelude: Data, requestID: String) -> Head {
         let object = (try? JSONSerialization.jsonObject(with: prelude)) as? [String: Any] ?? [:]
         let status = (object["statusCode"] as? NSNumber)?.intValue ?? 200
-        var headers = HTTPFields()
-        for (name, value) in (object["headers"] as? [String: Any]) ?? [:] {
-            guard let field = HTTPField.Name(name) else { continue }
-            headers[field] = (value as? String) ?? "\(value)"
-        }
-        for cookie in (object["cookies"] as? [String]) ?? [] { headers.append(HTTPField(name: .setCookie, value: cookie)) }
-        if headers[.contentType] == nil { headers[.contentType] = "application/octet-stream" }
-        headers[AWSJSON.requestID] = requestID
+        let headers = fields(of: object, defaultContentType: "application/octet-stream", requestID: requestID)
         return Head(status: (100...599).contains(status) ? .init(code: status) : .badGateway, headers: headers)
     }
 
@@ -268,13 +262,7 @@ struct FunctionURLHandler: Sendable {
 
     /// The access key id of a signed request (`Credential=KEY/…`), for the event when signatures cannot be checked.
     static func accessKey(_ request: Request) -> String? {
-        let credential: Substring?
-        if let authorization = request.headers[.authorization], let start = authorization.range(of: "Credential=") {
-            credential = authorization[start.upperBound...].prefix { $0 != "/" && $0 != "," }
-        } else {
-            credential = SigV4.queryParameters(request.uri.query ?? "")["X-Amz-Credential"]?.split(separator: "/").first
-        }
-        return credential.map(String.init)
+        SigV4.credential(authorization: request.headers[.authorization], rawQuery: request.uri.query.map { Substring($0) })?.first.map(String.init)
     }
 
     // MARK: The response
@@ -293,14 +281,7 @@ struct FunctionURLHandler: Sendable {
         guard let status = (code as? NSNumber)?.intValue ?? (code as? String).flatMap(Int.init), (100...599).contains(status) else {
             return message(.badGateway, "Internal Server Error", requestID)
         }
-        var headers = HTTPFields()
-        for (name, value) in (object["headers"] as? [String: Any]) ?? [:] {
-            guard let field = HTTPField.Name(name) else { continue }
-            headers[field] = (value as? String) ?? "\(value)"
-        }
-        for cookie in (object["cookies"] as? [String]) ?? [] { headers.append(HTTPField(name: .setCookie, value: cookie)) }
-        if headers[.contentType] == nil { headers[.contentType] = "application/json" }
-        headers[AWSJSON.requestID] = requestID
+        let headers = fields(of: object, defaultContentType: "application/json", requestID: requestID)
         var body = Data()
         if let text = object["body"] as? String {
             if (object["isBase64Encoded"] as? Bool) == true {
@@ -313,6 +294,20 @@ struct FunctionURLHandler: Sendable {
             body = (try? JSONSerialization.data(withJSONObject: other, options: [.fragmentsAllowed])) ?? Data()
         }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
+    }
+
+    /// The headers a response description (an answer with `statusCode`, or a streamed prelude) asks for: `headers`,
+    /// `cookies` as `Set-Cookie`, a content type by default, and the request id.
+    static func fields(of object: [String: Any], defaultContentType: String, requestID: String) -> HTTPFields {
+        var headers = HTTPFields()
+        for (name, value) in (object["headers"] as? [String: Any]) ?? [:] {
+            guard let field = HTTPField.Name(name) else { continue }
+            headers[field] = (value as? String) ?? "\(value)"
+        }
+        for cookie in (object["cookies"] as? [String]) ?? [] { headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        if headers[.contentType] == nil { headers[.contentType] = defaultContentType }
+        headers[AWSJSON.requestID] = requestID
+        return headers
     }
 
     /// `{"Message": …}` with a status, as Lambda's URLs answer their own errors.

@@ -15,15 +15,21 @@ extension LambdaHandler {
     static let functionError = HTTPField.Name("X-Amz-Function-Error")!
     static let logResult = HTTPField.Name("X-Amz-Log-Result")!
 
-    func invoke(_ request: Request, _ reference: FunctionReference, _ id: String) async throws -> Response {
-        let type = request.headers[Self.invocationType] ?? "RequestResponse"
-        guard ["RequestResponse", "Event", "DryRun"].contains(type) else {
-            throw SpoolError.validation(field: "invocationType", value: type, constraint: "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+    /// `X-Amz-Invocation-Type` (one of `types`, `RequestResponse` by default) and `X-Amz-Log-Type` (`None` or `Tail`).
+    static func invocationHeaders(_ request: Request, allowing types: [String]) throws -> (type: String, log: String) {
+        let type = request.headers[invocationType] ?? "RequestResponse"
+        guard types.contains(type) else {
+            throw SpoolError.validation(field: "invocationType", value: type, constraint: "Member must satisfy enum value set: [\(types.joined(separator: ", "))]")
         }
-        let log = request.headers[Self.logType] ?? "None"
+        let log = request.headers[logType] ?? "None"
         guard log == "None" || log == "Tail" else {
             throw SpoolError.validation(field: "logType", value: log, constraint: "Member must satisfy enum value set: [None, Tail]")
         }
+        return (type, log)
+    }
+
+    func invoke(_ request: Request, _ reference: FunctionReference, _ id: String) async throws -> Response {
+        let (type, log) = try Self.invocationHeaders(request, allowing: ["Event", "RequestResponse", "DryRun"])
         if type == "Event" { return try await invokeEvent(request, reference, id) }
         let payload: ByteBuffer
         do {
@@ -57,14 +63,7 @@ extension LambdaHandler {
     }
 
     func invokeWithResponseStream(_ request: Request, _ reference: FunctionReference, _ id: String) async throws -> Response {
-        let type = request.headers[Self.invocationType] ?? "RequestResponse"
-        guard ["RequestResponse", "DryRun"].contains(type) else {
-            throw SpoolError.validation(field: "invocationType", value: type, constraint: "Member must satisfy enum value set: [RequestResponse, DryRun]")
-        }
-        let log = request.headers[Self.logType] ?? "None"
-        guard log == "None" || log == "Tail" else {
-            throw SpoolError.validation(field: "logType", value: log, constraint: "Member must satisfy enum value set: [None, Tail]")
-        }
+        let (type, log) = try Self.invocationHeaders(request, allowing: ["RequestResponse", "DryRun"])
         let payload: ByteBuffer
         do {
             payload = try await request.body.collect(upTo: FunctionLimits.syncPayloadBytes)

@@ -97,15 +97,21 @@ public enum SigV4 {
     /// `Authorization` header, or `X-Amz-Credential` in a presigned query), when it names a valid one; whether the
     /// signature holds is the verifier's business.
     public static func region(authorization: String?, rawQuery: Substring?) -> String? {
+        guard let parts = credential(authorization: authorization, rawQuery: rawQuery), AWSIdentity.isRegionName(parts[2]) else { return nil }
+        return String(parts[2])
+    }
+
+    /// The five parts of a request's credential (`KEY/DATE/REGION/SERVICE/aws4_request`), from its `Authorization`
+    /// header or the `X-Amz-Credential` of a presigned query, when it has one of that form; unchecked.
+    public static func credential(authorization: String?, rawQuery: Substring?) -> [Substring]? {
         var credential: Substring?
         if let authorization, let start = authorization.range(of: "Credential=") {
             credential = authorization[start.upperBound...].prefix { $0 != "," && $0 != " " }
         } else if let rawQuery, rawQuery.contains("X-Amz-Credential=") {
             credential = queryParameters(String(rawQuery))["X-Amz-Credential"].map { Substring($0) }
         }
-        guard let parts = credential?.split(separator: "/", omittingEmptySubsequences: false), parts.count == 5,
-              AWSIdentity.isRegionName(parts[2]) else { return nil }
-        return String(parts[2])
+        guard let parts = credential?.split(separator: "/", omittingEmptySubsequences: false), parts.count == 5 else { return nil }
+        return parts
     }
 
     /// The query parameters of `rawQuery`, decoded; the first value of a repeated key wins.

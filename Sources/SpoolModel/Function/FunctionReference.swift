@@ -114,7 +114,8 @@ public struct FunctionReference: Sendable, Equatable {
 }
 
 extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
+    /// `0`–`9` only (`isNumber` alone also takes other scripts' digits).
+    public var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
 extension AWSIdentity {

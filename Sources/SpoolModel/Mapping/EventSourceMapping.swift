@@ -2,7 +2,7 @@
 public struct EventSourceMapping: Sendable, Equatable {
     public var uuid: String
     public var functionName: String
-    /// The qualifier of a qualified `FunctionName` (only `$LATEST` exists in Spool); the ARN is reported with it.
+    /// The qualifier of a qualified `FunctionName` (a version, an alias or `$LATEST`); the ARN is reported with it.
     public var functionQualifier: String?
     public var sourceARN: String
     public var state: MappingState
