@@ -51,6 +51,12 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public var shutdownGraceMs = 2000
     /// `functions.python`, `SPOOL_FUNCTIONS_PYTHON`: the interpreter that runs `python3.x` functions (it needs awslambdaric).
     public var python = "python3"
+    /// `functions.node`, `SPOOL_FUNCTIONS_NODE`: the Node.js that runs `nodejsNN.x` functions of its major version.
+    public var node = "node"
+    /// `functions.nodeVersions`, `SPOOL_FUNCTIONS_NODE_VERSIONS`: runtimes mapped to other Node.js executables
+    /// (`{"nodejs18.x": "/opt/node18/bin/node"}` in the file, `nodejs18.x=/opt/node18/bin/node,…` as a variable); a
+    /// mapped runtime runs under its executable whatever that one's version.
+    public var nodeVersions: [String: String] = [:]
     /// `async.retryBaseDelayMs`, `SPOOL_ASYNC_RETRY_BASE_DELAY_MS`: after a function error the n-th retry waits n × this (AWS: 60 s).
     public var asyncRetryBaseDelayMs = 60_000
     /// `async.throttleBaseDelayMs`, `SPOOL_ASYNC_THROTTLE_BASE_DELAY_MS`: first back-off after a throttle or system failure (AWS: 1 s).
@@ -186,6 +192,10 @@ public struct SpoolConfiguration: Sendable, Equatable {
         config.initTimeoutSeconds = try integer(reader, "functions.initTimeoutSeconds", default: config.initTimeoutSeconds, in: 1...900)
         config.shutdownGraceMs = try integer(reader, "functions.shutdownGraceMs", default: config.shutdownGraceMs, in: 0...60_000)
         config.python = reader.string(forKey: "functions.python", default: config.python)
+        config.node = reader.string(forKey: "functions.node", default: config.node)
+        if let text = reader.string(forKey: "functions.nodeVersions"), !text.isEmpty {
+            config.nodeVersions = try parseNodeVersions(text)
+        }
         config.asyncRetryBaseDelayMs = try integer(reader, "async.retryBaseDelayMs", default: config.asyncRetryBaseDelayMs, in: 1...3_600_000)
         config.asyncThrottleBaseDelayMs = try integer(reader, "async.throttleBaseDelayMs", default: config.asyncThrottleBaseDelayMs, in: 1...300_000)
         config.asyncThrottleMaxDelayMs = try integer(reader, "async.throttleMaxDelayMs", default: config.asyncThrottleMaxDelayMs, in: 1...3_600_000)
@@ -212,6 +222,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
                 + "SPOOL_AUTH_CREDENTIALS): anyone who can reach it could use every API. Configure credentials, or pass --allow-unsigned-remote "
                 + "(auth.allowUnsignedRemote) to accept unsigned requests from the network")
         }
+        if let file, let mapped = try nodeVersions(inFile: file) { config.nodeVersions = mapped }
         if let file {
             config.configurationDirectory = (URL(fileURLWithPath: file).standardizedFileURL.path as NSString).deletingLastPathComponent
             config.declaredFunctions = try declaredFunctions(inFile: file)
@@ -223,11 +234,44 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public static let keys: Set<String> = [
         "host", "port", "http2Port", "dataDir", "database", "accountId", "region", "durability", "logLevel", "sqs.retentionSweepSeconds", "sqs.moveTaskChunk",
         "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
-        "functions.shutdownGraceMs", "functions.python", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
+        "functions.shutdownGraceMs", "functions.python", "functions.node", "functions.nodeVersions", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
         "async.throttleMaxDelayMs", "async.idempotencyWindowSeconds", "async.claimBatch", "auth.credentials", "auth.allowUnsignedRemote",
         "limits.maxBacklog", "limits.maxMemoryMB", "limits.checkIntervalMs", "shutdown.graceSeconds", "logs.enabled", "logs.retentionHours", "logs.maxRecords",
         "logFormat",
     ]
+
+    /// `RUNTIME=EXECUTABLE[,RUNTIME=EXECUTABLE…]` as executables by Node.js runtime.
+    static func parseNodeVersions(_ text: String) throws -> [String: String] {
+        var mapped: [String: String] = [:]
+        for entry in text.split(separator: ",") {
+            let parts = entry.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty else {
+                throw Invalid(key: "functions.nodeVersions", reason: "each entry must be RUNTIME=EXECUTABLE, like nodejs18.x=/opt/node18/bin/node")
+            }
+            try checkNodeRuntime(parts[0])
+            mapped[parts[0]] = parts[1]
+        }
+        return mapped
+    }
+
+    static func checkNodeRuntime(_ runtime: String) throws {
+        guard (FunctionRuntime.nodeMajor(of: runtime) ?? 0) >= 18 else {
+            throw Invalid(key: "functions.nodeVersions", reason: "'\(runtime)' is not a Node.js runtime Spool runs (nodejs18.x or later)")
+        }
+    }
+
+    /// The `functions.nodeVersions` object of a configuration file, if it holds one (a string is read with the scalars).
+    static func nodeVersions(inFile file: String) throws -> [String: String]? {
+        guard let data = FileManager.default.contents(atPath: file),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let value = (object["functions"] as? [String: Any])?["nodeVersions"], !(value is String)
+        else { return nil }
+        guard let mapped = value as? [String: String] else {
+            throw Invalid(key: "functions.nodeVersions", reason: "must map runtimes to Node.js executables, like {\"nodejs18.x\": \"/opt/node18/bin/node\"}")
+        }
+        for runtime in mapped.keys { try checkNodeRuntime(runtime) }
+        return mapped
+    }
 
     /// `KEYID:SECRET[,KEYID:SECRET…]` as secrets by key id.
     static func parseCredentials(_ text: String) throws -> [String: String] {
@@ -253,9 +297,11 @@ public struct SpoolConfiguration: Sendable, Equatable {
     static func scalarCopy(of file: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: file),
               var object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              var functions = object["functions"] as? [String: Any], functions["declared"] != nil
+              var functions = object["functions"] as? [String: Any],
+              functions["declared"] != nil || (functions["nodeVersions"] != nil && !(functions["nodeVersions"] is String))
         else { return file }
         functions["declared"] = nil
+        if !(functions["nodeVersions"] is String) { functions["nodeVersions"] = nil }
         object["functions"] = functions
         let copy = NSTemporaryDirectory() + "spool-config-\(getpid())-\(UUID().uuidString).json"
         try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: copy))

@@ -88,6 +88,9 @@ public struct SpoolServer: Sendable {
         self.streams = StreamService(store: store, identity: configuration.identity, logger: logger)
         var settings = ProcessExecutorSettings()
         settings.pythonExecutable = configuration.python
+        let node = await NodeInstallations.detect(node: configuration.node, mapped: configuration.nodeVersions)
+        settings.node = node
+        settings.runtimeDirectory = (configuration.dataDir as NSString).appendingPathComponent("runtime")
         settings.initTimeout = .seconds(configuration.initTimeoutSeconds)
         settings.idleTimeout = .seconds(configuration.idleTimeoutSeconds)
         settings.shutdownGrace = .milliseconds(configuration.shutdownGraceMs)
@@ -106,7 +109,7 @@ public struct SpoolServer: Sendable {
         self.functions = FunctionRegistry(
             store: store, runner: runner,
             codeRoot: URL(fileURLWithPath: configuration.dataDir).appendingPathComponent("functions").standardizedFileURL.path,
-            codeStore: backend.codeStore, identity: configuration.identity, logger: logger
+            codeStore: backend.codeStore, identity: configuration.identity, node: node, logger: logger
         )
         self.invoker = FunctionInvoker(registry: functions, logger: logger)
         let asyncSettings = configuration.asyncSettings

@@ -24,6 +24,8 @@ package final class FunctionRegistry: Sendable {
     let relay = Relay<String>()
     let clock: any SpoolClock
     let logger: Logger
+    /// The Node.js installations `nodejsNN.x` runtimes are checked against when a function is created or changed.
+    let node: NodeInstallations
     private let cache = Mutex<[String: FunctionDefinition]>([:])
     /// Published versions read so far, by environment key (`NAME:VERSION`): a version never changes, so only a
     /// deletion drops one.
@@ -31,8 +33,10 @@ package final class FunctionRegistry: Sendable {
     private let deletionObservers = Mutex<[@Sendable (String) -> Void]>([])
 
     package init(store: any FunctionStore, runner: FunctionRunner, codeRoot: String, codeStore: (any FunctionCodeStore)? = nil,
-                identity: AWSIdentity, clock: any SpoolClock = WallClock(), logger: Logger = Logger(label: "spool.functions")) {
+                identity: AWSIdentity, node: NodeInstallations = NodeInstallations(), clock: any SpoolClock = WallClock(),
+                logger: Logger = Logger(label: "spool.functions")) {
         self.store = store
+        self.node = node
         self.codeStore = codeStore
         self.runner = runner
         self.codeRoot = codeRoot
@@ -116,6 +120,7 @@ package final class FunctionRegistry: Sendable {
         }
         var definition = FunctionDefinition(name: name, executor: .process, revisionID: Self.newRevision(), lastModified: clock.now())
         try settings.apply(to: &definition, identity: identity)
+        try checkRuntime(settings.runtime)
         definition.tags = tags
         if try await store.function(named: name) != nil {
             throw SpoolError(.resourceConflict, "Function already exist: \(name)")
@@ -143,12 +148,19 @@ package final class FunctionRegistry: Sendable {
         }
     }
 
+    /// Refuses a Node.js runtime this Spool has no Node.js for (another major version, none installed).
+    func checkRuntime(_ runtime: String?) throws(SpoolError) {
+        guard let runtime, FunctionRuntime.nodeMajor(of: runtime) != nil else { return }
+        _ = try node.executable(for: runtime)
+    }
+
     /// UpdateFunctionConfiguration.
     package func updateConfiguration(_ reference: FunctionReference, settings: FunctionSettings, revisionID: String?) async throws -> FunctionDefinition {
         var layers: [FunctionLayer]?
         if let arns = settings.layerARNs {
             layers = try await resolveLayers(arns, codeDirectory: try await latest(reference.name).codeDirectory)
         }
+        try checkRuntime(settings.runtime)
         return try await update(reference, revisionID: revisionID) { definition in
             try settings.apply(to: &definition, identity: self.identity)
             if let layers { definition.layers = layers.isEmpty ? nil : layers }

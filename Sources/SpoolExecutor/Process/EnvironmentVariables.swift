@@ -55,6 +55,12 @@ enum EnvironmentVariables {
             variables["PYTHONPATH"] = joined([root] + layers.flatMap { ["\($0)/python/lib/\(runtime)/site-packages", "\($0)/python"] }, nil)
             variables["PYTHONUNBUFFERED"] = "1"
         }
+        if let runtime = function.runtime, let major = FunctionRuntime.nodeMajor(of: runtime) {
+            variables["AWS_EXECUTION_ENV"] = "AWS_Lambda_\(runtime)"
+            // Lambda's NODE_PATH: /opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, the runtime's, /var/task.
+            let layerModules = layers.flatMap { ["\($0)/nodejs/node\(major)/node_modules", "\($0)/nodejs/node_modules"] }
+            variables["NODE_PATH"] = joined(layerModules + [root], nil)
+        }
         for (key, value) in function.environment { variables[key] = value }
         return variables
     }
@@ -78,9 +84,17 @@ struct RuntimeCommand {
     var executable: String
     var arguments: [String]
 
-    /// `python3 -m awslambdaric HANDLER` for Python, the package's `bootstrap` for `provided`; `nil` if there is none.
+    /// `python3 -m awslambdaric HANDLER` for Python, `node CLIENT` (Spool's Node.js runtime client) for Node.js, the
+    /// package's `bootstrap` for `provided`; `nil` if there is none.
     static func make(for function: FunctionDefinition, settings: ProcessExecutorSettings) -> RuntimeCommand? {
         guard let root = function.codeDirectory, let runtime = function.runtime else { return nil }
+        if FunctionRuntime.nodeMajor(of: runtime) != nil {
+            guard let node = try? settings.node.executable(for: runtime),
+                  let executable = node.contains("/") ? node : which(node),
+                  let client = try? NodeRuntimeClient.installed(in: settings.runtimeFolder)
+            else { return nil }
+            return RuntimeCommand(executable: executable, arguments: [client])
+        }
         if runtime.hasPrefix("python") {
             let python = settings.pythonExecutable.contains("/") ? settings.pythonExecutable : which(settings.pythonExecutable)
             guard let python else { return nil }

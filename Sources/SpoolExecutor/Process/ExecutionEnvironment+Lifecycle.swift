@@ -120,6 +120,9 @@ extension ExecutionEnvironment {
                 readyWaiters.append(continuation)
             }
             expiry.cancel()
+            // The runtime exited meanwhile (a Node.js runtime ends after reporting an unhandled rejection): nothing was
+            // handed to this environment, so the caller takes another.
+            if phase == .dead, crashed != nil { return nil }
             guard ready, phase == .ready else {
                 await shutdown(reason: "FAILURE")
                 return .error(.functionError(type: "Runtime.ExitError"), type: "Runtime.ExitError",

@@ -4,6 +4,11 @@ import SpoolModel
 package struct ProcessExecutorSettings: Sendable {
     /// The interpreter that runs `python3.x` functions as `PYTHON -m awslambdaric HANDLER`.
     package var pythonExecutable = "python3"
+    /// The Node.js executables that run `nodejsNN.x` functions under Spool's own runtime client.
+    package var node = NodeInstallations()
+    /// Where the runtime clients Spool ships (Node.js's) are written for environments to run (`DATA_DIR/runtime`);
+    /// `nil`: a folder under `temporaryRoot`.
+    package var runtimeDirectory: String?
     /// How long init (extensions registering, the runtime reaching its first `next`) may take, as Lambda's 10 s.
     package var initTimeout: Duration = .seconds(10)
     /// How long an environment may sit unused before it is shut down.

@@ -4,17 +4,25 @@ public enum FunctionRuntime: Sendable, Equatable {
     case python(String)
     /// `provided`, `provided.al2`, `provided.al2023`: the package's own `bootstrap` executable.
     case provided(String)
+    /// `nodejs18.x` and later: Spool's own Node.js runtime client under the host's Node.js of that major version.
+    case node(String)
 
     /// The `Runtime` value as the API reports it.
     public var identifier: String {
         switch self {
-        case .python(let name), .provided(let name): return name
+        case .python(let name), .provided(let name), .node(let name): return name
         }
     }
 
     /// The runtimes Spool can start.
     public static let supported = ["python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
-                                   "provided", "provided.al2", "provided.al2023"]
+                                   "provided", "provided.al2", "provided.al2023", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x"]
+
+    /// The Node.js major version a `nodejsNN.x` runtime names (`nil` for any other runtime).
+    public static func nodeMajor(of runtime: String) -> Int? {
+        guard runtime.hasPrefix("nodejs"), runtime.hasSuffix(".x") else { return nil }
+        return Int(runtime.dropFirst("nodejs".count).dropLast(2))
+    }
 
     /// Every value of Lambda's `Runtime` enum; other strings fail validation before support is considered.
     public static let known = [
@@ -27,12 +35,15 @@ public enum FunctionRuntime: Sendable, Equatable {
 
     /// Parses a `Runtime`, rejecting unknown values as AWS's validator does and known ones Spool cannot start yet.
     public static func parse(_ text: String) throws(SpoolError) -> FunctionRuntime {
-        guard known.contains(text) else {
+        // A Node.js identifier newer than this list (`nodejs26.x`) is one Lambda added since: it runs like the others.
+        let newerNode = nodeMajor(of: text).map { $0 >= 18 } ?? false
+        guard known.contains(text) || newerNode else {
             throw SpoolError.validation(field: "runtime", value: text, constraint: "Member must satisfy enum value set: [\(known.joined(separator: ", "))]")
         }
-        guard supported.contains(text) else {
+        guard supported.contains(text) || newerNode else {
             throw SpoolError(.invalidParameterValue, "The runtime parameter of \(text) is not supported by Spool yet. Supported runtimes: \(supported.joined(separator: ", ")).")
         }
-        return text.hasPrefix("python") ? .python(text) : .provided(text)
+        if text.hasPrefix("python") { return .python(text) }
+        return nodeMajor(of: text) != nil ? .node(text) : .provided(text)
     }
 }
