@@ -44,6 +44,28 @@ struct FunctionRulesTests {
         #expect(try FunctionRuntime.parse("provided.al2") == .provided("provided.al2"))
         do { _ = try FunctionRuntime.parse("java21"); Issue.record("java21 accepted") } catch { #expect(error.code == .invalidParameterValue) }
         do { _ = try FunctionRuntime.parse("cobol"); Issue.record("cobol accepted") } catch { #expect(error.code == .validation) }
+        #expect(try FunctionRuntime.parse("nodejs22.x") == .node("nodejs22.x"))
+        // A Node.js identifier Lambda adds later runs like the others; the retired ones stay refused.
+        #expect(try FunctionRuntime.parse("nodejs26.x") == .node("nodejs26.x"))
+        do { _ = try FunctionRuntime.parse("nodejs16.x"); Issue.record("nodejs16.x accepted") } catch { #expect(error.code == .invalidParameterValue) }
+    }
+
+    @Test("a Node.js runtime runs under the installed Node.js of its major version, or the one the operator mapped it to")
+    func nodeInstallations() throws {
+        let installed = NodeInstallations(configured: .init(executable: "node", version: "v20.20.2"),
+                                          mapped: ["nodejs18.x": .init(executable: "/opt/node18/bin/node", version: "v18.19.0"),
+                                                   "nodejs24.x": .init(executable: "/missing/node", version: nil)])
+        #expect(try installed.executable(for: "nodejs20.x") == "node")
+        #expect(try installed.executable(for: "nodejs18.x") == "/opt/node18/bin/node")
+        do { _ = try installed.executable(for: "nodejs22.x"); Issue.record("nodejs22.x accepted") } catch {
+            #expect(error.code == .invalidParameterValue && error.message.contains("needs Node.js 22") && error.message.contains("v20.20.2"))
+        }
+        do { _ = try installed.executable(for: "nodejs24.x"); Issue.record("unrunnable mapping accepted") } catch {
+            #expect(error.message.contains("could not be run"))
+        }
+        do { _ = try NodeInstallations().executable(for: "nodejs20.x"); Issue.record("no Node.js accepted") } catch {
+            #expect(error.message.contains("has no Node.js"))
+        }
     }
 
     @Test("settings are validated against Lambda's limits before they are applied")
