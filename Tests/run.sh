@@ -3,8 +3,8 @@
 # Swift suites and the boto3 suite against real servers. Extra arguments go to pytest (`bash Tests/run.sh -k fifo`).
 #
 #   - Debian packages: SQLite's headers (the build), curl (the `provided` bootstrap scripts the tests deploy),
-#     Chromium (the dashboard's browser tests), PostgreSQL 15 (the PostgreSQL backend's tests); apt-get runs only
-#     for what is missing, as root or through sudo.
+#     Chromium (the dashboard's browser tests), PostgreSQL 15 (the PostgreSQL backend's tests), Node.js (the nodejs*
+#     functions' tests, unless a `node` is on PATH already); apt-get runs only for what is missing, as root or through sudo.
 #   - Unless SPOOL_TEST_DATABASE_URL names one, a throwaway PostgreSQL cluster: initdb into a temporary directory
 #     (as the `postgres` user when run as root: PostgreSQL refuses root), started on a free loopback port, stopped
 #     and removed when the tests end, however they end.
@@ -24,6 +24,7 @@ missing=()
 for package in libsqlite3-dev curl chromium postgresql; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
 # Debian's own python3 makes virtual environments only with python3-venv.
 python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -109,7 +109,7 @@ def test_missing_and_duplicate_functions_get_aws_errors(lam):
     ({"Timeout": 901}, "ValidationException"),
     ({"MemorySize": 20000}, "ValidationException"),
     ({"Runtime": "cobol85"}, "ValidationException"),
-    ({"Runtime": "nodejs20.x"}, "InvalidParameterValueException"),
+    ({"Runtime": "java21"}, "InvalidParameterValueException"),
     ({"Role": "not-a-role"}, "ValidationException"),
     ({"Environment": {"Variables": {"AWS_REGION": "x"}}}, "InvalidParameterValueException"),
     ({"Environment": {"Variables": {"BIG": "x" * 5000}}}, "InvalidParameterValueException"),
