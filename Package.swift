@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/CoreOffice/XMLCoder.git", from: "0.18.2"),
     ],
     targets: [
+        .target(name: "CSpoolSandbox"),
         .target(
             name: "SpoolModel",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -155,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "spool",
             dependencies: [
-                "SpoolServer", "SpoolHTTP", "SpoolEngine", "SpoolModel",
+                "SpoolServer", "SpoolHTTP", "SpoolEngine", "SpoolModel", "CSpoolSandbox",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Logging
 import SpoolEngine
+import SpoolExecutor
 import SpoolModel
 import SpoolPostgres
 import SpoolSQLite
@@ -57,6 +58,12 @@ public struct SpoolConfiguration: Sendable, Equatable {
     /// (`{"nodejs18.x": "/opt/node18/bin/node"}` in the file, `nodejs18.x=/opt/node18/bin/node,…` as a variable); a
     /// mapped runtime runs under its executable whatever that one's version.
     public var nodeVersions: [String: String] = [:]
+    /// `functions.isolation`, `SPOOL_FUNCTIONS_ISOLATION`: `auto` (a sandbox per environment where the host allows it),
+    /// `sandbox` (refuse to start without it) or `none` (plain child processes).
+    public var isolation = IsolationRequest.auto
+    /// The spool executable, which carries the sandbox helper (`spool __sandbox`); set by `spool serve`. An embedding
+    /// program without it runs environments without the sandbox.
+    public var sandboxHelper: String?
     /// `async.retryBaseDelayMs`, `SPOOL_ASYNC_RETRY_BASE_DELAY_MS`: after a function error the n-th retry waits n × this (AWS: 60 s).
     public var asyncRetryBaseDelayMs = 60_000
     /// `async.throttleBaseDelayMs`, `SPOOL_ASYNC_THROTTLE_BASE_DELAY_MS`: first back-off after a throttle or system failure (AWS: 1 s).
@@ -193,6 +200,11 @@ public struct SpoolConfiguration: Sendable, Equatable {
         config.shutdownGraceMs = try integer(reader, "functions.shutdownGraceMs", default: config.shutdownGraceMs, in: 0...60_000)
         config.python = reader.string(forKey: "functions.python", default: config.python)
         config.node = reader.string(forKey: "functions.node", default: config.node)
+        let isolation = reader.string(forKey: "functions.isolation", default: config.isolation.rawValue)
+        guard let request = IsolationRequest(rawValue: isolation.lowercased()) else {
+            throw Invalid(key: "functions.isolation", reason: "must be auto, sandbox or none, not '\(isolation)'")
+        }
+        config.isolation = request
         if let text = reader.string(forKey: "functions.nodeVersions"), !text.isEmpty {
             config.nodeVersions = try parseNodeVersions(text)
         }
@@ -234,7 +246,7 @@ public struct SpoolConfiguration: Sendable, Equatable {
     public static let keys: Set<String> = [
         "host", "port", "http2Port", "dataDir", "database", "accountId", "region", "durability", "logLevel", "sqs.retentionSweepSeconds", "sqs.moveTaskChunk",
         "functions.concurrencyLimit", "functions.maxEnvironments", "functions.idleTimeoutSeconds", "functions.initTimeoutSeconds",
-        "functions.shutdownGraceMs", "functions.python", "functions.node", "functions.nodeVersions", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
+        "functions.shutdownGraceMs", "functions.python", "functions.node", "functions.nodeVersions", "functions.isolation", "functions.declared", "async.retryBaseDelayMs", "async.throttleBaseDelayMs",
         "async.throttleMaxDelayMs", "async.idempotencyWindowSeconds", "async.claimBatch", "auth.credentials", "auth.allowUnsignedRemote",
         "limits.maxBacklog", "limits.maxMemoryMB", "limits.checkIntervalMs", "shutdown.graceSeconds", "logs.enabled", "logs.retentionHours", "logs.maxRecords",
         "logFormat",

@@ -44,6 +44,8 @@ public struct SpoolServer: Sendable {
     let deliverer: DestinationDeliverer
     /// The executor of functions run as child processes; its environments stop with the server.
     package let processExecutor: ProcessExecutor
+    /// How the process executor isolates environments on this node.
+    package let isolation: Isolation
     let inProcess: InProcessExecutor
     /// Every finished invocation with its log, when `logs.enabled`.
     package let journal: InvocationJournal?
@@ -91,6 +93,17 @@ public struct SpoolServer: Sendable {
         let node = await NodeInstallations.detect(node: configuration.node, mapped: configuration.nodeVersions)
         settings.node = node
         settings.runtimeDirectory = (configuration.dataDir as NSString).appendingPathComponent("runtime")
+        let (sandbox, isolation) = await Sandbox.prepare(configuration.isolation, helper: configuration.sandboxHelper)
+        if configuration.isolation == .sandbox, sandbox == nil {
+            throw SpoolConfiguration.Invalid(key: "functions.isolation", reason: "is sandbox, but \(isolation.reason ?? "the sandbox is not available")")
+        }
+        if sandbox != nil {
+            logger.info("execution environments run in a sandbox", metadata: ["isolation": "sandbox", "cgroup": "\(isolation.cgroup ?? "")"])
+        } else {
+            logger.warning("execution environments run as plain processes, without a sandbox", metadata: ["isolation": "none", "reason": "\(isolation.reason ?? "")"])
+        }
+        settings.sandbox = sandbox
+        self.isolation = isolation
         settings.initTimeout = .seconds(configuration.initTimeoutSeconds)
         settings.idleTimeout = .seconds(configuration.idleTimeoutSeconds)
         settings.shutdownGrace = .milliseconds(configuration.shutdownGraceMs)
@@ -109,7 +122,7 @@ public struct SpoolServer: Sendable {
         self.functions = FunctionRegistry(
             store: store, runner: runner,
             codeRoot: URL(fileURLWithPath: configuration.dataDir).appendingPathComponent("functions").standardizedFileURL.path,
-            codeStore: backend.codeStore, identity: configuration.identity, node: node, logger: logger
+            codeStore: backend.codeStore, identity: configuration.identity, node: node, sandboxed: sandbox != nil, logger: logger
         )
         self.invoker = FunctionInvoker(registry: functions, logger: logger)
         let asyncSettings = configuration.asyncSettings
@@ -145,7 +158,7 @@ public struct SpoolServer: Sendable {
             self.wakeups = nil
         }
         self.operations = Operations(store: store, registry: functions, queues: queues, streams: streams, mappings: mappings,
-                                     activity: activity, cluster: cluster) { [processExecutor] in
+                                     activity: activity, cluster: cluster, isolation: isolation) { [processExecutor] in
             await processExecutor.environmentCounts().mapValues { Operations.Environments(idle: $0.idle, busy: $0.busy) }
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSpoolSandbox
 import Foundation
 import Logging
 import Metrics
@@ -60,9 +61,10 @@ struct Serve: AsyncParsableCommand {
         flags["durability"] = durability
         flags["logFormat"] = logFormat
         if allowUnsignedRemote { flags["auth.allowUnsignedRemote"] = "true" }
-        let settings: SpoolConfiguration
+        var settings: SpoolConfiguration
         do {
             settings = try await SpoolConfiguration.load(flags: flags, file: config)
+            settings.sandboxHelper = Self.sandboxHelper()
         } catch {
             throw ValidationError("\(error)")
         }
@@ -88,5 +90,11 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
         try await server.run()
+    }
+
+    /// This executable, which handles `spool __sandbox …` before the Swift runtime starts (`CSpoolSandbox`).
+    static func sandboxHelper() -> String? {
+        guard spool_sandbox_linked() == 1 else { return nil }
+        return try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     }
 }

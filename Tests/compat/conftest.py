@@ -4,6 +4,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -15,6 +16,13 @@ import pytest
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# Functions run in a sandbox with a private /tmp: files a test shares with its functions (a recording file, a code
+# folder) live under /var/tmp instead, where the functions see them as the test does.
+if tempfile.gettempdir() == "/tmp" and os.path.isdir("/var/tmp"):
+    _shared = Path("/var/tmp/spool-tests")
+    _shared.mkdir(exist_ok=True)
+    tempfile.tempdir = str(_shared)
 
 
 def spool_binary() -> Path:

@@ -26,6 +26,8 @@ package final class FunctionRegistry: Sendable {
     let logger: Logger
     /// The Node.js installations `nodejsNN.x` runtimes are checked against when a function is created or changed.
     let node: NodeInstallations
+    /// Whether this node's environments run in the sandbox, which is what enforces `EphemeralStorage`.
+    let sandboxed: Bool
     private let cache = Mutex<[String: FunctionDefinition]>([:])
     /// Published versions read so far, by environment key (`NAME:VERSION`): a version never changes, so only a
     /// deletion drops one.
@@ -33,10 +35,11 @@ package final class FunctionRegistry: Sendable {
     private let deletionObservers = Mutex<[@Sendable (String) -> Void]>([])
 
     package init(store: any FunctionStore, runner: FunctionRunner, codeRoot: String, codeStore: (any FunctionCodeStore)? = nil,
-                identity: AWSIdentity, node: NodeInstallations = NodeInstallations(), clock: any SpoolClock = WallClock(),
-                logger: Logger = Logger(label: "spool.functions")) {
+                identity: AWSIdentity, node: NodeInstallations = NodeInstallations(), sandboxed: Bool = false,
+                clock: any SpoolClock = WallClock(), logger: Logger = Logger(label: "spool.functions")) {
         self.store = store
         self.node = node
+        self.sandboxed = sandboxed
         self.codeStore = codeStore
         self.runner = runner
         self.codeRoot = codeRoot
@@ -121,6 +124,7 @@ package final class FunctionRegistry: Sendable {
         var definition = FunctionDefinition(name: name, executor: .process, revisionID: Self.newRevision(), lastModified: clock.now())
         try settings.apply(to: &definition, identity: identity)
         try checkRuntime(settings.runtime)
+        try checkStorage(settings.ephemeralStorageMB)
         definition.tags = tags
         if try await store.function(named: name) != nil {
             throw SpoolError(.resourceConflict, "Function already exist: \(name)")
@@ -154,6 +158,12 @@ package final class FunctionRegistry: Sendable {
         _ = try node.executable(for: runtime)
     }
 
+    /// Refuses an `EphemeralStorage` other than the default where no sandbox would enforce it.
+    func checkStorage(_ size: Int?) throws(SpoolError) {
+        guard let size, size != FunctionLimits.ephemeralStorageMB.lowerBound, !sandboxed else { return }
+        throw SpoolError.notSupportedYet("EphemeralStorage other than 512 MB without the sandbox (this node runs functions with functions.isolation none)")
+    }
+
     /// UpdateFunctionConfiguration.
     package func updateConfiguration(_ reference: FunctionReference, settings: FunctionSettings, revisionID: String?) async throws -> FunctionDefinition {
         var layers: [FunctionLayer]?
@@ -161,6 +171,7 @@ package final class FunctionRegistry: Sendable {
             layers = try await resolveLayers(arns, codeDirectory: try await latest(reference.name).codeDirectory)
         }
         try checkRuntime(settings.runtime)
+        try checkStorage(settings.ephemeralStorageMB)
         return try await update(reference, revisionID: revisionID) { definition in
             try settings.apply(to: &definition, identity: self.identity)
             if let layers { definition.layers = layers.isEmpty ? nil : layers }

@@ -1,3 +1,4 @@
+import SpoolExecutor
 import SpoolModel
 import SpoolStorage
 
@@ -26,11 +27,14 @@ package struct Operations: Sendable {
     let startedAt: Millis
     /// This node's part in a cluster; `nil` alone on SQLite.
     let cluster: ClusterCoordinator?
+    /// How this node's environments are isolated.
+    let isolation: Isolation?
 
     package init(store: any OverviewStore & InvocationJournalStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService,
-                mappings: EventSourceMappings, activity: ActivityTracker, cluster: ClusterCoordinator? = nil,
+                mappings: EventSourceMappings, activity: ActivityTracker, cluster: ClusterCoordinator? = nil, isolation: Isolation? = nil,
                 environments: @escaping @Sendable () async -> [String: Environments]) {
         self.activity = activity
+        self.isolation = isolation
         self.cluster = cluster
         self.store = store
         self.registry = registry
@@ -58,7 +62,8 @@ package struct Operations: Sendable {
             deadLetters: .init(total: deadLetters.reduce(0) { $0 + $1.total }, notReplayed: deadLetters.reduce(0) { $0 + $1.notReplayed }),
             throughput: .init(lastMinute: activity.filter { $0.start >= now - 60_000 }.reduce(0) { $0 + $1.invocations },
                               lastHour: activity.reduce(0) { $0 + $1.invocations }, errorsLastHour: activity.reduce(0) { $0 + $1.errors },
-                              throttlesLastHour: activity.reduce(0) { $0 + $1.throttles }, perMinute: perMinute))
+                              throttlesLastHour: activity.reduce(0) { $0 + $1.throttles }, perMinute: perMinute),
+            isolation: isolation)
     }
 
     /// The nodes view: every node sharing the store (id, address, version, last heartbeat, the mappings it runs). Alone

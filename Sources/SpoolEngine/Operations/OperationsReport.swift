@@ -1,3 +1,4 @@
+import SpoolExecutor
 import SpoolModel
 import SpoolStorage
 
@@ -31,6 +32,8 @@ package enum OperationsReport {
         package var mappings: [MappingSummary]
         package var deadLetters: DeadLetterTotals
         package var throughput: Throughput
+        /// How this node isolates execution environments (`sandbox` or `none`, and why).
+        package var isolation: Isolation?
     }
 
     package struct DeadLetterTotals: Sendable, Codable {

@@ -9,10 +9,12 @@ enum EnvironmentVariables {
         "AWS_XRAY_DAEMON_ADDRESS", "LAMBDA_RUNTIME_DIR", "LAMBDA_TASK_ROOT", "_AWS_XRAY_DAEMON_ADDRESS", "_AWS_XRAY_DAEMON_PORT", "_HANDLER",
     ]
 
-    static func runtime(for function: FunctionDefinition, address: String, temporaryDirectory: String, provisioned: Bool,
+    /// - Parameter paths: where the code, layers, runtime clients and `/tmp` are as the environment's processes see them.
+    static func runtime(for function: FunctionDefinition, address: String, paths: SandboxPaths, provisioned: Bool,
                         settings: ProcessExecutorSettings) -> [String: String] {
         let inherited = ProcessInfo.processInfo.environment
-        let root = function.codeDirectory ?? ""
+        let root = paths.root
+        let temporaryDirectory = paths.temporaryDirectory
         // The function's own region and name: a function of another region than the home one is stored as `REGION/NAME`.
         let region = settings.identity.region(of: function.name)
         let name = AWSIdentity.plainName(function.name)
@@ -42,9 +44,10 @@ enum EnvironmentVariables {
             "AWS_ACCESS_KEY_ID": "spool",
             "AWS_SECRET_ACCESS_KEY": "spool",
         ]
-        // Layers: Lambda extracts them over one another into /opt; Spool keeps each in its own folder and puts them on the
-        // search paths the runtime reads, the last applied first (what it would have overwritten in /opt).
-        let layers = (function.layers ?? []).compactMap(\.directory).reversed()
+        // Layers: Lambda extracts them over one another into /opt, as the sandbox merges them there; without the sandbox
+        // each stays in its own folder, on the search paths the runtime reads, the last applied first (what it would
+        // have overwritten in /opt).
+        let layers = paths.layers.reversed()
         func joined(_ parts: [String], _ existing: String?) -> String { (parts + [existing].compactMap { $0 }.filter { !$0.isEmpty }).joined(separator: ":") }
         if !layers.isEmpty {
             variables["PATH"] = joined(layers.map { "\($0)/bin" }, variables["PATH"])
@@ -59,7 +62,7 @@ enum EnvironmentVariables {
             variables["AWS_EXECUTION_ENV"] = "AWS_Lambda_\(runtime)"
             // Lambda's NODE_PATH: /opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, the runtime's, /var/task.
             let layerModules = layers.flatMap { ["\($0)/nodejs/node\(major)/node_modules", "\($0)/nodejs/node_modules"] }
-            variables["NODE_PATH"] = joined(layerModules + [root], nil)
+            variables["NODE_PATH"] = joined(layerModules + ["\(paths.runtimeFolder)/node/node_modules", paths.runtimeFolder, root], nil)
         }
         for (key, value) in function.environment { variables[key] = value }
         return variables
@@ -103,6 +106,17 @@ struct RuntimeCommand {
         let bootstrap = (root as NSString).appendingPathComponent("bootstrap")
         guard FileManager.default.fileExists(atPath: bootstrap) else { return nil }
         return RuntimeCommand(executable: bootstrap, arguments: [])
+    }
+
+    /// The interpreter a Python or Node.js function runs under (`nil` for `provided`).
+    static func interpreter(for function: FunctionDefinition, settings: ProcessExecutorSettings) -> String? {
+        guard let runtime = function.runtime else { return nil }
+        let name: String?
+        if runtime.hasPrefix("python") { name = settings.pythonExecutable } else if FunctionRuntime.nodeMajor(of: runtime) != nil {
+            name = try? settings.node.executable(for: runtime)
+        } else { name = nil }
+        guard let name else { return nil }
+        return name.contains("/") ? name : which(name)
     }
 
     /// Finds a program on `PATH`.

@@ -21,9 +21,14 @@ extension ExecutionEnvironment {
         guard phase != .dead else { return }
         markUnusable()
         logger.debug("runtime exited", metadata: ["exit": "\(exit)"])
+        // The kernel ended a process of the environment for going over its cgroup's memory limit.
+        if let cgroup, cgroup.outOfMemoryKills > 0 { outOfMemory = true }
         if let waiter = initWaiter {
             initWaiter = nil
-            if let initError {
+            if outOfMemory {
+                waiter.resume(returning: fail(.functionError(type: "Runtime.OutOfMemory"), type: "Runtime.OutOfMemory",
+                                              message: "Error: Runtime exited with error: \(exit) (memory use exceeded \(function.memorySizeMB) MB during init)"))
+            } else if let initError {
                 waiter.resume(returning: .failed(.functionError(type: initError.type), type: initError.type, payload: initError.payload))
             } else {
                 waiter.resume(returning: fail(.functionError(type: "Runtime.ExitError"), type: "Runtime.ExitError", message: "Error: Runtime exited with error: \(exit)"))

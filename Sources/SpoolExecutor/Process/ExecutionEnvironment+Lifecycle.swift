@@ -20,6 +20,7 @@ extension ExecutionEnvironment {
     private func spawn(name: String, executable: String, arguments: [String], environment: [String: String], in root: String) async -> ChildProcess {
         let orphans = OrphanGuard(directory: settings.stateDirectory)
         let sink = lineSink
+        let (executable, arguments) = launchCommand(executable, arguments)
         return await peers.spawning {
             await ChildProcess.spawn(name: name, executable: executable, arguments: arguments, environment: environment, workingDirectory: root,
                                      guard: orphans, onStarted: { [peers] in peers.started($0) }, onLine: sink)
@@ -31,14 +32,12 @@ extension ExecutionEnvironment {
         let started = ContinuousClock.now
         let root = function.codeDirectory ?? "/nonexistent"
         do {
-            let tmp = (settings.temporaryRoot as NSString).appendingPathComponent("spool-env-\(getpid())-\(id)-\(UUID().uuidString.prefix(8))")
-            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-            temporaryDirectory = tmp
+            try await prepareFilesystem()
             server = try await RuntimeAPIServer.start(environment: self, logger: logger)
         } catch {
             return fail(.systemFailure(.spawnFailed), type: "Runtime.Unknown", message: "Error: the execution environment could not be prepared: \(error)")
         }
-        let variables = EnvironmentVariables.runtime(for: function, address: server!.address, temporaryDirectory: temporaryDirectory!,
+        let variables = EnvironmentVariables.runtime(for: function, address: server!.address, paths: processPaths,
                                                      provisioned: provisioned, settings: settings)
         // Extensions start first and must all register before the runtime starts.
         let extensionPaths = Self.extensionExecutables(in: root, layers: (function.layers ?? []).compactMap(\.directory))
@@ -65,6 +64,12 @@ extension ExecutionEnvironment {
         guard let command = RuntimeCommand.make(for: function, settings: settings) else {
             return fail(.functionError(type: "Runtime.InvalidEntrypoint"), type: "Runtime.InvalidEntrypoint",
                         message: "Error: Couldn't find valid bootstrap(s): [\(root)/bootstrap]")
+        }
+        // In the sandbox the helper executes the runtime, after the spawn succeeded: a file that cannot be executed is
+        // caught here, as the spawn itself would catch it without the sandbox.
+        guard FileManager.default.isExecutableFile(atPath: command.executable) else {
+            return fail(.functionError(type: "Runtime.InvalidEntrypoint"), type: "Runtime.InvalidEntrypoint",
+                        message: "Error: fork/exec \(processPaths.translate(command.executable, from: hostPaths)): permission denied")
         }
         let child = await spawn(name: "runtime", executable: command.executable, arguments: command.arguments, environment: variables, in: root)
         runtime = child
@@ -95,6 +100,8 @@ extension ExecutionEnvironment {
             let duration = (ContinuousClock.now - started).milliseconds
             // A provisioned environment initialized ahead of time: no invocation waited for it, so none reports it.
             unreportedInitMs = provisioned ? nil : duration
+            // Init ran with boosted CPU, as on Lambda; invocations get the share their memory buys.
+            do { try cgroup?.limitCPU() } catch { logger.warning("the CPU limit could not be set", metadata: ["error": "\(error)"]) }
             if provisioned { output.dropInitLines() }
             phase = .ready
             logger.debug("environment initialized", metadata: ["initMs": "\(Int(duration))"])
@@ -150,12 +157,13 @@ extension ExecutionEnvironment {
         let result: RuntimeResult? = await withCheckedContinuation { continuation in
             current = InFlight(invocation: invocation, stream: request.responseStream, continuation: continuation)
             waiting.resume(returning: .invocation(invocation))
-            Task { [weak self] in await self?.watchMemory(requestID: requestID) }
+            // A cgroup's limit is the kernel's to enforce; without one, resident memory is watched.
+            if cgroup == nil { Task { [weak self] in await self?.watchMemory(requestID: requestID) } }
         }
         timer.cancel()
         let duration = (ContinuousClock.now - started).milliseconds
         if waitForLogs { await settleLogs() } else { await drainLogs() }
-        let memory = runtime?.pid.flatMap { ProcessStatus.memoryMB($0, field: "VmHWM") }
+        let memory = cgroup?.peakMemoryMB ?? runtime?.pid.flatMap { ProcessStatus.memoryMB($0, field: "VmHWM") }
         var outcome: InvocationOutcome
         switch result {
         case .response(let payload)?:
@@ -212,6 +220,7 @@ extension ExecutionEnvironment {
         }
         await server?.stop()
         server = nil
+        await releaseSandbox()
         if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) }
         logger.debug("environment shut down", metadata: ["reason": "\(reason)"])
     }

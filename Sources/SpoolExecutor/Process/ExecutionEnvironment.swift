@@ -61,6 +61,9 @@ actor ExecutionEnvironment {
     var initError: (type: String, payload: ByteBuffer)?
     var unreportedInitMs: Double?
     var temporaryDirectory: String?
+    /// In the sandbox: the process holding the environment's mount namespace, and its cgroup.
+    var holder: ChildProcess?
+    var cgroup: EnvironmentCgroup?
     var timedOut = false
     var initTimer: Task<Void, any Error>?
     var outOfMemory = false

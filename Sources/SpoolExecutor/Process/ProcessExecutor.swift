@@ -144,6 +144,7 @@ package actor ProcessExecutor: FunctionExecutor, Service {
         await withTaskGroup(of: Void.self) { group in
             for environment in all { group.addTask { await environment.shutdown(reason: "SPINDOWN") } }
         }
+        settings.sandbox?.cgroups.removeAll()
         logger.debug("process executor stopped", metadata: ["environments": "\(all.count)"])
     }
 

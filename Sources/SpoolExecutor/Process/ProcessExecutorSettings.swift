@@ -9,6 +9,8 @@ package struct ProcessExecutorSettings: Sendable {
     /// Where the runtime clients Spool ships (Node.js's) are written for environments to run (`DATA_DIR/runtime`);
     /// `nil`: a folder under `temporaryRoot`.
     package var runtimeDirectory: String?
+    /// The per-environment sandbox, when this node has one (`Sandbox.prepare`); `nil`: plain child processes.
+    package var sandbox: Sandbox?
     /// How long init (extensions registering, the runtime reaching its first `next`) may take, as Lambda's 10 s.
     package var initTimeout: Duration = .seconds(10)
     /// How long an environment may sit unused before it is shut down.

@@ -37,6 +37,7 @@ struct FunctionConfigurationOutput: Encodable {
     var Layers: [Layer]?
 
     init(_ definition: FunctionDefinition, identity: AWSIdentity) {
+        EphemeralStorage = Storage(Size: definition.ephemeralStorageSizeMB)
         FunctionName = AWSIdentity.plainName(definition.name)
         // A version's ARN carries its number; `$LATEST`'s is reported unqualified.
         FunctionArn = identity.functionARN(definition.name) + (definition.version.map { ":" + $0 } ?? "")

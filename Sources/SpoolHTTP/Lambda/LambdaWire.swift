@@ -68,7 +68,6 @@ enum LambdaWire {
             if let mode = TracingConfig?.Mode, mode != "PassThrough" { throw SpoolError.notSupportedYet("TracingConfig mode \(mode)") }
             if !(FileSystemConfigs ?? []).isEmpty { throw SpoolError.notSupportedYet("FileSystemConfigs") }
             if ImageConfig != nil { throw SpoolError.notSupportedYet("ImageConfig") }
-            if let size = EphemeralStorage?.Size, size != 512 { throw SpoolError.notSupportedYet("EphemeralStorage other than 512 MB") }
             if let apply = SnapStart?.ApplyOn, apply != "None" { throw SpoolError.notSupportedYet("SnapStart") }
             if CapacityProviderConfig != nil { throw SpoolError.notSupportedYet("CapacityProviderConfig") }
             if DurableConfig != nil { throw SpoolError.notSupportedYet("DurableConfig") }
@@ -82,7 +81,8 @@ enum LambdaWire {
             return FunctionSettings(
                 runtime: Runtime, handler: Handler, role: Role, description: Description, timeoutSeconds: Timeout,
                 memorySizeMB: MemorySize, environment: Environment.map { $0.Variables ?? [:] },
-                deadLetterTargetARN: DeadLetterConfig.map { $0.TargetArn ?? "" }, logFormat: LoggingConfig?.LogFormat, layerARNs: Layers
+                deadLetterTargetARN: DeadLetterConfig.map { $0.TargetArn ?? "" }, logFormat: LoggingConfig?.LogFormat, layerARNs: Layers,
+                ephemeralStorageMB: EphemeralStorage?.Size
             )
         }
 

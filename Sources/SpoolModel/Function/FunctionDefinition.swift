@@ -60,6 +60,11 @@ public struct FunctionDefinition: Sendable, Equatable, Codable {
     /// `Layers`: the layer versions the function runs with, in the order they apply (at most 5); `nil` (as in
     /// definitions stored before layers existed) when none.
     public var layers: [FunctionLayer]?
+    /// `EphemeralStorage.Size`, 512–10,240 MB: the size of the environment's private `/tmp` in the sandbox; `nil` is
+    /// Lambda's default, 512.
+    public var ephemeralStorageMB: Int?
+    /// `EphemeralStorage.Size` as reported and enforced.
+    public var ephemeralStorageSizeMB: Int { ephemeralStorageMB ?? FunctionLimits.ephemeralStorageMB.lowerBound }
 
     /// `$LATEST` or the version number, as `Version` and `X-Amz-Executed-Version` report it.
     public var versionName: String { version ?? "$LATEST" }

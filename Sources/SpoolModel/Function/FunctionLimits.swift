@@ -4,6 +4,8 @@ public enum FunctionLimits {
     public static let timeoutSeconds = 1...900
     /// `MemorySize` range, MB.
     public static let memorySizeMB = 128...10_240
+    /// `EphemeralStorage.Size`, MB.
+    public static let ephemeralStorageMB = 512...10_240
     /// A zipped deployment package uploaded directly.
     public static let zippedPackageBytes = 50 * 1_048_576
     /// The CreateFunction/UpdateFunctionCode request (the base64 of a 50 MB zip plus JSON), as AWS words its 413.

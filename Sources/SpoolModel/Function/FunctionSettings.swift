@@ -13,12 +13,15 @@ public struct FunctionSettings: Sendable, Equatable {
     public var logFormat: String?
     /// `Layers`: layer version ARNs, which the registry resolves (an empty list removes every layer).
     public var layerARNs: [String]?
+    /// `EphemeralStorage.Size`.
+    public var ephemeralStorageMB: Int?
 
     public init(
         runtime: String? = nil, handler: String? = nil, role: String? = nil, description: String? = nil,
         timeoutSeconds: Int? = nil, memorySizeMB: Int? = nil, environment: [String: String]? = nil,
-        deadLetterTargetARN: String? = nil, logFormat: String? = nil, layerARNs: [String]? = nil
+        deadLetterTargetARN: String? = nil, logFormat: String? = nil, layerARNs: [String]? = nil, ephemeralStorageMB: Int? = nil
     ) {
+        self.ephemeralStorageMB = ephemeralStorageMB
         self.layerARNs = layerARNs
         self.runtime = runtime
         self.handler = handler
@@ -66,6 +69,13 @@ public struct FunctionSettings: Sendable, Equatable {
                 throw SpoolError.validation(field: "memorySize", value: "\(memorySizeMB)", constraint: memorySizeMB < 128 ? "Member must have value greater than or equal to 128" : "Member must have value less than or equal to 10240")
             }
             definition.memorySizeMB = memorySizeMB
+        }
+        if let ephemeralStorageMB {
+            guard FunctionLimits.ephemeralStorageMB.contains(ephemeralStorageMB) else {
+                throw SpoolError.validation(field: "ephemeralStorage.size", value: "\(ephemeralStorageMB)",
+                                            constraint: ephemeralStorageMB < 512 ? "Member must have value greater than or equal to 512" : "Member must have value less than or equal to 10240")
+            }
+            definition.ephemeralStorageMB = ephemeralStorageMB == 512 ? nil : ephemeralStorageMB
         }
         if let environment {
             try Self.validate(environment: environment)

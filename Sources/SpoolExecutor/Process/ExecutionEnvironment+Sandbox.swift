@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import SpoolModel
+
+/// The environment's filesystem and limits: a sandbox (mount namespace, cgroup) where the node has one, a temporary
+/// folder of its own otherwise.
+extension ExecutionEnvironment {
+    /// The host's paths of the environment's files.
+    var hostPaths: SandboxPaths {
+        .host(root: function.codeDirectory ?? "/nonexistent", layers: (function.layers ?? []).compactMap(\.directory),
+              runtimeFolder: settings.runtimeFolder, temporaryDirectory: temporaryDirectory ?? settings.temporaryRoot)
+    }
+
+    /// The paths as the environment's processes see them.
+    var processPaths: SandboxPaths {
+        holder != nil ? .sandboxed(hasLayers: !(function.layers ?? []).isEmpty) : hostPaths
+    }
+
+    /// Makes the environment's `/tmp`: a private tmpfs in a mount namespace of its own, held by `spool __sandbox hold`,
+    /// with the environment's cgroup, when the node has the sandbox; a folder under `temporaryRoot` otherwise.
+    func prepareFilesystem() async throws {
+        guard let sandbox = settings.sandbox else {
+            let tmp = (settings.temporaryRoot as NSString).appendingPathComponent("spool-env-\(getpid())-\(id)-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+            temporaryDirectory = tmp
+            return
+        }
+        // Bound at /var/runtime before any runtime client is written into it.
+        try FileManager.default.createDirectory(atPath: settings.runtimeFolder, withIntermediateDirectories: true)
+        cgroup = try sandbox.cgroups.makeEnvironment(id: id, limits: EnvironmentLimits(memoryMB: function.memorySizeMB))
+        let host = hostPaths
+        let keep = RuntimeCommand.interpreter(for: function, settings: settings).map(Sandbox.kept(for:)) ?? []
+        let arguments = sandbox.holdArguments(code: host.root, runtime: host.runtimeFolder, layers: host.layers,
+                                              tmpSizeMB: function.ephemeralStorageSizeMB, keep: keep)
+        let lines = LineCollector()
+        let child = await ChildProcess.spawn(name: "sandbox", executable: sandbox.helper, arguments: arguments, environment: [:],
+                                             workingDirectory: "/", guard: OrphanGuard(directory: settings.stateDirectory),
+                                             onLine: { lines.append($0) })
+        holder = child
+        let deadline = ContinuousClock.now + settings.initTimeout
+        while !lines.lines.contains("ready") {
+            if child.exit != nil || ContinuousClock.now >= deadline {
+                throw SandboxFailure(message: lines.lines.filter { $0 != "ready" }.joined(separator: "; "), exit: child.exit)
+            }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// `executable arguments` as the environment starts it: through `spool __sandbox enter` into the namespace and the
+    /// cgroup, with the host's paths turned into the sandbox's.
+    func launchCommand(_ executable: String, _ arguments: [String]) -> (executable: String, arguments: [String]) {
+        guard let sandbox = settings.sandbox, let holder, let pid = holder.pid, let cgroup else { return (executable, arguments) }
+        let host = hostPaths
+        let inside = processPaths
+        return (sandbox.helper, sandbox.enterArguments(holder: pid, cgroup: cgroup, executable: inside.translate(executable, from: host),
+                                                       arguments: arguments.map { inside.translate($0, from: host) }))
+    }
+
+    /// Ends the namespace and removes the cgroup, once the environment's processes are gone.
+    func releaseSandbox() async {
+        if let holder {
+            holder.signal(SIGKILL)
+            _ = await holder.exited()
+        }
+        await cgroup?.remove()
+    }
+}
+
+/// Why the sandbox of an environment could not be made.
+struct SandboxFailure: Error, CustomStringConvertible {
+    var message: String
+    var exit: ChildProcess.Exit?
+    var description: String {
+        "the sandbox could not be made: \(message.isEmpty ? exit.map { "\($0)" } ?? "it did not become ready in time" : message)"
+    }
+}
