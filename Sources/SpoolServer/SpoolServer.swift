@@ -158,7 +158,8 @@ public struct SpoolServer: Sendable {
             self.wakeups = nil
         }
         self.operations = Operations(store: store, registry: functions, queues: queues, streams: streams, mappings: mappings,
-                                     activity: activity, cluster: cluster, isolation: isolation) { [processExecutor] in
+                                     activity: activity, cluster: cluster, isolation: isolation,
+                                     tuner: PowerTuner(registry: functions, invoker: invoker, logger: logger)) { [processExecutor] in
             await processExecutor.environmentCounts().mapValues { Operations.Environments(idle: $0.idle, busy: $0.busy) }
         }
     }

@@ -89,6 +89,19 @@ struct AdminClient {
         return try JSONDecoder().decode(type, from: Data(buffer: body))
     }
 
+    /// POSTs `body` as JSON to `path` and decodes the JSON answer, waiting up to `timeout`.
+    func post<T: Decodable>(_ path: String, body: some Encodable, as type: T.Type, timeout: TimeAmount = .seconds(60)) async throws -> T {
+        var request = HTTPClientRequest(url: endpoint + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let data = try JSONEncoder().encode(body)
+        request.body = .bytes(ByteBuffer(data: data))
+        let response = try await send(request, body: data, timeout: timeout)
+        let answer = try await response.body.collect(upTo: 64 * 1_048_576)
+        try Self.check(response.status.code, answer)
+        return try JSONDecoder().decode(type, from: Data(buffer: answer))
+    }
+
     /// POSTs `body` to `path` and calls `line` with every line of the streamed answer as it arrives.
     func stream(_ path: String, body: some Encodable, line: (Data) throws -> Void) async throws {
         var request = HTTPClientRequest(url: endpoint + path)

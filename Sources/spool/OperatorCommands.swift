@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpoolEngine
+import SpoolExecutor
 import SpoolModel
 import SpoolStorage
 
@@ -21,6 +22,10 @@ struct StatusCommand: AsyncParsableCommand {
         print("Invocations: \(throughput.lastMinute) in the last minute, \(throughput.lastHour) in the last hour "
               + "(\(throughput.errorsLastHour) errors, \(throughput.throttlesLastHour) throttles)")
         print("Dead letters: \(status.deadLetters.total) (\(status.deadLetters.notReplayed) not replayed)")
+        if let isolation = status.isolation {
+            print("Isolation: " + (isolation.mode == "sandbox" ? "sandbox per environment (cgroup \(isolation.cgroup ?? "?"))"
+                                                                : "none, plain processes (\(isolation.reason ?? "no reason given"))"))
+        }
         print("\nFUNCTIONS\n" + FunctionsCommand.table(status.functions))
         print("\nQUEUES\n" + QueuesCommand.table(status.queues, now: status.now))
         print("\nSTREAMS\n" + StreamsCommand.table(status.streams, now: status.now))

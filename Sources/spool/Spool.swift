@@ -13,7 +13,7 @@ struct Spool: AsyncParsableCommand {
         abstract: "Durable, self-hosted AWS Lambda async queues and event sources, with SQS-compatible queues.",
         version: SpoolServer.version,
         subcommands: [Serve.self, StatusCommand.self, NodesCommand.self, FunctionsCommand.self, QueuesCommand.self, StreamsCommand.self, MappingsCommand.self,
-                      DeadLettersCommand.self, LogsCommand.self, BackupCommand.self, StoreCommand.self, BenchCommand.self]
+                      DeadLettersCommand.self, LogsCommand.self, TuneCommand.self, BackupCommand.self, StoreCommand.self, BenchCommand.self]
     )
 }
 

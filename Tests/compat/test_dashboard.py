@@ -105,6 +105,29 @@ def test_function_page_lists_invocations_and_shows_their_logs(populated, browser
     browser.screenshot(screenshots / "dashboard-function.png")
 
 
+def test_function_page_draws_the_last_tuning(binary, browser, tmp_path_factory):
+    """`spool tune`'s result on the function's page: one bar per memory size, the cost line, the pick marked."""
+    import subprocess
+    process = SpoolProcess(binary, tmp_path_factory.mktemp("tuned") / "data")
+    process.start()
+    try:
+        lam = make_client(process.endpoint, "lambda")
+        create_python(lam, HANDLER, name="tuned")
+        browser.goto(process.endpoint + "/ui#/functions/tuned", "document.querySelector('#config')")
+        assert browser.evaluate("document.querySelector('#tuning')") is None, "no chart before a tuning"
+        subprocess.run([str(binary), "tune", "tuned", "--memory", "128,512,1024", "--invocations", "2", "--endpoint", process.endpoint],
+                       check=True, capture_output=True, timeout=120)
+        best = admin(process, "/spool/v1/functions/tuned/tune")["bestMemoryMB"]
+        browser.goto(process.endpoint + "/ui#/functions", "document.querySelector('#functions')")
+        browser.goto(process.endpoint + "/ui#/functions/tuned", "document.querySelector('#tuning-chart')")
+        assert browser.evaluate("document.querySelectorAll('#tuning-chart rect').length") == 3
+        assert browser.evaluate("document.querySelectorAll('#tuning-chart polyline').length") == 1
+        assert f"Best for balanced: {best} MB" in browser.text("#tuning")
+        assert f"{best} ★" in browser.evaluate("document.querySelector('#tuning-chart').textContent")
+    finally:
+        process.stop()
+
+
 def test_queue_and_stream_pages_show_depth_and_progress(populated, browser, screenshots):
     server = populated["server"]
     browser.goto(server.endpoint + "/ui#/queues/parked", "document.querySelector('#attributes')")

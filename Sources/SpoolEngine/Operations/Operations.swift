@@ -29,11 +29,14 @@ package struct Operations: Sendable {
     let cluster: ClusterCoordinator?
     /// How this node's environments are isolated.
     let isolation: Isolation?
+    /// Memory tuning (`spool tune`), and the last result per function.
+    package let tuner: PowerTuner?
 
     package init(store: any OverviewStore & InvocationJournalStore, registry: FunctionRegistry, queues: QueueService, streams: StreamService,
                 mappings: EventSourceMappings, activity: ActivityTracker, cluster: ClusterCoordinator? = nil, isolation: Isolation? = nil,
-                environments: @escaping @Sendable () async -> [String: Environments]) {
+                tuner: PowerTuner? = nil, environments: @escaping @Sendable () async -> [String: Environments]) {
         self.activity = activity
+        self.tuner = tuner
         self.isolation = isolation
         self.cluster = cluster
         self.store = store
@@ -47,6 +50,23 @@ package struct Operations: Sendable {
 
     /// The most functions, mappings or journal records one view reads.
     static let pageLimit = 10_000
+
+    // MARK: Tuning
+
+    /// `spool tune`: tunes the function's memory (see `PowerTuner`).
+    package func tune(_ name: String, _ request: PowerTuner.Request) async throws -> PowerTuning {
+        guard let tuner else { throw SpoolError.notSupportedYet("Memory tuning on this server") }
+        return try await tuner.tune(FunctionReference.parse(operatorName: name, identity: registry.identity), request)
+    }
+
+    /// The last tuning of a function this node ran.
+    package func lastTuning(_ name: String) async throws -> PowerTuning {
+        let definition = try await registry.function(FunctionReference.parse(operatorName: name, identity: registry.identity))
+        guard let result = tuner?.last(definition.name) else {
+            throw SpoolError(.resourceNotFound, "Function \(AWSIdentity.plainName(definition.name)) has not been tuned since this node started.")
+        }
+        return result
+    }
 
     // MARK: Overview
 

@@ -17,6 +17,14 @@ extension AdminHandler {
             let recent = try Self.number(request, "recent").map { Int($0) } ?? 50
             return Self.json(try await self.operations.function(try Self.parameter(context, "name"), recent: min(max(recent, 1), 1_000)))
         }
+        router.post("spool/v1/functions/:name/tune") { request, context in
+            let body = try await request.body.collect(upTo: FunctionLimits.syncPayloadBytes + 65_536)
+            let input = try AWSJSON.decode(PowerTuner.Request.self, from: body)
+            return Self.json(try await self.operations.tune(try Self.parameter(context, "name"), input))
+        }
+        router.get("spool/v1/functions/:name/tune") { _, context in
+            Self.json(try await self.operations.lastTuning(try Self.parameter(context, "name")))
+        }
         router.get("spool/v1/functions/:name/logs") { request, context in
             try await self.invocations(request, function: try Self.parameter(context, "name"), includeLog: true)
         }
