@@ -293,3 +293,13 @@ def test_a_runtime_of_another_node_version_is_refused_unless_mapped(lam, binary,
         mapped = make_client(server.endpoint, "lambda")
         name = create_node(mapped, {"index.js": "exports.handler = async () => process.env.AWS_EXECUTION_ENV;\n"}, Runtime=f"nodejs{other}.x")
         assert invoke(mapped, name)[1] == f"AWS_Lambda_nodejs{other}.x"
+
+
+def test_provisioned_environments_of_a_node_version(lam):
+    source = "const started = Date.now();\nexports.handler = async () => ({ type: process.env.AWS_LAMBDA_INITIALIZATION_TYPE, started });\n"
+    name = create_node(lam, {"index.js": source}, Publish=True)
+    lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1)
+    assert wait_until(lambda: lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")["Status"] == "READY", timeout=30)
+    answer, payload, log = invoke(lam, name, Qualifier="1")
+    assert payload["type"] == "provisioned-concurrency" and answer["ExecutedVersion"] == "1"
+    assert "Init Duration" not in log, "the environment was initialized ahead of the invocation"
