@@ -42,7 +42,12 @@ struct SandboxTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         // A delegated cgroup holding no process: the controllers are enabled for its children directly.
         try "cpu memory pids".write(toFile: root + "/cgroup.controllers", atomically: true, encoding: .utf8)
+        // What a killed Spool left: its folder goes; a running process's stays.
+        try FileManager.default.createDirectory(atPath: root + "/spool-2147483000/env-4", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/spool-\(getpid())", withIntermediateDirectories: true)
         let host = try CgroupHost(layout: .v2(own: root), processID: 77)
+        #expect(!FileManager.default.fileExists(atPath: root + "/spool-2147483000"))
+        #expect(FileManager.default.fileExists(atPath: root + "/spool-\(getpid())"))
         #expect(try String(contentsOfFile: root + "/cgroup.subtree_control", encoding: .utf8) == "+memory +cpu +pids")
         let group = try host.makeEnvironment(id: 3, limits: EnvironmentLimits(memoryMB: 512))
         let folder = root + "/spool-77/env-3"

@@ -14,10 +14,14 @@ package final class CgroupHost: Sendable {
         switch layout {
         case .v1(let memory, let cpu, let pids):
             bases = [memory, cpu, pids].map { ($0 as NSString).appendingPathComponent(name) }
-            for base in bases { try Self.makeFolder(base) }
+            for base in bases {
+                Self.removeStale(besides: base)
+                try Self.makeFolder(base)
+            }
         case .v2(let own):
             try Self.delegate(own: own)
             let base = (own as NSString).appendingPathComponent(name)
+            Self.removeStale(besides: base)
             try Self.makeFolder(base)
             try EnvironmentCgroup.write("+memory +cpu +pids", to: (base as NSString).appendingPathComponent("cgroup.subtree_control"))
             bases = [base]
@@ -38,19 +42,22 @@ package final class CgroupHost: Sendable {
         return group
     }
 
-    /// Removes the `spool-PID` folders (at shutdown, once every environment's own is gone), and those that Spools
-    /// killed before they could remove theirs left empty.
+    /// Removes the `spool-PID` folders, at shutdown, once every environment's own is gone.
     package func removeAll() {
-        for base in bases {
-            rmdir(base)
-            let parent = (base as NSString).deletingLastPathComponent
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix("spool-") {
-                let stale = (parent as NSString).appendingPathComponent(name)
-                for child in (try? FileManager.default.contentsOfDirectory(atPath: stale)) ?? [] where child.hasPrefix("env-") {
-                    rmdir((stale as NSString).appendingPathComponent(child))
-                }
-                rmdir(stale)
+        for base in bases { rmdir(base) }
+    }
+
+    /// Removes what Spools killed before they could clean up left beside `base`: `spool-PID` folders of processes
+    /// that are gone, with their environments' folders (the kernel refuses a folder that still holds a process).
+    static func removeStale(besides base: String) {
+        let parent = (base as NSString).deletingLastPathComponent
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix("spool-") && name != "spool-service" {
+            let stale = (parent as NSString).appendingPathComponent(name)
+            guard stale != base, let pid = Int32(name.dropFirst("spool-".count)), kill(pid, 0) != 0 else { continue }
+            for child in (try? FileManager.default.contentsOfDirectory(atPath: stale)) ?? [] where child.hasPrefix("env-") {
+                rmdir((stale as NSString).appendingPathComponent(child))
             }
+            rmdir(stale)
         }
     }
 
