@@ -3,11 +3,12 @@
 //
 //   spool __sandbox probe
 //       exits 0 when this host lets Spool make mount namespaces and mount tmpfs, overlay and bind mounts.
-//   spool __sandbox hold --code DIR [--runtime DIR] [--layer DIR]... --tmp-size MB [--keep PATH]...
+//   spool __sandbox hold --code DIR [--runtime DIR] [--lang DIR] [--layer DIR]... --tmp-size MB [--keep PATH]...
 //       makes the environment's mount namespace: DIR read-only at /var/task, Spool's runtime clients read-only at
-//       /var/runtime, the layers merged read-only at /opt (the last one on top), a private tmpfs of MB at /tmp, and
-//       the KEEP paths (an interpreter's installation under /tmp) bound back where they were; prints "ready" and
-//       then holds the namespace until it is killed (or Spool dies).
+//       /var/runtime, an interpreter's installation that /tmp would hide read-only at /var/lang, the layers merged
+//       read-only at /opt (the last one on top), a private tmpfs of MB at /tmp, and the KEEP paths (what such an
+//       installation links to under /tmp) bound back where they were; prints "ready" and then holds the namespace
+//       until it is killed (or Spool dies).
 //   spool __sandbox enter PID [--cgroup PROCS_FILE]... [--cwd DIR] -- EXECUTABLE ARGUMENT...
 //       joins the mount namespace of the holder PID, joins each cgroup, changes to DIR and executes the program.
 #define _GNU_SOURCE
@@ -93,7 +94,7 @@ static int probe(void) {
 }
 
 static int hold(int argc, char **argv) {
-    const char *code = NULL, *runtime = NULL;
+    const char *code = NULL, *runtime = NULL, *lang = NULL;
     const char *layers[MAX_ITEMS], *keeps[MAX_ITEMS];
     int layer_count = 0, keep_count = 0;
     long tmp_size = 512;
@@ -101,6 +102,7 @@ static int hold(int argc, char **argv) {
         if (i + 1 >= argc) { fprintf(stderr, "spool sandbox: %s needs a value\n", argv[i]); return 2; }
         if (strcmp(argv[i], "--code") == 0) code = argv[++i];
         else if (strcmp(argv[i], "--runtime") == 0) runtime = argv[++i];
+        else if (strcmp(argv[i], "--lang") == 0) lang = argv[++i];
         else if (strcmp(argv[i], "--layer") == 0 && layer_count < MAX_ITEMS) layers[layer_count++] = argv[++i];
         else if (strcmp(argv[i], "--keep") == 0 && keep_count < MAX_ITEMS) keeps[keep_count++] = argv[++i];
         else if (strcmp(argv[i], "--tmp-size") == 0) tmp_size = atol(argv[++i]);
@@ -114,6 +116,7 @@ static int hold(int argc, char **argv) {
     // Everything that /tmp or /opt may cover is taken before they are mounted.
     int code_tree = clone_tree(code);
     int runtime_tree = runtime ? clone_tree(runtime) : -1;
+    int lang_tree = lang ? clone_tree(lang) : -1;
     int keep_trees[MAX_ITEMS];
     for (int i = 0; i < keep_count; i++) keep_trees[i] = clone_tree(keeps[i]);
 
@@ -140,6 +143,7 @@ static int hold(int argc, char **argv) {
 
     attach_tree(code_tree, "/var/task", 1);
     if (runtime_tree >= 0) attach_tree(runtime_tree, "/var/runtime", 1);
+    if (lang_tree >= 0) attach_tree(lang_tree, "/var/lang", 1);
     for (int i = 0; i < keep_count; i++) attach_tree(keep_trees[i], keeps[i], 1);
 
     if (chdir("/var/task") != 0) fail("cannot enter", "/var/task");

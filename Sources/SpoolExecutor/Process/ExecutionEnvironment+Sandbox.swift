@@ -8,12 +8,13 @@ extension ExecutionEnvironment {
     /// The host's paths of the environment's files.
     var hostPaths: SandboxPaths {
         .host(root: function.codeDirectory ?? "/nonexistent", layers: (function.layers ?? []).compactMap(\.directory),
-              runtimeFolder: settings.runtimeFolder, temporaryDirectory: temporaryDirectory ?? settings.temporaryRoot)
+              runtimeFolder: settings.runtimeFolder, temporaryDirectory: temporaryDirectory ?? settings.temporaryRoot,
+              interpreter: RuntimeCommand.interpreter(for: function, settings: settings).flatMap(Sandbox.relocated(for:)))
     }
 
     /// The paths as the environment's processes see them.
     var processPaths: SandboxPaths {
-        holder != nil ? .sandboxed(hasLayers: !(function.layers ?? []).isEmpty) : hostPaths
+        holder != nil ? .sandboxed(hasLayers: !(function.layers ?? []).isEmpty, relocatedInterpreter: hostPaths.interpreter != nil) : hostPaths
     }
 
     /// Makes the environment's `/tmp`: a private tmpfs in a mount namespace of its own, held by `spool __sandbox hold`,
@@ -30,7 +31,7 @@ extension ExecutionEnvironment {
         cgroup = try sandbox.cgroups.makeEnvironment(id: id, limits: EnvironmentLimits(memoryMB: function.memorySizeMB))
         let host = hostPaths
         let keep = RuntimeCommand.interpreter(for: function, settings: settings).map(Sandbox.kept(for:)) ?? []
-        let arguments = sandbox.holdArguments(code: host.root, runtime: host.runtimeFolder, layers: host.layers,
+        let arguments = sandbox.holdArguments(code: host.root, runtime: host.runtimeFolder, lang: host.interpreter, layers: host.layers,
                                               tmpSizeMB: function.ephemeralStorageSizeMB, keep: keep)
         let lines = LineCollector()
         let child = await ChildProcess.spawn(name: "sandbox", executable: sandbox.helper, arguments: arguments, environment: [:],

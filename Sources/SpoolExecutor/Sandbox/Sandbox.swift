@@ -68,22 +68,34 @@ package final class Sandbox: Sendable {
         }
     }
 
-    /// Paths of an installation that the private `/tmp` would hide (a virtual environment under `/tmp`): the
-    /// installation's folder (the parent of its `bin/`), for the executable as named and as its links resolve.
+    /// The installation (the parent of its `bin/`, else its folder) of an interpreter that the private `/tmp` would
+    /// hide, as a virtual environment under `/tmp` is: the sandbox shows it at `/var/lang`, where Lambda keeps its
+    /// runtimes, and runs the interpreter from there.
+    static func relocated(for executable: String) -> String? {
+        guard executable.hasPrefix("/tmp/") else { return nil }
+        let installation = installationFolder(of: executable)
+        return installation == "/tmp" ? nil : installation
+    }
+
+    /// What the interpreter's links lead to under `/tmp` outside that installation (a virtual environment made from a
+    /// Python installed under `/tmp`): bound back where it is, since it finds its own files there.
     static func kept(for executable: String) -> [String] {
         let resolved = URL(fileURLWithPath: executable).resolvingSymlinksInPath().path
-        var kept: [String] = []
-        for path in Set([executable, resolved]) where path.hasPrefix("/tmp/") {
-            let folder = (path as NSString).deletingLastPathComponent
-            let installation = (folder as NSString).lastPathComponent == "bin" ? (folder as NSString).deletingLastPathComponent : folder
-            if installation != "/tmp" { kept.append(installation) }
-        }
-        return kept.sorted()
+        guard resolved.hasPrefix("/tmp/") else { return [] }
+        let installation = installationFolder(of: resolved)
+        if let relocated = relocated(for: executable), resolved.hasPrefix(relocated + "/") { return [] }
+        return installation == "/tmp" ? [] : [installation]
+    }
+
+    private static func installationFolder(of path: String) -> String {
+        let folder = (path as NSString).deletingLastPathComponent
+        return (folder as NSString).lastPathComponent == "bin" ? (folder as NSString).deletingLastPathComponent : folder
     }
 
     /// The arguments of `spool __sandbox hold`.
-    func holdArguments(code: String, runtime: String, layers: [String], tmpSizeMB: Int, keep: [String]) -> [String] {
+    func holdArguments(code: String, runtime: String, lang: String?, layers: [String], tmpSizeMB: Int, keep: [String]) -> [String] {
         var arguments = ["__sandbox", "hold", "--code", code, "--runtime", runtime, "--tmp-size", "\(tmpSizeMB)"]
+        if let lang { arguments += ["--lang", lang] }
         for layer in layers { arguments += ["--layer", layer] }
         for path in keep { arguments += ["--keep", path] }
         return arguments
@@ -102,6 +114,7 @@ package final class Sandbox: Sendable {
 struct SandboxPaths: Sendable {
     static let task = "/var/task"
     static let runtime = "/var/runtime"
+    static let lang = "/var/lang"
     static let layers = "/opt"
 
     var root: String
@@ -109,15 +122,18 @@ struct SandboxPaths: Sendable {
     var layers: [String]
     var runtimeFolder: String
     var temporaryDirectory: String
+    /// The interpreter's installation, when the sandbox shows it at `/var/lang` (`Sandbox.relocated(for:)`).
+    var interpreter: String?
 
     /// The host's paths.
-    static func host(root: String, layers: [String], runtimeFolder: String, temporaryDirectory: String) -> SandboxPaths {
-        SandboxPaths(root: root, layers: layers, runtimeFolder: runtimeFolder, temporaryDirectory: temporaryDirectory)
+    static func host(root: String, layers: [String], runtimeFolder: String, temporaryDirectory: String, interpreter: String? = nil) -> SandboxPaths {
+        SandboxPaths(root: root, layers: layers, runtimeFolder: runtimeFolder, temporaryDirectory: temporaryDirectory, interpreter: interpreter)
     }
 
     /// Lambda's paths.
-    static func sandboxed(hasLayers: Bool) -> SandboxPaths {
-        SandboxPaths(root: task, layers: hasLayers ? [layers] : [], runtimeFolder: runtime, temporaryDirectory: "/tmp")
+    static func sandboxed(hasLayers: Bool, relocatedInterpreter: Bool = false) -> SandboxPaths {
+        SandboxPaths(root: task, layers: hasLayers ? [layers] : [], runtimeFolder: runtime, temporaryDirectory: "/tmp",
+                     interpreter: relocatedInterpreter ? lang : nil)
     }
 
     /// `path` of the host as seen from these paths: the code folder, a layer's folder or the runtime folder of `host`
@@ -129,6 +145,7 @@ struct SandboxPaths: Sendable {
         }
         if let moved = under(host.root, root) { return moved }
         if let moved = under(host.runtimeFolder, runtimeFolder) { return moved }
+        if let from = host.interpreter, let to = interpreter, let moved = under(from, to) { return moved }
         if let target = layers.first {
             for layer in host.layers { if let moved = under(layer, target) { return moved } }
         }
