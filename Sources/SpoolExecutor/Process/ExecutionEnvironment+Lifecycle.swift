@@ -43,6 +43,7 @@ extension ExecutionEnvironment {
         let extensionPaths = Self.extensionExecutables(in: root, layers: (function.layers ?? []).compactMap(\.directory))
         expectedExtensions = extensionPaths.count
         for path in extensionPaths {
+            if sandboxLost { return lostSandbox() }
             let child = await spawn(name: (path as NSString).lastPathComponent, executable: path, arguments: [],
                                     environment: EnvironmentVariables.extensionVariables(from: variables), in: root)
             extensionProcesses.append(child)
@@ -61,6 +62,7 @@ extension ExecutionEnvironment {
             }
         }
         registrationOpen = false
+        if sandboxLost { return lostSandbox() }
         guard let command = RuntimeCommand.make(for: function, settings: settings) else {
             return fail(.functionError(type: "Runtime.InvalidEntrypoint"), type: "Runtime.InvalidEntrypoint",
                         message: "Error: Couldn't find valid bootstrap(s): [\(root)/bootstrap]")

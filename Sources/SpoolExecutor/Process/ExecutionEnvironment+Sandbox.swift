@@ -47,6 +47,14 @@ extension ExecutionEnvironment {
         }
     }
 
+    /// Whether the node has the sandbox but this environment's namespace holder is gone: nothing may then start
+    /// outside it (that would be a weaker isolation than the node reports).
+    var sandboxLost: Bool { settings.sandbox != nil && holder?.pid == nil }
+
+    func lostSandbox() -> InitResult {
+        fail(.systemFailure(.spawnFailed), type: "Runtime.Unknown", message: "Error: the environment's sandbox ended before its processes started")
+    }
+
     /// `executable arguments` as the environment starts it: through `spool __sandbox enter` into the namespace and the
     /// cgroup, with the host's paths turned into the sandbox's.
     func launchCommand(_ executable: String, _ arguments: [String]) -> (executable: String, arguments: [String]) {
