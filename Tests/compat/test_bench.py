@@ -48,7 +48,9 @@ def test_latency_and_drain_figures_are_present(report):
     backlog = by_name["backlog"]["rows"]
     assert [row["label"] for row in backlog] == ["200 waiting", "2000 waiting"]
     warm = [row for row in by_name["process-executor"]["rows"] if row["label"].endswith("warm")]
-    assert len(warm) == 2 and all("added p50 ms" in row["extra"] for row in warm)
+    # Python, the curl bootstrap and Node.js (the host's node).
+    assert len(warm) == 3 and all("added p50 ms" in row["extra"] for row in warm)
+    assert any(row["label"].startswith("nodejs") for row in warm)
 
 
 def test_bad_options_are_refused(binary):

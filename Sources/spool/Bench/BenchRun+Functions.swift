@@ -52,15 +52,22 @@ extension BenchRun {
 
     func processExecutor(_ report: inout ScenarioReport) async throws {
         let cold = duration >= 5 ? 5 : 2
+        var functions: [(runtime: String, handler: String, files: [(String, String, Int)])] = [
+            ("python3.12", "app.handler", [("app.py", "def handler(event, context):\n    return None\n", 0o644)]),
+            ("provided.al2023", "function.handler", [("bootstrap", Self.bootstrap, 0o755)]),
+        ]
+        if let major = Self.nodeMajor() {
+            functions.append(("nodejs\(major).x", "index.handler", [("index.mjs", "export const handler = async () => null;\n", 0o644)]))
+        } else {
+            report.notes.append("no node on PATH: the Node.js function was left out")
+        }
         try await withServer { target in
-            for (runtime, files) in [
-                ("python3.12", [("app.py", "def handler(event, context):\n    return None\n", 0o644)]),
-                ("provided.al2023", [("bootstrap", Self.bootstrap, 0o755)]),
-            ] {
+            for (runtime, handler, files) in functions {
                 let name = "bench-\(runtime.replacingOccurrences(of: ".", with: "-"))-\(UUID().uuidString.prefix(6))"
+                // One full vCPU (1,769 MB): in the sandbox a smaller size's CPU quota, not the executor, would be measured.
                 try await target.lambda(.POST, "/2015-03-31/functions", [
                     "FunctionName": name, "Runtime": runtime, "Role": "arn:aws:iam::000000000000:role/bench",
-                    "Handler": runtime.hasPrefix("python") ? "app.handler" : "function.handler", "Timeout": 30,
+                    "Handler": handler, "Timeout": 30, "MemorySize": Self.functionMemoryMB,
                     "Code": ["ZipFile": try Self.zip(files).base64EncodedString()],
                 ])
                 var coldLatencies: [Int64] = []
@@ -110,6 +117,25 @@ extension BenchRun {
         }
         report.notes.append("warm: one invoke at a time, each \(Self.warmPauseMillis) ms after the last answer (rate not meaningful)")
         report.notes.append("added: the Invoke latency minus the handler's Duration (REPORT line of the LogType Tail invokes, p50)")
+        report.notes.append("functions of \(Self.functionMemoryMB) MB (one vCPU in the sandbox)")
+    }
+
+    /// The functions' memory size: one full vCPU under the sandbox's CPU quota.
+    static let functionMemoryMB = 1769
+
+    /// The major version of the `node` on PATH, which the server runs `nodejsNN.x` functions under.
+    static func nodeMajor() -> Int? {
+        guard let node = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ "\($0)/node" })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: node)
+        process.arguments = ["--version"]
+        let output = Pipe()
+        process.standardOutput = output
+        guard (try? process.run()) != nil else { return nil }
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return Int(text.drop(while: { $0 == "v" }).prefix(while: \.isNumber))
     }
 
     /// The pause before each warm invoke.
