@@ -92,15 +92,13 @@ struct RuntimeCommand {
     static func make(for function: FunctionDefinition, settings: ProcessExecutorSettings) -> RuntimeCommand? {
         guard let root = function.codeDirectory, let runtime = function.runtime else { return nil }
         if FunctionRuntime.nodeMajor(of: runtime) != nil {
-            guard let node = try? settings.node.executable(for: runtime),
-                  let executable = node.contains("/") ? node : which(node),
+            guard let node = interpreter(for: function, settings: settings),
                   let client = try? NodeRuntimeClient.installed(in: settings.runtimeFolder)
             else { return nil }
-            return RuntimeCommand(executable: executable, arguments: [client])
+            return RuntimeCommand(executable: node, arguments: [client])
         }
         if runtime.hasPrefix("python") {
-            let python = settings.pythonExecutable.contains("/") ? settings.pythonExecutable : which(settings.pythonExecutable)
-            guard let python else { return nil }
+            guard let python = interpreter(for: function, settings: settings) else { return nil }
             return RuntimeCommand(executable: python, arguments: ["-m", "awslambdaric", function.handler ?? ""])
         }
         let bootstrap = (root as NSString).appendingPathComponent("bootstrap")

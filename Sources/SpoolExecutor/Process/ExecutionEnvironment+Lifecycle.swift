@@ -31,13 +31,14 @@ extension ExecutionEnvironment {
         phase = .initializing
         let started = ContinuousClock.now
         let root = function.codeDirectory ?? "/nonexistent"
+        let paths: EnvironmentPaths
         do {
-            try await prepareFilesystem()
+            paths = try await prepareFilesystem()
             server = try await RuntimeAPIServer.start(environment: self, logger: logger)
         } catch {
             return fail(.systemFailure(.spawnFailed), type: "Runtime.Unknown", message: "Error: the execution environment could not be prepared: \(error)")
         }
-        let variables = EnvironmentVariables.runtime(for: function, address: server!.address, paths: processPaths,
+        let variables = EnvironmentVariables.runtime(for: function, address: server!.address, paths: paths.inside,
                                                      provisioned: provisioned, settings: settings)
         // Extensions start first and must all register before the runtime starts.
         let extensionPaths = Self.extensionExecutables(in: root, layers: (function.layers ?? []).compactMap(\.directory))
@@ -71,7 +72,7 @@ extension ExecutionEnvironment {
         // caught here, as the spawn itself would catch it without the sandbox.
         guard FileManager.default.isExecutableFile(atPath: command.executable) else {
             return fail(.functionError(type: "Runtime.InvalidEntrypoint"), type: "Runtime.InvalidEntrypoint",
-                        message: "Error: fork/exec \(processPaths.translate(command.executable, from: hostPaths)): permission denied")
+                        message: "Error: fork/exec \(paths.translated(command.executable)): permission denied")
         }
         let child = await spawn(name: "runtime", executable: command.executable, arguments: command.arguments, environment: variables, in: root)
         runtime = child

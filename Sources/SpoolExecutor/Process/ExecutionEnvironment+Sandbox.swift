@@ -5,32 +5,27 @@ import SpoolModel
 /// The environment's filesystem and limits: a sandbox (mount namespace, cgroup) where the node has one, a temporary
 /// folder of its own otherwise.
 extension ExecutionEnvironment {
-    /// The host's paths of the environment's files.
-    var hostPaths: SandboxPaths {
-        .host(root: function.codeDirectory ?? "/nonexistent", layers: (function.layers ?? []).compactMap(\.directory),
-              runtimeFolder: settings.runtimeFolder, temporaryDirectory: temporaryDirectory ?? settings.temporaryRoot,
-              interpreter: RuntimeCommand.interpreter(for: function, settings: settings).flatMap(Sandbox.relocated(for:)))
-    }
-
-    /// The paths as the environment's processes see them.
-    var processPaths: SandboxPaths {
-        holder != nil ? .sandboxed(hasLayers: !(function.layers ?? []).isEmpty, relocatedInterpreter: hostPaths.interpreter != nil) : hostPaths
-    }
-
     /// Makes the environment's `/tmp`: a private tmpfs in a mount namespace of its own, held by `spool __sandbox hold`,
-    /// with the environment's cgroup, when the node has the sandbox; a folder under `temporaryRoot` otherwise.
-    func prepareFilesystem() async throws {
+    /// with the environment's cgroup, when the node has the sandbox; a folder under `temporaryRoot` otherwise. Sets
+    /// `paths`, which it returns: where the environment's files are on the host and as its processes see them.
+    func prepareFilesystem() async throws -> EnvironmentPaths {
+        let root = function.codeDirectory ?? "/nonexistent"
+        let layers = (function.layers ?? []).compactMap(\.directory)
         guard let sandbox = settings.sandbox else {
             let tmp = (settings.temporaryRoot as NSString).appendingPathComponent("spool-env-\(getpid())-\(id)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
             temporaryDirectory = tmp
-            return
+            let host = SandboxPaths.host(root: root, layers: layers, runtimeFolder: settings.runtimeFolder, temporaryDirectory: tmp)
+            paths = EnvironmentPaths(host: host, inside: host)
+            return paths!
         }
         // Bound at /var/runtime before any runtime client is written into it.
         try FileManager.default.createDirectory(atPath: settings.runtimeFolder, withIntermediateDirectories: true)
         cgroup = try sandbox.cgroups.makeEnvironment(id: id, limits: EnvironmentLimits(memoryMB: function.memorySizeMB))
-        let host = hostPaths
-        let keep = RuntimeCommand.interpreter(for: function, settings: settings).map(Sandbox.kept(for:)) ?? []
+        let interpreter = RuntimeCommand.interpreter(for: function, settings: settings)
+        let host = SandboxPaths.host(root: root, layers: layers, runtimeFolder: settings.runtimeFolder, temporaryDirectory: settings.temporaryRoot,
+                                     interpreter: interpreter.flatMap(Sandbox.relocated(for:)))
+        let keep = interpreter.map(Sandbox.kept(for:)) ?? []
         let arguments = sandbox.holdArguments(code: host.root, runtime: host.runtimeFolder, lang: host.interpreter, layers: host.layers,
                                               tmpSizeMB: function.ephemeralStorageSizeMB, keep: keep)
         let lines = LineCollector()
@@ -45,6 +40,8 @@ extension ExecutionEnvironment {
             }
             try? await Task.sleep(for: .milliseconds(2))
         }
+        paths = EnvironmentPaths(host: host, inside: .sandboxed(hasLayers: !layers.isEmpty, relocatedInterpreter: host.interpreter != nil))
+        return paths!
     }
 
     /// Whether the node has the sandbox but this environment's namespace holder is gone: nothing may then start
@@ -58,11 +55,9 @@ extension ExecutionEnvironment {
     /// `executable arguments` as the environment starts it: through `spool __sandbox enter` into the namespace and the
     /// cgroup, with the host's paths turned into the sandbox's.
     func launchCommand(_ executable: String, _ arguments: [String]) -> (executable: String, arguments: [String]) {
-        guard let sandbox = settings.sandbox, let holder, let pid = holder.pid, let cgroup else { return (executable, arguments) }
-        let host = hostPaths
-        let inside = processPaths
-        return (sandbox.helper, sandbox.enterArguments(holder: pid, cgroup: cgroup, executable: inside.translate(executable, from: host),
-                                                       arguments: arguments.map { inside.translate($0, from: host) }))
+        guard let sandbox = settings.sandbox, let holder, let pid = holder.pid, let cgroup, let paths else { return (executable, arguments) }
+        return (sandbox.helper, sandbox.enterArguments(holder: pid, cgroup: cgroup, executable: paths.translated(executable),
+                                                       arguments: arguments.map(paths.translated)))
     }
 
     /// Ends the namespace and removes the cgroup, once the environment's processes are gone.
@@ -73,6 +68,15 @@ extension ExecutionEnvironment {
         }
         await cgroup?.remove()
     }
+}
+
+/// Where an environment's files are on the host and as its processes see them (the same without the sandbox).
+struct EnvironmentPaths: Sendable {
+    var host: SandboxPaths
+    var inside: SandboxPaths
+
+    /// A host path as the environment's processes see it.
+    func translated(_ path: String) -> String { inside.translate(path, from: host) }
 }
 
 /// Why the sandbox of an environment could not be made.

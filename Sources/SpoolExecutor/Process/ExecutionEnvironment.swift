@@ -64,6 +64,8 @@ actor ExecutionEnvironment {
     /// In the sandbox: the process holding the environment's mount namespace, and its cgroup.
     var holder: ChildProcess?
     var cgroup: EnvironmentCgroup?
+    /// Set by `prepareFilesystem` once the environment's filesystem is made.
+    var paths: EnvironmentPaths?
     var timedOut = false
     var initTimer: Task<Void, any Error>?
     var outOfMemory = false

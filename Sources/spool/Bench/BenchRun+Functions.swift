@@ -1,7 +1,9 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SpoolExecutor
 import SpoolHTTP
+import SpoolModel
 import SpoolServer
 import ZIPFoundation
 
@@ -56,7 +58,8 @@ extension BenchRun {
             ("python3.12", "app.handler", [("app.py", "def handler(event, context):\n    return None\n", 0o644)]),
             ("provided.al2023", "function.handler", [("bootstrap", Self.bootstrap, 0o755)]),
         ]
-        if let major = Self.nodeMajor() {
+        // The Node.js a server started from this environment runs `nodejsNN.x` functions under (`functions.node`).
+        if let major = await NodeInstallations.detect(node: "node", mapped: [:]).configured?.major {
             functions.append(("nodejs\(major).x", "index.handler", [("index.mjs", "export const handler = async () => null;\n", 0o644)]))
         } else {
             report.notes.append("no node on PATH: the Node.js function was left out")
@@ -122,21 +125,6 @@ extension BenchRun {
 
     /// The functions' memory size: one full vCPU under the sandbox's CPU quota.
     static let functionMemoryMB = 1769
-
-    /// The major version of the `node` on PATH, which the server runs `nodejsNN.x` functions under.
-    static func nodeMajor() -> Int? {
-        guard let node = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ "\($0)/node" })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: node)
-        process.arguments = ["--version"]
-        let output = Pipe()
-        process.standardOutput = output
-        guard (try? process.run()) != nil else { return nil }
-        process.waitUntilExit()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return Int(text.drop(while: { $0 == "v" }).prefix(while: \.isNumber))
-    }
 
     /// The pause before each warm invoke.
     static let warmPauseMillis = 50
